@@ -1,0 +1,47 @@
+/**
+ * The Kafka topics the product reads and writes, and their creation. Auto topic creation is off
+ * on the project's broker: topics are created here, with explicit partition counts.
+ *
+ * @module
+ */
+import { Kafka, logLevel } from "kafkajs";
+
+/** A topic to create if it does not exist. */
+export interface TopicSpec {
+  /** Topic name. */
+  topic: string;
+  /** Partition count used when the topic is created. */
+  numPartitions: number;
+  /** Extra topic configuration (e.g. `cleanup.policy`). */
+  configEntries?: { name: string; value: string }[];
+}
+
+/**
+ * The product's topics, named by `TOPIC_EVENTS` (`events`, 4 partitions), `TOPIC_ALERTS`
+ * (`alerts`, 1) and `TOPIC_DLQ` (`events.dlq`, 1).
+ */
+export const PROJECT_TOPICS: TopicSpec[] = [
+  { topic: Deno.env.get("TOPIC_EVENTS") ?? "events", numPartitions: 4 },
+  { topic: Deno.env.get("TOPIC_ALERTS") ?? "alerts", numPartitions: 1 },
+  { topic: Deno.env.get("TOPIC_DLQ") ?? "events.dlq", numPartitions: 1 },
+];
+
+/** Creates the topics that do not exist yet on the broker at `address`; returns those created. */
+export async function ensureTopics(address: string, topics: TopicSpec[]): Promise<string[]> {
+  const kafka = new Kafka({ clientId: "anomaly-flow-admin", brokers: [address], logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = topics.filter((t) => !existing.has(t.topic));
+    if (missing.length > 0) {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((t) => ({ ...t, replicationFactor: 1 })),
+      });
+    }
+    return missing.map((t) => t.topic);
+  } finally {
+    await admin.disconnect();
+  }
+}
