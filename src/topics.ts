@@ -28,7 +28,11 @@ export const PROJECT_TOPICS: TopicSpec[] = [
 
 /** Creates the topics that do not exist yet on the broker at `address`; returns those created. */
 export async function ensureTopics(address: string, topics: TopicSpec[]): Promise<string[]> {
-  const kafka = new Kafka({ clientId: "anomaly-flow-admin", brokers: [address], logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({
+    clientId: "anomaly-flow-admin",
+    brokers: [address],
+    logLevel: logLevel.NOTHING,
+  });
   const admin = kafka.admin();
   await admin.connect();
   try {

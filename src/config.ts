@@ -1,0 +1,299 @@
+/**
+ * Settings of every command, read from the environment (the seed's names) and overridden by
+ * command-line flags, validated with zod at start-up. A bad value stops start-up with one line
+ * that names the setting, its value and what is allowed:
+ *
+ * ```text
+ * invalid setting QUANTILE_P (--quantile-p) = "1.5": expected a number > 0 and < 1
+ * ```
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { z } from "zod";
+import { LOG_FORMATS, LOG_LEVELS } from "./log.ts";
+
+/** Threshold modes: `quantile` is the seed's streaming quantile; see src/threshold.ts. */
+export const THRESHOLD_MODES = ["quantile", "adaptive"] as const;
+
+interface Spec {
+  env: string;
+  flag: string;
+  default: string;
+  allowed: string;
+  schema: z.ZodType;
+  doc: string;
+}
+
+const int = (min: number, max: number) =>
+  z.string().trim().regex(/^[+-]?\d+$/).transform(Number).pipe(z.number().int().min(min).max(max));
+const num = () =>
+  z.string().trim().min(1).transform(Number).pipe(z.number().refine(Number.isFinite));
+const open01 = () => z.string().trim().min(1).transform(Number).pipe(z.number().gt(0).lt(1));
+const text = () => z.string().trim().min(1);
+const oneOf = <T extends readonly [string, ...string[]]>(values: T) => z.enum(values);
+const brokers = () =>
+  z.string().trim().transform((s) => s.split(",").map((b) => b.trim())).pipe(
+    z.array(z.string().regex(/^[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$/)).min(1),
+  );
+
+const cores = String(Math.max(1, navigator.hardwareConcurrency ?? 1));
+
+/** Every setting: environment variable, flag, default and what is allowed. */
+export const SETTINGS = {
+  kafkaBroker: {
+    env: "KAFKA_BROKER",
+    flag: "kafka-broker",
+    default: "localhost:9092",
+    allowed: "a comma-separated list of host:port",
+    schema: brokers(),
+    doc: "Kafka bootstrap servers",
+  },
+  topicEvents: {
+    env: "TOPIC_EVENTS",
+    flag: "topic-events",
+    default: "events",
+    allowed: "a non-empty topic name",
+    schema: text(),
+    doc: "input topic of events",
+  },
+  topicAlerts: {
+    env: "TOPIC_ALERTS",
+    flag: "topic-alerts",
+    default: "alerts",
+    allowed: "a non-empty topic name",
+    schema: text(),
+    doc: "output topic of alerts",
+  },
+  topicDlq: {
+    env: "TOPIC_DLQ",
+    flag: "topic-dlq",
+    default: "events.dlq",
+    allowed: "a non-empty topic name",
+    schema: text(),
+    doc: "dead-letter topic of rejected events",
+  },
+  consumerGroup: {
+    env: "CONSUMER_GROUP",
+    flag: "consumer-group",
+    default: "anomaly-flow",
+    allowed: "a non-empty group id",
+    schema: text(),
+    doc: "Kafka consumer group of `process`",
+  },
+  valueMin: {
+    env: "VALUE_MIN",
+    flag: "value-min",
+    default: "-100",
+    allowed: "a finite number below VALUE_MAX",
+    schema: num(),
+    doc: "lowest valid `value` (check range_value)",
+  },
+  valueMax: {
+    env: "VALUE_MAX",
+    flag: "value-max",
+    default: "100",
+    allowed: "a finite number above VALUE_MIN",
+    schema: num(),
+    doc: "highest valid `value`",
+  },
+  temperatureMin: {
+    env: "TEMPERATURE_MIN",
+    flag: "temperature-min",
+    default: "-20",
+    allowed: "a finite number below TEMPERATURE_MAX",
+    schema: num(),
+    doc: "lowest valid `temperature` (check range_temperature)",
+  },
+  temperatureMax: {
+    env: "TEMPERATURE_MAX",
+    flag: "temperature-max",
+    default: "80",
+    allowed: "a finite number above TEMPERATURE_MIN",
+    schema: num(),
+    doc: "highest valid `temperature`",
+  },
+  freshnessMaxLagSec: {
+    env: "FRESHNESS_MAX_LAG_SEC",
+    flag: "freshness-max-lag-sec",
+    default: "300",
+    allowed: "a number >= 0",
+    schema: num().pipe(z.number().min(0)),
+    doc: "oldest accepted `ts`, in seconds before now (check freshness)",
+  },
+  quantileP: {
+    env: "QUANTILE_P",
+    flag: "quantile-p",
+    default: "0.995",
+    allowed: "a number > 0 and < 1",
+    schema: open01(),
+    doc: "quantile of past scores used as the threshold",
+  },
+  thresholdMode: {
+    env: "THRESHOLD_MODE",
+    flag: "threshold-mode",
+    default: "quantile",
+    allowed: `one of ${THRESHOLD_MODES.join(", ")}`,
+    schema: oneOf(THRESHOLD_MODES),
+    doc: "`quantile` (the seed's) or `adaptive` (see README, Detection)",
+  },
+  hstNTrees: {
+    env: "HST_N_TREES",
+    flag: "hst-n-trees",
+    default: "25",
+    allowed: "an integer in 1..1000",
+    schema: int(1, 1000),
+    doc: "Half-Space Trees: number of trees",
+  },
+  hstHeight: {
+    env: "HST_HEIGHT",
+    flag: "hst-height",
+    default: "15",
+    allowed: "an integer in 1..24",
+    schema: int(1, 24),
+    doc: "Half-Space Trees: tree height",
+  },
+  hstWindowSize: {
+    env: "HST_WINDOW_SIZE",
+    flag: "hst-window-size",
+    default: "250",
+    allowed: "an integer in 1..1000000",
+    schema: int(1, 1_000_000),
+    doc: "Half-Space Trees: events per window",
+  },
+  hstSeed: {
+    env: "HST_SEED",
+    flag: "seed",
+    default: "42",
+    allowed: "an integer in 0..4294967295",
+    schema: int(0, 4294967295),
+    doc: "seed of the forest (same seed and input, same scores)",
+  },
+  workers: {
+    env: "WORKERS",
+    flag: "workers",
+    default: cores,
+    allowed: "an integer in 1..64",
+    schema: int(1, 64),
+    doc: "worker threads (default: available cores)",
+  },
+  metricsPort: {
+    env: "METRICS_PORT",
+    flag: "metrics-port",
+    default: "8000",
+    allowed: "an integer in 0..65535 (0: any free port)",
+    schema: int(0, 65535),
+    doc: "port of /metrics, /healthz, /readyz",
+  },
+  logLevel: {
+    env: "LOG_LEVEL",
+    flag: "log-level",
+    default: "info",
+    allowed: `one of ${LOG_LEVELS.join(", ")}`,
+    schema: z.string().trim().toLowerCase().pipe(oneOf(LOG_LEVELS)),
+    doc: "lowest level logged",
+  },
+  logFormat: {
+    env: "LOG_FORMAT",
+    flag: "log-format",
+    default: "text",
+    allowed: `one of ${LOG_FORMATS.join(", ")}`,
+    schema: z.string().trim().toLowerCase().pipe(oneOf(LOG_FORMATS)),
+    doc: "`text` (key=value) or `json` lines",
+  },
+} satisfies Record<string, Spec>;
+
+type Settings = typeof SETTINGS;
+/** The validated configuration: one typed value per entry of {@link SETTINGS}. */
+export type Config = { [K in keyof Settings]: z.output<Settings[K]["schema"]> };
+
+/** A setting that failed validation. `message` is the one line printed at start-up. */
+export class ConfigError extends Error {
+  /** Environment name of the setting. */
+  readonly setting: string;
+  constructor(setting: string, message: string) {
+    super(message);
+    this.name = "ConfigError";
+    this.setting = setting;
+  }
+}
+
+/** Where {@link loadConfig} reads from. */
+export interface ConfigSources {
+  /** Environment. Default: `Deno.env.toObject()`. */
+  env?: Record<string, string | undefined>;
+  /** Command-line arguments (flags override the environment). Default: none. */
+  args?: string[];
+  /** Extra flags the command accepts besides the settings' own (booleans or strings). */
+  extraFlags?: Record<string, { type: "string" | "boolean"; short?: string }>;
+}
+
+/** The result of {@link loadConfig}: the configuration, positionals and extra flags. */
+export interface LoadedConfig {
+  config: Config;
+  positionals: string[];
+  flags: Record<string, string | boolean | undefined>;
+}
+
+function quote(v: string): string {
+  return JSON.stringify(v.length > 80 ? v.slice(0, 77) + "..." : v);
+}
+
+/**
+ * Reads and validates every setting. Throws {@link ConfigError} on the first bad value, unknown
+ * flag or inconsistent range.
+ */
+export function loadConfig(sources: ConfigSources = {}): LoadedConfig {
+  const env = sources.env ?? Deno.env.toObject();
+  const options: Record<string, { type: "string" | "boolean"; short?: string }> = {
+    ...sources.extraFlags,
+  };
+  for (const spec of Object.values(SETTINGS)) options[spec.flag] = { type: "string" };
+  let parsed;
+  try {
+    parsed = parseArgs({ args: sources.args ?? [], options, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new ConfigError("flags", `invalid command line: ${(e as Error).message}`);
+  }
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  const config: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(SETTINGS) as [string, Spec][]) {
+    const fromFlag = values[spec.flag];
+    const raw = typeof fromFlag === "string" ? fromFlag : env[spec.env] ?? spec.default;
+    const result = spec.schema.safeParse(raw);
+    if (!result.success) {
+      throw new ConfigError(
+        spec.env,
+        `invalid setting ${spec.env} (--${spec.flag}) = ${quote(raw)}: expected ${spec.allowed}`,
+      );
+    }
+    config[key] = result.data;
+  }
+  const c = config as Config;
+  for (
+    const [lo, hi] of [["valueMin", "valueMax"], ["temperatureMin", "temperatureMax"]] as const
+  ) {
+    if (!(c[lo] < c[hi])) {
+      const spec = SETTINGS[lo];
+      throw new ConfigError(
+        spec.env,
+        `invalid setting ${spec.env} (--${spec.flag}) = "${c[lo]}": expected ${spec.allowed} (${
+          SETTINGS[hi].env
+        }=${c[hi]})`,
+      );
+    }
+  }
+  const flags: Record<string, string | boolean | undefined> = {};
+  for (const name of Object.keys(sources.extraFlags ?? {})) flags[name] = values[name];
+  return { config: c, positionals: parsed.positionals, flags };
+}
+
+/** Markdown table of every setting (env, flag, default, meaning), for the README. */
+export function settingsTable(): string {
+  const rows = Object.values(SETTINGS).map((s: Spec) =>
+    `| \`${s.env}\` | \`--${s.flag}\` | \`${s.default}\` | ${s.doc}; ${s.allowed} |`
+  );
+  return ["| variable | flag | default | meaning; allowed |", "|---|---|---|---|", ...rows].join(
+    "\n",
+  );
+}

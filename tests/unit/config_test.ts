@@ -1,0 +1,86 @@
+import assert from "node:assert/strict";
+import { ConfigError, loadConfig, SETTINGS } from "../../src/config.ts";
+
+const load = (env: Record<string, string>, args: string[] = []) => loadConfig({ env, args }).config;
+
+function rejects(
+  env: Record<string, string>,
+  setting: string,
+  pattern: RegExp,
+  args: string[] = [],
+) {
+  assert.throws(() => load(env, args), (e: unknown) => {
+    assert.ok(e instanceof ConfigError, `expected ConfigError, got ${e}`);
+    assert.equal(e.setting, setting);
+    assert.match(e.message, pattern);
+    assert.ok(!e.message.includes("\n"), "the error is one line");
+    return true;
+  });
+}
+
+Deno.test("defaults are the seed's", () => {
+  const c = load({});
+  assert.deepEqual(c.kafkaBroker, ["localhost:9092"]);
+  assert.equal(c.topicEvents, "events");
+  assert.equal(c.topicAlerts, "alerts");
+  assert.equal(c.topicDlq, "events.dlq");
+  assert.deepEqual([c.valueMin, c.valueMax, c.temperatureMin, c.temperatureMax], [
+    -100,
+    100,
+    -20,
+    80,
+  ]);
+  assert.equal(c.freshnessMaxLagSec, 300);
+  assert.equal(c.quantileP, 0.995);
+  assert.deepEqual([c.hstNTrees, c.hstHeight, c.hstWindowSize], [25, 15, 250]);
+  assert.equal(c.metricsPort, 8000);
+});
+
+Deno.test("environment is read and flags override it", () => {
+  const c = load(
+    { KAFKA_BROKER: "a:1,b:2", QUANTILE_P: "0.99", HST_N_TREES: "10" },
+    ["--quantile-p", "0.9", "--workers", "3"],
+  );
+  assert.deepEqual(c.kafkaBroker, ["a:1", "b:2"]);
+  assert.equal(c.quantileP, 0.9);
+  assert.equal(c.hstNTrees, 10);
+  assert.equal(c.workers, 3);
+});
+
+Deno.test("a bad value names the setting, the value and what is allowed", () => {
+  rejects(
+    { QUANTILE_P: "1.5" },
+    "QUANTILE_P",
+    /QUANTILE_P \(--quantile-p\) = "1\.5": expected a number > 0 and < 1/,
+  );
+  rejects({ QUANTILE_P: "abc" }, "QUANTILE_P", /"abc"/);
+  rejects(
+    { HST_N_TREES: "2.5" },
+    "HST_N_TREES",
+    /HST_N_TREES .* = "2\.5": expected an integer in 1\.\.1000/,
+  );
+  rejects({ HST_HEIGHT: "0" }, "HST_HEIGHT", /expected an integer in 1\.\.24/);
+  rejects(
+    { KAFKA_BROKER: "no-port" },
+    "KAFKA_BROKER",
+    /expected a comma-separated list of host:port/,
+  );
+  rejects({ LOG_FORMAT: "xml" }, "LOG_FORMAT", /expected one of text, json/);
+  rejects({ THRESHOLD_MODE: "magic" }, "THRESHOLD_MODE", /expected one of quantile, adaptive/);
+  rejects({ FRESHNESS_MAX_LAG_SEC: "-1" }, "FRESHNESS_MAX_LAG_SEC", /a number >= 0/);
+  rejects({}, "HST_WINDOW_SIZE", /--hst-window-size\) = "0"/, ["--hst-window-size", "0"]);
+});
+
+Deno.test("an empty range is refused, naming both bounds", () => {
+  rejects({ VALUE_MIN: "10", VALUE_MAX: "5" }, "VALUE_MIN", /VALUE_MIN .*"10".*VALUE_MAX=5/);
+});
+
+Deno.test("an unknown flag is refused", () => {
+  rejects({}, "flags", /invalid command line/, ["--no-such-flag", "1"]);
+});
+
+Deno.test("every setting's default passes its own validation", () => {
+  for (const spec of Object.values(SETTINGS)) {
+    assert.ok(spec.schema.safeParse(spec.default).success, `${spec.env} default ${spec.default}`);
+  }
+});
