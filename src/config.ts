@@ -12,9 +12,8 @@
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { LOG_FORMATS, LOG_LEVELS } from "./log.ts";
+import { THRESHOLD_MODES } from "./threshold.ts";
 
-/** Threshold modes: `quantile` is the seed's streaming quantile; see src/threshold.ts. */
-export const THRESHOLD_MODES = ["quantile", "adaptive"] as const;
 
 interface Spec {
   env: string;
@@ -132,10 +131,18 @@ export const SETTINGS = {
   thresholdMode: {
     env: "THRESHOLD_MODE",
     flag: "threshold-mode",
-    default: "quantile",
+    default: "adaptive",
     allowed: `one of ${THRESHOLD_MODES.join(", ")}`,
     schema: oneOf(THRESHOLD_MODES),
     doc: "`quantile` (the seed's) or `adaptive` (see README, Detection)",
+  },
+  thresholdMassRatio: {
+    env: "THRESHOLD_MASS_RATIO",
+    flag: "threshold-mass-ratio",
+    default: "10",
+    allowed: "a number > 1",
+    schema: num().pipe(z.number().gt(1)),
+    doc: "`adaptive` mode: anomaly when an event's mass is below median mass / this",
   },
   hstNTrees: {
     env: "HST_N_TREES",
@@ -175,7 +182,7 @@ export const SETTINGS = {
     default: cores,
     allowed: "an integer in 1..64",
     schema: int(1, 64),
-    doc: "worker threads (default: available cores)",
+    doc: "worker threads",
   },
   metricsPort: {
     env: "METRICS_PORT",
@@ -291,7 +298,9 @@ export function loadConfig(sources: ConfigSources = {}): LoadedConfig {
 /** Markdown table of every setting (env, flag, default, meaning), for the README. */
 export function settingsTable(): string {
   const rows = Object.values(SETTINGS).map((s: Spec) =>
-    `| \`${s.env}\` | \`--${s.flag}\` | \`${s.default}\` | ${s.doc}; ${s.allowed} |`
+    `| \`${s.env}\` | \`--${s.flag}\` | ${
+      s.env === "WORKERS" ? "available cores" : `\`${s.default}\``
+    } | ${s.doc}; ${s.allowed} |`
   );
   return ["| variable | flag | default | meaning; allowed |", "|---|---|---|---|", ...rows].join(
     "\n",
