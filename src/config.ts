@@ -14,7 +14,6 @@ import { z } from "zod";
 import { LOG_FORMATS, LOG_LEVELS } from "./log.ts";
 import { THRESHOLD_MODES } from "./threshold.ts";
 
-
 interface Spec {
   env: string;
   flag: string;

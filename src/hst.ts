@@ -89,7 +89,9 @@ export function shardTrees(nTrees: number, shard: Shard): [number, number] {
     throw new RangeError(`shard count must be a positive integer, got ${shard.count}`);
   }
   if (!Number.isInteger(shard.index) || shard.index < 0 || shard.index >= shard.count) {
-    throw new RangeError(`shard index must be an integer in 0..${shard.count - 1}, got ${shard.index}`);
+    throw new RangeError(
+      `shard index must be an integer in 0..${shard.count - 1}, got ${shard.index}`,
+    );
   }
   return [
     Math.floor((shard.index * nTrees) / shard.count),
@@ -325,7 +327,9 @@ export function createDetector(options: ForestOptions): Detector {
     },
     scoreLearnMany(features, n, out) {
       scoreLearnBatch(forest, features, n, out);
-      for (let i = 0; i < n; i++) out[i] = massToScore(out[i], isWarm(seen++, forest.windowSize), forest);
+      for (let i = 0; i < n; i++) {
+        out[i] = massToScore(out[i], isWarm(seen++, forest.windowSize), forest);
+      }
     },
   };
   return detector;

@@ -69,7 +69,10 @@ export function createQuantile(q: number): Quantile {
       for (let i = 0; i < 5; i++) desired[i] += increment[i];
       for (let i = 1; i < 4; i++) {
         const d = desired[i] - position[i];
-        if ((d >= 1 && position[i + 1] - position[i] > 1) || (d <= -1 && position[i - 1] - position[i] < -1)) {
+        if (
+          (d >= 1 && position[i + 1] - position[i] > 1) ||
+          (d <= -1 && position[i - 1] - position[i] < -1)
+        ) {
           const s = Math.sign(d);
           const candidate = parabolic(i, s);
           heights[i] = heights[i - 1] < candidate && candidate < heights[i + 1]

@@ -84,7 +84,9 @@ export function* sensorEvents(options: SensorOptions = {}): Generator<LabelledEv
   }
   const total = Object.values(rates).reduce((a, b) => a + b, 0);
   if (Object.values(rates).some((r) => !(r >= 0)) || total > 1) {
-    throw new RangeError(`rates must be >= 0 and add up to at most 1, got ${JSON.stringify(rates)}`);
+    throw new RangeError(
+      `rates must be >= 0 and add up to at most 1, got ${JSON.stringify(rates)}`,
+    );
   }
   const setup = createRandom(seed, 0);
   const profile = Array.from({ length: sensors }, () => ({

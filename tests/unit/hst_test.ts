@@ -1,0 +1,235 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import {
+  buildForest,
+  createDetector,
+  type Forest,
+  type ForestOptions,
+  isWarm,
+  massToScore,
+  maxMass,
+  NODE_BYTES,
+  scoreLearnBatch,
+} from "../../src/hst.ts";
+import { labelledFeatures } from "../../src/sensors.ts";
+
+const LIMITS = [[-100, 100], [-20, 80]] as const;
+
+/**
+ * River's algorithm written plainly (one object per node, eager pivot over every node, separate
+ * score and learn walks) on the same trees, as the reference for the typed-array forest.
+ */
+function referenceDetector(forest: Forest) {
+  const f64 = new Float64Array(forest.nodes);
+  const i32 = new Int32Array(forest.nodes);
+  type Node = { feature: number; at: number; l: number; r: number; left?: Node; right?: Node };
+  const make = (base: number, j: number, depth: number): Node => {
+    const k = base + j;
+    const node: Node = { feature: i32[6 * k + 2], at: f64[3 * k], l: 0, r: 0 };
+    if (depth < forest.height) {
+      node.left = make(base, 2 * j + 1, depth + 1);
+      node.right = make(base, 2 * j + 2, depth + 1);
+    }
+    return node;
+  };
+  const trees = Array.from(
+    { length: forest.endTree - forest.firstTree },
+    (_, t) => make(t * forest.nodesPerTree, 0, 0),
+  );
+  const walk = function* (node: Node, x: ArrayLike<number>): Generator<Node> {
+    let n: Node | undefined = node;
+    while (n) {
+      yield n;
+      if (!n.left || !n.right) return;
+      const v: number = x[n.feature];
+      if (Number.isNaN(v)) n = n.right.l > n.left.l ? n.right : n.left;
+      else n = v < n.at ? n.left : n.right;
+    }
+  };
+  const all = function* (n: Node): Generator<Node> {
+    yield n;
+    if (n.left) yield* all(n.left);
+    if (n.right) yield* all(n.right);
+  };
+  let counter = 0;
+  return (x: ArrayLike<number>): number => {
+    let sum = 0;
+    for (const tree of trees) {
+      let depth = 0;
+      for (const node of walk(tree, x)) {
+        sum += node.r * 2 ** depth++;
+        if (node.r < 0.1 * forest.windowSize) break;
+      }
+    }
+    for (const tree of trees) for (const node of walk(tree, x)) node.l += 1;
+    if (++counter === forest.windowSize) {
+      for (const tree of trees) {
+        for (const node of all(tree)) {
+          node.r = node.l;
+          node.l = 0;
+        }
+      }
+      counter = 0;
+    }
+    return sum;
+  };
+}
+
+Deno.test("a one-split tree scores by River's formula, 0 during the first window", () => {
+  const det = createDetector({ nTrees: 1, height: 1, windowSize: 2, limits: [[0, 1]] });
+  const f64 = new Float64Array(det.forest.nodes);
+  const at = f64[0];
+  assert.ok(at >= 0.15 && at <= 0.85, `split ${at} in the middle 70 % of [0, 1]`);
+  assert.equal(det.scoreLearn([0]), 0);
+  assert.equal(det.scoreLearn([0]), 0);
+  // Reference window: root r=2, left r=2, right r=0; max mass 1·2·(2^2−1) = 6.
+  assert.equal(det.scoreLearn([0]), 1 - (2 + 2 * 2) / 6); // dense side: 0
+  assert.equal(det.scoreLearn([1]), 1 - 2 / 6); // empty side: walk stops at the root... plus 0
+});
+
+Deno.test("the walk stops after the first node whose reference mass is below 0.1·window", () => {
+  // windowSize 30: sizeLimit 3. All 30 learned events go left, so the right child has r = 0.
+  const det = createDetector({ nTrees: 1, height: 3, windowSize: 30, limits: [[0, 1]] });
+  for (let i = 0; i < 30; i++) det.scoreLearn([0]);
+  // Dense path: r = 30 at every depth 0..3: 30·(1+2+4+8) = 450 = max → score 0.
+  assert.equal(det.scoreLearn([0]), 0);
+  assert.equal(maxMass(1, 30, 3), 450);
+});
+
+Deno.test("typed-array forest equals River's plain algorithm, missing features and pivots included", () => {
+  const options: ForestOptions = { nTrees: 4, height: 6, windowSize: 17, limits: LIMITS, seed: 9 };
+  const forest = buildForest(options);
+  const reference = referenceDetector(buildForest(options));
+  const data = labelledFeatures(3000, { seed: 3 });
+  // Every 7th event lacks its temperature, every 11th its value: River's missing-feature rule.
+  for (let i = 0; i < data.n; i++) {
+    if (i % 7 === 0) data.features[2 * i + 1] = NaN;
+    if (i % 11 === 0) data.features[2 * i] = NaN;
+  }
+  const out = new Float64Array(1);
+  for (let i = 0; i < data.n; i++) {
+    const x = data.features.subarray(2 * i, 2 * i + 2);
+    scoreLearnBatch(forest, x, 1, out);
+    assert.equal(out[0], reference(x), `event ${i}`);
+  }
+});
+
+Deno.test("W shards sum to the whole forest's scores, bit for bit, for W = 1…8 over 100,000 events", () => {
+  const n = 100_000;
+  const options: ForestOptions = { limits: LIMITS, seed: 5 };
+  const data = labelledFeatures(n, { seed: 11 });
+  const whole = new Float64Array(n);
+  scoreLearnBatch(buildForest(options), data.features, n, whole);
+  const part = new Float64Array(n);
+  for (let w = 1; w <= 8; w++) {
+    const summed = new Float64Array(n);
+    for (let i = 0; i < w; i++) {
+      const shard = buildForest(options, { index: i, count: w });
+      // Batches of uneven size, as the pipeline delivers them.
+      for (let s = 0, b = 1; s < n; s += b, b = (b * 7 + 3) % 997 + 1) {
+        const m = Math.min(b, n - s);
+        scoreLearnBatch(shard, data.features.subarray(2 * s, 2 * (s + m)), m, part);
+        for (let e = 0; e < m; e++) summed[s + e] += part[e];
+      }
+    }
+    for (let e = 0; e < n; e++) {
+      if (summed[e] !== whole[e]) {
+        assert.fail(`W=${w}: event ${e} mass ${summed[e]} != ${whole[e]}`);
+      }
+    }
+  }
+  assert.ok(n / 250 >= 400, "the stream crosses hundreds of window pivots");
+});
+
+Deno.test("the forest does not depend on the sharding: shard i holds the same trees", () => {
+  const options: ForestOptions = { nTrees: 7, height: 4, limits: LIMITS, seed: 1 };
+  const whole = new Float64Array(buildForest(options).nodes);
+  const perTree = (2 ** 5 - 1) * 3;
+  for (const w of [2, 3, 7]) {
+    for (let i = 0; i < w; i++) {
+      const shard = buildForest(options, { index: i, count: w });
+      const splits = new Float64Array(shard.nodes);
+      assert.deepEqual(
+        [...splits].filter((_, k) => k % 3 === 0),
+        [...whole.subarray(shard.firstTree * perTree, shard.endTree * perTree)].filter((_, k) =>
+          k % 3 === 0
+        ),
+      );
+    }
+  }
+});
+
+Deno.test("defaults are River's, and the memory is one 24-byte record per node", () => {
+  const forest = buildForest({ limits: LIMITS });
+  assert.deepEqual([forest.nTrees, forest.height, forest.windowSize], [25, 15, 250]);
+  assert.equal(forest.nodes.byteLength, 25 * (2 ** 16 - 1) * NODE_BYTES);
+});
+
+Deno.test("bad parameters are refused with their name and value", () => {
+  assert.throws(
+    () => buildForest({ limits: LIMITS, nTrees: 0 }),
+    /nTrees must be an integer in 1\.\.1000, got 0/,
+  );
+  assert.throws(
+    () => buildForest({ limits: [[5, 5]] }),
+    /limits\[0\] must be finite with min < max, got \[5, 5\]/,
+  );
+  assert.throws(
+    () => buildForest({ limits: LIMITS }, { index: 3, count: 3 }),
+    /shard index .* got 3/,
+  );
+});
+
+const finite = (lo: number, hi: number) =>
+  fc.double({ min: lo, max: hi, noNaN: true, noDefaultInfinity: true });
+const stream = fc.array(fc.tuple(finite(-100, 100), finite(-20, 80)), {
+  minLength: 1,
+  maxLength: 300,
+});
+const params = fc.record({
+  nTrees: fc.integer({ min: 1, max: 6 }),
+  height: fc.integer({ min: 1, max: 6 }),
+  windowSize: fc.integer({ min: 1, max: 40 }),
+  seed: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+});
+
+Deno.test("property: scores stay in [0, 1]; same seed and input give the same scores", () => {
+  fc.assert(
+    fc.property(params, stream, (p, xs) => {
+      const run = () => {
+        const det = createDetector({ ...p, limits: LIMITS });
+        return xs.map((x) => det.scoreLearn(x));
+      };
+      const a = run();
+      for (const s of a) if (!(s >= 0 && s <= 1)) return false;
+      assert.deepEqual(run(), a);
+      return true;
+    }),
+    { numRuns: 200 },
+  );
+});
+
+Deno.test("property: changing the number of shards never changes a score", () => {
+  fc.assert(
+    fc.property(params, stream, fc.integer({ min: 2, max: 8 }), (p, xs, w) => {
+      const features = Float64Array.from(xs.flat());
+      const n = xs.length;
+      const whole = new Float64Array(n);
+      scoreLearnBatch(buildForest({ ...p, limits: LIMITS }), features, n, whole);
+      const summed = new Float64Array(n);
+      const part = new Float64Array(n);
+      for (let i = 0; i < w; i++) {
+        scoreLearnBatch(
+          buildForest({ ...p, limits: LIMITS }, { index: i, count: w }),
+          features,
+          n,
+          part,
+        );
+        for (let e = 0; e < n; e++) summed[e] += part[e];
+      }
+      const score = (m: number, e: number) => massToScore(m, isWarm(e, p.windowSize), p);
+      return whole.every((m, e) => score(m, e) === score(summed[e], e));
+    }),
+    { numRuns: 200 },
+  );
+});

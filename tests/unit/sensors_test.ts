@@ -1,0 +1,64 @@
+import assert from "node:assert/strict";
+import { INJECTIONS, labelledFeatures, SEED_RATES, sensorEvents } from "../../src/sensors.ts";
+
+function take(n: number, options = {}) {
+  const out = [];
+  for (const e of sensorEvents(options)) {
+    if (out.length === n) break;
+    out.push(e);
+  }
+  return out;
+}
+
+Deno.test("the stream is deterministic for a seed and differs between seeds", () => {
+  assert.deepEqual(take(500, { seed: 3 }), take(500, { seed: 3 }));
+  assert.notDeepEqual(take(50, { seed: 3 }), take(50, { seed: 4 }));
+});
+
+Deno.test("injections follow the seed's table", () => {
+  const n = 200_000;
+  const counts = Object.fromEntries(INJECTIONS.map((k) => [k, 0]));
+  for (const { injected } of take(n, { seed: 1 })) counts[injected]++;
+  for (const [name, rate] of Object.entries(SEED_RATES)) {
+    const share = counts[name] / n;
+    assert.ok(Math.abs(share - rate) < 0.15 * rate, `${name}: ${share} vs ${rate}`);
+  }
+});
+
+Deno.test("each injection does what its name says; normal events pass the range checks", () => {
+  const start = 1767347851;
+  for (const { event, injected } of take(50_000, { seed: 2, startTs: start, rate: 20 })) {
+    switch (injected) {
+      case "missing_value":
+        assert.ok(!("value" in event));
+        break;
+      case "out_of_range":
+        assert.equal(event.value, 9999);
+        break;
+      case "stale":
+        assert.ok(event.ts < start - 2.9 * 86400);
+        break;
+      case "value":
+        assert.ok(Math.abs(event.value!) >= 12 && Math.abs(event.value!) <= 100, `${event.value}`);
+        break;
+      case "temperature":
+        assert.ok(event.temperature! <= 80 && event.temperature! >= -20);
+        assert.ok(event.temperature! > 40 || event.temperature! < 12, `${event.temperature}`);
+        break;
+      case "none":
+        assert.ok(
+          Math.abs(event.value!) < 12 && event.temperature! > 12 && event.temperature! < 40,
+        );
+        break;
+    }
+    assert.match(event.sensor_id, /^sensor-\d+$/);
+    assert.ok(["OK", "WARN", "FAIL"].includes(event.status));
+  }
+});
+
+Deno.test("labelled features keep only model-bound events, labelled by injection", () => {
+  const data = labelledFeatures(10_000, { seed: 1 });
+  const share = data.labels.reduce((a, b) => a + b, 0) / data.n;
+  assert.ok(share > 0.025 && share < 0.037, `anomaly share ${share}`);
+  assert.ok(data.features.every(Number.isFinite));
+});

@@ -1,0 +1,56 @@
+import assert from "node:assert/strict";
+import { createRandom } from "../../src/random.ts";
+import { createThreshold } from "../../src/threshold.ts";
+
+Deno.test("no alert during warm-up, and warm-up scores do not move the threshold", () => {
+  for (const mode of ["quantile", "adaptive"] as const) {
+    const t = createThreshold({ mode });
+    for (let i = 0; i < 100; i++) assert.equal(t.observe(0.999, false), false);
+    assert.ok(Number.isNaN(t.value), `${mode}: no threshold before a warm score`);
+  }
+});
+
+Deno.test("quantile mode flags about 1 − p of an i.i.d. stream, at score >= quantile", () => {
+  const t = createThreshold({ mode: "quantile", quantileP: 0.99 });
+  const rng = createRandom(3);
+  let flagged = 0;
+  const n = 50_000;
+  for (let i = 0; i < n; i++) if (t.observe(rng.next(), true)) flagged++;
+  assert.ok(Math.abs(flagged / n - 0.01) < 0.002, `flagged share ${flagged / n}`);
+  assert.ok(Math.abs(t.value - 0.99) < 0.005, `threshold ${t.value}`);
+});
+
+Deno.test("adaptive mode flags an event whose mass is under a tenth of the median", () => {
+  const t = createThreshold({ mode: "adaptive" });
+  const rng = createRandom(4);
+  // Typical events: score ≈ 0.8 (mass ≈ 0.2).
+  for (let i = 0; i < 2000; i++) assert.equal(t.observe(0.8 + 0.02 * rng.normal(), true), false);
+  assert.ok(Math.abs(t.value - 0.98) < 0.003, `threshold ${t.value}`);
+  assert.equal(t.observe(0.995, true), true); // mass 0.005 < 0.02
+  assert.equal(t.observe(0.97, true), false); // mass 0.03 > 0.02
+});
+
+Deno.test("adaptive mode keeps flagging when anomalies are frequent (the seed's 3 %)", () => {
+  const t = createThreshold({ mode: "adaptive" });
+  const rng = createRandom(5);
+  let hits = 0, anomalies = 0;
+  for (let i = 0; i < 20_000; i++) {
+    const anomalous = rng.next() < 0.03;
+    if (anomalous) anomalies++;
+    const flagged = t.observe(anomalous ? 0.998 : 0.8 + 0.02 * rng.normal(), true);
+    if (flagged && anomalous) hits++;
+  }
+  assert.ok(hits / anomalies > 0.99, `recall ${hits / anomalies}`);
+});
+
+Deno.test("bad threshold options name the parameter", () => {
+  assert.throws(
+    () => createThreshold({ mode: "adaptive", massRatio: 1 }),
+    /massRatio must be .* > 1, got 1/,
+  );
+  // deno-lint-ignore no-explicit-any
+  assert.throws(
+    () => createThreshold({ mode: "magic" as any }),
+    /mode must be one of quantile, adaptive, got magic/,
+  );
+});
