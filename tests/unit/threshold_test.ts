@@ -48,9 +48,8 @@ Deno.test("bad threshold options name the parameter", () => {
     () => createThreshold({ mode: "adaptive", massRatio: 1 }),
     /massRatio must be .* > 1, got 1/,
   );
-  // deno-lint-ignore no-explicit-any
   assert.throws(
-    () => createThreshold({ mode: "magic" as any }),
+    () => createThreshold({ mode: "magic" as unknown as "quantile" }),
     /mode must be one of quantile, adaptive, got magic/,
   );
 });
