@@ -1,0 +1,78 @@
+/**
+ * The messages between the main thread and a stage worker (workers/stage.ts), and the pure work
+ * a worker does on them. Records cross threads as bytes and typed arrays: one buffer of
+ * concatenated values plus offsets per slice, typed arrays back.
+ *
+ * @module
+ */
+import { CHECK_CODE, type CheckLimits, checkRecord } from "./event.ts";
+import type { ForestOptions, Shard } from "./hst.ts";
+
+/** Features of the model, in order: `value`, `temperature` (NaN when absent). */
+export const FEATURES = ["value", "temperature"] as const;
+
+/** Main → worker. */
+export type StageRequest =
+  | { type: "init"; forest: ForestOptions; shard: Shard; limits: CheckLimits }
+  | { type: "check"; id: number; bytes: Uint8Array; offsets: Uint32Array }
+  | { type: "score"; id: number; features: Float64Array; n: number };
+
+/** Worker → main. */
+export type StageReply =
+  | { type: "ready" }
+  | { type: "checked"; id: number; result: CheckedSlice }
+  | { type: "scored"; id: number; masses: Float64Array<ArrayBuffer> }
+  | { type: "error"; id: number; message: string };
+
+/** Per record of a slice: check code (0 = passed), `ts`, features, and reasons of failures. */
+export interface CheckedSlice {
+  status: Uint8Array<ArrayBuffer>;
+  ts: Float64Array<ArrayBuffer>;
+  features: Float64Array<ArrayBuffer>;
+  /** `[index, reason]` of each failed record. */
+  reasons: [number, string][];
+}
+
+/** Concatenates record values into one buffer with `n + 1` offsets (a null value is empty). */
+export function packRecords(values: readonly (Uint8Array | null | undefined)[]): {
+  bytes: Uint8Array<ArrayBuffer>;
+  offsets: Uint32Array<ArrayBuffer>;
+} {
+  const offsets = new Uint32Array(values.length + 1);
+  let total = 0;
+  for (let i = 0; i < values.length; i++) {
+    total += values[i]?.length ?? 0;
+    offsets[i + 1] = total;
+  }
+  const bytes = new Uint8Array(total);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v) bytes.set(v, offsets[i]);
+  }
+  return { bytes, offsets };
+}
+
+/** Runs {@link checkRecord} over a packed slice. */
+export function checkSlice(
+  bytes: Uint8Array,
+  offsets: Uint32Array,
+  limits: CheckLimits,
+): CheckedSlice {
+  const n = offsets.length - 1;
+  const status = new Uint8Array(n);
+  const ts = new Float64Array(n).fill(NaN);
+  const features = new Float64Array(FEATURES.length * n).fill(NaN);
+  const reasons: [number, string][] = [];
+  for (let i = 0; i < n; i++) {
+    const r = checkRecord(bytes.subarray(offsets[i], offsets[i + 1]), limits);
+    if (!r.ok) {
+      status[i] = CHECK_CODE[r.check];
+      reasons.push([i, r.reason]);
+      continue;
+    }
+    ts[i] = r.event.ts;
+    features[2 * i] = r.event.value;
+    features[2 * i + 1] = r.event.temperature ?? NaN;
+  }
+  return { status, ts, features, reasons };
+}

@@ -1,0 +1,93 @@
+import assert from "node:assert/strict";
+import { CHECKS } from "../../src/event.ts";
+import { createDetector, isWarm } from "../../src/hst.ts";
+import { createPipeline } from "../../src/pipeline.ts";
+import { sensorEvents } from "../../src/sensors.ts";
+import { createThreshold } from "../../src/threshold.ts";
+
+const encoder = new TextEncoder();
+const START = 1_767_347_851;
+
+function stream(n: number, seed = 1) {
+  const out = [];
+  for (const e of sensorEvents({ seed, startTs: START })) {
+    if (out.length === n) break;
+    out.push(e);
+  }
+  return out;
+}
+
+Deno.test("W = 1, 2, 3 workers give exactly the single-threaded detector's scores and decisions", async () => {
+  const events = stream(6000);
+  const values = events.map((e) => encoder.encode(JSON.stringify(e.event)));
+  // Single-threaded reference over the events that reach the model.
+  const det = createDetector({ limits: [[-100, 100], [-20, 80]], seed: 42 });
+  const threshold = createThreshold();
+  const expected: number[] = [];
+  const flags: boolean[] = [];
+  for (const { event, injected } of events) {
+    if (["missing_value", "out_of_range", "stale"].includes(injected)) continue;
+    const s = det.scoreLearn([event.value!, event.temperature!]);
+    expected.push(s);
+    flags.push(threshold.observe(s, isWarm(expected.length - 1, 250)));
+  }
+  for (const workers of [1, 2, 3]) {
+    const pipeline = await createPipeline({ workers, clock: "event", forest: { seed: 42 } });
+    try {
+      const scores: number[] = [];
+      const anomalies: boolean[] = [];
+      for (let s = 0; s < values.length; s += 777) {
+        const out = await pipeline.process(values.slice(s, s + 777));
+        for (let i = 0; i < out.n; i++) {
+          if (out.status[i] === 0) {
+            scores.push(out.score[i]);
+            anomalies.push(out.anomaly[i] === 1);
+          }
+        }
+      }
+      assert.equal(scores.length, expected.length, `W=${workers}: valid count`);
+      assert.ok(scores.every((s, k) => s === expected[k]), `W=${workers}: scores differ`);
+      assert.deepEqual(anomalies, flags, `W=${workers}: decisions differ`);
+    } finally {
+      await pipeline.close();
+    }
+  }
+});
+
+Deno.test("each injected fault is rejected by its check, with the event-time clock", async () => {
+  const events = stream(4000, 2);
+  const pipeline = await createPipeline({ workers: 2, clock: "event" });
+  try {
+    const out = await pipeline.process(events.map((e) => encoder.encode(JSON.stringify(e.event))));
+    const expectedCheck: Record<string, string> = {
+      none: "ok",
+      value: "ok",
+      temperature: "ok",
+      missing_value: "required",
+      out_of_range: "range_value",
+      stale: "freshness",
+    };
+    events.forEach((e, i) => {
+      assert.equal(
+        CHECKS[out.status[i]],
+        expectedCheck[e.injected],
+        `event ${i} (${e.injected}): ${out.reasons[i]}`,
+      );
+      if (out.status[i] !== 0) assert.ok(out.reasons[i]);
+    });
+  } finally {
+    await pipeline.close();
+  }
+});
+
+Deno.test("the wall clock rejects events older than the freshness lag", async () => {
+  const pipeline = await createPipeline({ workers: 1, now: () => START + 1000 });
+  try {
+    const mk = (ts: number) => encoder.encode(JSON.stringify({ sensor_id: "s", ts, value: 1 }));
+    const out = await pipeline.process([mk(START + 999), mk(START), null]);
+    assert.deepEqual([...out.status].map((c) => CHECKS[c]), ["ok", "freshness", "schema"]);
+    assert.match(out.reasons[2]!, /empty record/);
+  } finally {
+    await pipeline.close();
+  }
+});
