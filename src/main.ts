@@ -19,10 +19,10 @@ const notBuilt = (name: string): Command => () => {
 };
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
-  process: () => Promise.resolve(notBuilt("process")),
-  generate: () => Promise.resolve(notBuilt("generate")),
+  process: async () => (await import("./process.ts")).runProcess,
+  generate: async () => (await import("./generate.ts")).runGenerate,
   alerts: () => Promise.resolve(notBuilt("alerts")),
-  replay: () => Promise.resolve(notBuilt("replay")),
+  replay: async () => (await import("./replay.ts")).runReplay,
   "test-email": () => Promise.resolve(notBuilt("test-email")),
 };
 

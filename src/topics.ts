@@ -26,11 +26,14 @@ export const PROJECT_TOPICS: TopicSpec[] = [
   { topic: Deno.env.get("TOPIC_DLQ") ?? "events.dlq", numPartitions: 1 },
 ];
 
-/** Creates the topics that do not exist yet on the broker at `address`; returns those created. */
-export async function ensureTopics(address: string, topics: TopicSpec[]): Promise<string[]> {
+/** Creates the topics that do not exist yet on the broker(s); returns those created. */
+export async function ensureTopics(
+  brokers: string | string[],
+  topics: TopicSpec[],
+): Promise<string[]> {
   const kafka = new Kafka({
     clientId: "anomaly-flow-admin",
-    brokers: [address],
+    brokers: typeof brokers === "string" ? [brokers] : brokers,
     logLevel: logLevel.NOTHING,
   });
   const admin = kafka.admin();

@@ -1,0 +1,147 @@
+/**
+ * The processor's Prometheus metrics: the seed's six (names, types and labels unchanged) and the
+ * operational ones, in a registry of their own.
+ *
+ * | metric | type | labels |
+ * |---|---|---|
+ * | `processed_records_total` | counter | |
+ * | `dq_records_total` | counter | `outcome`, `check` |
+ * | `anomalies_total` | counter | |
+ * | `last_anomaly_score` | gauge | |
+ * | `anomaly_threshold` | gauge | |
+ * | `event_value` | histogram | |
+ * | `dead_letters_total` | counter | `check` |
+ * | `consumer_lag` | gauge | `topic`, `partition` |
+ * | `batch_duration_seconds` | histogram | |
+ * | `alert_latency_seconds` | histogram | `from` (`event_ts`, `kafka_ts`) |
+ * | `processor_workers` | gauge | |
+ *
+ * @module
+ */
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+
+/** The processor's metrics. */
+export interface ProcessorMetrics {
+  registry: Registry;
+  processed: Counter;
+  dq: Counter<"outcome" | "check">;
+  anomalies: Counter;
+  lastScore: Gauge;
+  threshold: Gauge;
+  eventValue: Histogram;
+  deadLetters: Counter<"check">;
+  lag: Gauge<"topic" | "partition">;
+  batchDuration: Histogram;
+  alertLatency: Histogram<"from">;
+  workers: Gauge;
+}
+
+/** Creates the metrics in a new registry. */
+export function createProcessorMetrics(): ProcessorMetrics {
+  const registry = new Registry();
+  const registers = [registry];
+  return {
+    registry,
+    processed: new Counter({
+      name: "processed_records_total",
+      help: "Records consumed and checked (valid and invalid).",
+      registers,
+    }),
+    dq: new Counter({
+      name: "dq_records_total",
+      help:
+        'Data-quality outcomes: outcome="ok",check="all" or outcome="invalid",check=<failed check>.',
+      labelNames: ["outcome", "check"],
+      registers,
+    }),
+    anomalies: new Counter({
+      name: "anomalies_total",
+      help: "Events flagged as anomalies.",
+      registers,
+    }),
+    lastScore: new Gauge({
+      name: "last_anomaly_score",
+      help: "Score of the last scored event (0-1).",
+      registers,
+    }),
+    threshold: new Gauge({
+      name: "anomaly_threshold",
+      help: "Current dynamic threshold on the score.",
+      registers,
+    }),
+    eventValue: new Histogram({
+      name: "event_value",
+      help: "Distribution of the `value` of valid events.",
+      buckets: [-100, -50, -25, -10, -5, -1, 0, 1, 5, 10, 25, 50, 100],
+      registers,
+    }),
+    deadLetters: new Counter({
+      name: "dead_letters_total",
+      help: "Rejected records written to the dead-letter topic, by failed check.",
+      labelNames: ["check"],
+      registers,
+    }),
+    lag: new Gauge({
+      name: "consumer_lag",
+      help: "Records behind the partition's high watermark after the last batch.",
+      labelNames: ["topic", "partition"],
+      registers,
+    }),
+    batchDuration: new Histogram({
+      name: "batch_duration_seconds",
+      help: "Time from receiving a batch to committing its offsets.",
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    alertLatency: new Histogram({
+      name: "alert_latency_seconds",
+      help: "Event-to-alert latency: alert acknowledged minus event ts or Kafka timestamp.",
+      labelNames: ["from"],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    workers: new Gauge({ name: "processor_workers", help: "Stage worker threads.", registers }),
+  };
+}
+
+/** Health of a service, as `/healthz` (alive) and `/readyz` (ready for traffic) report it. */
+export interface Health {
+  ready(): boolean;
+  /** Why not ready (shown by /readyz). */
+  reason(): string;
+}
+
+/** Options of {@link serveMetrics}. */
+export interface ServeOptions {
+  port: number;
+  /** Default: `0.0.0.0`. */
+  hostname?: string;
+  registry: Registry;
+  health: Health;
+}
+
+/**
+ * Serves `/metrics`, `/healthz` and `/readyz`. Throws, naming the port, when it cannot listen.
+ */
+export function serveMetrics(options: ServeOptions): Deno.HttpServer<Deno.NetAddr> {
+  const hostname = options.hostname ?? "0.0.0.0";
+  try {
+    return Deno.serve({ port: options.port, hostname, onListen: () => {} }, async (req) => {
+      const path = new URL(req.url).pathname;
+      if (path === "/metrics") {
+        return new Response(await options.registry.metrics(), {
+          headers: { "content-type": options.registry.contentType },
+        });
+      }
+      if (path === "/healthz") return new Response("ok\n");
+      if (path === "/readyz") {
+        return options.health.ready()
+          ? new Response("ready\n")
+          : new Response(`not ready: ${options.health.reason()}\n`, { status: 503 });
+      }
+      return new Response("not found: try /metrics, /healthz, /readyz\n", { status: 404 });
+    });
+  } catch (e) {
+    throw new Error(`cannot serve metrics on ${hostname}:${options.port}: ${(e as Error).message}`);
+  }
+}

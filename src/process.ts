@@ -1,0 +1,283 @@
+/**
+ * `process`: consume `TOPIC_EVENTS`, run the pipeline, publish alerts to `TOPIC_ALERTS` and
+ * rejected records to `TOPIC_DLQ`, serve metrics, commit.
+ *
+ * Delivery is at-least-once: a batch's offsets are committed only after the producer
+ * (idempotent, `acks: -1`) has acknowledged every alert and dead letter the batch caused. A crash
+ * replays the uncommitted batch; it never drops it. SIGINT/SIGTERM: stop fetching, finish the
+ * batch in hand, flush, commit, leave the group, exit 0.
+ *
+ * @module
+ */
+import type {
+  Consumer,
+  EachBatchPayload,
+  IHeaders,
+  KafkaMessage,
+  Message,
+  Producer,
+} from "kafkajs";
+import { type Config, loadConfig } from "./config.ts";
+import { type CheckLimits, CHECKS, DEFAULT_LIMITS } from "./event.ts";
+import { createKafka, createProducer } from "./kafka.ts";
+import { logger, setupLogging } from "./log.ts";
+import { createProcessorMetrics, type ProcessorMetrics, serveMetrics } from "./metrics.ts";
+import { type BatchOutcome, createPipeline, type Pipeline } from "./pipeline.ts";
+import { ensureTopics } from "./topics.ts";
+
+/** Check limits from the configuration. */
+export function limitsOf(config: Config): CheckLimits {
+  return {
+    ...DEFAULT_LIMITS,
+    valueMin: config.valueMin,
+    valueMax: config.valueMax,
+    temperatureMin: config.temperatureMin,
+    temperatureMax: config.temperatureMax,
+    freshnessMaxLagSec: config.freshnessMaxLagSec,
+  };
+}
+
+/** Pipeline options from the configuration. */
+export function pipelineOptionsOf(config: Config) {
+  return {
+    workers: config.workers,
+    limits: limitsOf(config),
+    forest: {
+      nTrees: config.hstNTrees,
+      height: config.hstHeight,
+      windowSize: config.hstWindowSize,
+      seed: config.hstSeed,
+    },
+    threshold: {
+      mode: config.thresholdMode,
+      quantileP: config.quantileP,
+      massRatio: config.thresholdMassRatio,
+    },
+  };
+}
+
+/** The alert of record `i` of a batch, in the seed's format plus `partition`, `offset`, `detected_at`. */
+export function alertOf(
+  out: BatchOutcome,
+  i: number,
+  raw: Uint8Array,
+  source: { partition: number; offset: string },
+): Record<string, unknown> {
+  const event = JSON.parse(new TextDecoder().decode(raw));
+  const temperature = out.features[2 * i + 1];
+  return {
+    type: "anomaly",
+    sensor_id: event.sensor_id,
+    ts: out.ts[i],
+    score: out.score[i],
+    threshold: out.threshold[i],
+    features: {
+      value: out.features[2 * i],
+      ...(Number.isNaN(temperature) ? {} : { temperature }),
+    },
+    dq_issues: [],
+    partition: source.partition,
+    offset: source.offset,
+    detected_at: Date.now() / 1000,
+  };
+}
+
+/** The dead letter of a rejected record: original key and value, headers naming why and whence. */
+export function deadLetterOf(
+  message: KafkaMessage,
+  check: string,
+  reason: string,
+  source: { topic: string; partition: number },
+): Message {
+  const headers: IHeaders = { ...message.headers };
+  headers["dq_check"] = check;
+  headers["dq_reason"] = reason;
+  headers["source_topic"] = source.topic;
+  headers["source_partition"] = String(source.partition);
+  headers["source_offset"] = message.offset;
+  headers["source_timestamp"] = message.timestamp;
+  return { key: message.key, value: message.value, headers };
+}
+
+interface Running {
+  config: Config;
+  pipeline: Pipeline;
+  producer: Producer;
+  consumer: Consumer;
+  metrics: ProcessorMetrics;
+  processed: number;
+  anomalies: number;
+  lastScore: number;
+}
+
+async function handleBatch(run: Running, payload: EachBatchPayload): Promise<void> {
+  const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
+  if (!isRunning() || isStale() || batch.messages.length === 0) return;
+  const started = performance.now();
+  const { config, metrics } = run;
+  const messages = batch.messages;
+  const out = await run.pipeline.process(messages.map((m) => m.value));
+  const alerts: Message[] = [];
+  const dead: Message[] = [];
+  const alertSources: { ts: number; kafkaTs: number }[] = [];
+  for (let i = 0; i < out.n; i++) {
+    const m = messages[i];
+    if (out.status[i] !== 0) {
+      const check = CHECKS[out.status[i]];
+      dead.push(deadLetterOf(m, check, out.reasons[i] ?? check, batch));
+      metrics.dq.inc({ outcome: "invalid", check });
+      metrics.deadLetters.inc({ check });
+      continue;
+    }
+    metrics.dq.inc({ outcome: "ok", check: "all" });
+    metrics.eventValue.observe(out.features[2 * i]);
+    run.lastScore = out.score[i];
+    if (out.anomaly[i]) {
+      const alert = alertOf(out, i, m.value!, { partition: batch.partition, offset: m.offset });
+      alerts.push({ key: String(alert.sensor_id), value: JSON.stringify(alert) });
+      alertSources.push({ ts: out.ts[i], kafkaTs: Number(m.timestamp) / 1000 });
+    }
+  }
+  const topicMessages = [
+    ...(alerts.length ? [{ topic: config.topicAlerts, messages: alerts }] : []),
+    ...(dead.length ? [{ topic: config.topicDlq, messages: dead }] : []),
+  ];
+  if (topicMessages.length) await run.producer.sendBatch({ acks: -1, topicMessages });
+  const acked = Date.now() / 1000;
+  for (const s of alertSources) {
+    metrics.alertLatency.observe({ from: "event_ts" }, Math.max(0, acked - s.ts));
+    metrics.alertLatency.observe({ from: "kafka_ts" }, Math.max(0, acked - s.kafkaTs));
+  }
+  const last = messages[messages.length - 1].offset;
+  await run.consumer.commitOffsets([{
+    topic: batch.topic,
+    partition: batch.partition,
+    offset: (BigInt(last) + 1n).toString(),
+  }]);
+  resolveOffset(last);
+  const before = run.processed;
+  run.processed += out.n;
+  run.anomalies += alerts.length;
+  metrics.processed.inc(out.n);
+  metrics.anomalies.inc(alerts.length);
+  if (!Number.isNaN(run.lastScore)) metrics.lastScore.set(run.lastScore);
+  if (!Number.isNaN(run.pipeline.threshold)) metrics.threshold.set(run.pipeline.threshold);
+  metrics.lag.set(
+    { topic: batch.topic, partition: String(batch.partition) },
+    Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(last) - 1n)),
+  );
+  metrics.batchDuration.observe((performance.now() - started) / 1000);
+  if (Math.floor(run.processed / 1000) > Math.floor(before / 1000)) {
+    logger().info("progress", {
+      processed: run.processed,
+      anomalies: run.anomalies,
+      last_score: Number(run.lastScore.toFixed(4)),
+      threshold: Number(run.pipeline.threshold.toFixed(4)),
+    });
+  }
+  await heartbeat();
+}
+
+/** Runs the processor until SIGINT/SIGTERM (or `signal`); returns the exit code. */
+export async function runProcess(args: string[], signal?: AbortSignal): Promise<number> {
+  const { config } = loadConfig({ args });
+  setupLogging({ level: config.logLevel, format: config.logFormat });
+  const log = logger();
+  const metrics = createProcessorMetrics();
+  metrics.workers.set(config.workers);
+  let consumerReady = false, producerReady = false, why = "starting";
+  const server = serveMetrics({
+    port: config.metricsPort,
+    registry: metrics.registry,
+    health: { ready: () => consumerReady && producerReady, reason: () => why },
+  });
+  log.info("metrics_server_started", { port: server.addr.port });
+
+  const kafka = createKafka(config.kafkaBroker, "anomaly-flow-processor");
+  await ensureTopics(config.kafkaBroker, [
+    { topic: config.topicEvents, numPartitions: 4 },
+    { topic: config.topicAlerts, numPartitions: 1 },
+    { topic: config.topicDlq, numPartitions: 1 },
+  ]);
+  const pipeline = await createPipeline(pipelineOptionsOf(config));
+  const producer = createProducer(kafka);
+  const consumer = kafka.consumer({ groupId: config.consumerGroup, maxWaitTimeInMs: 50 });
+  producer.on(producer.events.CONNECT, () => producerReady = true);
+  producer.on(producer.events.DISCONNECT, () => {
+    producerReady = false;
+    why = "producer disconnected";
+  });
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    consumerReady = true;
+    why = "";
+  });
+  consumer.on(consumer.events.CRASH, (e) => {
+    consumerReady = false;
+    why = `consumer crashed: ${e.payload.error.message}`;
+    log.error("consumer_crash", { error: e.payload.error.message, restart: e.payload.restart });
+  });
+  await producer.connect();
+  await consumer.connect();
+  await consumer.subscribe({ topic: config.topicEvents, fromBeginning: true });
+  const run: Running = {
+    config,
+    pipeline,
+    producer,
+    consumer,
+    metrics,
+    processed: 0,
+    anomalies: 0,
+    lastScore: NaN,
+  };
+
+  let resolveStop!: (code: number) => void;
+  const stopped = new Promise<number>((r) => resolveStop = r);
+  let stopping = false;
+  const stop = async (reason: string, code: number) => {
+    if (stopping) return;
+    stopping = true;
+    consumerReady = false;
+    why = "shutting down";
+    log.info("shutdown_started", { reason });
+    const guard = setTimeout(() => {
+      log.error("shutdown_timeout", { after_ms: 9000 });
+      Deno.exit(1);
+    }, 9000);
+    try {
+      await consumer.disconnect();
+      await producer.disconnect();
+      await pipeline.close();
+      await server.shutdown();
+    } finally {
+      clearTimeout(guard);
+    }
+    log.info("shutdown_complete", { processed: run.processed, anomalies: run.anomalies });
+    resolveStop(code);
+  };
+  const onSignal = (name: string) => () => void stop(name, 0);
+  const handlers = (["SIGINT", "SIGTERM"] as const).map((s) => {
+    const h = onSignal(s);
+    Deno.addSignalListener(s, h);
+    return [s, h] as const;
+  });
+  signal?.addEventListener("abort", () => void stop("abort", 0));
+  consumer.on(consumer.events.CRASH, (e) => {
+    if (!e.payload.restart) void stop("consumer crashed without restart", 1);
+  });
+
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: 1,
+    eachBatch: (payload) => handleBatch(run, payload),
+  });
+  log.info("processor_started", {
+    broker: config.kafkaBroker.join(","),
+    topic: config.topicEvents,
+    workers: config.workers,
+    group: config.consumerGroup,
+  });
+  const code = await stopped;
+  for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
+  return code;
+}
