@@ -1,0 +1,169 @@
+/**
+ * Runs `anomaly-flow process` as a real child process against the test broker, and reads what
+ * it publishes.
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import type { KafkaMessage } from "kafkajs";
+import { testBroker, testKafka } from "./kafka.ts";
+
+const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
+
+/** A running processor. */
+export interface ProcessorProcess {
+  child: Deno.ChildProcess;
+  /** Metrics port it listens on. */
+  port: number;
+  /** Log lines so far (stderr). */
+  lines: string[];
+  /** Reads /metrics and returns the value of a sample (`name{labels}`), 0 when absent. */
+  metric(sample: string): Promise<number>;
+  /** Exit status once it ended. */
+  status: Promise<Deno.CommandStatus>;
+}
+
+/** Starts `process` with `env` on top of the test broker's; resolves once it joined its group. */
+export async function startProcessor(env: Record<string, string>): Promise<ProcessorProcess> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, "process"],
+    env: { KAFKA_BROKER: testBroker(), METRICS_PORT: "0", LOG_LEVEL: "info", ...env },
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const lines: string[] = [];
+  let portResolve!: (p: number) => void;
+  const portKnown = new Promise<number>((r) => portResolve = r);
+  (async () => {
+    let buf = "";
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+      buf += chunk;
+      const parts = buf.split("\n");
+      buf = parts.pop()!;
+      for (const line of parts) {
+        lines.push(line);
+        const m = line.match(/metrics_server_started port=(\d+)/);
+        if (m) portResolve(Number(m[1]));
+      }
+    }
+  })();
+  const status = child.status;
+  const port = await Promise.race([
+    portKnown,
+    status.then((s) => {
+      throw new Error(`processor exited (${s.code}) before serving metrics:\n${lines.join("\n")}`);
+    }),
+    new Promise<never>((_, rej) =>
+      setTimeout(() => rej(new Error(`no metrics port in 30 s:\n${lines.join("\n")}`)), 30_000)
+    ),
+  ]);
+  const p: ProcessorProcess = {
+    child,
+    port,
+    lines,
+    status,
+    async metric(sample) {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const line = text.split("\n").find((l) => l.startsWith(sample + " "));
+      return line ? Number(line.slice(sample.length + 1)) : 0;
+    },
+  };
+  await waitFor(
+    async () =>
+      (await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.text())).startsWith("ready"),
+    30_000,
+    "readyz",
+  );
+  return p;
+}
+
+/** Polls `condition` every 100 ms until true; fails after `ms` naming `what`. */
+export async function waitFor(
+  condition: () => Promise<boolean> | boolean,
+  ms: number,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      if (await condition()) return;
+    } catch {
+      // not yet
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Every record of `topic` from the beginning (stops when the high watermarks are reached). */
+export async function readAll(topic: string): Promise<(KafkaMessage & { partition: number })[]> {
+  const kafka = testKafka();
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(topic);
+  await admin.disconnect();
+  const remaining = new Map(
+    ends.filter((e) => Number(e.high) > 0).map((e) => [e.partition, Number(e.high)]),
+  );
+  const out: (KafkaMessage & { partition: number })[] = [];
+  if (remaining.size === 0) return out;
+  const consumer = kafka.consumer({ groupId: `reader-${crypto.randomUUID()}` });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`reading ${topic} timed out`)), 30_000);
+    consumer.run({
+      eachMessage: ({ partition, message }) => {
+        out.push({ ...message, partition });
+        if (Number(message.offset) + 1 >= (remaining.get(partition) ?? 0)) {
+          remaining.delete(partition);
+        }
+        if (remaining.size === 0) {
+          clearTimeout(timer);
+          resolve();
+        }
+        return Promise.resolve();
+      },
+    });
+  });
+  await consumer.disconnect();
+  return out;
+}
+
+/** Committed offsets of `group` on `topic`, by partition. */
+export async function committed(group: string, topic: string): Promise<Map<number, number>> {
+  const admin = testKafka().admin();
+  await admin.connect();
+  try {
+    const [t] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+    return new Map(t.partitions.map((p) => [p.partition, Number(p.offset)]));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Produces `messages` (acks -1) to partition `partition` of `topic`, or by key when undefined. */
+export async function produce(
+  topic: string,
+  messages: { key?: string; value: string | Uint8Array | null; headers?: Record<string, string> }[],
+  partition?: number,
+): Promise<void> {
+  const producer = testKafka().producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  try {
+    for (let i = 0; i < messages.length; i += 500) {
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: messages.slice(i, i + 500).map((m) => ({
+          ...m,
+          value: m.value instanceof Uint8Array ? Buffer.from(m.value) : m.value,
+          partition,
+        })),
+      });
+    }
+  } finally {
+    await producer.disconnect();
+  }
+}
