@@ -5,9 +5,11 @@
  * @module
  */
 import { benchDetector } from "./detector.ts";
+import { benchPipeline } from "./pipeline.ts";
 
 const SECTIONS: Record<string, () => Promise<void>> = {
   detector: benchDetector,
+  pipeline: benchPipeline,
 };
 
 const chosen = Deno.args.length > 0 ? Deno.args : Object.keys(SECTIONS);

@@ -5,7 +5,7 @@
  * @module
  */
 import process from "node:process";
-import { Kafka, logLevel, type Producer } from "kafkajs";
+import { Kafka, logLevel, Partitioners, type Producer } from "kafkajs";
 import { logger } from "./log.ts";
 
 // kafkajs 2.2.4 passes a negative timeout to setTimeout; Node (and Deno's node compat) clamp it
@@ -35,14 +35,11 @@ export function createKafka(brokers: string[], clientId: string): Kafka {
     retry: { initialRetryTime: 300, maxRetryTime: 10_000, retries: 10 },
     logCreator: () => ({ namespace, level, log: entry }) => {
       const { message, timestamp: _t, logger: _l, ...rest } = entry;
-      const fields: Record<string, unknown> = { namespace };
+      const fields: Record<string, unknown> = { message, namespace };
       for (const [k, v] of Object.entries(rest)) {
         if (typeof v !== "object" || v === null) fields[k] = v;
       }
-      log[LEVELS[level] ?? "info"](
-        `kafka_${String(message).toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_|_$/g, "")}`,
-        fields,
-      );
+      log[LEVELS[level] ?? "info"]("kafkajs", fields);
     },
   });
 }

@@ -120,16 +120,15 @@ async function handleBatch(run: Running, payload: EachBatchPayload): Promise<voi
   const alerts: Message[] = [];
   const dead: Message[] = [];
   const alertSources: { ts: number; kafkaTs: number }[] = [];
+  const perCheck = new Array<number>(CHECKS.length).fill(0);
   for (let i = 0; i < out.n; i++) {
     const m = messages[i];
-    if (out.status[i] !== 0) {
-      const check = CHECKS[out.status[i]];
-      dead.push(deadLetterOf(m, check, out.reasons[i] ?? check, batch));
-      metrics.dq.inc({ outcome: "invalid", check });
-      metrics.deadLetters.inc({ check });
+    const code = out.status[i];
+    perCheck[code]++;
+    if (code !== 0) {
+      dead.push(deadLetterOf(m, CHECKS[code], out.reasons[i] ?? CHECKS[code], batch));
       continue;
     }
-    metrics.dq.inc({ outcome: "ok", check: "all" });
     metrics.eventValue.observe(out.features[2 * i]);
     run.lastScore = out.score[i];
     if (out.anomaly[i]) {
@@ -159,6 +158,12 @@ async function handleBatch(run: Running, payload: EachBatchPayload): Promise<voi
   run.processed += out.n;
   run.anomalies += alerts.length;
   metrics.processed.inc(out.n);
+  if (perCheck[0] > 0) metrics.dq.inc({ outcome: "ok", check: "all" }, perCheck[0]);
+  for (let code = 1; code < CHECKS.length; code++) {
+    if (perCheck[code] === 0) continue;
+    metrics.dq.inc({ outcome: "invalid", check: CHECKS[code] }, perCheck[code]);
+    metrics.deadLetters.inc({ check: CHECKS[code] }, perCheck[code]);
+  }
   metrics.anomalies.inc(alerts.length);
   if (!Number.isNaN(run.lastScore)) metrics.lastScore.set(run.lastScore);
   if (!Number.isNaN(run.pipeline.threshold)) metrics.threshold.set(run.pipeline.threshold);

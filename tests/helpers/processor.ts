@@ -23,11 +23,19 @@ export interface ProcessorProcess {
   status: Promise<Deno.CommandStatus>;
 }
 
-/** Starts `process` with `env` on top of the test broker's; resolves once it joined its group. */
+/**
+ * Starts `process` with `env` (on top of `KAFKA_BROKER` = the test broker); resolves once it
+ * joined its group.
+ */
 export async function startProcessor(env: Record<string, string>): Promise<ProcessorProcess> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", MAIN, "process"],
-    env: { KAFKA_BROKER: testBroker(), METRICS_PORT: "0", LOG_LEVEL: "info", ...env },
+    env: {
+      KAFKA_BROKER: env.KAFKA_BROKER ?? testBroker(),
+      METRICS_PORT: "0",
+      LOG_LEVEL: "info",
+      ...env,
+    },
     stdin: "null",
     stdout: "null",
     stderr: "piped",

@@ -1,0 +1,227 @@
+/**
+ * Pipeline benchmark through a real broker (its own, on port 29092): end-to-end events/s of
+ * `process` (1 and 4 partitions, 1 and 2 workers) against the raw kafkajs consume-only rate on
+ * the same topic, measured in the same run; event-to-alert latency at 20 events/s; RSS.
+ *
+ * `BENCH_PIPELINE_EVENTS` (default 200000) sets the number of events per topic.
+ *
+ * @module
+ */
+import { Kafka, logLevel } from "kafkajs";
+import { LOCAL_DIR, startBroker, stopBroker } from "../scripts/kafka.ts";
+import { sensorEvents } from "../src/sensors.ts";
+import { startProcessor, waitFor } from "../tests/helpers/processor.ts";
+import { report } from "./report.ts";
+
+const BROKER = {
+  port: 29092,
+  controllerPort: 29094,
+  dataDir: `${LOCAL_DIR}/bench-kafka`,
+  heap: "1g",
+};
+
+function kafkaAt(address: string) {
+  return new Kafka({ clientId: "bench", brokers: [address], logLevel: logLevel.NOTHING });
+}
+
+async function createTopic(kafka: Kafka, topic: string, partitions: number) {
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }],
+  });
+  await admin.disconnect();
+}
+
+async function fill(kafka: Kafka, topic: string, n: number): Promise<number> {
+  const producer = kafka.producer();
+  await producer.connect();
+  const now = Date.now() / 1000;
+  const events = sensorEvents({ seed: 3 });
+  const started = performance.now();
+  const inflight: Promise<unknown>[] = [];
+  for (let sent = 0; sent < n;) {
+    const messages = [];
+    for (let i = 0; i < 2000 && sent < n; i++, sent++) {
+      const { event, injected } = events.next().value!;
+      event.ts = injected === "stale" ? now - 3 * 86400 : now;
+      messages.push({ key: event.sensor_id, value: JSON.stringify(event), headers: { injected } });
+    }
+    inflight.push(producer.send({ topic, acks: 1, messages }));
+    if (inflight.length >= 4) await inflight.shift();
+  }
+  await Promise.all(inflight);
+  const rate = n / ((performance.now() - started) / 1000);
+  await producer.disconnect();
+  return rate;
+}
+
+async function rawConsume(kafka: Kafka, topic: string, n: number): Promise<number> {
+  const consumer = kafka.consumer({ groupId: `raw-${crypto.randomUUID()}`, maxWaitTimeInMs: 50 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let seen = 0, started = 0;
+  const done = new Promise<number>((resolve) => {
+    consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
+        if (started === 0) started = performance.now();
+        let bytes = 0;
+        for (const m of batch.messages) bytes += m.value?.length ?? 0;
+        seen += batch.messages.length;
+        if (bytes < 0) throw new Error("unreachable");
+        resolveOffset(batch.lastOffset());
+        await heartbeat();
+        if (seen >= n) resolve(performance.now());
+      },
+    });
+  });
+  const ended = await done;
+  await consumer.disconnect();
+  return n / ((ended - started) / 1000);
+}
+
+async function pipelineRate(address: string, topic: string, n: number, workers: number) {
+  const env = {
+    KAFKA_BROKER: address,
+    TOPIC_EVENTS: topic,
+    TOPIC_ALERTS: `${topic}.alerts`,
+    TOPIC_DLQ: `${topic}.dlq`,
+    CONSUMER_GROUP: `pipe-${crypto.randomUUID()}`,
+    WORKERS: String(workers),
+  };
+  const p = await startProcessor(env);
+  let first = 0, firstCount = 0;
+  await waitFor(
+    async () => {
+      const done = await p.metric("processed_records_total");
+      if (first === 0 && done > 0) {
+        first = performance.now();
+        firstCount = done;
+      }
+      return done >= n;
+    },
+    600_000,
+    "pipeline to process the topic",
+  );
+  const rate = (n - firstCount) / ((performance.now() - first) / 1000);
+  const rss =
+    Number((await Deno.readTextFile(`/proc/${p.child.pid}/status`)).match(/VmRSS:\s+(\d+)/)![1]) /
+    1024;
+  p.child.kill("SIGTERM");
+  await p.status;
+  return { rate, rss };
+}
+
+async function alertLatency(address: string): Promise<number[]> {
+  const kafka = kafkaAt(address);
+  const topic = `latency-${Date.now()}`;
+  await createTopic(kafka, topic, 1);
+  await createTopic(kafka, `${topic}.alerts`, 1);
+  await createTopic(kafka, `${topic}.dlq`, 1);
+  const p = await startProcessor({
+    KAFKA_BROKER: address,
+    TOPIC_EVENTS: topic,
+    TOPIC_ALERTS: `${topic}.alerts`,
+    TOPIC_DLQ: `${topic}.dlq`,
+    CONSUMER_GROUP: `lat-${crypto.randomUUID()}`,
+    WORKERS: "2",
+    HST_WINDOW_SIZE: "100",
+  });
+  // 20 events/s for 40 s; after warm-up, every 10th event is an extreme value.
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const events = sensorEvents({
+    seed: 4,
+    rates: { value: 0, temperature: 0, missing_value: 0, out_of_range: 0, stale: 0 },
+  });
+  const sentAt = new Map<number, number>();
+  for (let i = 0; i < 800; i++) {
+    const { event } = events.next().value!;
+    const t = Date.now() / 1000;
+    event.ts = t;
+    if (i > 200 && i % 10 === 0) event.value = 80;
+    sentAt.set(i, t);
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: [{ key: event.sensor_id, value: JSON.stringify(event) }],
+    });
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await producer.disconnect();
+  await waitFor(
+    async () => (await p.metric("processed_records_total")) >= 800,
+    30_000,
+    "latency run processed",
+  );
+  p.child.kill("SIGTERM");
+  await p.status;
+  const consumer = kafka.consumer({ groupId: `lat-read-${crypto.randomUUID()}` });
+  await consumer.connect();
+  await consumer.subscribe({ topic: `${topic}.alerts`, fromBeginning: true });
+  const latencies: number[] = [];
+  const admin = kafka.admin();
+  await admin.connect();
+  const [end] = await admin.fetchTopicOffsets(`${topic}.alerts`);
+  await admin.disconnect();
+  await new Promise<void>((resolve) => {
+    consumer.run({
+      eachMessage: ({ message }) => {
+        const alert = JSON.parse(message.value!.toString());
+        latencies.push(Number(message.timestamp) / 1000 - alert.ts);
+        if (Number(message.offset) + 1 >= Number(end.high)) resolve();
+        return Promise.resolve();
+      },
+    });
+  });
+  await consumer.disconnect();
+  return latencies.sort((a, b) => a - b);
+}
+
+/** Runs the pipeline benchmark; prints `name=value` lines. */
+export async function benchPipeline(): Promise<void> {
+  const n = Number(Deno.env.get("BENCH_PIPELINE_EVENTS") ?? 200_000);
+  await stopBroker(BROKER);
+  await Deno.remove(BROKER.dataDir, { recursive: true }).catch(() => {});
+  const broker = await startBroker(BROKER);
+  try {
+    const kafka = kafkaAt(broker.address);
+    let best = 0, bestRaw = 0, rssWorkers2 = 0;
+    for (const partitions of [1, 4]) {
+      const topic = `bench-${partitions}p-${Date.now()}`;
+      await createTopic(kafka, topic, partitions);
+      await createTopic(kafka, `${topic}.alerts`, 1);
+      await createTopic(kafka, `${topic}.dlq`, 1);
+      const produced = await fill(kafka, topic, n);
+      report(`produce_events_per_sec_${partitions}p`, Math.round(produced));
+      const raw = await rawConsume(kafka, topic, n);
+      report(`raw_consume_events_per_sec_${partitions}p`, Math.round(raw));
+      for (const workers of [1, 2]) {
+        const { rate, rss } = await pipelineRate(broker.address, topic, n, workers);
+        report(`pipeline_events_per_sec_${partitions}p_w${workers}`, Math.round(rate));
+        report(`pipeline_vs_raw_${partitions}p_w${workers}`, (rate / raw).toFixed(3));
+        report(`rss_mb_${partitions}p_w${workers}`, rss.toFixed(0));
+        if (rate > best) {
+          best = rate;
+          bestRaw = raw;
+        }
+        if (workers === 2) rssWorkers2 = Math.max(rssWorkers2, rss);
+      }
+    }
+    report("pipeline_events_per_sec", Math.round(best));
+    report("raw_consume_events_per_sec", Math.round(bestRaw));
+    report("pipeline_vs_raw", (best / bestRaw).toFixed(3));
+    report("rss_mb", rssWorkers2.toFixed(0));
+    const lat = await alertLatency(broker.address);
+    const q = (p: number) =>
+      (lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] * 1000).toFixed(1);
+    report("alert_latency_samples", lat.length);
+    report("alert_latency_p50_ms", q(0.5));
+    report("alert_latency_p99_ms", q(0.99));
+  } finally {
+    await stopBroker(BROKER);
+  }
+}
