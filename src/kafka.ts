@@ -44,11 +44,16 @@ export function createKafka(brokers: string[], clientId: string): Kafka {
   });
 }
 
-/** An idempotent producer (`acks: -1` on every send, one request in flight). */
+/**
+ * An idempotent producer (`acks: -1` on every send, one request in flight, retries not limited:
+ * while the broker is away a send waits, it is never dropped).
+ */
 export function createProducer(kafka: Kafka): Producer {
   return kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10_000 },
   });
 }
