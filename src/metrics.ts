@@ -15,7 +15,11 @@
  * | `batch_duration_seconds` | histogram | |
  * | `alert_latency_seconds` | histogram | `from` (`event_ts`, `kafka_ts`) |
  * | `processor_workers` | gauge | |
+ * | `detection_labelled_total` | counter | `truth`, `flagged` |
+ * | `detection_precision`, `detection_recall` | gauge | |
  *
+ * The detection metrics count events that carry the generator's `injected` header (ground
+ * truth), so a dashboard shows how well detection works on a labelled stream.
  * @module
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
@@ -34,6 +38,9 @@ export interface ProcessorMetrics {
   batchDuration: Histogram;
   alertLatency: Histogram<"from">;
   workers: Gauge;
+  labelled: Counter<"truth" | "flagged">;
+  precision: Gauge;
+  recall: Gauge;
 }
 
 /** Creates the metrics in a new registry. */
@@ -101,6 +108,22 @@ export function createProcessorMetrics(): ProcessorMetrics {
       registers,
     }),
     workers: new Gauge({ name: "processor_workers", help: "Stage worker threads.", registers }),
+    labelled: new Counter({
+      name: "detection_labelled_total",
+      help: "Scored events with a ground-truth `injected` header, by truth and decision.",
+      labelNames: ["truth", "flagged"],
+      registers,
+    }),
+    precision: new Gauge({
+      name: "detection_precision",
+      help: "Share of flagged labelled events that were injected anomalies.",
+      registers,
+    }),
+    recall: new Gauge({
+      name: "detection_recall",
+      help: "Share of injected anomalies (labelled events) that were flagged.",
+      registers,
+    }),
   };
 }
 
