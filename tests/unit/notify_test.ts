@@ -1,0 +1,154 @@
+import assert from "node:assert/strict";
+import { type Alert, consoleBlock, emailMessage, slackMessage } from "../../src/notify/format.ts";
+import { createMailer, sendEmail, type SmtpSettings } from "../../src/notify/email.ts";
+import { postSlack } from "../../src/notify/slack.ts";
+import { createStormControl } from "../../src/notify/storm.ts";
+import { startHttp, startSmtp } from "../helpers/peers.ts";
+
+const alert: Alert = {
+  type: "anomaly",
+  sensor_id: "sensor-2",
+  ts: 1767364245,
+  score: 0.9998,
+  threshold: 0.9821,
+  features: { value: 52.34, temperature: 25.1 },
+  dq_issues: [],
+};
+
+Deno.test("storm control: one notification per sensor per cooldown, suppressed ones summarised next", () => {
+  const storm = createStormControl(60);
+  assert.deepEqual(storm.admit("a", 0), { notify: true, suppressed: 0 });
+  for (let t = 1; t < 60; t += 1) assert.deepEqual(storm.admit("a", t), { notify: false });
+  assert.deepEqual(storm.admit("b", 30), { notify: true, suppressed: 0 });
+  assert.deepEqual(storm.admit("a", 60), { notify: true, suppressed: 59 });
+  assert.deepEqual(storm.admit("a", 61), { notify: false });
+  // 10,000 alerts of one sensor in 10 minutes: 10 notifications.
+  const burst = createStormControl(60);
+  let sent = 0;
+  for (let i = 0; i < 10_000; i++) if (burst.admit("s", i * 0.06).notify) sent++;
+  assert.equal(sent, 10);
+});
+
+Deno.test("the console block is the seed's box with sensor, time, score and threshold, features", () => {
+  const block = consoleBlock(alert, 3);
+  const lines = block.split("\n");
+  assert.ok(lines[0].startsWith("╔") && lines.at(-1)!.startsWith("╚"));
+  assert.match(block, /Sensor {5}: sensor-2/);
+  assert.match(block, /Timestamp {2}: 2026-01-02 14:30:45 UTC/);
+  assert.match(block, /Score {6}: 0\.9998 \(threshold: 0\.9821\)/);
+  assert.match(block, /Features {3}: value=52\.34, temperature=25\.1/);
+  assert.match(block, /3 more alerts/);
+  const widths = new Set(lines.filter((l) => !l.includes("🚨")).map((l) => [...l].length));
+  assert.equal(widths.size, 1, "every line of the box has the same width");
+});
+
+Deno.test("Slack and e-mail messages say what happened; HTML is escaped", () => {
+  assert.match(slackMessage(alert).text, /sensor-2.*0\.9998.*0\.9821/s);
+  assert.match(slackMessage(alert, 12).text, /12 more alerts/);
+  const mail = emailMessage({ ...alert, sensor_id: "<b>x</b>" });
+  assert.match(mail.subject, /anomaly on <b>x<\/b>/);
+  assert.ok(mail.html.includes("&lt;b&gt;x&lt;/b&gt;") && !mail.html.includes("<b>x</b>"));
+  assert.match(mail.text, /Features {2}: value=52\.34/);
+});
+
+const noWait = { sleep: () => Promise.resolve() };
+
+Deno.test("Slack: delivered to a real HTTP server; 500s are retried", async () => {
+  await using peer = startHttp([{ status: 500 }, { status: 503 }]);
+  const r = await postSlack(peer.url, slackMessage(alert), noWait);
+  assert.deepEqual(r, { ok: true, attempts: 3 });
+  assert.equal(peer.hits, 3);
+  assert.match((peer.bodies[0] as { text: string }).text, /sensor-2/);
+});
+
+Deno.test("Slack: 429 waits for Retry-After; other 4xx give up at once", async () => {
+  const waits: number[] = [];
+  await using limited = startHttp([{ status: 429, headers: { "retry-after": "2" } }]);
+  const r = await postSlack(limited.url, slackMessage(alert), {
+    sleep: (ms) => (waits.push(ms), Promise.resolve()),
+  });
+  assert.equal(r.ok, true);
+  assert.deepEqual(waits, [2000]);
+  await using gone = startHttp([{ status: 404 }]);
+  const r2 = await postSlack(gone.url, slackMessage(alert), noWait);
+  assert.equal(r2.ok, false);
+  assert.equal(r2.attempts, 1);
+  assert.match(r2.error!, /HTTP 404/);
+});
+
+Deno.test("Slack: a server that is down is retried, then reported without the webhook URL", async () => {
+  const peer = startHttp();
+  const url = peer.url;
+  await peer[Symbol.asyncDispose]();
+  const r = await postSlack(url, slackMessage(alert), { ...noWait, attempts: 3 });
+  assert.equal(r.ok, false);
+  assert.equal(r.attempts, 3);
+  assert.match(r.error!, /network error/);
+  assert.ok(!r.error!.includes("SECRETTOKEN"), r.error);
+});
+
+Deno.test("e-mail: a real SMTP server with STARTTLS and AUTH receives text and HTML", async () => {
+  await using smtp = await startSmtp("alerts@example.test", "s3cret-pass");
+  const settings: SmtpSettings = {
+    host: "127.0.0.1",
+    port: smtp.port,
+    user: "alerts@example.test",
+    password: "s3cret-pass",
+    from: "Anomaly Flow <alerts@example.test>",
+    to: ["oncall@example.test"],
+    caFile: smtp.ca,
+  };
+  const r = await sendEmail(await createMailer(settings), settings, emailMessage(alert), noWait);
+  assert.deepEqual(r, { ok: true, attempts: 1 });
+  assert.equal(smtp.mails.length, 1);
+  const mail = smtp.mails[0];
+  assert.equal(mail.secure, true, "upgraded with STARTTLS");
+  assert.equal(mail.user, "alerts@example.test");
+  assert.match(mail.subject, /anomaly on sensor-2/);
+  assert.match(mail.text, /Score {5}: 0\.9998/);
+  assert.match(mail.html, /<table>/);
+  assert.match(mail.to, /oncall@example\.test/);
+});
+
+Deno.test("e-mail: a refused login is reported at once, without the password", async () => {
+  await using smtp = await startSmtp("alerts@example.test", "right");
+  const settings: SmtpSettings = {
+    host: "127.0.0.1",
+    port: smtp.port,
+    user: "alerts@example.test",
+    password: "wrong-pass-123",
+    from: "a@example.test",
+    to: ["b@example.test"],
+    caFile: smtp.ca,
+  };
+  const r = await sendEmail(await createMailer(settings), settings, emailMessage(alert), noWait);
+  assert.equal(r.ok, false);
+  assert.equal(r.kind, "auth");
+  assert.equal(r.attempts, 1);
+  assert.match(r.error!, /authentication refused by 127\.0\.0\.1:\d+/);
+  assert.ok(!r.error!.includes("wrong-pass-123"));
+  assert.equal(smtp.refused, 1);
+});
+
+Deno.test("e-mail: an untrusted certificate is a TLS failure; a closed port is retried then reported", async () => {
+  await using smtp = await startSmtp("u", "p");
+  const base: SmtpSettings = {
+    host: "127.0.0.1",
+    port: smtp.port,
+    user: "u",
+    password: "p",
+    from: "a@x.test",
+    to: ["b@x.test"],
+  };
+  const tls = await sendEmail(await createMailer(base), base, emailMessage(alert), noWait);
+  assert.equal(tls.ok, false);
+  assert.equal(tls.kind, "tls", tls.error);
+  const closed = { ...base, port: 1 };
+  const down = await sendEmail(await createMailer(closed), closed, emailMessage(alert), {
+    ...noWait,
+    attempts: 3,
+  });
+  assert.equal(down.ok, false);
+  assert.equal(down.kind, "connection");
+  assert.equal(down.attempts, 3);
+});
