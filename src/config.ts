@@ -21,6 +21,8 @@ interface Spec {
   allowed: string;
   schema: z.ZodType;
   doc: string;
+  /** A secret: its value is never printed, not even in an error. */
+  secret?: boolean;
 }
 
 const int = (min: number, max: number) =>
@@ -33,6 +35,15 @@ const oneOf = <T extends readonly [string, ...string[]]>(values: T) => z.enum(va
 const brokers = () =>
   z.string().trim().transform((s) => s.split(",").map((b) => b.trim())).pipe(
     z.array(z.string().regex(/^[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$/)).min(1),
+  );
+
+const optionalText = () => z.string().trim();
+const bool = () =>
+  z.string().trim().toLowerCase().pipe(z.enum(["true", "false", "1", "0", "yes", "no", ""]))
+    .transform((v) => v === "true" || v === "1" || v === "yes");
+const emails = () =>
+  z.string().trim().transform((s) => s === "" ? [] : s.split(",").map((e) => e.trim())).pipe(
+    z.array(z.string().regex(/^[^\s@<>]+@[^\s@<>]+$/)),
   );
 
 const cores = String(Math.max(1, navigator.hardwareConcurrency ?? 1));
@@ -191,6 +202,104 @@ export const SETTINGS = {
     schema: int(0, 65535),
     doc: "port of /metrics, /healthz, /readyz",
   },
+  alertsConsumerGroup: {
+    env: "ALERTS_CONSUMER_GROUP",
+    flag: "alerts-consumer-group",
+    default: "anomaly-flow-alerts",
+    allowed: "a non-empty group id",
+    schema: text(),
+    doc: "Kafka consumer group of `alerts`",
+  },
+  alertsMetricsPort: {
+    env: "ALERTS_METRICS_PORT",
+    flag: "alerts-metrics-port",
+    default: "8001",
+    allowed: "an integer in 0..65535 (0: any free port)",
+    schema: int(0, 65535),
+    doc: "port of the alert consumer's /metrics, /healthz, /readyz",
+  },
+  alertCooldownSec: {
+    env: "ALERT_COOLDOWN_SEC",
+    flag: "alert-cooldown-sec",
+    default: "300",
+    allowed: "a number >= 0 (0: notify every alert)",
+    schema: num().pipe(z.number().min(0)),
+    doc: "notifications per sensor: at most one per cooldown; the rest are counted and summarised",
+  },
+  slackWebhookUrl: {
+    env: "SLACK_WEBHOOK_URL",
+    flag: "slack-webhook-url",
+    default: "",
+    allowed: "empty (Slack off) or an http(s) URL",
+    schema: optionalText().pipe(z.union([z.literal(""), z.url({ protocol: /^https?$/ })])),
+    doc: "Slack incoming webhook (a secret: never logged)",
+    secret: true,
+  },
+  smtpEnabled: {
+    env: "SMTP_ENABLED",
+    flag: "smtp-enabled",
+    default: "false",
+    allowed: "true or false",
+    schema: bool(),
+    doc: "send alerts by e-mail",
+  },
+  smtpHost: {
+    env: "SMTP_HOST",
+    flag: "smtp-host",
+    default: "",
+    allowed: "a host name (required when SMTP_ENABLED=true)",
+    schema: optionalText(),
+    doc: "SMTP server",
+  },
+  smtpPort: {
+    env: "SMTP_PORT",
+    flag: "smtp-port",
+    default: "587",
+    allowed: "an integer in 1..65535 (587: STARTTLS required; 465: implicit TLS)",
+    schema: int(1, 65535),
+    doc: "SMTP port",
+  },
+  smtpUser: {
+    env: "SMTP_USER",
+    flag: "smtp-user",
+    default: "",
+    allowed: "a user name, or empty for no AUTH",
+    schema: optionalText(),
+    doc: "SMTP login",
+  },
+  smtpPassword: {
+    env: "SMTP_PASSWORD",
+    flag: "smtp-password",
+    default: "",
+    allowed: "any text",
+    schema: z.string(),
+    doc: "SMTP password (a secret: never logged)",
+    secret: true,
+  },
+  smtpCaFile: {
+    env: "SMTP_CA_FILE",
+    flag: "smtp-ca-file",
+    default: "",
+    allowed: "empty or a PEM file path",
+    schema: optionalText(),
+    doc: "extra CA to trust for the SMTP server's certificate",
+  },
+  emailFrom: {
+    env: "EMAIL_FROM",
+    flag: "email-from",
+    default: "",
+    allowed: "an address (default: SMTP_USER, else anomaly-flow@localhost)",
+    schema: optionalText(),
+    doc: "sender of alert e-mails",
+  },
+  emailTo: {
+    env: "EMAIL_TO",
+    flag: "email-to",
+    default: "",
+    allowed: "comma-separated addresses (required when SMTP_ENABLED=true)",
+    schema: emails(),
+    doc: "recipients of alert e-mails",
+  },
   logLevel: {
     env: "LOG_LEVEL",
     flag: "log-level",
@@ -268,9 +377,10 @@ export function loadConfig(sources: ConfigSources = {}): LoadedConfig {
     const raw = typeof fromFlag === "string" ? fromFlag : env[spec.env] ?? spec.default;
     const result = spec.schema.safeParse(raw);
     if (!result.success) {
+      const shown = spec.secret ? "(value hidden)" : quote(raw);
       throw new ConfigError(
         spec.env,
-        `invalid setting ${spec.env} (--${spec.flag}) = ${quote(raw)}: expected ${spec.allowed}`,
+        `invalid setting ${spec.env} (--${spec.flag}) = ${shown}: expected ${spec.allowed}`,
       );
     }
     config[key] = result.data;
@@ -287,6 +397,18 @@ export function loadConfig(sources: ConfigSources = {}): LoadedConfig {
           SETTINGS[hi].env
         }=${c[hi]})`,
       );
+    }
+  }
+  if (c.smtpEnabled) {
+    for (const key of ["smtpHost", "emailTo"] as const) {
+      const value = c[key];
+      if (value === "" || (Array.isArray(value) && value.length === 0)) {
+        const spec = SETTINGS[key];
+        throw new ConfigError(
+          spec.env,
+          `invalid setting ${spec.env} (--${spec.flag}) = "": expected ${spec.allowed}`,
+        );
+      }
     }
   }
   const flags: Record<string, string | boolean | undefined> = {};

@@ -21,9 +21,9 @@ const notBuilt = (name: string): Command => () => {
 const COMMANDS: Record<string, () => Promise<Command>> = {
   process: async () => (await import("./process.ts")).runProcess,
   generate: async () => (await import("./generate.ts")).runGenerate,
-  alerts: () => Promise.resolve(notBuilt("alerts")),
+  alerts: async () => (await import("./alerts.ts")).runAlerts,
   replay: async () => (await import("./replay.ts")).runReplay,
-  "test-email": () => Promise.resolve(notBuilt("test-email")),
+  "test-email": async () => (await import("./alerts.ts")).runTestEmail,
 };
 
 const USAGE = `usage: anomaly-flow <command> [flags]

@@ -10,13 +10,15 @@ import { testBroker, testKafka } from "./kafka.ts";
 
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
 
-/** A running processor. */
+/** A running processor (or another long-running command). */
 export interface ProcessorProcess {
   child: Deno.ChildProcess;
   /** Metrics port it listens on. */
   port: number;
   /** Log lines so far (stderr). */
   lines: string[];
+  /** Output lines so far (stdout). */
+  output: string[];
   /** Reads /metrics and returns the value of a sample (`name{labels}`), 0 when absent. */
   metric(sample: string): Promise<number>;
   /** Exit status once it ended. */
@@ -27,20 +29,35 @@ export interface ProcessorProcess {
  * Starts `process` with `env` (on top of `KAFKA_BROKER` = the test broker); resolves once it
  * joined its group.
  */
-export async function startProcessor(env: Record<string, string>): Promise<ProcessorProcess> {
+export function startProcessor(env: Record<string, string>): Promise<ProcessorProcess> {
+  return startService("process", env);
+}
+
+/** Starts `command` (`process`, `alerts`) like {@link startProcessor}. */
+export async function startService(
+  command: string,
+  env: Record<string, string>,
+): Promise<ProcessorProcess> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "process"],
+    args: ["run", "-A", MAIN, command],
     env: {
       KAFKA_BROKER: env.KAFKA_BROKER ?? testBroker(),
       METRICS_PORT: "0",
+      ALERTS_METRICS_PORT: "0",
       LOG_LEVEL: "info",
       ...env,
     },
     stdin: "null",
-    stdout: "null",
+    stdout: "piped",
     stderr: "piped",
   }).spawn();
   const lines: string[] = [];
+  const output: string[] = [];
+  (async () => {
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+      output.push(...chunk.split("\n"));
+    }
+  })();
   let portResolve!: (p: number) => void;
   const portKnown = new Promise<number>((r) => portResolve = r);
   (async () => {
@@ -70,6 +87,7 @@ export async function startProcessor(env: Record<string, string>): Promise<Proce
     child,
     port,
     lines,
+    output,
     status,
     async metric(sample) {
       const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();

@@ -84,3 +84,26 @@ Deno.test("every setting's default passes its own validation", () => {
     assert.ok(spec.schema.safeParse(spec.default).success, `${spec.env} default ${spec.default}`);
   }
 });
+
+Deno.test("alert settings: e-mail needs a host and recipients; a bad secret is never echoed", () => {
+  rejects(
+    { SMTP_ENABLED: "true", EMAIL_TO: "a@b.test" },
+    "SMTP_HOST",
+    /SMTP_HOST .*required when SMTP_ENABLED=true/,
+  );
+  rejects({ SMTP_ENABLED: "true", SMTP_HOST: "mail" }, "EMAIL_TO", /EMAIL_TO/);
+  rejects({ EMAIL_TO: "not-an-address" }, "EMAIL_TO", /comma-separated addresses/);
+  rejects({ SMTP_ENABLED: "maybe" }, "SMTP_ENABLED", /expected true or false/);
+  assert.throws(() => load({ SLACK_WEBHOOK_URL: "ftp://hooks.example/T/SECRET" }), (e: unknown) => {
+    assert.ok(e instanceof ConfigError);
+    assert.match(
+      e.message,
+      /SLACK_WEBHOOK_URL .* = \(value hidden\): expected empty \(Slack off\) or an http\(s\) URL/,
+    );
+    assert.ok(!e.message.includes("SECRET"));
+    return true;
+  });
+  const c = load({ SMTP_ENABLED: "true", SMTP_HOST: "mail", EMAIL_TO: "a@b.test, c@d.test" });
+  assert.deepEqual(c.emailTo, ["a@b.test", "c@d.test"]);
+  assert.equal(c.smtpPort, 587);
+});

@@ -1,0 +1,206 @@
+/**
+ * `alerts`: consume `TOPIC_ALERTS`, print each alert as the seed's boxed block, notify Slack and
+ * e-mail with storm control, and commit an alert's offset only after its notifications succeeded
+ * or were given up after retries. `test-email`: send one test message with the same settings.
+ *
+ * Metrics on `ALERTS_METRICS_PORT` (8001): `notifications_total{channel,outcome}` with outcome
+ * `sent`, `failed` (given up after retries) or `suppressed` (cooldown), `alerts_consumed_total`,
+ * `alerts_invalid_total`.
+ *
+ * @module
+ */
+import { Counter, Registry } from "prom-client";
+import { type Config, loadConfig } from "./config.ts";
+import { createKafka } from "./kafka.ts";
+import { logger, setupLogging } from "./log.ts";
+import { serveMetrics } from "./metrics.ts";
+import { createMailer, sendEmail, type SmtpSettings } from "./notify/email.ts";
+import {
+  type Alert,
+  AlertSchema,
+  consoleBlock,
+  emailMessage,
+  slackMessage,
+} from "./notify/format.ts";
+import { postSlack } from "./notify/slack.ts";
+import { createStormControl } from "./notify/storm.ts";
+
+/** SMTP settings from the configuration. */
+export function smtpSettingsOf(config: Config): SmtpSettings {
+  return {
+    host: config.smtpHost,
+    port: config.smtpPort,
+    user: config.smtpUser || undefined,
+    password: config.smtpPassword || undefined,
+    from: config.emailFrom || config.smtpUser || "anomaly-flow@localhost",
+    to: config.emailTo,
+    caFile: config.smtpCaFile || undefined,
+  };
+}
+
+function alertMetrics() {
+  const registry = new Registry();
+  const registers = [registry];
+  return {
+    registry,
+    notifications: new Counter({
+      name: "notifications_total",
+      help: "Alert notifications by channel (slack, email) and outcome (sent, failed, suppressed).",
+      labelNames: ["channel", "outcome"] as const,
+      registers,
+    }),
+    consumed: new Counter({
+      name: "alerts_consumed_total",
+      help: "Alerts read from the alerts topic.",
+      registers,
+    }),
+    invalid: new Counter({
+      name: "alerts_invalid_total",
+      help: "Records of the alerts topic that are not alerts (skipped).",
+      registers,
+    }),
+  };
+}
+
+/** Runs `alerts` until SIGINT/SIGTERM; returns the exit code. */
+export async function runAlerts(args: string[]): Promise<number> {
+  const { config } = loadConfig({ args });
+  setupLogging({ level: config.logLevel, format: config.logFormat });
+  const log = logger("alerts");
+  const metrics = alertMetrics();
+  let ready = false, why = "starting";
+  const server = serveMetrics({
+    port: config.alertsMetricsPort,
+    registry: metrics.registry,
+    health: { ready: () => ready, reason: () => why },
+  });
+  log.info("metrics_server_started", { port: server.addr.port });
+  const smtp = smtpSettingsOf(config);
+  const mailer = config.smtpEnabled ? await createMailer(smtp) : undefined;
+  const slack = config.slackWebhookUrl || undefined;
+  const storm = createStormControl(config.alertCooldownSec);
+  for (const channel of ["slack", "email"]) {
+    for (const outcome of ["sent", "failed", "suppressed"]) {
+      metrics.notifications.inc({ channel, outcome }, 0);
+    }
+  }
+
+  const notify = async (alert: Alert) => {
+    const decision = storm.admit(alert.sensor_id, Date.now() / 1000);
+    const channels = [...(slack ? ["slack"] : []), ...(mailer ? ["email"] : [])];
+    if (!decision.notify) {
+      for (const channel of channels) metrics.notifications.inc({ channel, outcome: "suppressed" });
+      return;
+    }
+    const deliveries = [];
+    if (slack) {
+      deliveries.push(
+        postSlack(slack, slackMessage(alert, decision.suppressed)).then((r) =>
+          ["slack", r] as const
+        ),
+      );
+    }
+    if (mailer) {
+      deliveries.push(
+        sendEmail(mailer, smtp, emailMessage(alert, decision.suppressed)).then((r) =>
+          ["email", r] as const
+        ),
+      );
+    }
+    for (const [channel, r] of await Promise.all(deliveries)) {
+      metrics.notifications.inc({ channel, outcome: r.ok ? "sent" : "failed" });
+      if (!r.ok) {
+        log.error("notification_given_up", {
+          channel,
+          sensor: alert.sensor_id,
+          attempts: r.attempts,
+          error: r.error,
+        });
+      }
+    }
+  };
+
+  const kafka = createKafka(config.kafkaBroker, "anomaly-flow-alerts");
+  const consumer = kafka.consumer({ groupId: config.alertsConsumerGroup, maxWaitTimeInMs: 100 });
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    ready = true;
+    why = "";
+  });
+  consumer.on(consumer.events.CRASH, (e) => {
+    ready = false;
+    why = `consumer crashed: ${e.payload.error.message}`;
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topic: config.topicAlerts, fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
+    eachMessage: async ({ topic, partition, message }) => {
+      metrics.consumed.inc();
+      let alert: Alert | undefined;
+      try {
+        const parsed = AlertSchema.safeParse(JSON.parse(message.value?.toString() ?? ""));
+        if (parsed.success) alert = parsed.data;
+      } catch {
+        // not JSON: counted below
+      }
+      if (alert) {
+        console.log(consoleBlock(alert));
+        await notify(alert);
+      } else {
+        metrics.invalid.inc();
+        log.warning("alert_invalid", { partition, offset: message.offset });
+      }
+      await consumer.commitOffsets([{
+        topic,
+        partition,
+        offset: (BigInt(message.offset) + 1n).toString(),
+      }]);
+    },
+  });
+  log.info("alert_consumer_started", {
+    broker: config.kafkaBroker.join(","),
+    topic: config.topicAlerts,
+    slack: slack ? "on" : "off",
+    email: mailer ? `on (${smtp.host}:${smtp.port})` : "off",
+    cooldown_sec: config.alertCooldownSec,
+  });
+  const code = await new Promise<number>((resolve) => {
+    const stop = async () => {
+      ready = false;
+      why = "shutting down";
+      await consumer.disconnect();
+      await server.shutdown();
+      resolve(0);
+    };
+    Deno.addSignalListener("SIGINT", stop);
+    Deno.addSignalListener("SIGTERM", stop);
+  });
+  log.info("shutdown_complete");
+  return code;
+}
+
+/** Runs `test-email`: sends one message; says whether it worked and, if not, why. */
+export async function runTestEmail(args: string[]): Promise<number> {
+  const { config } = loadConfig({ args });
+  setupLogging({ level: config.logLevel, format: config.logFormat });
+  if (!config.smtpHost || config.emailTo.length === 0) {
+    console.error(
+      "test-email needs SMTP_HOST and EMAIL_TO (and SMTP_USER / SMTP_PASSWORD for AUTH)",
+    );
+    return 2;
+  }
+  const smtp = smtpSettingsOf(config);
+  const r = await sendEmail(await createMailer(smtp), smtp, {
+    subject: "[Anomaly Flow] test e-mail",
+    text: `This is a test from Anomaly Flow, sent via ${smtp.host}:${smtp.port} at ${
+      new Date().toISOString()
+    }.\n`,
+    html: `<p>This is a test from <b>Anomaly Flow</b>, sent via ${smtp.host}:${smtp.port}.</p>`,
+  }, { attempts: 1 });
+  if (r.ok) {
+    console.log(`test e-mail sent to ${smtp.to.join(", ")} via ${smtp.host}:${smtp.port}`);
+    return 0;
+  }
+  console.error(`test e-mail failed (${r.kind}): ${r.error}`);
+  return 1;
+}
