@@ -5,11 +5,12 @@
  * @module
  */
 import { benchDetector } from "./detector.ts";
-import { benchPipeline } from "./pipeline.ts";
+import { benchGenerator, benchPipeline } from "./pipeline.ts";
 
 const SECTIONS: Record<string, () => Promise<void>> = {
   detector: benchDetector,
   pipeline: benchPipeline,
+  generator: benchGenerator,
 };
 
 const chosen = Deno.args.length > 0 ? Deno.args : Object.keys(SECTIONS);

@@ -225,3 +225,35 @@ export async function benchPipeline(): Promise<void> {
     await stopBroker(BROKER);
   }
 }
+
+/** Generator load mode (`generate --rate 0`) into the bench broker; prints `generator_events_per_sec`. */
+export async function benchGenerator(): Promise<void> {
+  const n = Number(Deno.env.get("BENCH_GENERATOR_EVENTS") ?? 500_000);
+  const broker = await startBroker(BROKER);
+  try {
+    const topic = `gen-${Date.now()}`;
+    await createTopic(kafkaAt(broker.address), topic, 4);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL("../src/main.ts", import.meta.url).pathname,
+        "generate",
+        "--rate",
+        "0",
+        "--count",
+        String(n),
+      ],
+      env: { KAFKA_BROKER: broker.address, TOPIC_EVENTS: topic },
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    const log = new TextDecoder().decode(out.stderr);
+    const rate = log.match(/generator_done .*events_per_sec=(\d+)/)?.[1];
+    if (!out.success || !rate) throw new Error(`generate failed:\n${log}`);
+    report("generator_events", n);
+    report("generator_events_per_sec", rate);
+  } finally {
+    await stopBroker(BROKER);
+  }
+}

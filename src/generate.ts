@@ -13,6 +13,7 @@
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { ConfigError, loadConfig } from "./config.ts";
+import { Partitioners } from "kafkajs";
 import { createKafka, createProducer } from "./kafka.ts";
 import { logger, setupLogging } from "./log.ts";
 import { SEED_RATES, sensorEvents } from "./sensors.ts";
@@ -104,7 +105,15 @@ export async function runGenerate(args: string[]): Promise<number> {
   setupLogging({ level: config.logLevel, format: config.logFormat });
   const log = logger("generator");
   await ensureTopics(config.kafkaBroker, [{ topic: config.topicEvents, numPartitions: 4 }]);
-  const producer = createProducer(createKafka(config.kafkaBroker, "anomaly-flow-generator"));
+  // Load mode (--rate 0): several batches in flight, acks from the leader only.
+  const load = options.rate === 0;
+  const kafka = createKafka(config.kafkaBroker, "anomaly-flow-generator");
+  const producer = load
+    ? kafka.producer({
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    })
+    : createProducer(kafka);
   await producer.connect();
   let stopping = false;
   const stop = () => stopping = true;
@@ -128,9 +137,8 @@ export async function runGenerate(args: string[]): Promise<number> {
   const started = Date.now();
   const deadline = options.duration > 0 ? started + options.duration * 1000 : Infinity;
   const limit = options.count > 0 ? options.count : Infinity;
-  const batchSize = options.rate === 0
-    ? 2000
-    : Math.max(1, Math.min(500, Math.round(options.rate / 20)));
+  const batchSize = load ? 5000 : Math.max(1, Math.min(500, Math.round(options.rate / 20)));
+  const inflight: Promise<unknown>[] = [];
   let sent = 0;
   try {
     while (!stopping && sent < limit && Date.now() < deadline) {
@@ -145,14 +153,20 @@ export async function runGenerate(args: string[]): Promise<number> {
           headers: { injected },
         });
       }
-      await producer.send({ topic: config.topicEvents, acks: -1, messages });
       sent += messages.length;
+      if (load) {
+        inflight.push(producer.send({ topic: config.topicEvents, acks: 1, messages }));
+        if (inflight.length >= 6) await inflight.shift();
+        continue;
+      }
+      await producer.send({ topic: config.topicEvents, acks: -1, messages });
       if (options.rate > 0) {
         const due = started + (sent / options.rate) * 1000;
         const wait = due - Date.now();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       }
     }
+    await Promise.all(inflight);
   } finally {
     await producer.disconnect();
     Deno.removeSignalListener("SIGINT", stop);
