@@ -13,11 +13,6 @@ import { ConfigError } from "./config.ts";
 /** A sub-command: takes its arguments, returns the exit code. */
 export type Command = (args: string[]) => Promise<number>;
 
-const notBuilt = (name: string): Command => () => {
-  console.error(`anomaly-flow ${name}: not built yet in this version`);
-  return Promise.resolve(3);
-};
-
 const COMMANDS: Record<string, () => Promise<Command>> = {
   process: async () => (await import("./process.ts")).runProcess,
   generate: async () => (await import("./generate.ts")).runGenerate,
