@@ -100,6 +100,10 @@ export function deadLetterOf(
 }
 
 interface Running {
+  /** Set on shutdown: batches not yet started are left for the next run. */
+  stopping: boolean;
+  /** Batches being processed; shutdown waits for them before leaving the group. */
+  inFlight: Set<Promise<void>>;
   config: Config;
   pipeline: Pipeline;
   producer: Producer;
@@ -130,7 +134,7 @@ function updateDetection(run: Running, truth: number[]): void {
 
 async function handleBatch(run: Running, payload: EachBatchPayload): Promise<void> {
   const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
-  if (!isRunning() || isStale() || batch.messages.length === 0) return;
+  if (run.stopping || !isRunning() || isStale() || batch.messages.length === 0) return;
   const started = performance.now();
   const { config, metrics } = run;
   const messages = batch.messages;
@@ -171,6 +175,15 @@ async function handleBatch(run: Running, payload: EachBatchPayload): Promise<voi
     metrics.alertLatency.observe({ from: "kafka_ts" }, Math.max(0, acked - s.kafkaTs));
   }
   const last = messages[messages.length - 1].offset;
+  if (!isRunning()) {
+    // kafkajs would drop the commit silently: say so; the batch is replayed by the next owner.
+    logger().warning("batch_not_committed", {
+      topic: batch.topic,
+      partition: batch.partition,
+      last_offset: last,
+    });
+    return;
+  }
   await run.consumer.commitOffsets([{
     topic: batch.topic,
     partition: batch.partition,
@@ -249,6 +262,8 @@ export async function runProcess(args: string[], signal?: AbortSignal): Promise<
   await consumer.connect();
   await consumer.subscribe({ topic: config.topicEvents, fromBeginning: true });
   const run: Running = {
+    stopping: false,
+    inFlight: new Set(),
     config,
     pipeline,
     producer,
@@ -274,6 +289,11 @@ export async function runProcess(args: string[], signal?: AbortSignal): Promise<
       Deno.exit(1);
     }, 9000);
     try {
+      // kafkajs ignores commits once its runner stops (silently), so first stop fetching and let
+      // the batches in hand publish and commit, then leave the group.
+      run.stopping = true;
+      consumer.pause([{ topic: config.topicEvents }]);
+      await Promise.allSettled([...run.inFlight]);
       await consumer.disconnect();
       await producer.disconnect();
       await pipeline.close();
@@ -301,7 +321,11 @@ export async function runProcess(args: string[], signal?: AbortSignal): Promise<
     // Several partitions in flight: one batch's Kafka work overlaps another's scoring; the
     // pipeline still scores batches one at a time.
     partitionsConsumedConcurrently: 4,
-    eachBatch: (payload) => handleBatch(run, payload),
+    eachBatch: (payload) => {
+      const p = handleBatch(run, payload);
+      run.inFlight.add(p);
+      return p.finally(() => run.inFlight.delete(p));
+    },
   });
   log.info("processor_started", {
     broker: config.kafkaBroker.join(","),
