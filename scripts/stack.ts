@@ -79,15 +79,19 @@ async function which(cmd: string): Promise<boolean> {
   return out.success;
 }
 
-/** Command lines of Prometheus and Alertmanager for a rendered config in `dir`. */
+/**
+ * Command lines of Prometheus and Alertmanager for a rendered config in `dir`. Both run in `dir`:
+ * Alertmanager reads `*_file` secrets relative to its working directory.
+ */
 export function opsCommands(
   dir: string,
   ports: StackPorts,
-): { name: string; cmd: string; args: string[] }[] {
+): { name: string; cmd: string; args: string[]; cwd: string }[] {
   return [
     {
       name: "prometheus",
       cmd: "prometheus",
+      cwd: dir,
       args: [
         `--config.file=${dir}/prometheus.yml`,
         `--storage.tsdb.path=${dir}/prometheus-data`,
@@ -98,6 +102,7 @@ export function opsCommands(
     {
       name: "alertmanager",
       cmd: "prometheus-alertmanager",
+      cwd: dir,
       args: [
         `--config.file=${dir}/alertmanager.yml`,
         `--storage.path=${dir}/alertmanager-data`,
@@ -149,15 +154,15 @@ async function runLocal(): Promise<void> {
     name: string,
     cmd: string,
     args: string[],
-    extraEnv: Record<string, string> = {},
+    cwd = ROOT,
   ) => {
     const child = new Deno.Command(cmd, {
       args,
+      cwd,
       env: {
         KAFKA_BROKER: broker.address,
         METRICS_PORT: String(ports.processor),
         ALERTS_METRICS_PORT: String(ports.alerts),
-        ...extraEnv,
       },
       stdin: "null",
       stdout: "inherit",
@@ -170,7 +175,7 @@ async function runLocal(): Promise<void> {
   const config = await renderOpsConfig(dir, ports);
   for (const ops of opsCommands(dir, ports)) {
     if (await which(ops.cmd)) {
-      spawn(ops.name, ops.cmd, ops.args);
+      spawn(ops.name, ops.cmd, ops.args, ops.cwd);
       const port = ops.name === "prometheus" ? ports.prometheus : ports.alertmanager;
       urls.push(`  ${ops.name.padEnd(18)} http://localhost:${port}`);
     } else {
