@@ -1,7 +1,8 @@
 /**
  * Pipeline benchmark through a real broker (its own, on port 29092): end-to-end events/s of
  * `process` (1 and 4 partitions, 1 and 2 workers) against the raw kafkajs consume-only rate on
- * the same topic, measured in the same run; event-to-alert latency at 20 events/s; RSS.
+ * the same topic, measured in the same run; event-to-alert latency and RSS (2 workers) at 20
+ * events/s; RSS at full load.
  *
  * `BENCH_PIPELINE_EVENTS` (default 200000) sets the number of events per topic.
  *
@@ -115,7 +116,7 @@ async function pipelineRate(address: string, topic: string, n: number, workers: 
   return { rate, rss };
 }
 
-async function alertLatency(address: string): Promise<number[]> {
+async function alertLatency(address: string): Promise<{ latencies: number[]; rss: number }> {
   const kafka = kafkaAt(address);
   const topic = `latency-${Date.now()}`;
   await createTopic(kafka, topic, 1);
@@ -157,6 +158,9 @@ async function alertLatency(address: string): Promise<number[]> {
     30_000,
     "latency run processed",
   );
+  const rss =
+    Number((await Deno.readTextFile(`/proc/${p.child.pid}/status`)).match(/VmRSS:\s+(\d+)/)![1]) /
+    1024;
   p.child.kill("SIGTERM");
   await p.status;
   const consumer = kafka.consumer({ groupId: `lat-read-${crypto.randomUUID()}` });
@@ -178,7 +182,7 @@ async function alertLatency(address: string): Promise<number[]> {
     });
   });
   await consumer.disconnect();
-  return latencies.sort((a, b) => a - b);
+  return { latencies: latencies.sort((a, b) => a - b), rss };
 }
 
 /** Runs the pipeline benchmark; prints `name=value` lines. */
@@ -214,8 +218,9 @@ export async function benchPipeline(): Promise<void> {
     report("pipeline_events_per_sec", Math.round(best));
     report("raw_consume_events_per_sec", Math.round(bestRaw));
     report("pipeline_vs_raw", (best / bestRaw).toFixed(3));
-    report("rss_mb", rssWorkers2.toFixed(0));
-    const lat = await alertLatency(broker.address);
+    report("rss_mb_full_load", rssWorkers2.toFixed(0));
+    const { latencies: lat, rss } = await alertLatency(broker.address);
+    report("rss_mb", rss.toFixed(0));
     const q = (p: number) =>
       (lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] * 1000).toFixed(1);
     report("alert_latency_samples", lat.length);

@@ -140,7 +140,8 @@ function serverProperties(o: ReturnType<typeof resolve>): string {
 
 const pidFile = (dataDir: string) => `${dataDir}/broker.pid`;
 
-function alive(pid: number): boolean {
+/** True while process `pid` exists. */
+export function alive(pid: number): boolean {
   try {
     Deno.kill(pid, "SIGCONT");
     return true;

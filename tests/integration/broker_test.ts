@@ -1,14 +1,5 @@
 import assert from "node:assert/strict";
-import { brokerReady, startBroker, stopBroker } from "../../scripts/kafka.ts";
-
-function running(pid: number): boolean {
-  try {
-    Deno.kill(pid, "SIGCONT");
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { alive, brokerReady, startBroker, stopBroker } from "../../scripts/kafka.ts";
 
 Deno.test("the project's broker starts from the cache, answers metadata, and stops leaving no process", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "anomaly-flow-broker-" });
@@ -17,9 +8,9 @@ Deno.test("the project's broker starts from the cache, answers metadata, and sto
     const broker = await startBroker(options);
     assert.equal(broker.address, "127.0.0.1:19192");
     assert.ok(await brokerReady(broker.address));
-    assert.ok(running(broker.pid));
+    assert.ok(alive(broker.pid));
     assert.equal(await stopBroker(options), true);
-    assert.ok(!running(broker.pid), `broker pid ${broker.pid} still alive after stop`);
+    assert.ok(!alive(broker.pid), `broker pid ${broker.pid} still alive after stop`);
     const ps = new TextDecoder().decode(
       (await new Deno.Command("ps", { args: ["-eo", "args"], stdout: "piped" }).output()).stdout,
     );

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { alive } from "../../scripts/kafka.ts";
 import { opsCommands, renderOpsConfig, type StackPorts } from "../../scripts/stack.ts";
 import { testBroker, testTopic } from "../helpers/kafka.ts";
 import { startHttp } from "../helpers/peers.ts";
@@ -12,15 +13,6 @@ function freePort(): number {
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
   return port;
-}
-
-function alive(pid: number): boolean {
-  try {
-    Deno.kill(pid, "SIGCONT");
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function descendants(pid: number): Promise<number[]> {
