@@ -5,7 +5,9 @@
  * Flags (and environment): `--rate` (`GEN_RATE`, events/s, default 20; 0 = as fast as the broker
  * takes them, in batches), `--sensors` (`GEN_SENSORS`, 5), `--count` (`GEN_COUNT`, default
  * unbounded), `--duration` (`GEN_DURATION`, seconds), `--seed` (`GEN_SEED`, 1), and the injection
- * rates `--value-anomaly-rate`, `--temperature-anomaly-rate` (the seed's 0.02, 0.01).
+ * rates `--value-anomaly-rate`, `--temperature-anomaly-rate` (the seed's 0.02, 0.01). In load
+ * mode, `--producers` (`GEN_PRODUCERS`, default: available cores) worker threads each send their
+ * share of the stream (event i goes to producer i mod N).
  * `ts` is the wall clock at send time (three days earlier for `stale`).
  *
  * @module
@@ -13,13 +15,19 @@
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { ConfigError, loadConfig } from "./config.ts";
-import { Partitioners } from "kafkajs";
+import { type Kafka, Partitioners, type Producer } from "kafkajs";
 import { createKafka, createProducer } from "./kafka.ts";
 import { logger, setupLogging } from "./log.ts";
-import { SEED_RATES, sensorEvents } from "./sensors.ts";
+import { type LabelledEvent, SEED_RATES, sensorEvents, type SensorOptions } from "./sensors.ts";
 import { ensureTopics } from "./topics.ts";
 
 const FLAGS = {
+  producers: {
+    env: "GEN_PRODUCERS",
+    default: String(Math.max(1, navigator.hardwareConcurrency ?? 1)),
+    schema: z.coerce.number().int().min(1).max(64),
+    allowed: "an integer in 1..64",
+  },
   rate: {
     env: "GEN_RATE",
     default: "20",
@@ -98,6 +106,114 @@ function genOptions(args: string[]): { options: GenOptions; rest: string[] } {
   return { options, rest };
 }
 
+/** How {@link sendEvents} sends. */
+export interface SendOptions {
+  producer: Producer;
+  topic: string;
+  events: Iterator<LabelledEvent>;
+  /** Events per second; 0 = load mode (batches of 2,000, 6 in flight, leader acks). */
+  rate: number;
+  /** Events to send at most. */
+  limit: number;
+  /** Wall-clock deadline (ms since epoch). */
+  deadline: number;
+  /** Checked between batches. */
+  stopped: () => boolean;
+}
+
+/**
+ * Sends events with `ts` = the wall clock at send time (three days earlier for `stale`), keyed by
+ * `sensor_id`, ground truth in the `injected` header. Returns the number sent.
+ */
+export async function sendEvents(o: SendOptions): Promise<number> {
+  const load = o.rate === 0;
+  const started = Date.now();
+  const batchSize = load ? 2000 : Math.max(1, Math.min(500, Math.round(o.rate / 20)));
+  const inflight: Promise<unknown>[] = [];
+  let sent = 0;
+  while (!o.stopped() && sent < o.limit && Date.now() < o.deadline) {
+    const now = Date.now() / 1000;
+    const messages = [];
+    for (let i = 0; i < batchSize && sent + i < o.limit; i++) {
+      const { event, injected } = o.events.next().value!;
+      event.ts = Math.round((injected === "stale" ? now - 3 * 86400 : now) * 1000) / 1000;
+      messages.push({ key: event.sensor_id, value: JSON.stringify(event), headers: { injected } });
+    }
+    sent += messages.length;
+    if (load) {
+      inflight.push(o.producer.send({ topic: o.topic, acks: 1, messages }));
+      if (inflight.length >= 6) await inflight.shift();
+      continue;
+    }
+    await o.producer.send({ topic: o.topic, acks: -1, messages });
+    const wait = started + (sent / o.rate) * 1000 - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  }
+  await Promise.all(inflight);
+  return sent;
+}
+
+/** Every `stride`-th event of `events`, from `offset`: one producer's share of the stream. */
+export function* shareOf<T>(events: Iterator<T>, offset: number, stride: number): Generator<T> {
+  for (let i = 0;; i++) {
+    const next = events.next();
+    if (next.done) return;
+    if (i % stride === offset) yield next.value;
+  }
+}
+
+/** What a load-mode producer worker (workers/producer.ts) is asked to do. */
+export interface ProducerTask {
+  brokers: string[];
+  topic: string;
+  sensors: SensorOptions;
+  offset: number;
+  stride: number;
+  limit: number;
+  deadline: number;
+}
+
+/** The load-mode producer for a worker: several batches in flight, acks from the leader only. */
+export function loadProducer(kafka: Kafka): Producer {
+  return kafka.producer({
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+}
+
+async function sendInWorkers(
+  task: Omit<ProducerTask, "offset" | "limit"> & { limit: number },
+  stopped: () => boolean,
+) {
+  const workers = Array.from({ length: task.stride }, (_, offset) => {
+    const worker = new Worker(new URL("../workers/producer.ts", import.meta.url), {
+      type: "module",
+    });
+    const limit = Number.isFinite(task.limit)
+      ? Math.floor(task.limit / task.stride) + (offset < task.limit % task.stride ? 1 : 0)
+      : Infinity;
+    const done = new Promise<number>((resolve, reject) => {
+      worker.onmessage = (e: MessageEvent<{ sent?: number; error?: string }>) =>
+        e.data.error ? reject(new Error(e.data.error)) : resolve(e.data.sent!);
+      worker.onerror = (e) => {
+        e.preventDefault();
+        reject(new Error(e.message));
+      };
+    });
+    worker.postMessage({ ...task, offset, limit } satisfies ProducerTask);
+    return { worker, done };
+  });
+  const poll = setInterval(() => {
+    if (stopped()) { for (const { worker } of workers) worker.postMessage({ stop: true }); }
+  }, 100);
+  try {
+    return (await Promise.all(workers.map((w) => w.done))).reduce((a, b) => a + b, 0);
+  } finally {
+    clearInterval(poll);
+    for (const { worker } of workers) worker.terminate();
+  }
+}
+
 /** Runs `generate`; returns the exit code. */
 export async function runGenerate(args: string[]): Promise<number> {
   const { options, rest } = genOptions(args);
@@ -105,27 +221,20 @@ export async function runGenerate(args: string[]): Promise<number> {
   setupLogging({ level: config.logLevel, format: config.logFormat });
   const log = logger("generator");
   await ensureTopics(config.kafkaBroker, [{ topic: config.topicEvents, numPartitions: 4 }]);
-  // Load mode (--rate 0): several batches in flight, acks from the leader only.
-  const load = options.rate === 0;
-  const kafka = createKafka(config.kafkaBroker, "anomaly-flow-generator");
-  const producer = load
-    ? kafka.producer({
-      allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
-    })
-    : createProducer(kafka);
-  await producer.connect();
   let stopping = false;
   const stop = () => stopping = true;
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
+  const load = options.rate === 0;
+  const producers = load ? options.producers : 1;
   log.info("generator_started", {
     broker: config.kafkaBroker.join(","),
     topic: config.topicEvents,
     rate: options.rate,
     sensors: options.sensors,
+    producers,
   });
-  const events = sensorEvents({
+  const sensors: SensorOptions = {
     seed: options.seed,
     sensors: options.sensors,
     rates: {
@@ -133,42 +242,40 @@ export async function runGenerate(args: string[]): Promise<number> {
       value: options["value-anomaly-rate"],
       temperature: options["temperature-anomaly-rate"],
     },
-  });
+  };
   const started = Date.now();
   const deadline = options.duration > 0 ? started + options.duration * 1000 : Infinity;
   const limit = options.count > 0 ? options.count : Infinity;
-  const batchSize = load ? 5000 : Math.max(1, Math.min(500, Math.round(options.rate / 20)));
-  const inflight: Promise<unknown>[] = [];
   let sent = 0;
   try {
-    while (!stopping && sent < limit && Date.now() < deadline) {
-      const now = Date.now() / 1000;
-      const messages = [];
-      for (let i = 0; i < batchSize && sent + i < limit; i++) {
-        const { event, injected } = events.next().value!;
-        event.ts = Math.round((injected === "stale" ? now - 3 * 86400 : now) * 1000) / 1000;
-        messages.push({
-          key: event.sensor_id,
-          value: JSON.stringify(event),
-          headers: { injected },
+    if (producers > 1) {
+      sent = await sendInWorkers({
+        brokers: config.kafkaBroker,
+        topic: config.topicEvents,
+        sensors,
+        stride: producers,
+        limit,
+        deadline,
+      }, () => stopping);
+    } else {
+      const kafka = createKafka(config.kafkaBroker, "anomaly-flow-generator");
+      const producer = load ? loadProducer(kafka) : createProducer(kafka);
+      await producer.connect();
+      try {
+        sent = await sendEvents({
+          producer,
+          topic: config.topicEvents,
+          events: sensorEvents(sensors),
+          rate: options.rate,
+          limit,
+          deadline,
+          stopped: () => stopping,
         });
-      }
-      sent += messages.length;
-      if (load) {
-        inflight.push(producer.send({ topic: config.topicEvents, acks: 1, messages }));
-        if (inflight.length >= 6) await inflight.shift();
-        continue;
-      }
-      await producer.send({ topic: config.topicEvents, acks: -1, messages });
-      if (options.rate > 0) {
-        const due = started + (sent / options.rate) * 1000;
-        const wait = due - Date.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      } finally {
+        await producer.disconnect();
       }
     }
-    await Promise.all(inflight);
   } finally {
-    await producer.disconnect();
     Deno.removeSignalListener("SIGINT", stop);
     Deno.removeSignalListener("SIGTERM", stop);
   }
