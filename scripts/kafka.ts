@@ -37,6 +37,20 @@ export interface BrokerOptions {
   heap?: string;
   /** Time to wait for the first successful metadata request. Default: 60 s. */
   readyTimeoutMs?: number;
+  /**
+   * An extra SASL_SSL listener (SCRAM-SHA-512 over TLS) on 127.0.0.1:`port`, with a PKCS12
+   * keystore and the SCRAM users created when the storage is formatted.
+   */
+  saslSsl?: SaslSslListener;
+}
+
+/** A SASL_SSL listener of {@link BrokerOptions}. */
+export interface SaslSslListener {
+  port: number;
+  /** PKCS12 keystore with the broker's key and certificate chain. */
+  keystore: string;
+  keystorePassword: string;
+  users: { name: string; password: string }[];
 }
 
 /** A broker this script started or found running. */
@@ -64,6 +78,7 @@ function resolve(options: BrokerOptions) {
     dataDir: options.dataDir ?? env("KAFKA_DATA_DIR") ?? `${LOCAL_DIR}/kafka-data`,
     heap: options.heap ?? env("KAFKA_HEAP") ?? "512m",
     readyTimeoutMs: options.readyTimeoutMs ?? 60_000,
+    saslSsl: options.saslSsl,
   };
 }
 
@@ -112,13 +127,27 @@ export async function fetchKafka(): Promise<string> {
 }
 
 function serverProperties(o: ReturnType<typeof resolve>): string {
+  const s = o.saslSsl;
+  const secure = s
+    ? [
+      "sasl.enabled.mechanisms=SCRAM-SHA-512",
+      "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=" +
+      "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+      "ssl.keystore.type=PKCS12",
+      `ssl.keystore.location=${s.keystore}`,
+      `ssl.keystore.password=${s.keystorePassword}`,
+      `ssl.key.password=${s.keystorePassword}`,
+    ]
+    : [];
+  const extra = s ? `,SASL_SSL://127.0.0.1:${s.port}` : "";
   return [
     "process.roles=broker,controller",
     "node.id=1",
     `controller.quorum.bootstrap.servers=127.0.0.1:${o.controllerPort}`,
-    `listeners=PLAINTEXT://127.0.0.1:${o.port},CONTROLLER://127.0.0.1:${o.controllerPort}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${o.port}`,
-    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+    `listeners=PLAINTEXT://127.0.0.1:${o.port},CONTROLLER://127.0.0.1:${o.controllerPort}${extra}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${o.port}${extra}`,
+    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL",
+    ...secure,
     "controller.listener.names=CONTROLLER",
     "inter.broker.listener.name=PLAINTEXT",
     `log.dirs=${o.dataDir}/log`,
@@ -220,6 +249,10 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       clusterId,
       "--config",
       config,
+      ...(o.saslSsl?.users ?? []).flatMap((u) => [
+        "--add-scram",
+        `SCRAM-SHA-512=[name=${u.name},password=${u.password}]`,
+      ]),
     ]);
   }
   // `exec` so the pid we record is the JVM's; `setsid` so a Ctrl-C meant for a test run or a

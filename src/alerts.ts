@@ -11,7 +11,7 @@
  */
 import { Counter, Registry } from "prom-client";
 import { type Config, loadConfig } from "./config.ts";
-import { createKafka } from "./kafka.ts";
+import { connectionOf, createKafka, startingKafka } from "./kafka.ts";
 import { logger, setupLogging } from "./log.ts";
 import { serveMetrics } from "./metrics.ts";
 import { createMailer, sendEmail, type SmtpSettings } from "./notify/email.ts";
@@ -71,6 +71,7 @@ export async function runAlerts(args: string[]): Promise<number> {
   let ready = false, why = "starting";
   const server = serveMetrics({
     port: config.alertsMetricsPort,
+    hostname: config.metricsHost,
     registry: metrics.registry,
     health: { ready: () => ready, reason: () => why },
   });
@@ -120,7 +121,8 @@ export async function runAlerts(args: string[]): Promise<number> {
     }
   };
 
-  const kafka = createKafka(config.kafkaBroker, "anomaly-flow-alerts");
+  const conn = await connectionOf(config);
+  const kafka = createKafka(conn, "anomaly-flow-alerts");
   const consumer = kafka.consumer({ groupId: config.alertsConsumerGroup, maxWaitTimeInMs: 100 });
   consumer.on(consumer.events.GROUP_JOIN, () => {
     ready = true;
@@ -130,8 +132,10 @@ export async function runAlerts(args: string[]): Promise<number> {
     ready = false;
     why = `consumer crashed: ${e.payload.error.message}`;
   });
-  await consumer.connect();
-  await consumer.subscribe({ topic: config.topicAlerts, fromBeginning: true });
+  await startingKafka(conn, async () => {
+    await consumer.connect();
+    await consumer.subscribe({ topic: config.topicAlerts, fromBeginning: true });
+  });
   await consumer.run({
     autoCommit: false,
     eachMessage: async ({ topic, partition, message }) => {

@@ -58,6 +58,49 @@ export const SETTINGS = {
     schema: brokers(),
     doc: "Kafka bootstrap servers",
   },
+  kafkaSsl: {
+    env: "KAFKA_SSL",
+    flag: "kafka-ssl",
+    default: "false",
+    allowed: "true or false",
+    schema: bool(),
+    doc: "TLS to Kafka",
+  },
+  kafkaSslCaFile: {
+    env: "KAFKA_SSL_CA_FILE",
+    flag: "kafka-ssl-ca-file",
+    default: "",
+    allowed: "empty or a PEM file path",
+    schema: optionalText(),
+    doc: "extra CA to trust for the brokers' certificates",
+  },
+  kafkaSaslMechanism: {
+    env: "KAFKA_SASL_MECHANISM",
+    flag: "kafka-sasl-mechanism",
+    default: "none",
+    allowed: "one of none, plain, scram-sha-256, scram-sha-512",
+    schema: z.string().trim().toLowerCase().pipe(
+      z.enum(["none", "plain", "scram-sha-256", "scram-sha-512"]),
+    ),
+    doc: "SASL mechanism",
+  },
+  kafkaSaslUsername: {
+    env: "KAFKA_SASL_USERNAME",
+    flag: "kafka-sasl-username",
+    default: "",
+    allowed: "a user name (required with a SASL mechanism)",
+    schema: optionalText(),
+    doc: "SASL user",
+  },
+  kafkaSaslPassword: {
+    env: "KAFKA_SASL_PASSWORD",
+    flag: "kafka-sasl-password",
+    default: "",
+    allowed: "any text",
+    schema: z.string(),
+    doc: "SASL password (a secret: never logged)",
+    secret: true,
+  },
   topicEvents: {
     env: "TOPIC_EVENTS",
     flag: "topic-events",
@@ -193,6 +236,22 @@ export const SETTINGS = {
     allowed: "an integer in 1..64",
     schema: int(1, 64),
     doc: "worker threads",
+  },
+  metricsHost: {
+    env: "METRICS_HOST",
+    flag: "metrics-host",
+    default: "0.0.0.0",
+    allowed: "an address to bind (0.0.0.0: all, 127.0.0.1: this machine only)",
+    schema: text(),
+    doc: "bind address of the metrics and health endpoints",
+  },
+  maxEventBytes: {
+    env: "MAX_EVENT_BYTES",
+    flag: "max-event-bytes",
+    default: "1048576",
+    allowed: "an integer in 1..104857600",
+    schema: int(1, 104_857_600),
+    doc: "largest event accepted, checked before JSON parsing (check schema)",
   },
   metricsPort: {
     env: "METRICS_PORT",
@@ -398,6 +457,13 @@ export function loadConfig(sources: ConfigSources = {}): LoadedConfig {
         }=${c[hi]})`,
       );
     }
+  }
+  if (c.kafkaSaslMechanism !== "none" && c.kafkaSaslUsername === "") {
+    const spec = SETTINGS.kafkaSaslUsername;
+    throw new ConfigError(
+      spec.env,
+      `invalid setting ${spec.env} (--${spec.flag}) = "": expected ${spec.allowed}`,
+    );
   }
   if (c.smtpEnabled) {
     for (const key of ["smtpHost", "emailTo"] as const) {

@@ -16,7 +16,13 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import { ConfigError, loadConfig } from "./config.ts";
 import { type Kafka, Partitioners, type Producer } from "kafkajs";
-import { createKafka, createProducer } from "./kafka.ts";
+import {
+  connectionOf,
+  createKafka,
+  createProducer,
+  type KafkaConnection,
+  startingKafka,
+} from "./kafka.ts";
 import { logger, setupLogging } from "./log.ts";
 import { type LabelledEvent, SEED_RATES, sensorEvents, type SensorOptions } from "./sensors.ts";
 import { ensureTopics } from "./topics.ts";
@@ -164,7 +170,7 @@ export function* shareOf<T>(events: Iterator<T>, offset: number, stride: number)
 
 /** What a load-mode producer worker (workers/producer.ts) is asked to do. */
 export interface ProducerTask {
-  brokers: string[];
+  conn: KafkaConnection;
   topic: string;
   sensors: SensorOptions;
   offset: number;
@@ -220,7 +226,11 @@ export async function runGenerate(args: string[]): Promise<number> {
   const { config } = loadConfig({ args: rest });
   setupLogging({ level: config.logLevel, format: config.logFormat });
   const log = logger("generator");
-  await ensureTopics(config.kafkaBroker, [{ topic: config.topicEvents, numPartitions: 4 }]);
+  const conn = await connectionOf(config);
+  await startingKafka(
+    conn,
+    () => ensureTopics(conn, [{ topic: config.topicEvents, numPartitions: 4 }]),
+  );
   let stopping = false;
   const stop = () => stopping = true;
   Deno.addSignalListener("SIGINT", stop);
@@ -250,7 +260,7 @@ export async function runGenerate(args: string[]): Promise<number> {
   try {
     if (producers > 1) {
       sent = await sendInWorkers({
-        brokers: config.kafkaBroker,
+        conn,
         topic: config.topicEvents,
         sensors,
         stride: producers,
@@ -258,7 +268,7 @@ export async function runGenerate(args: string[]): Promise<number> {
         deadline,
       }, () => stopping);
     } else {
-      const kafka = createKafka(config.kafkaBroker, "anomaly-flow-generator");
+      const kafka = createKafka(conn, "anomaly-flow-generator");
       const producer = load ? loadProducer(kafka) : createProducer(kafka);
       await producer.connect();
       try {

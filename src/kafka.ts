@@ -5,7 +5,15 @@
  * @module
  */
 import process from "node:process";
-import { Kafka, logLevel, Partitioners, type Producer } from "kafkajs";
+import {
+  Kafka,
+  type KafkaConfig,
+  logLevel,
+  Partitioners,
+  type Producer,
+  type SASLOptions,
+} from "kafkajs";
+import type { Config } from "./config.ts";
 import { logger } from "./log.ts";
 
 // kafkajs 2.2.4 passes a negative timeout to setTimeout; Node (and Deno's node compat) clamp it
@@ -25,12 +33,94 @@ const LEVELS: Record<number, "error" | "warning" | "info" | "debug"> = {
   [logLevel.DEBUG]: "debug",
 };
 
-/** A kafkajs client for `brokers`, logging warnings and errors through LogTape. */
-export function createKafka(brokers: string[], clientId: string): Kafka {
+/** How to reach the brokers: addresses, TLS, SASL. Structured-cloneable (for workers). */
+export interface KafkaConnection {
+  brokers: string[];
+  /** TLS; `ca` is the PEM of an extra CA to trust. */
+  ssl?: { ca?: string };
+  sasl?: {
+    mechanism: "plain" | "scram-sha-256" | "scram-sha-512";
+    username: string;
+    password: string;
+  };
+}
+
+/** The connection of a configuration (reads `KAFKA_SSL_CA_FILE`). */
+export async function connectionOf(config: Config): Promise<KafkaConnection> {
+  const conn: KafkaConnection = { brokers: config.kafkaBroker };
+  if (config.kafkaSsl) {
+    conn.ssl = config.kafkaSslCaFile ? { ca: await Deno.readTextFile(config.kafkaSslCaFile) } : {};
+  }
+  if (config.kafkaSaslMechanism !== "none") {
+    conn.sasl = {
+      mechanism: config.kafkaSaslMechanism,
+      username: config.kafkaSaslUsername,
+      password: config.kafkaSaslPassword,
+    };
+  }
+  return conn;
+}
+
+/** The connection's TLS and SASL options for kafkajs. */
+export function securityOf(conn: KafkaConnection): Pick<KafkaConfig, "ssl" | "sasl"> {
+  return {
+    ...(conn.ssl ? { ssl: conn.ssl.ca ? { ca: [conn.ssl.ca] } : true } : {}),
+    ...(conn.sasl ? { sasl: conn.sasl as SASLOptions } : {}),
+  };
+}
+
+/**
+ * One line a person can act on for a failure to reach Kafka; never contains the password.
+ * Authentication and TLS failures are not worth retrying: the caller stops.
+ */
+export function describeKafkaError(
+  e: unknown,
+  conn: KafkaConnection,
+): { message: string; fatal: boolean } {
+  const err = e as { name?: string; message?: string };
+  const where = conn.brokers.join(",");
+  const text = String(err.message ?? e).split(conn.sasl?.password || "\u0000").join("[redacted]");
+  if (err.name === "KafkaJSSASLAuthenticationError" || /SASL|authentication/i.test(text)) {
+    return {
+      message: `Kafka at ${where} refused the credentials of user "${conn.sasl?.username ?? ""}" ` +
+        `(${conn.sasl?.mechanism ?? "no SASL"}): check KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD, ` +
+        `KAFKA_SASL_MECHANISM: ${text}`,
+      fatal: true,
+    };
+  }
+  if (/certificate|self.signed|SSL|TLS|handshake/i.test(text)) {
+    return {
+      message: `TLS to Kafka at ${where} failed: ${text} (check KAFKA_SSL and KAFKA_SSL_CA_FILE)`,
+      fatal: true,
+    };
+  }
+  return { message: `cannot reach Kafka at ${where}: ${text}`, fatal: false };
+}
+
+/** Start-up could not reach Kafka; `message` is the one line to print. */
+export class KafkaStartError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "KafkaStartError";
+  }
+}
+
+/** Runs the start-up step `step`, turning a Kafka failure into a {@link KafkaStartError}. */
+export async function startingKafka<T>(conn: KafkaConnection, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (e) {
+    throw new KafkaStartError(describeKafkaError(e, conn).message);
+  }
+}
+
+/** A kafkajs client for `conn`, logging warnings and errors through LogTape. */
+export function createKafka(conn: KafkaConnection, clientId: string): Kafka {
   const log = logger("kafkajs");
   return new Kafka({
     clientId,
-    brokers,
+    brokers: conn.brokers,
+    ...securityOf(conn),
     logLevel: logLevel.WARN,
     retry: { initialRetryTime: 300, maxRetryTime: 10_000, retries: 10 },
     logCreator: () => ({ namespace, level, log: entry }) => {

@@ -9,6 +9,7 @@
  * @module
  */
 import { ConfigError } from "./config.ts";
+import { KafkaStartError } from "./kafka.ts";
 
 /** A sub-command: takes its arguments, returns the exit code. */
 export type Command = (args: string[]) => Promise<number>;
@@ -47,7 +48,7 @@ export async function main(args: string[]): Promise<number> {
   try {
     return await (await load())(rest);
   } catch (e) {
-    if (e instanceof ConfigError) {
+    if (e instanceof ConfigError || e instanceof KafkaStartError) {
       console.error(e.message);
       return 2;
     }

@@ -19,7 +19,7 @@ import type {
 } from "kafkajs";
 import { type Config, loadConfig } from "./config.ts";
 import { type CheckLimits, CHECKS, DEFAULT_LIMITS } from "./event.ts";
-import { createKafka, createProducer } from "./kafka.ts";
+import { connectionOf, createKafka, createProducer, startingKafka } from "./kafka.ts";
 import { logger, setupLogging } from "./log.ts";
 import { createProcessorMetrics, type ProcessorMetrics, serveMetrics } from "./metrics.ts";
 import { type BatchOutcome, createPipeline, type Pipeline } from "./pipeline.ts";
@@ -29,6 +29,7 @@ import { ensureTopics } from "./topics.ts";
 export function limitsOf(config: Config): CheckLimits {
   return {
     ...DEFAULT_LIMITS,
+    maxEventBytes: config.maxEventBytes,
     valueMin: config.valueMin,
     valueMax: config.valueMax,
     temperatureMin: config.temperatureMin,
@@ -230,17 +231,20 @@ export async function runProcess(args: string[], signal?: AbortSignal): Promise<
   let consumerReady = false, producerReady = false, why = "starting";
   const server = serveMetrics({
     port: config.metricsPort,
+    hostname: config.metricsHost,
     registry: metrics.registry,
     health: { ready: () => consumerReady && producerReady, reason: () => why },
   });
   log.info("metrics_server_started", { port: server.addr.port });
 
-  const kafka = createKafka(config.kafkaBroker, "anomaly-flow-processor");
-  await ensureTopics(config.kafkaBroker, [
-    { topic: config.topicEvents, numPartitions: 4 },
-    { topic: config.topicAlerts, numPartitions: 1 },
-    { topic: config.topicDlq, numPartitions: 1 },
-  ]);
+  const conn = await connectionOf(config);
+  const kafka = createKafka(conn, "anomaly-flow-processor");
+  await startingKafka(conn, () =>
+    ensureTopics(conn, [
+      { topic: config.topicEvents, numPartitions: 4 },
+      { topic: config.topicAlerts, numPartitions: 1 },
+      { topic: config.topicDlq, numPartitions: 1 },
+    ]));
   const pipeline = await createPipeline(pipelineOptionsOf(config));
   const producer = createProducer(kafka);
   const consumer = kafka.consumer({ groupId: config.consumerGroup, maxWaitTimeInMs: 50 });
@@ -258,9 +262,11 @@ export async function runProcess(args: string[], signal?: AbortSignal): Promise<
     why = `consumer crashed: ${e.payload.error.message}`;
     log.error("consumer_crash", { error: e.payload.error.message, restart: e.payload.restart });
   });
-  await producer.connect();
-  await consumer.connect();
-  await consumer.subscribe({ topic: config.topicEvents, fromBeginning: true });
+  await startingKafka(conn, async () => {
+    await producer.connect();
+    await consumer.connect();
+    await consumer.subscribe({ topic: config.topicEvents, fromBeginning: true });
+  });
   const run: Running = {
     stopping: false,
     inFlight: new Set(),

@@ -5,6 +5,7 @@
  * @module
  */
 import { Kafka, logLevel } from "kafkajs";
+import { type KafkaConnection, securityOf } from "./kafka.ts";
 
 /** A topic to create if it does not exist. */
 export interface TopicSpec {
@@ -26,15 +27,21 @@ export const PROJECT_TOPICS: TopicSpec[] = [
   { topic: Deno.env.get("TOPIC_DLQ") ?? "events.dlq", numPartitions: 1 },
 ];
 
-/** Creates the topics that do not exist yet on the broker(s); returns those created. */
+/**
+ * Creates the topics that do not exist yet (broker address or a full connection); returns those
+ * created. Fails at once (no retries) when the brokers refuse the connection's credentials.
+ */
 export async function ensureTopics(
-  brokers: string | string[],
+  brokers: string | KafkaConnection,
   topics: TopicSpec[],
 ): Promise<string[]> {
+  const conn: KafkaConnection = typeof brokers === "string" ? { brokers: [brokers] } : brokers;
   const kafka = new Kafka({
     clientId: "anomaly-flow-admin",
-    brokers: typeof brokers === "string" ? [brokers] : brokers,
+    brokers: conn.brokers,
+    ...securityOf(conn),
     logLevel: logLevel.NOTHING,
+    retry: { retries: 5, initialRetryTime: 300 },
   });
   const admin = kafka.admin();
   await admin.connect();

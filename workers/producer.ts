@@ -20,7 +20,7 @@ self.onmessage = async (e: MessageEvent<ProducerTask | { stop: true }>) => {
   const task = e.data;
   try {
     const producer = loadProducer(
-      createKafka(task.brokers, `anomaly-flow-generator-${task.offset}`),
+      createKafka(task.conn, `anomaly-flow-generator-${task.offset}`),
     );
     await producer.connect();
     try {

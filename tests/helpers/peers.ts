@@ -130,3 +130,81 @@ export function startHttp(
   peer[Symbol.asyncDispose] = () => server.shutdown();
   return peer;
 }
+
+/** A private CA and a server certificate for 127.0.0.1 signed by it (PEM, and PKCS12). */
+export async function privateCa(
+  password: string,
+): Promise<{ dir: string; ca: string; p12: string }> {
+  const dir = await Deno.makeTempDir({ prefix: "anomaly-flow-ca-" });
+  const run = async (args: string[]) => {
+    const out = await new Deno.Command("openssl", {
+      args,
+      cwd: dir,
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    if (!out.success) {
+      throw new Error(`openssl ${args[0]} failed: ${new TextDecoder().decode(out.stderr)}`);
+    }
+  };
+  await run([
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-days",
+    "2",
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.pem",
+    "-subj",
+    "/CN=anomaly-flow test CA",
+  ]);
+  await run([
+    "req",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    "server.key",
+    "-out",
+    "server.csr",
+    "-subj",
+    "/CN=localhost",
+  ]);
+  await Deno.writeTextFile(`${dir}/san.ext`, "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
+  await run([
+    "x509",
+    "-req",
+    "-in",
+    "server.csr",
+    "-CA",
+    "ca.pem",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-days",
+    "2",
+    "-out",
+    "server.pem",
+    "-extfile",
+    "san.ext",
+  ]);
+  await run([
+    "pkcs12",
+    "-export",
+    "-in",
+    "server.pem",
+    "-inkey",
+    "server.key",
+    "-certfile",
+    "ca.pem",
+    "-out",
+    "server.p12",
+    "-passout",
+    `pass:${password}`,
+  ]);
+  return { dir, ca: `${dir}/ca.pem`, p12: `${dir}/server.p12` };
+}

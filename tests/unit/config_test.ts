@@ -107,3 +107,25 @@ Deno.test("alert settings: e-mail needs a host and recipients; a bad secret is n
   assert.deepEqual(c.emailTo, ["a@b.test", "c@d.test"]);
   assert.equal(c.smtpPort, 587);
 });
+
+Deno.test("Kafka security settings: a SASL mechanism needs a user; the password is never echoed", () => {
+  rejects(
+    { KAFKA_SASL_MECHANISM: "scram-sha-512" },
+    "KAFKA_SASL_USERNAME",
+    /required with a SASL mechanism/,
+  );
+  rejects(
+    { KAFKA_SASL_MECHANISM: "kerberos" },
+    "KAFKA_SASL_MECHANISM",
+    /one of none, plain, scram-sha-256, scram-sha-512/,
+  );
+  const c = load({
+    KAFKA_SASL_MECHANISM: "SCRAM-SHA-512",
+    KAFKA_SASL_USERNAME: "alice",
+    KAFKA_SASL_PASSWORD: "p",
+    KAFKA_SSL: "true",
+  });
+  assert.equal(c.kafkaSaslMechanism, "scram-sha-512");
+  assert.equal(c.kafkaSsl, true);
+  rejects({ MAX_EVENT_BYTES: "0" }, "MAX_EVENT_BYTES", /an integer in 1\.\.104857600/);
+});
