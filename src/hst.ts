@@ -315,6 +315,57 @@ function missingChild(i32: Int32Array, base: number, j: number, w: number): numb
 }
 
 /**
+ * The learned state of a forest (or shard): per node with a non-zero mass, brought to the
+ * current window, `[tree, node, l_mass, r_mass]` (tree = index in the whole forest), plus the
+ * window position. The trees themselves are not part of it: they follow from the seed.
+ */
+export interface MassState {
+  counter: number;
+  window: number;
+  entries: Int32Array;
+}
+
+/** Exports the masses of `forest` (see {@link MassState}). */
+export function exportMasses(forest: Forest): MassState {
+  const i32 = new Int32Array(forest.nodes);
+  const out: number[] = [];
+  const w = forest.window;
+  const per = forest.nodesPerTree;
+  const total = (forest.endTree - forest.firstTree) * per;
+  for (let k = 0; k < total; k++) {
+    const m = 6 * k;
+    const nodeWindow = i32[m + 5];
+    const l = nodeWindow === w ? i32[m + 3] : 0;
+    const r = nodeWindow === w ? i32[m + 4] : nodeWindow === w - 1 ? i32[m + 3] : 0;
+    if (l !== 0 || r !== 0) out.push(forest.firstTree + Math.floor(k / per), k % per, l, r);
+  }
+  return { counter: forest.counter, window: w, entries: Int32Array.from(out) };
+}
+
+/** Loads the masses of `state` into `forest` (its own trees' entries; others are skipped). */
+export function importMasses(forest: Forest, state: MassState): void {
+  const i32 = new Int32Array(forest.nodes);
+  const per = forest.nodesPerTree;
+  for (let k = 0, total = (forest.endTree - forest.firstTree) * per; k < total; k++) {
+    i32[6 * k + 3] = 0;
+    i32[6 * k + 4] = 0;
+    i32[6 * k + 5] = state.window;
+  }
+  const e = state.entries;
+  for (let i = 0; i < e.length; i += 4) {
+    const tree = e[i];
+    if (tree < forest.firstTree || tree >= forest.endTree || e[i + 1] < 0 || e[i + 1] >= per) {
+      continue;
+    }
+    const m = 6 * ((tree - forest.firstTree) * per + e[i + 1]);
+    i32[m + 3] = e[i + 2];
+    i32[m + 4] = e[i + 3];
+  }
+  forest.counter = state.counter;
+  forest.window = state.window;
+}
+
+/**
  * A whole forest with River's `score_one`-then-`learn_one` interface, for one thread.
  * `scoreLearn(x)` returns the score of `x` (before learning it).
  */

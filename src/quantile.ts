@@ -17,17 +17,32 @@ export interface Quantile {
   update(x: number): void;
   /** The current estimate; NaN before the first value. */
   get(): number;
+  /** The estimator's whole state (for checkpoints). */
+  state(): QuantileState;
 }
 
-/** A P² estimator of the `q` quantile. Throws when `q` is not in (0, 1). */
-export function createQuantile(q: number): Quantile {
+/** Everything a P² estimator holds. */
+export interface QuantileState {
+  q: number;
+  n: number;
+  heights: number[];
+  position: number[];
+  desired: number[];
+  sorted: boolean;
+}
+
+/**
+ * A P² estimator of the `q` quantile, empty or resumed from `from`. Throws when `q` is not in
+ * (0, 1).
+ */
+export function createQuantile(q: number, from?: QuantileState): Quantile {
   if (!(q > 0 && q < 1)) throw new RangeError(`q must be in (0, 1), got ${q}`);
-  const heights: number[] = [];
-  const position = [1, 2, 3, 4, 5];
-  const desired = [1, 1 + 2 * q, 1 + 4 * q, 3 + 2 * q, 5];
+  const heights: number[] = from ? [...from.heights] : [];
+  const position = from ? [...from.position] : [1, 2, 3, 4, 5];
+  const desired = from ? [...from.desired] : [1, 1 + 2 * q, 1 + 4 * q, 3 + 2 * q, 5];
   const increment = [0, q / 2, q, (1 + q) / 2, 1];
-  let n = 0;
-  let sorted = false;
+  let n = from?.n ?? 0;
+  let sorted = from?.sorted ?? false;
 
   const parabolic = (i: number, d: number): number => {
     const [qm1, qi, qp1] = [heights[i - 1], heights[i], heights[i + 1]];
@@ -82,6 +97,14 @@ export function createQuantile(q: number): Quantile {
         }
       }
     },
+    state: () => ({
+      q,
+      n,
+      heights: [...heights],
+      position: [...position],
+      desired: [...desired],
+      sorted,
+    }),
     get() {
       if (heights.length === 0) return NaN;
       if (sorted) return heights[2];

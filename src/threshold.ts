@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { createQuantile } from "./quantile.ts";
+import { createQuantile, type QuantileState } from "./quantile.ts";
 
 /** Threshold modes. */
 export const THRESHOLD_MODES = ["quantile", "adaptive"] as const;
@@ -41,13 +41,18 @@ export interface Threshold {
    * updates the threshold with it. Scores with `warm = false` return false and are ignored.
    */
   observe(score: number, warm: boolean): boolean;
+  /** The running quantile's state (for checkpoints). */
+  state(): QuantileState;
 }
 
-/** A threshold for `options`. Throws on an unknown mode or an out-of-range parameter. */
-export function createThreshold(options: ThresholdOptions = {}): Threshold {
+/**
+ * A threshold for `options`, resumed from `from` when given (a {@link Threshold.state} of the
+ * same mode and parameters). Throws on an unknown mode or an out-of-range parameter.
+ */
+export function createThreshold(options: ThresholdOptions = {}, from?: QuantileState): Threshold {
   const mode = options.mode ?? "adaptive";
   if (mode === "quantile") {
-    const quantile = createQuantile(options.quantileP ?? 0.995);
+    const quantile = createQuantile(options.quantileP ?? 0.995, from);
     return {
       mode,
       get value() {
@@ -59,6 +64,7 @@ export function createThreshold(options: ThresholdOptions = {}): Threshold {
         quantile.update(score);
         return anomaly;
       },
+      state: () => quantile.state(),
     };
   }
   if (mode === "adaptive") {
@@ -66,7 +72,7 @@ export function createThreshold(options: ThresholdOptions = {}): Threshold {
     if (!(ratio > 1) || !Number.isFinite(ratio)) {
       throw new RangeError(`massRatio must be a finite number > 1, got ${ratio}`);
     }
-    const median = createQuantile(0.5);
+    const median = createQuantile(0.5, from);
     const value = () => 1 - median.get() / ratio;
     return {
       mode,
@@ -79,6 +85,7 @@ export function createThreshold(options: ThresholdOptions = {}): Threshold {
         median.update(1 - score);
         return anomaly;
       },
+      state: () => median.state(),
     };
   }
   throw new RangeError(`mode must be one of ${THRESHOLD_MODES.join(", ")}, got ${mode}`);

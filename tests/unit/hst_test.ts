@@ -3,8 +3,10 @@ import fc from "fast-check";
 import {
   buildForest,
   createDetector,
+  exportMasses,
   type Forest,
   type ForestOptions,
+  importMasses,
   isWarm,
   massToScore,
   maxMass,
@@ -232,4 +234,28 @@ Deno.test("property: changing the number of shards never changes a score", () =>
     }),
     { numRuns: 200 },
   );
+});
+
+Deno.test("exported masses restore a forest that scores on exactly as the original, under any sharding", () => {
+  const options: ForestOptions = { nTrees: 6, height: 8, windowSize: 50, limits: LIMITS, seed: 3 };
+  const data = labelledFeatures(3000, { seed: 8 });
+  const first = 1234, rest = data.n - first;
+  const original = buildForest(options);
+  const out = new Float64Array(data.n);
+  scoreLearnBatch(original, data.features.subarray(0, 2 * first), first, out);
+  const state = exportMasses(original);
+  const expected = new Float64Array(rest);
+  scoreLearnBatch(original, data.features.subarray(2 * first), rest, expected);
+  for (const w of [1, 4]) {
+    const summed = new Float64Array(rest);
+    const part = new Float64Array(rest);
+    for (let i = 0; i < w; i++) {
+      const restored = buildForest(options, { index: i, count: w });
+      importMasses(restored, state);
+      scoreLearnBatch(restored, data.features.subarray(2 * first), rest, part);
+      for (let e = 0; e < rest; e++) summed[e] += part[e];
+    }
+    assert.deepEqual(summed, expected, `W=${w}`);
+  }
+  assert.ok(state.entries.length < 6 * 511 * 4, "only non-zero nodes are exported");
 });

@@ -53,3 +53,18 @@ Deno.test("bad threshold options name the parameter", () => {
     /mode must be one of quantile, adaptive, got magic/,
   );
 });
+
+Deno.test("a threshold resumed from its state decides exactly as the original", () => {
+  for (const mode of ["quantile", "adaptive"] as const) {
+    const rng = createRandom(9);
+    const scores = Array.from(
+      { length: 3000 },
+      () => 0.8 + 0.05 * rng.normal() + (rng.next() < 0.03 ? 0.19 : 0),
+    );
+    const a = createThreshold({ mode });
+    for (const s of scores.slice(0, 1500)) a.observe(s, true);
+    const b = createThreshold({ mode }, structuredClone(a.state()));
+    for (const s of scores.slice(1500)) assert.equal(b.observe(s, true), a.observe(s, true));
+    assert.equal(b.value, a.value);
+  }
+});
