@@ -322,7 +322,7 @@ function missingChild(i32: Int32Array, base: number, j: number, w: number): numb
 export interface MassState {
   counter: number;
   window: number;
-  entries: Int32Array;
+  entries: Int32Array<ArrayBuffer>;
 }
 
 /** Exports the masses of `forest` (see {@link MassState}). */

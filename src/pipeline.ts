@@ -17,7 +17,8 @@
  * @module
  */
 import { CHECK_CODE, type CheckLimits, checkTime, DEFAULT_LIMITS } from "./event.ts";
-import { type ForestOptions, isWarm, massToScore } from "./hst.ts";
+import { type ForestOptions, isWarm, type MassState, massToScore } from "./hst.ts";
+import type { QuantileState } from "./quantile.ts";
 import { FEATURES, packRecords, type StageReply, type StageRequest } from "./stage.ts";
 import { createThreshold, type ThresholdOptions } from "./threshold.ts";
 
@@ -38,6 +39,32 @@ export interface PipelineOptions {
   clock?: "wall" | "event";
   /** Wall clock in Unix seconds. Default: `Date.now() / 1000`. */
   now?: () => number;
+  /** Model state to resume from (a {@link Pipeline.snapshot} of the same model parameters). */
+  state?: ModelState;
+}
+
+/** The learned state of the model: forest masses, threshold, events scored, and what they fit. */
+export interface ModelState {
+  version: 1;
+  /** The parameters the state belongs to; a state is only restored onto the same. */
+  model: string;
+  scored: number;
+  masses: MassState;
+  threshold: QuantileState;
+}
+
+/** A key naming the model parameters a {@link ModelState} fits. */
+export function modelKey(forest: ForestOptions, threshold: ThresholdOptions = {}): string {
+  return JSON.stringify({
+    nTrees: forest.nTrees ?? 25,
+    height: forest.height ?? 15,
+    windowSize: forest.windowSize ?? 250,
+    seed: forest.seed ?? 42,
+    limits: forest.limits,
+    mode: threshold.mode ?? "adaptive",
+    quantileP: threshold.quantileP ?? 0.995,
+    massRatio: threshold.massRatio ?? 10,
+  });
 }
 
 /** Outcomes of one batch, per record in input order. */
@@ -68,6 +95,8 @@ export interface Pipeline {
   readonly threshold: number;
   /** Processes one batch of record values (null = empty record). */
   process(values: readonly (Uint8Array | null | undefined)[]): Promise<BatchOutcome>;
+  /** The model state after every batch passed to {@link process} before this call. */
+  snapshot(): Promise<ModelState>;
   /** Stops the workers. */
   close(): Promise<void>;
 }
@@ -136,16 +165,30 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
   }
   const now = options.now ?? (() => Date.now() / 1000);
   const clockMode = options.clock ?? "wall";
-  const threshold = createThreshold(options.threshold);
+  const model = modelKey(forest, options.threshold);
+  const state = options.state;
+  if (state && (state.version !== 1 || state.model !== model)) {
+    throw new RangeError(`model state does not fit these parameters: ${state.model} vs ${model}`);
+  }
+  const threshold = createThreshold(options.threshold, state?.threshold);
   let fatal: Error | undefined;
   const url = new URL("../workers/stage.ts", import.meta.url);
   const workers = Array.from({ length: count }, () => startWorker(url, (e) => fatal ??= e));
   await Promise.all(
     workers.map(async (w, index) =>
-      expect(await w.call({ type: "init", forest, shard: { index, count }, limits }), "ready")
+      expect(
+        await w.call({
+          type: "init",
+          forest,
+          shard: { index, count },
+          limits,
+          masses: state?.masses,
+        }),
+        "ready",
+      )
     ),
   );
-  let scored = 0;
+  let scored = state?.scored ?? 0;
   let nextId = 0;
   let eventClock = NaN;
   let queue: Promise<unknown> = Promise.resolve();
@@ -225,6 +268,31 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
     },
     process(values) {
       const result = queue.then(() => run(values));
+      queue = result.catch(() => {});
+      return result;
+    },
+    snapshot() {
+      const result = queue.then(async (): Promise<ModelState> => {
+        const parts = await Promise.all(
+          workers.map(async (w) =>
+            expect(await w.call({ type: "export", id: nextId++ }), "exported").state
+          ),
+        );
+        const total = parts.reduce((a, p) => a + p.entries.length, 0);
+        const entries = new Int32Array(total);
+        let at = 0;
+        for (const p of parts) {
+          entries.set(p.entries, at);
+          at += p.entries.length;
+        }
+        return {
+          version: 1,
+          model,
+          scored,
+          masses: { counter: parts[0].counter, window: parts[0].window, entries },
+          threshold: threshold.state(),
+        };
+      });
       queue = result.catch(() => {});
       return result;
     },

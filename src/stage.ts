@@ -6,14 +6,15 @@
  * @module
  */
 import { CHECK_CODE, type CheckLimits, checkRecord } from "./event.ts";
-import type { ForestOptions, Shard } from "./hst.ts";
+import type { ForestOptions, MassState, Shard } from "./hst.ts";
 
 /** Features of the model, in order: `value`, `temperature` (NaN when absent). */
 export const FEATURES = ["value", "temperature"] as const;
 
 /** Main → worker. */
 export type StageRequest =
-  | { type: "init"; forest: ForestOptions; shard: Shard; limits: CheckLimits }
+  | { type: "init"; forest: ForestOptions; shard: Shard; limits: CheckLimits; masses?: MassState }
+  | { type: "export"; id: number }
   | { type: "check"; id: number; bytes: Uint8Array; offsets: Uint32Array }
   | { type: "score"; id: number; features: Float64Array; n: number };
 
@@ -22,6 +23,7 @@ export type StageReply =
   | { type: "ready" }
   | { type: "checked"; id: number; result: CheckedSlice }
   | { type: "scored"; id: number; masses: Float64Array<ArrayBuffer> }
+  | { type: "exported"; id: number; state: MassState }
   | { type: "error"; id: number; message: string };
 
 /** Per record of a slice: check code (0 = passed), `ts`, features, and reasons of failures. */

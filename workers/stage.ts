@@ -5,7 +5,13 @@
  * @module
  */
 /// <reference lib="deno.worker" />
-import { buildForest, type Forest, scoreLearnBatch } from "../src/hst.ts";
+import {
+  buildForest,
+  exportMasses,
+  type Forest,
+  importMasses,
+  scoreLearnBatch,
+} from "../src/hst.ts";
 import type { CheckLimits } from "../src/event.ts";
 import { checkSlice, type StageReply, type StageRequest } from "../src/stage.ts";
 
@@ -22,6 +28,7 @@ self.onmessage = (e: MessageEvent<StageRequest>) => {
     switch (msg.type) {
       case "init":
         forest = buildForest(msg.forest, msg.shard);
+        if (msg.masses) importMasses(forest, msg.masses);
         limits = msg.limits;
         reply({ type: "ready" });
         return;
@@ -32,6 +39,11 @@ self.onmessage = (e: MessageEvent<StageRequest>) => {
           result.ts.buffer,
           result.features.buffer,
         ]);
+        return;
+      }
+      case "export": {
+        const state = exportMasses(forest!);
+        reply({ type: "exported", id: msg.id, state }, [state.entries.buffer]);
         return;
       }
       case "score": {

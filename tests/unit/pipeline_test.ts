@@ -91,3 +91,30 @@ Deno.test("the wall clock rejects events older than the freshness lag", async ()
     await pipeline.close();
   }
 });
+
+Deno.test("a pipeline resumed from a snapshot scores and decides as if it had never stopped", async () => {
+  const values = stream(5000, 4).map((e) =>
+    encoder.encode(JSON.stringify({ ...e.event, ts: START }))
+  );
+  const options = { now: () => START, forest: { seed: 3 } };
+  const original = await createPipeline({ ...options, workers: 2 });
+  let resumed;
+  try {
+    await original.process(values.slice(0, 2100));
+    const state = structuredClone(await original.snapshot());
+    assert.equal(state.scored, original.scored);
+    const expected = await original.process(values.slice(2100));
+    resumed = await createPipeline({ ...options, workers: 3, state });
+    const got = await resumed.process(values.slice(2100));
+    assert.deepEqual(got.score, expected.score);
+    assert.deepEqual(got.anomaly, expected.anomaly);
+    assert.ok(got.anomaly.some((a) => a === 1), "anomalies right after the restart, no warm-up");
+    await assert.rejects(
+      createPipeline({ ...options, forest: { seed: 4 }, state }),
+      /model state does not fit these parameters/,
+    );
+  } finally {
+    await original.close();
+    await resumed?.close();
+  }
+});
