@@ -133,6 +133,15 @@ export const SETTINGS = {
     schema: text(),
     doc: "Kafka consumer group of `process`",
   },
+  consumerSessionTimeoutMs: {
+    env: "CONSUMER_SESSION_TIMEOUT_MS",
+    flag: "consumer-session-timeout-ms",
+    default: "30000",
+    allowed: "an integer in 6000..300000 (the broker's group session limits)",
+    schema: int(6000, 300_000),
+    doc:
+      "how long the group waits for a silent (crashed) member before handing its partitions over",
+  },
   valueMin: {
     env: "VALUE_MIN",
     flag: "value-min",
@@ -236,6 +245,22 @@ export const SETTINGS = {
     allowed: "an integer in 1..64",
     schema: int(1, 64),
     doc: "worker threads",
+  },
+  checkpointIntervalSec: {
+    env: "CHECKPOINT_INTERVAL_SEC",
+    flag: "checkpoint-interval-sec",
+    default: "30",
+    allowed: "a number >= 0 (0: no checkpoints)",
+    schema: num().pipe(z.number().min(0)),
+    doc: "how often `process` checkpoints the model (and at shutdown)",
+  },
+  checkpointTopic: {
+    env: "CHECKPOINT_TOPIC",
+    flag: "checkpoint-topic",
+    default: "anomaly-flow.checkpoints",
+    allowed: "a non-empty topic name",
+    schema: text(),
+    doc: "compacted topic of model checkpoints",
   },
   metricsHost: {
     env: "METRICS_HOST",

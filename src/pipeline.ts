@@ -147,13 +147,19 @@ function expect<T extends StageReply["type"]>(
   return r as Extract<StageReply, { type: T }>;
 }
 
-/** Starts `workers` stage workers, each holding its shard of the forest. */
-export async function createPipeline(options: PipelineOptions = {}): Promise<Pipeline> {
+/** The forest of a pipeline: its parameters, limits from the checks' valid ranges. */
+export function forestOf(options: PipelineOptions): ForestOptions {
   const limits = options.limits ?? DEFAULT_LIMITS;
-  const forest: ForestOptions = {
+  return {
     ...options.forest,
     limits: [[limits.valueMin, limits.valueMax], [limits.temperatureMin, limits.temperatureMax]],
   };
+}
+
+/** Starts `workers` stage workers, each holding its shard of the forest. */
+export async function createPipeline(options: PipelineOptions = {}): Promise<Pipeline> {
+  const limits = options.limits ?? DEFAULT_LIMITS;
+  const forest = forestOf(options);
   const params = {
     nTrees: forest.nTrees ?? 25,
     height: forest.height ?? 15,

@@ -22,7 +22,15 @@ import { type CheckLimits, CHECKS, DEFAULT_LIMITS } from "./event.ts";
 import { connectionOf, createKafka, createProducer, startingKafka } from "./kafka.ts";
 import { logger, setupLogging } from "./log.ts";
 import { createProcessorMetrics, type ProcessorMetrics, serveMetrics } from "./metrics.ts";
-import { type BatchOutcome, createPipeline, type Pipeline } from "./pipeline.ts";
+import { readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
+import {
+  type BatchOutcome,
+  createPipeline,
+  forestOf,
+  modelKey,
+  type ModelState,
+  type Pipeline,
+} from "./pipeline.ts";
 import { ensureTopics } from "./topics.ts";
 
 /** Check limits from the configuration. */
@@ -115,6 +123,13 @@ interface Running {
   lastScore: number;
   /** Labelled events so far: normal kept, normal flagged, anomaly missed, anomaly flagged. */
   detection: number[];
+  /** Per partition: next offset of the batches handed to the pipeline, and of those committed. */
+  enqueued: Map<number, bigint>;
+  committed: Map<number, bigint>;
+  /** Partitions rewound to a checkpoint: batches are skipped until one starts there. */
+  seekTo: Map<number, string>;
+  checkpointing: boolean;
+  checkpointedScored: number;
 }
 
 function updateDetection(run: Running, truth: number[]): void {
@@ -133,12 +148,65 @@ function updateDetection(run: Running, truth: number[]): void {
   if (tp + fn > 0) metrics.recall.set(tp / (tp + fn));
 }
 
+/**
+ * Writes a checkpoint: the model after every batch handed to the pipeline so far, once those
+ * batches are committed (a checkpoint never holds an event whose alerts and dead letters were
+ * not acknowledged). Skipped when nothing was scored since the last one.
+ */
+async function checkpoint(run: Running, reason: string): Promise<void> {
+  const { config } = run;
+  if (config.checkpointIntervalSec === 0 || run.checkpointing) return;
+  if (run.pipeline.scored === run.checkpointedScored) return;
+  run.checkpointing = true;
+  const started = performance.now();
+  try {
+    const offsets = new Map(run.enqueued);
+    const state = await run.pipeline.snapshot();
+    const deadline = Date.now() + 30_000;
+    while ([...offsets].some(([p, o]) => (run.committed.get(p) ?? -1n) < o)) {
+      if (Date.now() > deadline) {
+        throw new Error("batches before the checkpoint were not committed in 30 s");
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const bytes = await writeCheckpoint(
+      run.producer,
+      config.checkpointTopic,
+      config.consumerGroup,
+      {
+        topic: config.topicEvents,
+        offsets: Object.fromEntries([...offsets].map(([p, o]) => [p, o.toString()])),
+        state,
+        takenAt: Date.now(),
+      },
+    );
+    run.checkpointedScored = state.scored;
+    logger().info("checkpoint_written", {
+      reason,
+      scored: state.scored,
+      bytes,
+      ms: Math.round(performance.now() - started),
+    });
+  } catch (e) {
+    logger().warning("checkpoint_failed", { reason, error: (e as Error).message });
+  } finally {
+    run.checkpointing = false;
+  }
+}
+
 async function handleBatch(run: Running, payload: EachBatchPayload): Promise<void> {
   const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
   if (run.stopping || !isRunning() || isStale() || batch.messages.length === 0) return;
+  const rewind = run.seekTo.get(batch.partition);
+  if (rewind !== undefined) {
+    // Fetched before the seek to the checkpoint took effect: leave it, the seek refetches.
+    if (batch.firstOffset() !== rewind) return;
+    run.seekTo.delete(batch.partition);
+  }
   const started = performance.now();
   const { config, metrics } = run;
   const messages = batch.messages;
+  run.enqueued.set(batch.partition, BigInt(batch.lastOffset()) + 1n);
   const out = await run.pipeline.process(messages.map((m) => m.value));
   const alerts: Message[] = [];
   const dead: Message[] = [];
@@ -191,6 +259,7 @@ async function handleBatch(run: Running, payload: EachBatchPayload): Promise<voi
     offset: (BigInt(last) + 1n).toString(),
   }]);
   resolveOffset(last);
+  run.committed.set(batch.partition, BigInt(last) + 1n);
   const before = run.processed;
   run.processed += out.n;
   run.anomalies += alerts.length;
@@ -239,21 +308,80 @@ export async function runProcess(args: string[], signal?: AbortSignal): Promise<
 
   const conn = await connectionOf(config);
   const kafka = createKafka(conn, "anomaly-flow-processor");
+  const checkpoints = config.checkpointIntervalSec > 0;
   await startingKafka(conn, () =>
     ensureTopics(conn, [
       { topic: config.topicEvents, numPartitions: 4 },
       { topic: config.topicAlerts, numPartitions: 1 },
       { topic: config.topicDlq, numPartitions: 1 },
+      ...(checkpoints
+        ? [{
+          topic: config.checkpointTopic,
+          numPartitions: 1,
+          configEntries: [{ name: "cleanup.policy", value: "compact" }],
+        }]
+        : []),
     ]));
-  const pipeline = await createPipeline(pipelineOptionsOf(config));
+  const options = pipelineOptionsOf(config);
+  let restore: Record<number, string> | undefined;
+  let state: ModelState | undefined;
+  if (checkpoints) {
+    const found = await startingKafka(
+      conn,
+      () => readCheckpoint(kafka, config.checkpointTopic, config.consumerGroup),
+    );
+    const model = modelKey(forestOf(options), options.threshold);
+    if (found && found.topic === config.topicEvents && found.state.model === model) {
+      state = found.state;
+      restore = found.offsets;
+      log.info("checkpoint_restored", {
+        scored: found.state.scored,
+        age_sec: Math.round((Date.now() - found.takenAt) / 1000),
+        offsets: JSON.stringify(found.offsets),
+      });
+    } else if (found) {
+      log.warning("checkpoint_ignored", {
+        reason: found.topic !== config.topicEvents
+          ? `taken on topic ${found.topic}`
+          : "model settings changed",
+      });
+    }
+  }
+  const pipeline = await createPipeline({ ...options, state });
   const producer = createProducer(kafka);
-  const consumer = kafka.consumer({ groupId: config.consumerGroup, maxWaitTimeInMs: 50 });
+  const consumer = kafka.consumer({
+    groupId: config.consumerGroup,
+    maxWaitTimeInMs: 50,
+    sessionTimeout: config.consumerSessionTimeoutMs,
+    heartbeatInterval: Math.min(3000, Math.floor(config.consumerSessionTimeoutMs / 3)),
+  });
   producer.on(producer.events.CONNECT, () => producerReady = true);
   producer.on(producer.events.DISCONNECT, () => {
     producerReady = false;
     why = "producer disconnected";
   });
-  consumer.on(consumer.events.GROUP_JOIN, () => {
+  // Partitions to rewind to the checkpoint. Their batches are skipped until one starts at the
+  // checkpoint's offset, so nothing fetched before the seek is learned twice.
+  const seekTo = new Map<number, string>();
+  if (restore) {
+    const admin = kafka.admin();
+    await admin.connect();
+    const low = new Map(
+      (await admin.fetchTopicOffsets(config.topicEvents)).map((o) => [o.partition, BigInt(o.low)]),
+    );
+    await admin.disconnect();
+    for (const [partition, at] of Object.entries(restore)) {
+      const floor = low.get(Number(partition)) ?? 0n;
+      seekTo.set(Number(partition), (BigInt(at) > floor ? BigInt(at) : floor).toString());
+    }
+  }
+  consumer.on(consumer.events.GROUP_JOIN, (e) => {
+    // Rewind the partitions this instance owns to the checkpoint: the events after it are
+    // learned once (and their alerts may be published again: at-least-once).
+    for (const partition of e.payload.memberAssignment[config.topicEvents] ?? []) {
+      const offset = seekTo.get(partition);
+      if (offset !== undefined) consumer.seek({ topic: config.topicEvents, partition, offset });
+    }
     consumerReady = true;
     why = "";
   });
@@ -279,7 +407,15 @@ export async function runProcess(args: string[], signal?: AbortSignal): Promise<
     anomalies: 0,
     lastScore: NaN,
     detection: [0, 0, 0, 0],
+    enqueued: new Map(),
+    committed: new Map(),
+    seekTo,
+    checkpointing: false,
+    checkpointedScored: state?.scored ?? 0,
   };
+  const timer = checkpoints
+    ? setInterval(() => void checkpoint(run, "interval"), config.checkpointIntervalSec * 1000)
+    : undefined;
 
   let resolveStop!: (code: number) => void;
   const stopped = new Promise<number>((r) => resolveStop = r);
@@ -300,6 +436,9 @@ export async function runProcess(args: string[], signal?: AbortSignal): Promise<
       run.stopping = true;
       consumer.pause([{ topic: config.topicEvents }]);
       await Promise.allSettled([...run.inFlight]);
+      clearInterval(timer);
+      while (run.checkpointing) await new Promise((r) => setTimeout(r, 20));
+      await checkpoint(run, "shutdown");
       await consumer.disconnect();
       await producer.disconnect();
       await pipeline.close();
