@@ -23,6 +23,7 @@ import {
   slackMessage,
 } from "./notify/format.ts";
 import { postSlack } from "./notify/slack.ts";
+import { ensureTopics } from "./topics.ts";
 import { createStormControl } from "./notify/storm.ts";
 
 /** SMTP settings from the configuration. */
@@ -133,6 +134,8 @@ export async function runAlerts(args: string[]): Promise<number> {
     why = `consumer crashed: ${e.payload.error.message}`;
   });
   await startingKafka(conn, async () => {
+    // The processor creates it too; whichever starts first.
+    await ensureTopics(conn, [{ topic: config.topicAlerts, numPartitions: 1 }]);
     await consumer.connect();
     await consumer.subscribe({ topic: config.topicAlerts, fromBeginning: true });
   });

@@ -298,11 +298,18 @@ export async function runProcess(args: string[], signal?: AbortSignal): Promise<
   const metrics = createProcessorMetrics();
   metrics.workers.set(config.workers);
   let consumerReady = false, producerReady = false, why = "starting";
+  // A fetch completes at least every maxWaitTimeInMs while the broker answers: none for 5 s
+  // means the broker is away (kafkajs keeps retrying and reconnects by itself).
+  let lastFetch = 0;
+  const brokerAnswers = () => Date.now() - lastFetch < 5000;
   const server = serveMetrics({
     port: config.metricsPort,
     hostname: config.metricsHost,
     registry: metrics.registry,
-    health: { ready: () => consumerReady && producerReady, reason: () => why },
+    health: {
+      ready: () => consumerReady && producerReady && brokerAnswers(),
+      reason: () => why || (brokerAnswers() ? "" : "no fetch from the broker for 5 s"),
+    },
   });
   log.info("metrics_server_started", { port: server.addr.port });
 
@@ -385,6 +392,7 @@ export async function runProcess(args: string[], signal?: AbortSignal): Promise<
     consumerReady = true;
     why = "";
   });
+  consumer.on(consumer.events.FETCH, () => lastFetch = Date.now());
   consumer.on(consumer.events.CRASH, (e) => {
     consumerReady = false;
     why = `consumer crashed: ${e.payload.error.message}`;

@@ -57,9 +57,17 @@ export interface SmtpPeer extends AsyncDisposable {
   refused: number;
 }
 
-/** Starts an SMTP server requiring STARTTLS then AUTH with `user`/`password`. */
-export async function startSmtp(user: string, password: string): Promise<SmtpPeer> {
-  const tls = await selfSignedCert();
+/**
+ * Starts an SMTP server requiring STARTTLS then AUTH with `user`/`password`, on `port` (default:
+ * any free one), trusting `tls` (default: a new self-signed certificate).
+ */
+export async function startSmtp(
+  user: string,
+  password: string,
+  port = 0,
+  given?: { key: string; cert: string; dir: string },
+): Promise<SmtpPeer> {
+  const tls = given ?? await selfSignedCert();
   const mails: ReceivedMail[] = [];
   const peer = { port: 0, ca: tls.cert, mails, refused: 0 } as SmtpPeer;
   const server = new SMTPServer({
@@ -94,11 +102,11 @@ export async function startSmtp(user: string, password: string): Promise<SmtpPee
   });
   // A client that rejects the certificate aborts the handshake; the server reports it as an error.
   server.on("error", () => {});
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", () => resolve()));
   peer.port = (server.server.address() as AddressInfo).port;
   peer[Symbol.asyncDispose] = async () => {
     await new Promise<void>((r) => server.close(() => r()));
-    await Deno.remove(tls.dir, { recursive: true });
+    if (!given) await Deno.remove(tls.dir, { recursive: true });
   };
   return peer;
 }
@@ -110,15 +118,19 @@ export interface HttpPeer extends AsyncDisposable {
   hits: number;
 }
 
-/** Starts an HTTP server whose answers are `responses` (status, headers), then 200 "ok". */
+/**
+ * Starts an HTTP server whose answers are `responses` (status, headers), then 200 "ok"; until
+ * `failUntil` (ms since epoch) it answers 500.
+ */
 export function startHttp(
   responses: { status: number; headers?: Record<string, string> }[] = [],
+  failUntil = 0,
 ): HttpPeer {
   const queue = [...responses];
   const peer = { url: "", bodies: [] as unknown[], hits: 0 } as HttpPeer;
   const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, async (req) => {
     peer.hits++;
-    const next = queue.shift();
+    const next = Date.now() < failUntil ? { status: 500 } : queue.shift();
     if (next && next.status !== 200) {
       await req.body?.cancel();
       return new Response("no", { status: next.status, headers: next.headers });

@@ -1,0 +1,322 @@
+/**
+ * The fault suite (`deno task test:faults`, also part of `deno task test`): while the generator
+ * produces a known labelled stream, the processor is killed with SIGKILL 20 times at random
+ * moments and restarted, the broker is stopped and restarted 5 times under a running processor,
+ * and the alert consumer's Slack and SMTP peers fail for a while. At the end every produced
+ * event is accounted for at least once, duplicates are counted, no alert is lost, and the
+ * processor that lived through the broker outages needed no restart.
+ *
+ * Bounded: 20 kill cycles of at most ~10 s each, 5 broker outages of 3 s, a 12,000-event stream.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { Kafka, logLevel } from "kafkajs";
+import { startBroker, stopBroker } from "../../scripts/kafka.ts";
+import { createRandom } from "../../src/random.ts";
+import { selfSignedCert, startHttp, startSmtp } from "../helpers/peers.ts";
+import { type ProcessorProcess, startService, waitFor } from "../helpers/processor.ts";
+
+const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
+const BROKER = { port: 19592, controllerPort: 19594, heap: "384m" };
+const ADDRESS = `127.0.0.1:${BROKER.port}`;
+const EVENTS = 12_000;
+const KILLS = 20;
+const OUTAGES = 5;
+const INVALID = new Set(["missing_value", "out_of_range", "stale"]);
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+const kafka = () =>
+  new Kafka({ clientId: "faults", brokers: [ADDRESS], logLevel: logLevel.NOTHING });
+
+async function readTopic(topic: string) {
+  const admin = kafka().admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(topic);
+  await admin.disconnect();
+  const remaining = new Map(
+    ends.filter((e) => Number(e.high) > 0).map((e) => [e.partition, Number(e.high)]),
+  );
+  const out: {
+    partition: number;
+    offset: string;
+    headers: Record<string, string>;
+    value: string;
+  }[] = [];
+  if (remaining.size === 0) return out;
+  const consumer = kafka().consumer({ groupId: `read-${crypto.randomUUID()}` });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await new Promise<void>((resolve) => {
+    consumer.run({
+      eachMessage: ({ partition, message }) => {
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(v);
+        out.push({
+          partition,
+          offset: message.offset,
+          headers,
+          value: message.value?.toString() ?? "",
+        });
+        if (Number(message.offset) + 1 >= (remaining.get(partition) ?? 0)) {
+          remaining.delete(partition);
+        }
+        if (remaining.size === 0) resolve();
+        return Promise.resolve();
+      },
+    });
+  });
+  await consumer.disconnect();
+  return out;
+}
+
+async function committedTotal(group: string, topic: string): Promise<number> {
+  const admin = kafka().admin();
+  await admin.connect();
+  try {
+    const [t] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+    return t.partitions.reduce((a, p) => a + Math.max(0, Number(p.offset)), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+Deno.test({
+  name:
+    "faults: 20 × kill -9, 5 broker restarts, failing Slack/SMTP: every event accounted for, no alert lost",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dataDir = await Deno.makeTempDir({ prefix: "anomaly-flow-faults-" });
+    const options = { ...BROKER, dataDir };
+    await startBroker(options);
+    const rng = createRandom(2026);
+    const tls = await selfSignedCert();
+    const smtpPort = freePort();
+    const peersBack = Date.now() + 60_000; // both peers fail for the first minute of alerts
+    await using slack = startHttp([], peersBack);
+    let smtp: Awaited<ReturnType<typeof startSmtp>> | undefined;
+    const env = {
+      KAFKA_BROKER: ADDRESS,
+      TOPIC_EVENTS: "f-events",
+      TOPIC_ALERTS: "f-alerts",
+      TOPIC_DLQ: "f-dlq",
+      CONSUMER_GROUP: "f-processor",
+      CHECKPOINT_TOPIC: "f-checkpoints",
+      CHECKPOINT_INTERVAL_SEC: "1",
+      WORKERS: "2",
+    };
+    const generator = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        MAIN,
+        "generate",
+        "--rate",
+        "120",
+        "--count",
+        String(EVENTS),
+        "--seed",
+        "77",
+      ],
+      env: { KAFKA_BROKER: ADDRESS, TOPIC_EVENTS: "f-events" },
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const generatorLog = new Response(generator.stderr).text();
+    let alerts: ProcessorProcess | undefined;
+    const processors: ProcessorProcess[] = [];
+    const report: Record<string, number> = {};
+    try {
+      // (c) The alert consumer, with Slack answering 500 and SMTP down for the first minute.
+      alerts = await startService("alerts", {
+        ...env,
+        ALERTS_CONSUMER_GROUP: "f-alerts-consumer",
+        ALERT_COOLDOWN_SEC: "20",
+        SLACK_WEBHOOK_URL: slack.url,
+        SMTP_ENABLED: "true",
+        SMTP_HOST: "127.0.0.1",
+        SMTP_PORT: String(smtpPort),
+        SMTP_CA_FILE: tls.cert,
+        SMTP_USER: "u",
+        SMTP_PASSWORD: "p",
+        EMAIL_TO: "oncall@example.test",
+      });
+      const smtpStarts = (async () => {
+        await new Promise((r) => setTimeout(r, peersBack - Date.now()));
+        smtp = await startSmtp("u", "p", smtpPort, tls);
+      })();
+
+      // (a) 20 × kill -9 at random moments, (b) 5 broker outages under a running processor.
+      let readyzDown = 0;
+      for (let cycle = 0; cycle < KILLS; cycle++) {
+        const p = await startService("process", env);
+        processors.push(p);
+        // Outages early, while the generator still produces (it runs ~100 s).
+        if (cycle >= 1 && (report.outages ?? 0) < OUTAGES) {
+          const before = await p.metric("processed_records_total");
+          await stopBroker(options);
+          await new Promise((r) => setTimeout(r, 3000));
+          await waitFor(
+            async () => {
+              const r = await fetch(`http://127.0.0.1:${p.port}/readyz`);
+              await r.body?.cancel();
+              return r.status === 503;
+            },
+            10_000,
+            "/readyz to report the outage",
+          );
+          readyzDown++;
+          await startBroker(options);
+          report.outages = (report.outages ?? 0) + 1;
+          // The same process goes on once the broker is back: no manual restart.
+          await waitFor(
+            async () => (await p.metric("processed_records_total")) > before,
+            60_000,
+            "processing after the outage",
+          );
+          await waitFor(
+            async () => {
+              const r = await fetch(`http://127.0.0.1:${p.port}/readyz`);
+              await r.body?.cancel();
+              return r.ok;
+            },
+            30_000,
+            "/readyz back after the outage",
+          );
+        }
+        await new Promise((r) => setTimeout(r, 300 + rng.next() * 2500));
+        p.child.kill("SIGKILL");
+        await p.status;
+      }
+      report.kills = KILLS;
+      report.readyz_down_during_outages = readyzDown;
+      assert.equal(report.outages, OUTAGES);
+
+      // The last processor runs until the whole stream is committed.
+      const status = await generator.status;
+      assert.ok(status.success, await generatorLog);
+      const sent = Number((await generatorLog).match(/generator_done sent=(\d+)/)?.[1]);
+      assert.equal(sent, EVENTS);
+      const last = await startService("process", env);
+      processors.push(last);
+      await waitFor(
+        async () => (await committedTotal("f-processor", "f-events")) === EVENTS,
+        120_000,
+        "the whole stream committed",
+      );
+      last.child.kill("SIGTERM");
+      assert.equal((await last.status).code, 0);
+
+      // Every produced event accounted for: invalid ones in the DLQ, valid ones committed after
+      // processing (a commit follows the acknowledgement of everything the batch caused).
+      const events = await readTopic("f-events");
+      assert.equal(events.length, EVENTS);
+      const invalid = new Set(
+        events.filter((e) => INVALID.has(e.headers.injected)).map((e) =>
+          `${e.partition}:${e.offset}`
+        ),
+      );
+      const dlq = await readTopic("f-dlq");
+      const dead = new Set(
+        dlq.map((d) => `${d.headers.source_partition}:${d.headers.source_offset}`),
+      );
+      assert.deepEqual(
+        [...invalid].filter((k) => !dead.has(k)),
+        [],
+        "every invalid event dead-lettered",
+      );
+      report.events = EVENTS;
+      report.invalid = invalid.size;
+      report.dead_letters = dlq.length;
+      report.dead_letter_duplicates = dlq.length - dead.size;
+
+      // Alerts: detection went on across the kills (checkpoints), duplicates counted.
+      const published = await readTopic("f-alerts");
+      const flagged = new Set(published.map((a) => {
+        const alert = JSON.parse(a.value);
+        return `${alert.partition}:${alert.offset}`;
+      }));
+      const anomalies = events.filter((e) =>
+        e.headers.injected === "value" || e.headers.injected === "temperature"
+      );
+      const caught = anomalies.filter((e) => flagged.has(`${e.partition}:${e.offset}`)).length;
+      report.alerts = published.length;
+      report.alert_duplicates = published.length - flagged.size;
+      report.injected_anomalies = anomalies.length;
+      report.recall = Number((caught / anomalies.length).toFixed(3));
+      assert.ok(
+        caught / anomalies.length >= 0.9,
+        `recall ${caught}/${anomalies.length} across 20 crashes`,
+      );
+
+      // No alert lost by the consumer: all consumed and committed once the peers were back, and
+      // each notification either sent or counted as given up.
+      await smtpStarts;
+      await waitFor(
+        async () => {
+          const admin = kafka().admin();
+          await admin.connect();
+          const [t] = await admin.fetchOffsets({
+            groupId: "f-alerts-consumer",
+            topics: ["f-alerts"],
+          });
+          await admin.disconnect();
+          return Number(t.partitions[0].offset) === published.length;
+        },
+        120_000,
+        "the alert consumer to commit every alert",
+      );
+      const consumed = await alerts.metric("alerts_consumed_total");
+      const counted = async (channel: string) =>
+        (await alerts!.metric(`notifications_total{channel="${channel}",outcome="sent"}`)) +
+        (await alerts!.metric(`notifications_total{channel="${channel}",outcome="failed"}`)) +
+        (await alerts!.metric(`notifications_total{channel="${channel}",outcome="suppressed"}`));
+      assert.equal(consumed, published.length);
+      assert.equal(await counted("slack"), consumed);
+      assert.equal(await counted("email"), consumed);
+      report.slack_sent = await alerts.metric(
+        'notifications_total{channel="slack",outcome="sent"}',
+      );
+      report.slack_given_up = await alerts.metric(
+        'notifications_total{channel="slack",outcome="failed"}',
+      );
+      report.email_sent = await alerts.metric(
+        'notifications_total{channel="email",outcome="sent"}',
+      );
+      report.email_given_up = await alerts.metric(
+        'notifications_total{channel="email",outcome="failed"}',
+      );
+      assert.ok(
+        report.slack_sent > 0 && report.email_sent > 0,
+        "notifications flow again after the peers recover",
+      );
+      assert.ok(smtp!.mails.length > 0 && slack.bodies.length > 0);
+    } finally {
+      console.log(Object.entries(report).map(([k, v]) => `faults_${k}=${v}`).join("\n"));
+      try {
+        generator.kill("SIGKILL");
+      } catch {
+        // ended
+      }
+      for (const p of [...processors, ...(alerts ? [alerts] : [])]) {
+        try {
+          p.child.kill("SIGKILL");
+        } catch {
+          // ended
+        }
+        await p.status;
+      }
+      await smtp?.[Symbol.asyncDispose]();
+      await stopBroker(options);
+      await Deno.remove(dataDir, { recursive: true });
+      await Deno.remove(tls.dir, { recursive: true });
+    }
+  },
+});
