@@ -6,18 +6,22 @@
  */
 import { benchDetector } from "./detector.ts";
 import { benchGenerator, benchPipeline } from "./pipeline.ts";
+import { benchSoak } from "./soak.ts";
 
 const SECTIONS: Record<string, () => Promise<void>> = {
   detector: benchDetector,
   pipeline: benchPipeline,
   generator: benchGenerator,
 };
+/** Long runs, only when named: `deno task bench soak`. */
+const ON_REQUEST: Record<string, () => Promise<void>> = { soak: benchSoak };
 
 const chosen = Deno.args.length > 0 ? Deno.args : Object.keys(SECTIONS);
 for (const name of chosen) {
-  const run = SECTIONS[name];
+  const run = SECTIONS[name] ?? ON_REQUEST[name];
   if (!run) {
-    console.error(`unknown bench "${name}": expected one of ${Object.keys(SECTIONS).join(", ")}`);
+    const known = [...Object.keys(SECTIONS), ...Object.keys(ON_REQUEST)].join(", ");
+    console.error(`unknown bench "${name}": expected one of ${known}`);
     Deno.exit(2);
   }
   console.log(`# bench ${name}`);
