@@ -15,7 +15,14 @@ import { Kafka, logLevel } from "kafkajs";
 import { startBroker, stopBroker } from "../../scripts/kafka.ts";
 import { createRandom } from "../../src/random.ts";
 import { selfSignedCert, startHttp, startSmtp } from "../helpers/peers.ts";
-import { type ProcessorProcess, startService, waitFor } from "../helpers/processor.ts";
+import {
+  committed,
+  freePort,
+  type ProcessorProcess,
+  readAll,
+  startService,
+  waitFor,
+} from "../helpers/processor.ts";
 
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
 const BROKER = { port: 19592, controllerPort: 19594, heap: "384m" };
@@ -25,66 +32,20 @@ const KILLS = 20;
 const OUTAGES = 5;
 const INVALID = new Set(["missing_value", "out_of_range", "stale"]);
 
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
 const kafka = () =>
   new Kafka({ clientId: "faults", brokers: [ADDRESS], logLevel: logLevel.NOTHING });
 
 async function readTopic(topic: string) {
-  const admin = kafka().admin();
-  await admin.connect();
-  const ends = await admin.fetchTopicOffsets(topic);
-  await admin.disconnect();
-  const remaining = new Map(
-    ends.filter((e) => Number(e.high) > 0).map((e) => [e.partition, Number(e.high)]),
-  );
-  const out: {
-    partition: number;
-    offset: string;
-    headers: Record<string, string>;
-    value: string;
-  }[] = [];
-  if (remaining.size === 0) return out;
-  const consumer = kafka().consumer({ groupId: `read-${crypto.randomUUID()}` });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await new Promise<void>((resolve) => {
-    consumer.run({
-      eachMessage: ({ partition, message }) => {
-        const headers: Record<string, string> = {};
-        for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(v);
-        out.push({
-          partition,
-          offset: message.offset,
-          headers,
-          value: message.value?.toString() ?? "",
-        });
-        if (Number(message.offset) + 1 >= (remaining.get(partition) ?? 0)) {
-          remaining.delete(partition);
-        }
-        if (remaining.size === 0) resolve();
-        return Promise.resolve();
-      },
-    });
+  return (await readAll(topic, kafka())).map((m) => {
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(m.headers ?? {})) headers[k] = String(v);
+    return { partition: m.partition, offset: m.offset, headers, value: m.value?.toString() ?? "" };
   });
-  await consumer.disconnect();
-  return out;
 }
 
 async function committedTotal(group: string, topic: string): Promise<number> {
-  const admin = kafka().admin();
-  await admin.connect();
-  try {
-    const [t] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
-    return t.partitions.reduce((a, p) => a + Math.max(0, Number(p.offset)), 0);
-  } finally {
-    await admin.disconnect();
-  }
+  const offsets = await committed(group, topic, kafka());
+  return [...offsets.values()].reduce((a, o) => a + Math.max(0, o), 0);
 }
 
 Deno.test({
@@ -260,16 +221,7 @@ Deno.test({
       // each notification either sent or counted as given up.
       await smtpStarts;
       await waitFor(
-        async () => {
-          const admin = kafka().admin();
-          await admin.connect();
-          const [t] = await admin.fetchOffsets({
-            groupId: "f-alerts-consumer",
-            topics: ["f-alerts"],
-          });
-          await admin.disconnect();
-          return Number(t.partitions[0].offset) === published.length;
-        },
+        async () => (await committedTotal("f-alerts-consumer", "f-alerts")) === published.length,
         120_000,
         "the alert consumer to commit every alert",
       );

@@ -5,7 +5,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import type { KafkaMessage } from "kafkajs";
+import type { Kafka, KafkaMessage } from "kafkajs";
 import { testBroker, testKafka } from "./kafka.ts";
 
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
@@ -125,8 +125,10 @@ export async function waitFor(
 }
 
 /** Every record of `topic` from the beginning (stops when the high watermarks are reached). */
-export async function readAll(topic: string): Promise<(KafkaMessage & { partition: number })[]> {
-  const kafka = testKafka();
+export async function readAll(
+  topic: string,
+  kafka: Kafka = testKafka(),
+): Promise<(KafkaMessage & { partition: number })[]> {
   const admin = kafka.admin();
   await admin.connect();
   const ends = await admin.fetchTopicOffsets(topic);
@@ -160,8 +162,12 @@ export async function readAll(topic: string): Promise<(KafkaMessage & { partitio
 }
 
 /** Committed offsets of `group` on `topic`, by partition. */
-export async function committed(group: string, topic: string): Promise<Map<number, number>> {
-  const admin = testKafka().admin();
+export async function committed(
+  group: string,
+  topic: string,
+  kafka: Kafka = testKafka(),
+): Promise<Map<number, number>> {
+  const admin = kafka.admin();
   await admin.connect();
   try {
     const [t] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
@@ -194,4 +200,12 @@ export async function produce(
   } finally {
     await producer.disconnect();
   }
+}
+
+/** A TCP port free on 127.0.0.1 right now. */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
 }

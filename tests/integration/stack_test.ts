@@ -3,17 +3,10 @@ import { alive } from "../../scripts/kafka.ts";
 import { opsCommands, renderOpsConfig, type StackPorts } from "../../scripts/stack.ts";
 import { testBroker, testTopic } from "../helpers/kafka.ts";
 import { startHttp } from "../helpers/peers.ts";
-import { startService, waitFor } from "../helpers/processor.ts";
+import { freePort, startService, waitFor } from "../helpers/processor.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const MAIN = `${ROOT}src/main.ts`;
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 async function descendants(pid: number): Promise<number[]> {
   const out = new TextDecoder().decode(
