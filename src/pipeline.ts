@@ -93,6 +93,8 @@ export interface Pipeline {
   readonly scored: number;
   /** Current threshold (score scale). */
   readonly threshold: number;
+  /** Set when a worker thread died: the pipeline cannot go on (restart the process). */
+  readonly failed: Error | undefined;
   /** Processes one batch of record values (null = empty record). */
   process(values: readonly (Uint8Array | null | undefined)[]): Promise<BatchOutcome>;
   /** The model state after every batch passed to {@link process} before this call. */
@@ -272,6 +274,9 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
     get threshold() {
       return threshold.value;
     },
+    get failed() {
+      return fatal;
+    },
     process(values) {
       const result = queue.then(() => run(values));
       queue = result.catch(() => {});
@@ -279,6 +284,7 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
     },
     snapshot() {
       const result = queue.then(async (): Promise<ModelState> => {
+        if (fatal) throw fatal;
         const parts = await Promise.all(
           workers.map(async (w) =>
             expect(await w.call({ type: "export", id: nextId++ }), "exported").state

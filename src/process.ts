@@ -155,7 +155,7 @@ function updateDetection(run: Running, truth: number[]): void {
  */
 async function checkpoint(run: Running, reason: string): Promise<void> {
   const { config } = run;
-  if (config.checkpointIntervalSec === 0 || run.checkpointing) return;
+  if (config.checkpointIntervalSec === 0 || run.checkpointing || run.pipeline.failed) return;
   if (run.pipeline.scored === run.checkpointedScored) return;
   run.checkpointing = true;
   const started = performance.now();
@@ -475,7 +475,15 @@ export async function runProcess(args: string[], signal?: AbortSignal): Promise<
     // pipeline still scores batches one at a time.
     partitionsConsumedConcurrently: 4,
     eachBatch: (payload) => {
-      const p = handleBatch(run, payload);
+      const p = handleBatch(run, payload).catch((e) => {
+        // A dead worker thread cannot be recovered in place: exit so a supervisor restarts us
+        // (nothing is lost: the batch is not committed). Other errors: kafkajs retries the batch.
+        if (pipeline.failed) {
+          log.error("pipeline_failed", { error: pipeline.failed.message });
+          void stop("pipeline failed", 1);
+        }
+        throw e;
+      });
       run.inFlight.add(p);
       return p.finally(() => run.inFlight.delete(p));
     },
