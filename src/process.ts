@@ -392,7 +392,15 @@ export async function runProcess(args: string[], signal?: AbortSignal): Promise<
     consumerReady = true;
     why = "";
   });
-  consumer.on(consumer.events.FETCH, () => lastFetch = Date.now());
+  consumer.on(consumer.events.FETCH, () => {
+    // A completed fetch means the consumer is in its group and running again (after a crash
+    // and kafkajs' own restart, or a broker outage).
+    lastFetch = Date.now();
+    if (!consumerReady && !stopping) {
+      consumerReady = true;
+      why = "";
+    }
+  });
   consumer.on(consumer.events.CRASH, (e) => {
     consumerReady = false;
     why = `consumer crashed: ${e.payload.error.message}`;

@@ -148,7 +148,7 @@ Deno.test({
               await r.body?.cancel();
               return r.ok;
             },
-            30_000,
+            60_000,
             "/readyz back after the outage",
           );
         }
