@@ -238,8 +238,10 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     classpath,
   ];
   if (!await exists(`${o.dataDir}/log/meta.properties`)) {
+    // Base64url of 16 random bytes; the storage tool reads a leading "-" as an option, so
+    // that one character is replaced (1 in 32 ids would otherwise fail to format).
     const clusterId = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))))
-      .replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+      .replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "").replace(/^[-_]/, "A");
     await run("java", [
       ...jvm,
       "kafka.tools.StorageTool",
