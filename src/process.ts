@@ -362,11 +362,10 @@ export async function runProcess(args: string[], signal?: AbortSignal): Promise<
     sessionTimeout: config.consumerSessionTimeoutMs,
     heartbeatInterval: Math.min(3000, Math.floor(config.consumerSessionTimeoutMs / 3)),
   });
+  // The producer reconnects by itself (kafkajs reports a lost broker connection as a disconnect
+  // and keeps retrying sends): readiness needs it connected once; a broker outage shows up as
+  // missing fetches, a failing send as a batch that is not committed (lag).
   producer.on(producer.events.CONNECT, () => producerReady = true);
-  producer.on(producer.events.DISCONNECT, () => {
-    producerReady = false;
-    why = "producer disconnected";
-  });
   // Partitions to rewind to the checkpoint. Their batches are skipped until one starts at the
   // checkpoint's offset, so nothing fetched before the seek is learned twice.
   const seekTo = new Map<number, string>();
