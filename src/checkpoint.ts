@@ -1,14 +1,15 @@
 /**
  * Model checkpoints in a compacted Kafka topic, so any instance of the consumer group can restore
- * them: the {@link ModelState} and the offsets of the events it has learned, gzip-compressed and
- * cut into chunks that fit Kafka's default record size.
+ * them: one per partition of the events topic, holding that partition's {@link ModelState} and
+ * the offset of the next event it has not learned, gzip-compressed and cut into chunks that fit
+ * Kafka's default record size.
  *
- * A checkpoint is tied to offsets: it holds exactly the events before its offsets. The processor
- * writes one only when those offsets are committed, and on restore it seeks back to them, so the
- * events after the checkpoint are learned once and nothing is learned twice.
+ * A checkpoint is tied to its offset: it holds exactly the partition's events before it. The
+ * processor writes one only when that offset is committed, and whoever owns the partition next
+ * seeks back to it, so the events after the checkpoint are learned once and nothing twice.
  *
- * Records: key `<group>/<chunk>` (compaction keeps the newest of each), value = chunk bytes,
- * headers `checkpoint_id`, `chunk`, `chunks`.
+ * Records: key `<group>/<topic>/<partition>/<chunk>` (compaction keeps the newest of each),
+ * value = chunk bytes, headers `checkpoint_id`, `chunk`, `chunks`, `group`, `topic`, `partition`.
  *
  * @module
  */
@@ -16,10 +17,13 @@ import { Buffer } from "node:buffer";
 import type { Kafka, Producer } from "kafkajs";
 import type { ModelState } from "./pipeline.ts";
 
-/** A checkpoint: the model state and the next offset per partition of the events it learned. */
+/** A checkpoint of one partition's model. */
 export interface Checkpoint {
+  /** Events topic and partition the model learns. */
   topic: string;
-  offsets: Record<number, string>;
+  partition: number;
+  /** Offset of the first event the model has not learned. */
+  offset: string;
   state: ModelState;
   /** Wall-clock time it was taken, ms. */
   takenAt: number;
@@ -38,27 +42,39 @@ async function gzip(
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
-/** Checkpoint → bytes: `[u32 header length][header JSON][Int32 mass entries]`, gzip. */
+/**
+ * Checkpoint → bytes: `[u32 header length][header JSON][Int32 mass entries][Float64 window
+ * events]` (little-endian), gzip. The arrays stay binary: NaN (a missing feature) survives.
+ */
 export async function encodeCheckpoint(c: Checkpoint): Promise<Uint8Array> {
-  const { entries, ...masses } = c.state.masses;
-  const header = new TextEncoder().encode(JSON.stringify({ ...c, state: { ...c.state, masses } }));
-  const body = new Uint8Array(4 + header.length + entries.byteLength);
-  new DataView(body.buffer).setUint32(0, header.length, true);
+  const { entries, events, ...masses } = c.state.masses;
+  const header = new TextEncoder().encode(JSON.stringify({
+    ...c,
+    state: { ...c.state, masses: { ...masses, entriesLength: entries.length } },
+  }));
+  const body = new Uint8Array(4 + header.length + entries.byteLength + events.byteLength);
+  const view = new DataView(body.buffer);
+  view.setUint32(0, header.length, true);
   body.set(header, 4);
-  body.set(
-    new Uint8Array(entries.buffer, entries.byteOffset, entries.byteLength),
-    4 + header.length,
-  );
+  let at = 4 + header.length;
+  for (const v of entries) (view.setInt32(at, v, true), at += 4);
+  for (const v of events) (view.setFloat64(at, v, true), at += 8);
   return await gzip(body, "compress");
 }
 
 /** Bytes → checkpoint (inverse of {@link encodeCheckpoint}). */
 export async function decodeCheckpoint(bytes: Uint8Array<ArrayBuffer>): Promise<Checkpoint> {
   const body = await gzip(bytes, "decompress");
-  const length = new DataView(body.buffer, body.byteOffset).getUint32(0, true);
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const length = view.getUint32(0, true);
   const header = JSON.parse(new TextDecoder().decode(body.subarray(4, 4 + length)));
-  const raw = body.slice(4 + length);
-  header.state.masses.entries = new Int32Array(raw.buffer, 0, raw.byteLength / 4);
+  const { entriesLength, ...masses } = header.state.masses;
+  let at = 4 + length;
+  const entries = new Int32Array(entriesLength);
+  for (let i = 0; i < entries.length; i++, at += 4) entries[i] = view.getInt32(at, true);
+  const events = new Float64Array((body.byteLength - at) / 8);
+  for (let i = 0; i < events.length; i++, at += 8) events[i] = view.getFloat64(at, true);
+  header.state.masses = { ...masses, entries, events };
   return header as Checkpoint;
 }
 
@@ -72,24 +88,36 @@ export async function writeCheckpoint(
   const bytes = await encodeCheckpoint(checkpoint);
   const chunks = Math.max(1, Math.ceil(bytes.length / CHUNK_BYTES));
   const id = `${checkpoint.takenAt}-${crypto.randomUUID().slice(0, 8)}`;
+  const partition = String(checkpoint.partition);
   await producer.send({
     topic,
     acks: -1,
     messages: Array.from({ length: chunks }, (_, i) => ({
-      key: `${group}/${i}`,
+      key: `${group}/${checkpoint.topic}/${partition}/${i}`,
       value: Buffer.from(bytes.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES)),
-      headers: { checkpoint_id: id, chunk: String(i), chunks: String(chunks), group },
+      headers: {
+        checkpoint_id: id,
+        chunk: String(i),
+        chunks: String(chunks),
+        group,
+        topic: checkpoint.topic,
+        partition,
+      },
     })),
   });
   return bytes.length;
 }
 
-/** The newest complete checkpoint of `group` in `topic`, or undefined. */
-export async function readCheckpoint(
+/**
+ * The newest complete checkpoint of each partition of `eventsTopic` that `group` wrote to
+ * `topic`. Records of other groups or topics, and of older formats, are skipped.
+ */
+export async function readCheckpoints(
   kafka: Kafka,
   topic: string,
   group: string,
-): Promise<Checkpoint | undefined> {
+  eventsTopic: string,
+): Promise<Map<number, Checkpoint>> {
   const admin = kafka.admin();
   await admin.connect();
   let high: number;
@@ -99,10 +127,12 @@ export async function readCheckpoint(
   } finally {
     await admin.disconnect();
   }
-  if (high === 0) return undefined;
+  const found = new Map<number, Checkpoint>();
+  if (high === 0) return found;
   const readerGroup = `${group}.checkpoint-reader.${crypto.randomUUID()}`;
   const consumer = kafka.consumer({ groupId: readerGroup, maxWaitTimeInMs: 100 });
-  const byId = new Map<string, { chunks: number; parts: Map<number, Uint8Array>; order: number }>();
+  type Parts = { partition: number; chunks: number; parts: Map<number, Uint8Array>; order: number };
+  const byId = new Map<string, Parts>();
   let order = 0;
   await consumer.connect();
   try {
@@ -116,10 +146,17 @@ export async function readCheckpoint(
         autoCommit: false,
         eachMessage: ({ message }) => {
           const h = message.headers ?? {};
-          if (h.group?.toString() === group && message.value) {
+          if (
+            h.group?.toString() === group && h.topic?.toString() === eventsTopic &&
+            h.partition !== undefined && message.value
+          ) {
             const id = h.checkpoint_id!.toString();
-            const entry = byId.get(id) ??
-              { chunks: Number(h.chunks), parts: new Map(), order: order++ };
+            const entry = byId.get(id) ?? {
+              partition: Number(h.partition.toString()),
+              chunks: Number(h.chunks),
+              parts: new Map(),
+              order: order++,
+            };
             entry.parts.set(Number(h.chunk), new Uint8Array(message.value));
             byId.set(id, entry);
           }
@@ -138,16 +175,20 @@ export async function readCheckpoint(
     await admin2.deleteGroups([readerGroup]).catch(() => {});
     await admin2.disconnect();
   }
-  const complete = [...byId.values()].filter((e) => e.parts.size === e.chunks).sort((a, b) =>
-    b.order - a.order
-  );
-  if (complete.length === 0) return undefined;
-  const newest = complete[0];
-  const total = [...newest.parts.values()].reduce((a, p) => a + p.length, 0);
-  const bytes = new Uint8Array(total);
-  for (let i = 0, at = 0; i < newest.chunks; i++) {
-    bytes.set(newest.parts.get(i)!, at);
-    at += newest.parts.get(i)!.length;
+  const newest = new Map<number, Parts>();
+  for (const entry of byId.values()) {
+    if (entry.parts.size !== entry.chunks) continue;
+    const seen = newest.get(entry.partition);
+    if (!seen || seen.order < entry.order) newest.set(entry.partition, entry);
   }
-  return await decodeCheckpoint(bytes);
+  for (const [partition, entry] of newest) {
+    const total = [...entry.parts.values()].reduce((a, p) => a + p.length, 0);
+    const bytes = new Uint8Array(total);
+    for (let i = 0, at = 0; i < entry.chunks; i++) {
+      bytes.set(entry.parts.get(i)!, at);
+      at += entry.parts.get(i)!.length;
+    }
+    found.set(partition, await decodeCheckpoint(bytes));
+  }
+  return found;
 }

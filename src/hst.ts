@@ -9,8 +9,7 @@
  *   the forest does not depend on how it is sharded.
  * - **Masses**: every learned event adds 1 to the latest-window mass (`l_mass`) of each node on
  *   its path. After every `windowSize` learned events the latest window becomes the reference
- *   (`r_mass = l_mass; l_mass = 0` for every node). The pivot is lazy here (a per-node window
- *   number), so it costs O(1) instead of touching every node; the masses read are River's.
+ *   (`r_mass = l_mass; l_mass = 0` for every node).
  * - **Score**: walking from the root (depth 0), add `r_mass · 2^depth` of each node and stop after
  *   the first node whose `r_mass < 0.1 · windowSize`; the score is
  *   `1 − Σ / (nTrees · windowSize · (2^(height+1) − 1))`, so higher is more anomalous. Before the
@@ -21,7 +20,18 @@
  *   event, the integer sum of its trees' masses. Masses are integers far below 2^53, so the sum of
  *   the shard sums is exact: scores are bit-identical for any `W` and equal to the whole forest's.
  *
- * Each event is scored, then learned, in one walk per tree (River's score-then-learn).
+ * **Deferred learning.** A score reads only `r_mass`, and only of nodes whose parent has
+ * `r_mass ≥ 0.1 · windowSize`. So while no event of the window lacks a feature, learning only
+ * keeps the window's events; at the pivot each tree counts them top-down (a partition, as in a
+ * quicksort) and writes `r_mass` of exactly the nodes a score can reach next window. Scores and
+ * pivots then touch the few dense top nodes (in cache) instead of 16 nodes per tree and event.
+ * An event with a missing feature needs this window's `l_mass` of arbitrary nodes: the window
+ * switches to eager learning (the kept events are learned, then every event walks to its leaf).
+ * Both ways give River's scores exactly (tests against River's algorithm written plainly).
+ *
+ * The trees ({@link Trees}) are read-only and shared by every model built on them (one per Kafka
+ * partition in `process`); a model ({@link Forest}) adds its masses: 4 bytes per node, of which
+ * only the reachable ones are ever touched.
  *
  * @module
  */
@@ -50,12 +60,10 @@ export interface Shard {
 }
 
 /**
- * A forest, or one shard of it. Node `j` of a tree (heap order, children `2j+1`, `2j+2`) is
- * record `k = treeSlot · nodesPerTree + j` of {@link Forest.nodes}: 24 bytes holding the split
- * value (`f64[3k]`), split feature (`i32[6k+2]`), `l_mass` (`i32[6k+3]`), `r_mass`
- * (`i32[6k+4]`) and the window the masses belong to (`i32[6k+5]`).
+ * The trees of a forest, or of one shard of it. Node `j` of a tree (heap order, children
+ * `2j+1`, `2j+2`) is entry `k = treeSlot · nodesPerTree + j` of the arrays.
  */
-export interface Forest {
+export interface Trees {
   readonly nTrees: number;
   readonly height: number;
   readonly windowSize: number;
@@ -64,16 +72,41 @@ export interface Forest {
   readonly firstTree: number;
   readonly endTree: number;
   readonly nodesPerTree: number;
-  /** Node records (see above). */
-  readonly nodes: ArrayBuffer;
+  /** Split value per node (NaN at leaves). */
+  readonly split: Float64Array<ArrayBuffer>;
+  /** Split feature per node ({@link LEAF} at leaves). */
+  readonly feature: Uint8Array<ArrayBuffer>;
+}
+
+/** Split feature of a leaf. */
+export const LEAF = 255;
+
+/** Bytes per node: the trees (split value and feature), then each model's `r_mass`. */
+export const TREE_BYTES_PER_NODE = 9;
+/** Bytes per node of a model's masses. */
+export const MASS_BYTES_PER_NODE = 4;
+
+/** A model: trees plus masses. Scored and learned by {@link scoreLearnBatch}. */
+export interface Forest extends Trees {
+  /** The shared trees. */
+  readonly trees: Trees;
+  /** Reference-window mass per node; valid where a score can reach it. */
+  readonly rMass: Int32Array<ArrayBuffer>;
   /** Events learned in the current window. */
   counter: number;
   /** Windows completed (pivots done). */
   window: number;
+  /** The current window's events (row-major), `counter` of them. */
+  buffer: Float64Array<ArrayBuffer>;
+  /** The window whose `l_mass` is kept eagerly (see the module doc), or -1. */
+  eagerWindow: number;
+  /** `l_mass` per node, valid where `stamp` equals the current window (allocated when needed). */
+  lMass?: Int32Array<ArrayBuffer>;
+  stamp?: Int32Array<ArrayBuffer>;
+  /** Scratch for the pivot's partition. */
+  order?: Int32Array<ArrayBuffer>;
 }
 
-/** Bytes per node record. */
-export const NODE_BYTES = 24;
 const PADDING = 0.15;
 
 function positiveInt(name: string, value: number, max: number): number {
@@ -133,8 +166,8 @@ export function forestParams(options: ForestOptions): Required<ForestOptions> {
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
     throw new RangeError(`seed must be an integer in 0..4294967295, got ${seed}`);
   }
-  if (options.limits.length < 1 || options.limits.length > 255) {
-    throw new RangeError(`limits must name 1..255 features, got ${options.limits.length}`);
+  if (options.limits.length < 1 || options.limits.length > 254) {
+    throw new RangeError(`limits must name 1..254 features, got ${options.limits.length}`);
   }
   options.limits.forEach(([lo, hi], i) => {
     if (!Number.isFinite(lo) || !Number.isFinite(hi) || !(lo < hi)) {
@@ -150,14 +183,13 @@ export function forestParams(options: ForestOptions): Required<ForestOptions> {
   return { nTrees, height, windowSize, seed, limits: options.limits };
 }
 
-/** Builds the whole forest, or shard `shard` of it. Every node starts with zero masses. */
-export function buildForest(options: ForestOptions, shard: Shard = { index: 0, count: 1 }): Forest {
+/** Builds the trees of the whole forest, or of shard `shard` of it. */
+export function buildTrees(options: ForestOptions, shard: Shard = { index: 0, count: 1 }): Trees {
   const p = forestParams(options);
   const [firstTree, endTree] = shardTrees(p.nTrees, shard);
   const nodesPerTree = 2 ** (p.height + 1) - 1;
-  const nodes = new ArrayBuffer((endTree - firstTree) * nodesPerTree * NODE_BYTES);
-  const f64 = new Float64Array(nodes);
-  const i32 = new Int32Array(nodes);
+  const split = new Float64Array((endTree - firstTree) * nodesPerTree).fill(NaN);
+  const feature = new Uint8Array(split.length).fill(LEAF);
   const nFeatures = p.limits.length;
   const lo = new Float64Array(nFeatures);
   const hi = new Float64Array(nFeatures);
@@ -171,11 +203,7 @@ export function buildForest(options: ForestOptions, shard: Shard = { index: 0, c
     });
     // Pre-order, as River's recursive make_padded_tree: narrow, build left, restore, build right.
     const grow = (j: number) => {
-      const k = base + j;
-      if (j >= firstLeaf) {
-        i32[6 * k + 2] = -1;
-        return;
-      }
+      if (j >= firstLeaf) return;
       let total = 0;
       for (let f = 0; f < nFeatures; f++) total += hi[f] - lo[f];
       let pick = rng.next() * total;
@@ -189,8 +217,8 @@ export function buildForest(options: ForestOptions, shard: Shard = { index: 0, c
       }
       const a = lo[on], b = hi[on];
       const at = rng.uniform(a + PADDING * (b - a), b - PADDING * (b - a));
-      f64[3 * k] = at;
-      i32[6 * k + 2] = on;
+      split[base + j] = at;
+      feature[base + j] = on;
       hi[on] = at;
       grow(2 * j + 1);
       hi[on] = b;
@@ -208,10 +236,49 @@ export function buildForest(options: ForestOptions, shard: Shard = { index: 0, c
     firstTree,
     endTree,
     nodesPerTree,
-    nodes,
+    split,
+    feature,
+  };
+}
+
+/** A model with no masses on `trees` (shared, not copied). */
+export function createModel(trees: Trees): Forest {
+  return {
+    nTrees: trees.nTrees,
+    height: trees.height,
+    windowSize: trees.windowSize,
+    nFeatures: trees.nFeatures,
+    firstTree: trees.firstTree,
+    endTree: trees.endTree,
+    nodesPerTree: trees.nodesPerTree,
+    split: trees.split,
+    feature: trees.feature,
+    trees,
+    rMass: new Int32Array(trees.split.length),
     counter: 0,
     window: 0,
+    buffer: new Float64Array(Math.min(trees.windowSize, 1024) * trees.nFeatures),
+    eagerWindow: -1,
   };
+}
+
+/** Builds the whole forest, or shard `shard` of it, with no masses. */
+export function buildForest(options: ForestOptions, shard: Shard = { index: 0, count: 1 }): Forest {
+  return createModel(buildTrees(options, shard));
+}
+
+/** Bytes held by a model: its trees (shared between models) and its own masses. */
+export function forestBytes(forest: Forest): { trees: number; masses: number } {
+  return {
+    trees: forest.split.byteLength + forest.feature.byteLength,
+    masses: forest.rMass.byteLength + forest.buffer.byteLength + (forest.lMass?.byteLength ?? 0) +
+      (forest.stamp?.byteLength ?? 0) + (forest.order?.byteLength ?? 0),
+  };
+}
+
+function hasMissing(features: Float64Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (features[i] !== features[i]) return true;
+  return false;
 }
 
 /**
@@ -225,144 +292,271 @@ export function scoreLearnBatch(
   n: number,
   out: Float64Array,
 ): void {
-  const f64 = new Float64Array(forest.nodes);
-  const i32 = new Int32Array(forest.nodes);
   const d = forest.nFeatures;
-  const height = forest.height;
-  const per = forest.nodesPerTree;
-  const trees = forest.endTree - forest.firstTree;
-  const sizeLimit = 0.1 * forest.windowSize;
-  const windowSize = forest.windowSize;
   out.fill(0, 0, n);
-  // Tree-major: trees are independent, so walking all events through one tree before the next
-  // gives the same masses and sums as event-major order, with few trees at a time in cache.
-  // Two trees walk in lockstep (their loads do not depend on each other, so the CPU overlaps
-  // them): about 25 % faster than one at a time.
-  let counter = forest.counter;
-  let w = forest.window;
-  for (let t = 0; t < trees; t += 2) {
-    const baseA = t * per;
-    const pair = t + 1 < trees;
-    const baseB = pair ? baseA + per : baseA;
-    counter = forest.counter;
-    w = forest.window;
-    for (let e = 0; e < n; e++) {
-      const x = e * d;
-      let sumA = 0, sumB = 0, jA = 0, jB = 0;
-      // Score phase of each tree: add r_mass·2^depth until (and including) the first node below
-      // sizeLimit. Every visited node is also learned (l_mass + 1) on the way.
-      let scoringA = true, scoringB = pair;
-      for (let depth = 0;; depth++) {
-        const kA = baseA + jA, mA = 6 * kA;
-        toWindow(i32, mA, w);
-        if (scoringA) {
-          const r = i32[mA + 4];
-          sumA += r * (1 << depth);
-          scoringA = r >= sizeLimit;
-        }
-        i32[mA + 3]++;
-        let kB = 0, mB = 0;
-        if (pair) {
-          kB = baseB + jB;
-          mB = 6 * kB;
-          toWindow(i32, mB, w);
-          if (scoringB) {
-            const r = i32[mB + 4];
-            sumB += r * (1 << depth);
-            scoringB = r >= sizeLimit;
-          }
-          i32[mB + 3]++;
-        }
-        if (depth === height) break;
-        const vA = features[x + i32[mA + 2]], atA = f64[3 * kA];
-        jA = vA < atA ? 2 * jA + 1 : vA >= atA ? 2 * jA + 2 : missingChild(i32, baseA, jA, w);
-        if (pair) {
-          const vB = features[x + i32[mB + 2]], atB = f64[3 * kB];
-          jB = vB < atB ? 2 * jB + 1 : vB >= atB ? 2 * jB + 2 : missingChild(i32, baseB, jB, w);
-        }
-      }
-      out[e] += sumA + sumB;
-      if (++counter === windowSize) {
-        counter = 0;
-        w++;
-      }
+  for (let e = 0; e < n;) {
+    // One segment per window: its events are scored against the same reference masses.
+    const end = Math.min(n, e + forest.windowSize - forest.counter);
+    if (forest.eagerWindow !== forest.window && hasMissing(features, e * d, end * d)) {
+      beginEager(forest);
     }
+    if (forest.eagerWindow === forest.window) eagerSegment(forest, features, e, end, out);
+    else scoreSegment(forest, features, e, end, out);
+    keep(forest, features, e, end);
+    if (forest.counter === forest.windowSize) pivot(forest);
+    e = end;
   }
-  if (trees === 0) {
-    counter = (forest.counter + n) % windowSize;
-    w = forest.window + Math.floor((forest.counter + n) / windowSize);
-  }
-  forest.counter = counter;
-  forest.window = w;
-}
-
-/** Lazy pivot: brings the masses of the node record at `m` to window `w`. */
-function toWindow(i32: Int32Array, m: number, w: number): void {
-  const nodeWindow = i32[m + 5];
-  if (nodeWindow !== w) {
-    i32[m + 4] = nodeWindow === w - 1 ? i32[m + 3] : 0;
-    i32[m + 3] = 0;
-    i32[m + 5] = w;
-  }
-}
-
-/** River's rule for a missing split feature: the child with the larger l_mass, left on ties. */
-function missingChild(i32: Int32Array, base: number, j: number, w: number): number {
-  const left = 2 * j + 1, right = 2 * j + 2;
-  const lm = i32[6 * (base + left) + 5] === w ? i32[6 * (base + left) + 3] : 0;
-  const rm = i32[6 * (base + right) + 5] === w ? i32[6 * (base + right) + 3] : 0;
-  return rm > lm ? right : left;
 }
 
 /**
- * The learned state of a forest (or shard): per node with a non-zero mass, brought to the
- * current window, `[tree, node, l_mass, r_mass]` (tree = index in the whole forest), plus the
- * window position. The trees themselves are not part of it: they follow from the seed.
+ * Scores events `[from, to)` from the reference masses (no event lacks a feature). Four events
+ * walk a tree in lockstep, choosing children without branches: their loads do not depend on
+ * each other, so the CPU overlaps them (about 1.5× one walk at a time).
+ */
+function scoreSegment(
+  forest: Forest,
+  features: Float64Array,
+  from: number,
+  to: number,
+  out: Float64Array,
+): void {
+  const { rMass, split, feature, height, nodesPerTree: per } = forest;
+  const d = forest.nFeatures;
+  const sizeLimit = 0.1 * forest.windowSize;
+  const trees = forest.endTree - forest.firstTree;
+  const x = features;
+  for (let t = 0; t < trees; t++) {
+    const base = t * per;
+    let e = from;
+    for (; e + 4 <= to; e += 4) {
+      const x0 = e * d, x1 = x0 + d, x2 = x1 + d, x3 = x2 + d;
+      let k0 = base, k1 = base, k2 = base, k3 = base;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      // 1 while the event's walk goes on (all its nodes so far had r_mass ≥ sizeLimit).
+      let a0 = 1, a1 = 1, a2 = 1, a3 = 1;
+      for (let depth = 0; (a0 | a1 | a2 | a3) !== 0; depth++) {
+        const r0 = rMass[k0], r1 = rMass[k1], r2 = rMass[k2], r3 = rMass[k3];
+        const p = 1 << depth;
+        s0 += a0 * r0 * p;
+        s1 += a1 * r1 * p;
+        s2 += a2 * r2 * p;
+        s3 += a3 * r3 * p;
+        if (depth === height) break;
+        a0 &= +(r0 >= sizeLimit);
+        a1 &= +(r1 >= sizeLimit);
+        a2 &= +(r2 >= sizeLimit);
+        a3 &= +(r3 >= sizeLimit);
+        // Right child (2j+2) unless the value is below the split.
+        k0 = 2 * k0 - base + 2 - +(x[x0 + feature[k0]] < split[k0]);
+        k1 = 2 * k1 - base + 2 - +(x[x1 + feature[k1]] < split[k1]);
+        k2 = 2 * k2 - base + 2 - +(x[x2 + feature[k2]] < split[k2]);
+        k3 = 2 * k3 - base + 2 - +(x[x3 + feature[k3]] < split[k3]);
+      }
+      out[e] += s0;
+      out[e + 1] += s1;
+      out[e + 2] += s2;
+      out[e + 3] += s3;
+    }
+    for (; e < to; e++) {
+      const x0 = e * d;
+      let k = base, sum = 0;
+      for (let depth = 0;; depth++) {
+        const r = rMass[k];
+        sum += r * (1 << depth);
+        if (r < sizeLimit || depth === height) break;
+        k = x[x0 + feature[k]] < split[k] ? 2 * k - base + 1 : 2 * k - base + 2;
+      }
+      out[e] += sum;
+    }
+  }
+}
+
+/** Appends events `[from, to)` to the window's kept events. */
+function keep(forest: Forest, features: Float64Array, from: number, to: number): void {
+  const d = forest.nFeatures;
+  const need = (forest.counter + to - from) * d;
+  if (need > forest.buffer.length) {
+    const grown = new Float64Array(Math.min(forest.windowSize * d, 2 * need));
+    grown.set(forest.buffer.subarray(0, forest.counter * d));
+    forest.buffer = grown;
+  }
+  forest.buffer.set(features.subarray(from * d, to * d), forest.counter * d);
+  forest.counter += to - from;
+}
+
+/** Switches the current window to eager learning: learns the events kept so far. */
+function beginEager(forest: Forest): void {
+  const size = forest.split.length;
+  if (!forest.lMass || !forest.stamp) {
+    forest.lMass = new Int32Array(size);
+    forest.stamp = new Int32Array(size).fill(-1);
+  }
+  forest.eagerWindow = forest.window;
+  const kept = forest.counter;
+  forest.counter = 0;
+  const scratch = new Float64Array(kept);
+  eagerSegment(forest, forest.buffer, 0, kept, scratch, false);
+  forest.counter = kept;
+}
+
+/**
+ * Scores (when `scoring`) and learns events `[from, to)` walking every tree to its leaf and
+ * counting `l_mass` on the way: River's walk, missing features included.
+ */
+function eagerSegment(
+  forest: Forest,
+  features: Float64Array,
+  from: number,
+  to: number,
+  out: Float64Array,
+  scoring = true,
+): void {
+  const { rMass, split, feature, height, nodesPerTree: per } = forest;
+  const lMass = forest.lMass!, stamp = forest.stamp!;
+  const w = forest.window;
+  const d = forest.nFeatures;
+  const sizeLimit = 0.1 * forest.windowSize;
+  const trees = forest.endTree - forest.firstTree;
+  for (let t = 0; t < trees; t++) {
+    const base = t * per;
+    for (let e = from; e < to; e++) {
+      const x = e * d;
+      let k = base, sum = 0, reading = scoring;
+      for (let depth = 0;; depth++) {
+        if (reading) {
+          const r = rMass[k];
+          sum += r * (1 << depth);
+          reading = r >= sizeLimit;
+        }
+        if (stamp[k] !== w) {
+          stamp[k] = w;
+          lMass[k] = 0;
+        }
+        lMass[k]++;
+        if (depth === height) break;
+        const v = features[x + feature[k]], at = split[k];
+        const left = 2 * k - base + 1;
+        if (v < at) k = left;
+        else if (v >= at) k = left + 1;
+        else {
+          const lm = stamp[left] === w ? lMass[left] : 0;
+          const rm = stamp[left + 1] === w ? lMass[left + 1] : 0;
+          k = rm > lm ? left + 1 : left;
+        }
+      }
+      if (scoring) out[e] += sum;
+    }
+  }
+}
+
+/** Ends the window: the reachable nodes' `r_mass` become this window's masses. */
+function pivot(forest: Forest): void {
+  const sizeLimit = 0.1 * forest.windowSize;
+  const { rMass, split, feature, height, nodesPerTree: per } = forest;
+  const trees = forest.endTree - forest.firstTree;
+  if (forest.eagerWindow === forest.window) {
+    const lMass = forest.lMass!, stamp = forest.stamp!, w = forest.window;
+    const copy = (base: number, j: number, depth: number): void => {
+      const k = base + j;
+      const r = stamp[k] === w ? lMass[k] : 0;
+      rMass[k] = r;
+      if (r < sizeLimit || depth === height) return;
+      copy(base, 2 * j + 1, depth + 1);
+      copy(base, 2 * j + 2, depth + 1);
+    };
+    for (let t = 0; t < trees; t++) copy(t * per, 0, 0);
+  } else {
+    const d = forest.nFeatures, x = forest.buffer, n = forest.counter;
+    if (!forest.order || forest.order.length < n) forest.order = new Int32Array(forest.windowSize);
+    const order = forest.order;
+    // Count the events reaching each node top-down, partitioning their indices in place.
+    const count = (base: number, j: number, depth: number, a: number, b: number): void => {
+      const k = base + j;
+      rMass[k] = b - a;
+      if (b - a < sizeLimit || depth === height) return;
+      const f = feature[k], at = split[k];
+      // [a, m) goes left, [m, i) right. Swapping unconditionally keeps that (when the event goes
+      // right it trades places with another right one) and needs no branch.
+      let m = a;
+      for (let i = a; i < b; i++) {
+        const e = order[i];
+        order[i] = order[m];
+        order[m] = e;
+        m += +(x[e * d + f] < at);
+      }
+      count(base, 2 * j + 1, depth + 1, a, m);
+      count(base, 2 * j + 2, depth + 1, m, b);
+    };
+    for (let t = 0; t < trees; t++) {
+      for (let i = 0; i < n; i++) order[i] = i;
+      count(t * per, 0, 0, 0, n);
+    }
+  }
+  forest.counter = 0;
+  forest.window++;
+}
+
+/**
+ * The learned state of a forest (or shard): `[tree, node, r_mass]` of every node a score can
+ * reach (tree = index in the whole forest), the current window's events and the window
+ * position. The trees themselves are not part of it: they follow from the seed.
  */
 export interface MassState {
   counter: number;
   window: number;
   entries: Int32Array<ArrayBuffer>;
+  /** The current window's events, row-major (`counter · nFeatures` values, NaN = missing). */
+  events: Float64Array<ArrayBuffer>;
 }
 
 /** Exports the masses of `forest` (see {@link MassState}). */
 export function exportMasses(forest: Forest): MassState {
-  const i32 = new Int32Array(forest.nodes);
   const out: number[] = [];
-  const w = forest.window;
-  const per = forest.nodesPerTree;
-  const total = (forest.endTree - forest.firstTree) * per;
-  for (let k = 0; k < total; k++) {
-    const m = 6 * k;
-    const nodeWindow = i32[m + 5];
-    const l = nodeWindow === w ? i32[m + 3] : 0;
-    const r = nodeWindow === w ? i32[m + 4] : nodeWindow === w - 1 ? i32[m + 3] : 0;
-    if (l !== 0 || r !== 0) out.push(forest.firstTree + Math.floor(k / per), k % per, l, r);
+  const { rMass, height, nodesPerTree: per } = forest;
+  const sizeLimit = 0.1 * forest.windowSize;
+  const visit = (t: number, j: number, depth: number): void => {
+    const r = rMass[t * per + j];
+    if (r !== 0) out.push(forest.firstTree + t, j, r);
+    if (r < sizeLimit || depth === height) return;
+    visit(t, 2 * j + 1, depth + 1);
+    visit(t, 2 * j + 2, depth + 1);
+  };
+  if (forest.window > 0) {
+    for (let t = 0; t < forest.endTree - forest.firstTree; t++) visit(t, 0, 0);
   }
-  return { counter: forest.counter, window: w, entries: Int32Array.from(out) };
+  return {
+    counter: forest.counter,
+    window: forest.window,
+    entries: Int32Array.from(out),
+    events: forest.buffer.slice(0, forest.counter * forest.nFeatures),
+  };
 }
 
-/** Loads the masses of `state` into `forest` (its own trees' entries; others are skipped). */
-export function importMasses(forest: Forest, state: MassState): void {
-  const i32 = new Int32Array(forest.nodes);
+/** A model on `trees` with the masses of `state` (its own trees' entries; others are skipped). */
+export function importMasses(trees: Trees, state: MassState): Forest {
+  const forest = createModel(trees);
   const per = forest.nodesPerTree;
-  for (let k = 0, total = (forest.endTree - forest.firstTree) * per; k < total; k++) {
-    i32[6 * k + 3] = 0;
-    i32[6 * k + 4] = 0;
-    i32[6 * k + 5] = state.window;
-  }
   const e = state.entries;
-  for (let i = 0; i < e.length; i += 4) {
+  if (e.length % 3 !== 0) {
+    throw new RangeError(`mass entries must be [tree, node, r_mass] triples, got ${e.length}`);
+  }
+  for (let i = 0; i < e.length; i += 3) {
     const tree = e[i];
     if (tree < forest.firstTree || tree >= forest.endTree || e[i + 1] < 0 || e[i + 1] >= per) {
       continue;
     }
-    const m = 6 * ((tree - forest.firstTree) * per + e[i + 1]);
-    i32[m + 3] = e[i + 2];
-    i32[m + 4] = e[i + 3];
+    forest.rMass[(tree - forest.firstTree) * per + e[i + 1]] = e[i + 2];
   }
-  forest.counter = state.counter;
+  if (state.events.length !== state.counter * forest.nFeatures) {
+    throw new RangeError(
+      `mass state events must hold counter·nFeatures = ${state.counter * forest.nFeatures} ` +
+        `values, got ${state.events.length}`,
+    );
+  }
   forest.window = state.window;
+  keep(forest, state.events, 0, state.counter);
+  if (hasMissing(forest.buffer, 0, forest.counter * forest.nFeatures)) beginEager(forest);
+  return forest;
 }
 
 /**

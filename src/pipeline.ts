@@ -14,13 +14,18 @@
  * Masses are integers, so the scores are the same for any number of workers and equal to a
  * single-threaded {@link createDetector} run on the same valid events.
  *
+ * **Models.** The pipeline keeps one model (forest masses, threshold, events scored) per key;
+ * `process` keys them by Kafka partition, so each partition's events are learned by their own
+ * model, which can move with the partition to another instance of the consumer group (through
+ * its checkpoint). The trees are built once per worker and shared by every model.
+ *
  * @module
  */
 import { CHECK_CODE, type CheckLimits, checkTime, DEFAULT_LIMITS } from "./event.ts";
 import { type ForestOptions, isWarm, type MassState, massToScore } from "./hst.ts";
 import type { QuantileState } from "./quantile.ts";
 import { FEATURES, packRecords, type StageReply, type StageRequest } from "./stage.ts";
-import { createThreshold, type ThresholdOptions } from "./threshold.ts";
+import { createThreshold, type Threshold, type ThresholdOptions } from "./threshold.ts";
 
 /** Options of {@link createPipeline}. */
 export interface PipelineOptions {
@@ -39,13 +44,15 @@ export interface PipelineOptions {
   clock?: "wall" | "event";
   /** Wall clock in Unix seconds. Default: `Date.now() / 1000`. */
   now?: () => number;
-  /** Model state to resume from (a {@link Pipeline.snapshot} of the same model parameters). */
+  /** Open model 0 at the start (from `state` when given). Default: true. */
+  initialModel?: boolean;
+  /** State of model 0 to resume from (a {@link Pipeline.snapshot} of the same parameters). */
   state?: ModelState;
 }
 
 /** The learned state of the model: forest masses, threshold, events scored, and what they fit. */
 export interface ModelState {
-  version: 1;
+  version: 2;
   /** The parameters the state belongs to; a state is only restored onto the same. */
   model: string;
   scored: number;
@@ -86,19 +93,27 @@ export interface BatchOutcome {
   anomaly: Uint8Array;
 }
 
-/** A running pipeline. Batches are processed one at a time, in call order. */
+/** A running pipeline. Batches and model operations run one at a time, in call order. */
 export interface Pipeline {
   readonly workers: number;
-  /** Valid events scored so far. */
+  /** Valid events scored so far, all models. */
   readonly scored: number;
-  /** Current threshold (score scale). */
+  /** Threshold (score scale) of the model of the latest batch. */
   readonly threshold: number;
+  /** Keys of the open models. */
+  readonly models: readonly number[];
   /** Set when a worker thread died: the pipeline cannot go on (restart the process). */
   readonly failed: Error | undefined;
-  /** Processes one batch of record values (null = empty record). */
-  process(values: readonly (Uint8Array | null | undefined)[]): Promise<BatchOutcome>;
-  /** The model state after every batch passed to {@link process} before this call. */
-  snapshot(): Promise<ModelState>;
+  /** Valid events scored so far by model `key` (0 when it is not open). */
+  scoredBy(key: number): number;
+  /** Opens model `key` from `state` (or empty), replacing an open one. */
+  open(key: number, state?: ModelState): Promise<void>;
+  /** Drops model `key` (another instance took its partition). */
+  drop(key: number): Promise<void>;
+  /** Processes one batch of record values (null = empty record) with model `key` (default 0). */
+  process(values: readonly (Uint8Array | null | undefined)[], key?: number): Promise<BatchOutcome>;
+  /** The state of model `key` after every batch passed to {@link process} before this call. */
+  snapshot(key?: number): Promise<ModelState>;
   /** Stops the workers. */
   close(): Promise<void>;
 }
@@ -174,35 +189,67 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
   const now = options.now ?? (() => Date.now() / 1000);
   const clockMode = options.clock ?? "wall";
   const model = modelKey(forest, options.threshold);
-  const state = options.state;
-  if (state && (state.version !== 1 || state.model !== model)) {
-    throw new RangeError(`model state does not fit these parameters: ${state.model} vs ${model}`);
-  }
-  const threshold = createThreshold(options.threshold, state?.threshold);
+  const fits = (state: ModelState) => {
+    if (state.version !== 2 || state.model !== model) {
+      throw new RangeError(
+        `model state does not fit these parameters: ${state.model} (version ${state.version}) ` +
+          `vs ${model} (version 2)`,
+      );
+    }
+  };
+  if (options.state) fits(options.state);
   let fatal: Error | undefined;
   const url = new URL("../workers/stage.ts", import.meta.url);
   const workers = Array.from({ length: count }, () => startWorker(url, (e) => fatal ??= e));
   await Promise.all(
     workers.map(async (w, index) =>
       expect(
-        await w.call({
-          type: "init",
-          forest,
-          shard: { index, count },
-          limits,
-          masses: state?.masses,
-        }),
+        await w.call({ type: "init", forest, shard: { index, count }, limits }),
         "ready",
       )
     ),
   );
-  let scored = state?.scored ?? 0;
+  /** Main-thread part of each model: threshold and events scored. */
+  const models = new Map<number, { threshold: Threshold; scored: number }>();
+  let scoredAll = 0;
+  let latest: Threshold | undefined;
   let nextId = 0;
   let eventClock = NaN;
   let queue: Promise<unknown> = Promise.resolve();
+  const serially = <T>(work: () => Promise<T>): Promise<T> => {
+    const result = queue.then(() => {
+      if (fatal) throw fatal;
+      return work();
+    });
+    queue = result.catch(() => {});
+    return result;
+  };
 
-  async function run(values: readonly (Uint8Array | null | undefined)[]): Promise<BatchOutcome> {
-    if (fatal) throw fatal;
+  async function openModel(key: number, state?: ModelState): Promise<void> {
+    if (state) fits(state);
+    await Promise.all(workers.map(async (w) =>
+      expect(
+        await w.call({ type: "open", id: nextId++, model: key, masses: state?.masses }),
+        "done",
+      )
+    ));
+    const previous = models.get(key);
+    scoredAll += (state?.scored ?? 0) - (previous?.scored ?? 0);
+    models.set(key, {
+      threshold: createThreshold(options.threshold, state?.threshold),
+      scored: state?.scored ?? 0,
+    });
+  }
+  if (options.initialModel ?? true) await openModel(0, options.state);
+
+  async function run(
+    values: readonly (Uint8Array | null | undefined)[],
+    key: number,
+  ): Promise<BatchOutcome> {
+    const m0 = models.get(key);
+    if (!m0) throw new RangeError(`model ${key} is not open`);
+    const threshold = m0.threshold;
+    latest = threshold;
     const n = values.length;
     const status = new Uint8Array(n);
     const reasons: (string | undefined)[] = new Array(n);
@@ -249,19 +296,22 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
       valid.forEach((i, k) => shared.set(features.subarray(2 * i, 2 * i + 2), 2 * k));
       const masses = await Promise.all(
         workers.map(async (w) =>
-          expect(await w.call({ type: "score", id: nextId++, features: shared, n: m }), "scored")
-            .masses
+          expect(
+            await w.call({ type: "score", id: nextId++, model: key, features: shared, n: m }),
+            "scored",
+          ).masses
         ),
       );
       for (let k = 0; k < m; k++) {
         let mass = 0;
         for (const shard of masses) mass += shard[k];
         const i = valid[k];
-        const warm = isWarm(scored++, params.windowSize);
+        const warm = isWarm(m0.scored++, params.windowSize);
         score[i] = massToScore(mass, warm, params);
         thresholds[i] = threshold.value;
         anomaly[i] = threshold.observe(score[i], warm) ? 1 : 0;
       }
+      scoredAll += m;
     }
     return { n, status, reasons, ts, features, score, threshold: thresholds, anomaly };
   }
@@ -269,25 +319,37 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
   return {
     workers: count,
     get scored() {
-      return scored;
+      return scoredAll;
     },
     get threshold() {
-      return threshold.value;
+      return latest?.value ?? NaN;
+    },
+    get models() {
+      return [...models.keys()];
     },
     get failed() {
       return fatal;
     },
-    process(values) {
-      const result = queue.then(() => run(values));
-      queue = result.catch(() => {});
-      return result;
-    },
-    snapshot() {
-      const result = queue.then(async (): Promise<ModelState> => {
-        if (fatal) throw fatal;
+    scoredBy: (key) => models.get(key)?.scored ?? 0,
+    open: (key, state) => serially(() => openModel(key, state)),
+    drop: (key) =>
+      serially(async () => {
+        await Promise.all(workers.map(async (w) =>
+          expect(await w.call({ type: "drop", id: nextId++, model: key }), "done")
+        ));
+        scoredAll -= models.get(key)?.scored ?? 0;
+        if (latest === models.get(key)?.threshold) {
+          latest = undefined;
+        }
+        models.delete(key);
+      }),
+    process: (values, key = 0) => serially(() => run(values, key)),
+    snapshot: (key = 0) =>
+      serially(async (): Promise<ModelState> => {
+        if (!models.has(key)) throw new RangeError(`model ${key} is not open`);
         const parts = await Promise.all(
           workers.map(async (w) =>
-            expect(await w.call({ type: "export", id: nextId++ }), "exported").state
+            expect(await w.call({ type: "export", id: nextId++, model: key }), "exported").state
           ),
         );
         const total = parts.reduce((a, p) => a + p.entries.length, 0);
@@ -297,17 +359,16 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
           entries.set(p.entries, at);
           at += p.entries.length;
         }
+        const { counter, window, events } = parts[0];
+        const own = models.get(key)!;
         return {
-          version: 1,
+          version: 2,
           model,
-          scored,
-          masses: { counter: parts[0].counter, window: parts[0].window, entries },
-          threshold: threshold.state(),
+          scored: own.scored,
+          masses: { counter, window, entries, events },
+          threshold: own.threshold.state(),
         };
-      });
-      queue = result.catch(() => {});
-      return result;
-    },
+      }),
     close() {
       for (const w of workers) w.terminate();
       return Promise.resolve();

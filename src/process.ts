@@ -5,7 +5,12 @@
  * Delivery is at-least-once: a batch's offsets are committed only after the producer
  * (idempotent, `acks: -1`) has acknowledged every alert and dead letter the batch caused. A crash
  * replays the uncommitted batch; it never drops it. SIGINT/SIGTERM: stop fetching, finish the
- * batch in hand, flush, commit, leave the group, exit 0.
+ * batch in hand, flush, commit, checkpoint, leave the group, exit 0.
+ *
+ * Each partition of `TOPIC_EVENTS` has its own model, so instances in one consumer group split
+ * the partitions and their models: on the first batch of a partition it was given, an instance
+ * restores that partition's newest checkpoint (written by whoever owned it before) and rewinds to
+ * the checkpoint's offset; a partition taken away is dropped.
  *
  * @module
  */
@@ -13,6 +18,7 @@ import type {
   Consumer,
   EachBatchPayload,
   IHeaders,
+  Kafka,
   KafkaMessage,
   Message,
   Producer,
@@ -22,13 +28,12 @@ import { type CheckLimits, CHECKS, DEFAULT_LIMITS } from "./event.ts";
 import { connectionOf, createKafka, createProducer, startingKafka } from "./kafka.ts";
 import { logger, setupLogging } from "./log.ts";
 import { createProcessorMetrics, type ProcessorMetrics, serveMetrics } from "./metrics.ts";
-import { readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
+import { type Checkpoint, readCheckpoints, writeCheckpoint } from "./checkpoint.ts";
 import {
   type BatchOutcome,
   createPipeline,
   forestOf,
   modelKey,
-  type ModelState,
   type Pipeline,
 } from "./pipeline.ts";
 import { ensureTopics } from "./topics.ts";
@@ -114,6 +119,7 @@ interface Running {
   /** Batches being processed; shutdown waits for them before leaving the group. */
   inFlight: Set<Promise<void>>;
   config: Config;
+  kafka: Kafka;
   pipeline: Pipeline;
   producer: Producer;
   consumer: Consumer;
@@ -128,8 +134,16 @@ interface Running {
   committed: Map<number, bigint>;
   /** Partitions rewound to a checkpoint: batches are skipped until one starts there. */
   seekTo: Map<number, string>;
+  /** Partitions of the latest assignment, and the loading of their models. */
+  owned: Set<number>;
+  loading: Map<number, Promise<void>>;
+  /** Checkpoints read since the latest rebalance (read once, on the first partition to load). */
+  checkpoints: Promise<Map<number, Checkpoint>> | undefined;
+  readCheckpoints: () => Promise<Map<number, Checkpoint>>;
+  modelKey: string;
   checkpointing: boolean;
-  checkpointedScored: number;
+  /** Per partition: events scored by its model at its latest checkpoint. */
+  checkpointedScored: Map<number, number>;
 }
 
 function updateDetection(run: Running, truth: number[]): void {
@@ -149,54 +163,131 @@ function updateDetection(run: Running, truth: number[]): void {
 }
 
 /**
- * Writes a checkpoint: the model after every batch handed to the pipeline so far, once those
- * batches are committed (a checkpoint never holds an event whose alerts and dead letters were
- * not acknowledged). Skipped when nothing was scored since the last one.
+ * Writes a checkpoint per partition: its model after every batch handed to the pipeline so far,
+ * once those batches are committed (a checkpoint never holds an event whose alerts and dead
+ * letters were not acknowledged). Skips the partitions with nothing scored since their last one.
  */
 async function checkpoint(run: Running, reason: string): Promise<void> {
   const { config } = run;
   if (config.checkpointIntervalSec === 0 || run.checkpointing || run.pipeline.failed) return;
-  if (run.pipeline.scored === run.checkpointedScored) return;
   run.checkpointing = true;
-  const started = performance.now();
   try {
-    const offsets = new Map(run.enqueued);
-    const state = await run.pipeline.snapshot();
-    const deadline = Date.now() + 30_000;
-    while ([...offsets].some(([p, o]) => (run.committed.get(p) ?? -1n) < o)) {
-      if (Date.now() > deadline) {
-        throw new Error("batches before the checkpoint were not committed in 30 s");
+    for (const partition of run.pipeline.models) {
+      const offset = run.enqueued.get(partition);
+      const scored = run.pipeline.scoredBy(partition);
+      if (!run.owned.has(partition) || offset === undefined) continue;
+      if (scored === run.checkpointedScored.get(partition)) continue;
+      const started = performance.now();
+      try {
+        const state = await run.pipeline.snapshot(partition);
+        const deadline = Date.now() + 30_000;
+        while ((run.committed.get(partition) ?? -1n) < offset) {
+          if (!run.owned.has(partition)) throw new Error("partition reassigned");
+          if (Date.now() > deadline) {
+            throw new Error("batches before the checkpoint were not committed in 30 s");
+          }
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        const bytes = await writeCheckpoint(
+          run.producer,
+          config.checkpointTopic,
+          config.consumerGroup,
+          {
+            topic: config.topicEvents,
+            partition,
+            offset: offset.toString(),
+            state,
+            takenAt: Date.now(),
+          },
+        );
+        run.checkpointedScored.set(partition, state.scored);
+        logger().info("checkpoint_written", {
+          reason,
+          scored: state.scored,
+          partition,
+          offset: offset.toString(),
+          bytes,
+          ms: Math.round(performance.now() - started),
+        });
+      } catch (e) {
+        logger().warning("checkpoint_failed", {
+          reason,
+          partition,
+          error: (e as Error).message,
+        });
       }
-      await new Promise((r) => setTimeout(r, 20));
     }
-    const bytes = await writeCheckpoint(
-      run.producer,
-      config.checkpointTopic,
-      config.consumerGroup,
-      {
-        topic: config.topicEvents,
-        offsets: Object.fromEntries([...offsets].map(([p, o]) => [p, o.toString()])),
-        state,
-        takenAt: Date.now(),
-      },
-    );
-    run.checkpointedScored = state.scored;
-    logger().info("checkpoint_written", {
-      reason,
-      scored: state.scored,
-      bytes,
-      ms: Math.round(performance.now() - started),
-    });
-  } catch (e) {
-    logger().warning("checkpoint_failed", { reason, error: (e as Error).message });
   } finally {
     run.checkpointing = false;
   }
 }
 
+/**
+ * Opens the model of `partition` before its first batch (`first` = that batch's first offset):
+ * from the partition's newest checkpoint when it fits the model settings, rewinding the
+ * partition to the checkpoint's offset; else empty.
+ */
+function loadModel(run: Running, partition: number, first: string): Promise<void> {
+  const loading = run.loading.get(partition) ?? (async () => {
+    const { config, pipeline } = run;
+    const log = logger();
+    const found = config.checkpointIntervalSec > 0
+      ? (await run.readCheckpoints()).get(partition)
+      : undefined;
+    if (found && found.state.model === run.modelKey && found.state.version === 2) {
+      await pipeline.open(partition, found.state);
+      run.checkpointedScored.set(partition, found.state.scored);
+      // Never before the oldest event the broker still holds (retention may have removed some).
+      const admin = run.kafka.admin();
+      await admin.connect();
+      let low = 0n;
+      try {
+        const ends = await admin.fetchTopicOffsets(config.topicEvents);
+        low = BigInt(ends.find((o) => o.partition === partition)?.low ?? "0");
+      } finally {
+        await admin.disconnect();
+      }
+      const at = BigInt(found.offset) > low ? BigInt(found.offset) : low;
+      if (at < BigInt(first)) {
+        // Rewind: the events after the checkpoint are learned once (and their alerts may be
+        // published again: at-least-once).
+        run.seekTo.set(partition, at.toString());
+        run.consumer.seek({ topic: config.topicEvents, partition, offset: at.toString() });
+      } else if (at > BigInt(first)) {
+        log.warning("checkpoint_ahead", {
+          partition,
+          checkpoint_offset: at.toString(),
+          committed: first,
+          learned_twice: (at - BigInt(first)).toString(),
+        });
+      }
+      log.info("checkpoint_restored", {
+        scored: found.state.scored,
+        partition,
+        offset: at.toString(),
+        age_sec: Math.round((Date.now() - found.takenAt) / 1000),
+      });
+    } else {
+      if (found) {
+        log.warning("checkpoint_ignored", { partition, reason: "model settings changed" });
+      }
+      await pipeline.open(partition);
+      run.checkpointedScored.set(partition, 0);
+    }
+    if (!run.owned.has(partition)) await pipeline.drop(partition);
+  })().finally(() => run.loading.delete(partition));
+  run.loading.set(partition, loading);
+  return loading;
+}
+
 async function handleBatch(run: Running, payload: EachBatchPayload): Promise<void> {
   const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
   if (run.stopping || !isRunning() || isStale() || batch.messages.length === 0) return;
+  if (!run.owned.has(batch.partition)) return;
+  if (!run.pipeline.models.includes(batch.partition)) {
+    await loadModel(run, batch.partition, batch.firstOffset()!);
+    if (!run.pipeline.models.includes(batch.partition)) return;
+  }
   const rewind = run.seekTo.get(batch.partition);
   if (rewind !== undefined) {
     // Fetched before the seek to the checkpoint took effect: leave it, the seek refetches.
@@ -207,7 +298,7 @@ async function handleBatch(run: Running, payload: EachBatchPayload): Promise<voi
   const { config, metrics } = run;
   const messages = batch.messages;
   run.enqueued.set(batch.partition, BigInt(batch.lastOffset()) + 1n);
-  const out = await run.pipeline.process(messages.map((m) => m.value));
+  const out = await run.pipeline.process(messages.map((m) => m.value), batch.partition);
   const alerts: Message[] = [];
   const dead: Message[] = [];
   const alertSources: { ts: number; kafkaTs: number }[] = [];
@@ -330,31 +421,7 @@ export async function runProcess(args: string[], signal?: AbortSignal): Promise<
         : []),
     ]));
   const options = pipelineOptionsOf(config);
-  let restore: Record<number, string> | undefined;
-  let state: ModelState | undefined;
-  if (checkpoints) {
-    const found = await startingKafka(
-      conn,
-      () => readCheckpoint(kafka, config.checkpointTopic, config.consumerGroup),
-    );
-    const model = modelKey(forestOf(options), options.threshold);
-    if (found && found.topic === config.topicEvents && found.state.model === model) {
-      state = found.state;
-      restore = found.offsets;
-      log.info("checkpoint_restored", {
-        scored: found.state.scored,
-        age_sec: Math.round((Date.now() - found.takenAt) / 1000),
-        offsets: JSON.stringify(found.offsets),
-      });
-    } else if (found) {
-      log.warning("checkpoint_ignored", {
-        reason: found.topic !== config.topicEvents
-          ? `taken on topic ${found.topic}`
-          : "model settings changed",
-      });
-    }
-  }
-  const pipeline = await createPipeline({ ...options, state });
+  const pipeline = await createPipeline({ ...options, initialModel: false });
   const producer = createProducer(kafka);
   const consumer = kafka.consumer({
     groupId: config.consumerGroup,
@@ -366,28 +433,21 @@ export async function runProcess(args: string[], signal?: AbortSignal): Promise<
   // and keeps retrying sends): readiness needs it connected once; a broker outage shows up as
   // missing fetches, a failing send as a batch that is not committed (lag).
   producer.on(producer.events.CONNECT, () => producerReady = true);
-  // Partitions to rewind to the checkpoint. Their batches are skipped until one starts at the
-  // checkpoint's offset, so nothing fetched before the seek is learned twice.
-  const seekTo = new Map<number, string>();
-  if (restore) {
-    const admin = kafka.admin();
-    await admin.connect();
-    const low = new Map(
-      (await admin.fetchTopicOffsets(config.topicEvents)).map((o) => [o.partition, BigInt(o.low)]),
-    );
-    await admin.disconnect();
-    for (const [partition, at] of Object.entries(restore)) {
-      const floor = low.get(Number(partition)) ?? 0n;
-      seekTo.set(Number(partition), (BigInt(at) > floor ? BigInt(at) : floor).toString());
-    }
-  }
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
-    // Rewind the partitions this instance owns to the checkpoint: the events after it are
-    // learned once (and their alerts may be published again: at-least-once).
-    for (const partition of e.payload.memberAssignment[config.topicEvents] ?? []) {
-      const offset = seekTo.get(partition);
-      if (offset !== undefined) consumer.seek({ topic: config.topicEvents, partition, offset });
+    // The partitions this instance owns now: models of the others go (their new owner restores
+    // them from their checkpoints), those of new ones load on their first batch.
+    run.owned = new Set(e.payload.memberAssignment[config.topicEvents] ?? []);
+    run.checkpoints = undefined;
+    for (const partition of pipeline.models) {
+      if (run.owned.has(partition)) continue;
+      void pipeline.drop(partition);
+      for (const m of [run.enqueued, run.committed, run.seekTo, run.checkpointedScored]) {
+        m.delete(partition);
+      }
     }
+    log.info("partitions_assigned", {
+      partitions: [...run.owned].sort((a, b) => a - b).join(",") || "none",
+    });
     consumerReady = true;
     why = "";
   });
@@ -414,6 +474,7 @@ export async function runProcess(args: string[], signal?: AbortSignal): Promise<
     stopping: false,
     inFlight: new Set(),
     config,
+    kafka,
     pipeline,
     producer,
     consumer,
@@ -424,9 +485,23 @@ export async function runProcess(args: string[], signal?: AbortSignal): Promise<
     detection: [0, 0, 0, 0],
     enqueued: new Map(),
     committed: new Map(),
-    seekTo,
+    seekTo: new Map(),
+    owned: new Set(),
+    loading: new Map(),
+    checkpoints: undefined,
+    readCheckpoints: () =>
+      run.checkpoints ??= readCheckpoints(
+        kafka,
+        config.checkpointTopic,
+        config.consumerGroup,
+        config.topicEvents,
+      ).catch((e) => {
+        run.checkpoints = undefined;
+        throw e;
+      }),
+    modelKey: modelKey(forestOf(options), options.threshold),
     checkpointing: false,
-    checkpointedScored: state?.scored ?? 0,
+    checkpointedScored: new Map(),
   };
   const timer = checkpoints
     ? setInterval(() => void checkpoint(run, "interval"), config.checkpointIntervalSec * 1000)

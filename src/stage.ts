@@ -3,6 +3,9 @@
  * a worker does on them. Records cross threads as bytes and typed arrays: one buffer of
  * concatenated values plus offsets per slice, typed arrays back.
  *
+ * A worker holds its shard of the trees once and one set of masses per model (`model`: the
+ * Kafka partition whose events the model learns; 0 for `replay`).
+ *
  * @module
  */
 import { CHECK_CODE, type CheckLimits, checkRecord } from "./event.ts";
@@ -13,14 +16,17 @@ export const FEATURES = ["value", "temperature"] as const;
 
 /** Main → worker. */
 export type StageRequest =
-  | { type: "init"; forest: ForestOptions; shard: Shard; limits: CheckLimits; masses?: MassState }
-  | { type: "export"; id: number }
+  | { type: "init"; forest: ForestOptions; shard: Shard; limits: CheckLimits }
+  | { type: "open"; id: number; model: number; masses?: MassState }
+  | { type: "drop"; id: number; model: number }
+  | { type: "export"; id: number; model: number }
   | { type: "check"; id: number; bytes: Uint8Array; offsets: Uint32Array }
-  | { type: "score"; id: number; features: Float64Array; n: number };
+  | { type: "score"; id: number; model: number; features: Float64Array; n: number };
 
 /** Worker → main. */
 export type StageReply =
   | { type: "ready" }
+  | { type: "done"; id: number }
   | { type: "checked"; id: number; result: CheckedSlice }
   | { type: "scored"; id: number; masses: Float64Array<ArrayBuffer> }
   | { type: "exported"; id: number; state: MassState }

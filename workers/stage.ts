@@ -1,22 +1,31 @@
 /**
  * A stage worker: checks its slice of each batch and scores every valid event on its shard of
- * the forest (score, then learn). Protocol: src/stage.ts.
+ * the forest (score, then learn), with the masses of the batch's model. Protocol: src/stage.ts.
  *
  * @module
  */
 /// <reference lib="deno.worker" />
 import {
-  buildForest,
+  buildTrees,
+  createModel,
   exportMasses,
   type Forest,
   importMasses,
   scoreLearnBatch,
+  type Trees,
 } from "../src/hst.ts";
 import type { CheckLimits } from "../src/event.ts";
 import { checkSlice, type StageReply, type StageRequest } from "../src/stage.ts";
 
-let forest: Forest | undefined;
+let trees: Trees | undefined;
+const models = new Map<number, Forest>();
 let limits: CheckLimits | undefined;
+
+function model(key: number): Forest {
+  const found = models.get(key);
+  if (!found) throw new Error(`no model ${key} is open in this worker`);
+  return found;
+}
 
 function reply(message: StageReply, transfer: Transferable[] = []) {
   self.postMessage(message, transfer);
@@ -27,10 +36,17 @@ self.onmessage = (e: MessageEvent<StageRequest>) => {
   try {
     switch (msg.type) {
       case "init":
-        forest = buildForest(msg.forest, msg.shard);
-        if (msg.masses) importMasses(forest, msg.masses);
+        trees = buildTrees(msg.forest, msg.shard);
         limits = msg.limits;
         reply({ type: "ready" });
+        return;
+      case "open":
+        models.set(msg.model, msg.masses ? importMasses(trees!, msg.masses) : createModel(trees!));
+        reply({ type: "done", id: msg.id });
+        return;
+      case "drop":
+        models.delete(msg.model);
+        reply({ type: "done", id: msg.id });
         return;
       case "check": {
         const result = checkSlice(msg.bytes, msg.offsets, limits!);
@@ -42,13 +58,13 @@ self.onmessage = (e: MessageEvent<StageRequest>) => {
         return;
       }
       case "export": {
-        const state = exportMasses(forest!);
-        reply({ type: "exported", id: msg.id, state }, [state.entries.buffer]);
+        const state = exportMasses(model(msg.model));
+        reply({ type: "exported", id: msg.id, state }, [state.entries.buffer, state.events.buffer]);
         return;
       }
       case "score": {
         const masses = new Float64Array(msg.n);
-        scoreLearnBatch(forest!, msg.features, msg.n, masses);
+        scoreLearnBatch(model(msg.model), msg.features, msg.n, masses);
         reply({ type: "scored", id: msg.id, masses }, [masses.buffer]);
         return;
       }

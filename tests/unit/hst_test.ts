@@ -2,16 +2,20 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
   buildForest,
+  buildTrees,
   createDetector,
+  createModel,
   exportMasses,
   type Forest,
+  forestBytes,
   type ForestOptions,
   importMasses,
   isWarm,
+  MASS_BYTES_PER_NODE,
   massToScore,
   maxMass,
-  NODE_BYTES,
   scoreLearnBatch,
+  TREE_BYTES_PER_NODE,
 } from "../../src/hst.ts";
 import { labelledFeatures } from "../../src/sensors.ts";
 
@@ -22,12 +26,10 @@ const LIMITS = [[-100, 100], [-20, 80]] as const;
  * score and learn walks) on the same trees, as the reference for the typed-array forest.
  */
 function referenceDetector(forest: Forest) {
-  const f64 = new Float64Array(forest.nodes);
-  const i32 = new Int32Array(forest.nodes);
   type Node = { feature: number; at: number; l: number; r: number; left?: Node; right?: Node };
   const make = (base: number, j: number, depth: number): Node => {
     const k = base + j;
-    const node: Node = { feature: i32[6 * k + 2], at: f64[3 * k], l: 0, r: 0 };
+    const node: Node = { feature: forest.feature[k], at: forest.split[k], l: 0, r: 0 };
     if (depth < forest.height) {
       node.left = make(base, 2 * j + 1, depth + 1);
       node.right = make(base, 2 * j + 2, depth + 1);
@@ -79,8 +81,7 @@ function referenceDetector(forest: Forest) {
 
 Deno.test("a one-split tree scores by River's formula, 0 during the first window", () => {
   const det = createDetector({ nTrees: 1, height: 1, windowSize: 2, limits: [[0, 1]] });
-  const f64 = new Float64Array(det.forest.nodes);
-  const at = f64[0];
+  const at = det.forest.split[0];
   assert.ok(at >= 0.15 && at <= 0.85, `split ${at} in the middle 70 % of [0, 1]`);
   assert.equal(det.scoreLearn([0]), 0);
   assert.equal(det.scoreLearn([0]), 0);
@@ -99,20 +100,29 @@ Deno.test("the walk stops after the first node whose reference mass is below 0.1
 });
 
 Deno.test("typed-array forest equals River's plain algorithm, missing features and pivots included", () => {
-  const options: ForestOptions = { nTrees: 4, height: 6, windowSize: 17, limits: LIMITS, seed: 9 };
-  const forest = buildForest(options);
-  const reference = referenceDetector(buildForest(options));
-  const data = labelledFeatures(3000, { seed: 3 });
-  // Every 7th event lacks its temperature, every 11th its value: River's missing-feature rule.
-  for (let i = 0; i < data.n; i++) {
-    if (i % 7 === 0) data.features[2 * i + 1] = NaN;
-    if (i % 11 === 0) data.features[2 * i] = NaN;
-  }
-  const out = new Float64Array(1);
-  for (let i = 0; i < data.n; i++) {
-    const x = data.features.subarray(2 * i, 2 * i + 2);
-    scoreLearnBatch(forest, x, 1, out);
-    assert.equal(out[0], reference(x), `event ${i}`);
+  const options: ForestOptions = { nTrees: 4, height: 6, windowSize: 20, limits: LIMITS, seed: 9 };
+  // No missing feature (deferred learning only), a rare one (a window switches to eager
+  // learning part-way), and many (every window eager): River's missing-feature rule.
+  const patterns: [string, (i: number) => [boolean, boolean]][] = [
+    ["none", () => [false, false]],
+    ["rare", (i) => [i % 401 === 300, i % 577 === 100]],
+    ["many", (i) => [i % 11 === 0, i % 7 === 0]],
+  ];
+  for (const [name, missing] of patterns) {
+    const forest = buildForest(options);
+    const reference = referenceDetector(buildForest(options));
+    const data = labelledFeatures(3000, { seed: 3 });
+    for (let i = 0; i < data.n; i++) {
+      const [value, temperature] = missing(i);
+      if (value) data.features[2 * i] = NaN;
+      if (temperature) data.features[2 * i + 1] = NaN;
+    }
+    const out = new Float64Array(1);
+    for (let i = 0; i < data.n; i++) {
+      const x = data.features.subarray(2 * i, 2 * i + 2);
+      scoreLearnBatch(forest, x, 1, out);
+      assert.equal(out[0], reference(x), `${name}: event ${i}`);
+    }
   }
 });
 
@@ -145,26 +155,26 @@ Deno.test("W shards sum to the whole forest's scores, bit for bit, for W = 1…8
 
 Deno.test("the forest does not depend on the sharding: shard i holds the same trees", () => {
   const options: ForestOptions = { nTrees: 7, height: 4, limits: LIMITS, seed: 1 };
-  const whole = new Float64Array(buildForest(options).nodes);
-  const perTree = (2 ** 5 - 1) * 3;
+  const whole = buildTrees(options);
+  const perTree = 2 ** 5 - 1;
   for (const w of [2, 3, 7]) {
     for (let i = 0; i < w; i++) {
-      const shard = buildForest(options, { index: i, count: w });
-      const splits = new Float64Array(shard.nodes);
-      assert.deepEqual(
-        [...splits].filter((_, k) => k % 3 === 0),
-        [...whole.subarray(shard.firstTree * perTree, shard.endTree * perTree)].filter((_, k) =>
-          k % 3 === 0
-        ),
-      );
+      const shard = buildTrees(options, { index: i, count: w });
+      const from = shard.firstTree * perTree, to = shard.endTree * perTree;
+      assert.deepEqual(shard.split, whole.split.slice(from, to));
+      assert.deepEqual(shard.feature, whole.feature.slice(from, to));
     }
   }
 });
 
-Deno.test("defaults are River's, and the memory is one 24-byte record per node", () => {
+Deno.test("defaults are River's; trees take 9 bytes per node, shared by every model on them", () => {
   const forest = buildForest({ limits: LIMITS });
   assert.deepEqual([forest.nTrees, forest.height, forest.windowSize], [25, 15, 250]);
-  assert.equal(forest.nodes.byteLength, 25 * (2 ** 16 - 1) * NODE_BYTES);
+  const nodes = 25 * (2 ** 16 - 1);
+  assert.equal(forestBytes(forest).trees, nodes * TREE_BYTES_PER_NODE);
+  const other = createModel(forest.trees);
+  assert.equal(other.split, forest.split, "a second model shares the trees");
+  assert.equal(forestBytes(other).masses, nodes * MASS_BYTES_PER_NODE + 250 * 2 * 8);
 });
 
 Deno.test("bad parameters are refused with their name and value", () => {
@@ -238,24 +248,28 @@ Deno.test("property: changing the number of shards never changes a score", () =>
 
 Deno.test("exported masses restore a forest that scores on exactly as the original, under any sharding", () => {
   const options: ForestOptions = { nTrees: 6, height: 8, windowSize: 50, limits: LIMITS, seed: 3 };
-  const data = labelledFeatures(3000, { seed: 8 });
-  const first = 1234, rest = data.n - first;
-  const original = buildForest(options);
-  const out = new Float64Array(data.n);
-  scoreLearnBatch(original, data.features.subarray(0, 2 * first), first, out);
-  const state = exportMasses(original);
-  const expected = new Float64Array(rest);
-  scoreLearnBatch(original, data.features.subarray(2 * first), rest, expected);
-  for (const w of [1, 4]) {
-    const summed = new Float64Array(rest);
-    const part = new Float64Array(rest);
-    for (let i = 0; i < w; i++) {
-      const restored = buildForest(options, { index: i, count: w });
-      importMasses(restored, state);
-      scoreLearnBatch(restored, data.features.subarray(2 * first), rest, part);
-      for (let e = 0; e < rest; e++) summed[e] += part[e];
+  // Taken mid-window, with and without an event lacking a feature among the window's events.
+  for (const missingAt of [-1, 1210]) {
+    const data = labelledFeatures(3000, { seed: 8 });
+    if (missingAt >= 0) data.features[2 * missingAt + 1] = NaN;
+    const first = 1234, rest = data.n - first;
+    const original = buildForest(options);
+    const out = new Float64Array(data.n);
+    scoreLearnBatch(original, data.features.subarray(0, 2 * first), first, out);
+    const state = exportMasses(original);
+    assert.equal(state.counter, first % 50);
+    const expected = new Float64Array(rest);
+    scoreLearnBatch(original, data.features.subarray(2 * first), rest, expected);
+    for (const w of [1, 4]) {
+      const summed = new Float64Array(rest);
+      const part = new Float64Array(rest);
+      for (let i = 0; i < w; i++) {
+        const restored = importMasses(buildTrees(options, { index: i, count: w }), state);
+        scoreLearnBatch(restored, data.features.subarray(2 * first), rest, part);
+        for (let e = 0; e < rest; e++) summed[e] += part[e];
+      }
+      assert.deepEqual(summed, expected, `W=${w}, missing at ${missingAt}`);
     }
-    assert.deepEqual(summed, expected, `W=${w}`);
+    assert.ok(state.entries.length < 6 * 511 * 3, "only reachable non-zero nodes are exported");
   }
-  assert.ok(state.entries.length < 6 * 511 * 4, "only non-zero nodes are exported");
 });
