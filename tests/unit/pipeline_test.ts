@@ -118,3 +118,43 @@ Deno.test("a pipeline resumed from a snapshot scores and decides as if it had ne
     await resumed?.close();
   }
 });
+
+Deno.test("models are kept per key: interleaved partitions score as separate pipelines, and a model moves through its snapshot", async () => {
+  const encode = (e: { event: object }) =>
+    encoder.encode(JSON.stringify({ ...e.event, ts: START }));
+  const streams = [stream(1500, 5).map(encode), stream(1500, 6).map(encode)];
+  const options = { now: () => START, forest: { seed: 7 } };
+  const shared = await createPipeline({ ...options, workers: 2, initialModel: false });
+  const alone = await Promise.all(streams.map(() => createPipeline({ ...options, workers: 1 })));
+  let moved;
+  try {
+    await shared.open(3);
+    await shared.open(8);
+    assert.deepEqual(shared.models, [3, 8]);
+    await assert.rejects(shared.process(streams[0].slice(0, 10), 0), /model 0 is not open/);
+    // Batches of both partitions alternate, as kafkajs hands them over.
+    for (let at = 0; at < 1000; at += 250) {
+      for (const [k, key] of [3, 8].entries()) {
+        const got = await shared.process(streams[k].slice(at, at + 250), key);
+        const expected = await alone[k].process(streams[k].slice(at, at + 250));
+        assert.deepEqual(got.score, expected.score, `partition ${key} at ${at}`);
+      }
+    }
+    assert.equal(shared.scoredBy(3), alone[0].scored);
+    assert.equal(shared.scored, alone[0].scored + alone[1].scored);
+    // Partition 8 moves to another instance: its snapshot opens there and scores on the same.
+    const state = structuredClone(await shared.snapshot(8));
+    await shared.drop(8);
+    assert.deepEqual(shared.models, [3]);
+    moved = await createPipeline({ ...options, workers: 3, initialModel: false });
+    await moved.open(8, state);
+    const got = await moved.process(streams[1].slice(1000), 8);
+    const expected = await alone[1].process(streams[1].slice(1000));
+    assert.deepEqual(got.score, expected.score);
+    assert.deepEqual(got.anomaly, expected.anomaly);
+  } finally {
+    await shared.close();
+    await moved?.close();
+    for (const p of alone) await p.close();
+  }
+});
