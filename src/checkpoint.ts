@@ -111,13 +111,16 @@ export async function writeCheckpoint(
 /**
  * The newest complete checkpoint of each partition of `eventsTopic` that `group` wrote to
  * `topic`. Records of other groups or topics, and of older formats, are skipped.
+ * `options.timeoutMs` (default 60,000) bounds the read.
  */
 export async function readCheckpoints(
   kafka: Kafka,
   topic: string,
   group: string,
   eventsTopic: string,
+  options: { timeoutMs?: number } = {},
 ): Promise<Map<number, Checkpoint>> {
+  const timeoutMs = options.timeoutMs ?? 60_000;
   const admin = kafka.admin();
   await admin.connect();
   let high: number;
@@ -139,8 +142,9 @@ export async function readCheckpoints(
     await consumer.subscribe({ topic, fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new Error(`reading checkpoints from ${topic} timed out`)),
-        60_000,
+        () =>
+          reject(new Error(`reading checkpoints from ${topic} timed out after ${timeoutMs} ms`)),
+        timeoutMs,
       );
       consumer.run({
         autoCommit: false,

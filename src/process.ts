@@ -422,6 +422,19 @@ export async function runProcess(args: string[], signal?: AbortSignal): Promise<
     ]));
   const options = pipelineOptionsOf(config);
   const pipeline = await createPipeline({ ...options, initialModel: false });
+  // Checkpoints are read once at start-up (retried like every start-up step) and again after a
+  // rebalance that brings partitions new to this instance, not on every batch.
+  const readAll = () =>
+    readCheckpoints(kafka, config.checkpointTopic, config.consumerGroup, config.topicEvents, {
+      timeoutMs: 20_000,
+    });
+  const initialCheckpoints = checkpoints ? await startingKafka(conn, readAll) : new Map();
+  if (checkpoints) {
+    log.info("checkpoints_read", {
+      partitions: [...initialCheckpoints.keys()].sort((a, b) => a - b).join(",") || "none",
+    });
+  }
+  let joins = 0;
   const producer = createProducer(kafka);
   const consumer = kafka.consumer({
     groupId: config.consumerGroup,
@@ -437,7 +450,11 @@ export async function runProcess(args: string[], signal?: AbortSignal): Promise<
     // The partitions this instance owns now: models of the others go (their new owner restores
     // them from their checkpoints), those of new ones load on their first batch.
     run.owned = new Set(e.payload.memberAssignment[config.topicEvents] ?? []);
-    run.checkpoints = undefined;
+    // Partitions new to this instance after a rebalance: their previous owner may have written
+    // checkpoints since the last read (the first join uses the read made at start-up).
+    if (joins++ > 0 && [...run.owned].some((p) => !pipeline.models.includes(p))) {
+      run.checkpoints = undefined;
+    }
     for (const partition of pipeline.models) {
       if (run.owned.has(partition)) continue;
       void pipeline.drop(partition);
@@ -488,14 +505,10 @@ export async function runProcess(args: string[], signal?: AbortSignal): Promise<
     seekTo: new Map(),
     owned: new Set(),
     loading: new Map(),
-    checkpoints: undefined,
+    checkpoints: Promise.resolve(initialCheckpoints),
+    // A failed read (broker away) fails the batch; kafkajs retries it and the read with it.
     readCheckpoints: () =>
-      run.checkpoints ??= readCheckpoints(
-        kafka,
-        config.checkpointTopic,
-        config.consumerGroup,
-        config.topicEvents,
-      ).catch((e) => {
+      run.checkpoints ??= readAll().catch((e) => {
         run.checkpoints = undefined;
         throw e;
       }),
