@@ -93,7 +93,10 @@ export interface BatchOutcome {
   anomaly: Uint8Array;
 }
 
-/** A running pipeline. Batches and model operations run one at a time, in call order. */
+/**
+ * A running pipeline. Batches are checked as soon as they are handed in; their scores, and model
+ * operations, run one at a time, in call order.
+ */
 export interface Pipeline {
   readonly workers: number;
   /** Valid events scored so far, all models. */
@@ -242,14 +245,9 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
   }
   if (options.initialModel ?? true) await openModel(0, options.state);
 
-  async function run(
-    values: readonly (Uint8Array | null | undefined)[],
-    key: number,
-  ): Promise<BatchOutcome> {
-    const m0 = models.get(key);
-    if (!m0) throw new RangeError(`model ${key} is not open`);
-    const threshold = m0.threshold;
-    latest = threshold;
+  /** Stage 1, stateless: decode and check the records (runs as soon as a batch is handed in). */
+  async function check(values: readonly (Uint8Array | null | undefined)[]) {
+    if (fatal) throw fatal;
     const n = values.length;
     const status = new Uint8Array(n);
     const reasons: (string | undefined)[] = new Array(n);
@@ -271,6 +269,18 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
       features.set(r.features, FEATURES.length * start);
       for (const [k, reason] of r.reasons) reasons[start + k] = reason;
     }));
+    return { n, status, reasons, ts, features };
+  }
+
+  /** Stage 2, in batch order: time checks, scores and threshold with model `key`. */
+  async function score(
+    { n, status, reasons, ts, features }: Awaited<ReturnType<typeof check>>,
+    key: number,
+  ): Promise<BatchOutcome> {
+    const m0 = models.get(key);
+    if (!m0) throw new RangeError(`model ${key} is not open`);
+    const threshold = m0.threshold;
+    latest = threshold;
     // 2. Time checks, in order.
     const wall = now();
     const valid: number[] = [];
@@ -343,7 +353,12 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
         }
         models.delete(key);
       }),
-    process: (values, key = 0) => serially(() => run(values, key)),
+    process: (values, key = 0) => {
+      // Checks of the next batches overlap the scoring of this one; scores stay in batch order.
+      const checked = check(values);
+      checked.catch(() => {});
+      return serially(async () => score(await checked, key));
+    },
     snapshot: (key = 0) =>
       serially(async (): Promise<ModelState> => {
         if (!models.has(key)) throw new RangeError(`model ${key} is not open`);
