@@ -105,6 +105,21 @@ export interface Forest extends Trees {
   stamp?: Int32Array<ArrayBuffer>;
   /** Scratch for the pivot's partition. */
   order?: Int32Array<ArrayBuffer>;
+  /** The reachable nodes, copied together after each pivot (see {@link buildReachable}). */
+  reachable: ArrayBuffer;
+}
+
+/**
+ * Entries of {@link Forest.reachable} have `nFeatures + 1` float64 slots: per feature the value
+ * at or above which the walk goes right (the split value for the split feature, -Infinity for the
+ * others, so the child is `left + Π (x_f ≥ slot_f)` with no lookup of the split feature), then
+ * `r_mass` and the entry of the left child (two int32; the right child follows the left one).
+ * Entry `nTrees` (of the shard) is the *sink*, where walks end: `r_mass` 0, slots +Infinity, its
+ * own child, so a walk that ended stays there and adds nothing (the entries where a walk ends
+ * also have +Infinity slots and the sink as child).
+ */
+function entrySlots(nFeatures: number): number {
+  return nFeatures + 1;
 }
 
 const PADDING = 0.15;
@@ -243,7 +258,7 @@ export function buildTrees(options: ForestOptions, shard: Shard = { index: 0, co
 
 /** A model with no masses on `trees` (shared, not copied). */
 export function createModel(trees: Trees): Forest {
-  return {
+  const forest: Forest = {
     nTrees: trees.nTrees,
     height: trees.height,
     windowSize: trees.windowSize,
@@ -259,7 +274,55 @@ export function createModel(trees: Trees): Forest {
     window: 0,
     buffer: new Float64Array(Math.min(trees.windowSize, 1024) * trees.nFeatures),
     eagerWindow: -1,
+    reachable: new ArrayBuffer(
+      8 * entrySlots(trees.nFeatures) * (trees.endTree - trees.firstTree + 1),
+    ),
   };
+  buildReachable(forest);
+  return forest;
+}
+
+/**
+ * Copies the nodes a score can reach (the root, and both children of every node with
+ * `r_mass ≥ 0.1 · windowSize` above the leaves) into {@link Forest.reachable}, tree `t`'s root
+ * at entry `t`, children side by side. A few dozen entries per tree on the generator's stream:
+ * the whole table stays in the first-level cache while scores walk it.
+ */
+function buildReachable(forest: Forest): void {
+  const { rMass, split, feature, height, nodesPerTree: per } = forest;
+  const sizeLimit = 0.1 * forest.windowSize;
+  const trees = forest.endTree - forest.firstTree;
+  const d = forest.nFeatures, w = entrySlots(d);
+  let f64 = new Float64Array(forest.reachable), i32 = new Int32Array(forest.reachable);
+  const sink = trees;
+  let used = trees + 1;
+  const fill = (e: number, base: number, j: number, depth: number): void => {
+    const k = base + j, r = rMass[k];
+    for (let f = 0; f < d; f++) f64[w * e + f] = f === feature[k] ? split[k] : -Infinity;
+    i32[2 * (w * e + d)] = r;
+    if (r < sizeLimit || depth === height) {
+      // The walk ends: +Infinity slots send it to the sink's left side, the sink itself.
+      for (let f = 0; f < d; f++) f64[w * e + f] = Infinity;
+      i32[2 * (w * e + d) + 1] = sink;
+      return;
+    }
+    const child = used;
+    used += 2;
+    if (used * 8 * w > f64.byteLength) {
+      const grown = new ArrayBuffer(2 * used * 8 * w);
+      new Uint8Array(grown).set(new Uint8Array(forest.reachable));
+      forest.reachable = grown;
+      f64 = new Float64Array(grown);
+      i32 = new Int32Array(grown);
+    }
+    i32[2 * (w * e + d) + 1] = child;
+    fill(child, base, 2 * j + 1, depth + 1);
+    fill(child + 1, base, 2 * j + 2, depth + 1);
+  };
+  for (let f = 0; f < d; f++) f64[w * sink + f] = Infinity;
+  i32[2 * (w * sink + d)] = 0;
+  i32[2 * (w * sink + d) + 1] = sink;
+  for (let t = 0; t < trees; t++) fill(t, t * per, 0, 0);
 }
 
 /** Builds the whole forest, or shard `shard` of it, with no masses. */
@@ -309,9 +372,10 @@ export function scoreLearnBatch(
 }
 
 /**
- * Scores events `[from, to)` from the reference masses (no event lacks a feature). Four events
- * walk a tree in lockstep, choosing children without branches: their loads do not depend on
- * each other, so the CPU overlaps them (about 1.5× one walk at a time).
+ * Scores events `[from, to)` from the reference masses (no event lacks a feature), walking the
+ * table of reachable nodes. With two features (the product's), four events walk a tree in
+ * lockstep with their features in registers and branch-free child choices: each step is one
+ * round of independent loads, and the CPU overlaps the four walks.
  */
 function scoreSegment(
   forest: Forest,
@@ -320,37 +384,26 @@ function scoreSegment(
   to: number,
   out: Float64Array,
 ): void {
-  const { rMass, split, feature, height, nodesPerTree: per } = forest;
-  const d = forest.nFeatures;
-  const sizeLimit = 0.1 * forest.windowSize;
-  const trees = forest.endTree - forest.firstTree;
+  if (forest.nFeatures !== 2) return scoreSegmentAnyD(forest, features, from, to, out);
+  const f64 = new Float64Array(forest.reachable), i32 = new Int32Array(forest.reachable);
+  const trees = forest.endTree - forest.firstTree, sink = trees;
   const x = features;
   for (let t = 0; t < trees; t++) {
-    const base = t * per;
     let e = from;
     for (; e + 4 <= to; e += 4) {
-      const x0 = e * d, x1 = x0 + d, x2 = x1 + d, x3 = x2 + d;
-      let k0 = base, k1 = base, k2 = base, k3 = base;
+      const u0 = x[2 * e], v0 = x[2 * e + 1], u1 = x[2 * e + 2], v1 = x[2 * e + 3];
+      const u2 = x[2 * e + 4], v2 = x[2 * e + 5], u3 = x[2 * e + 6], v3 = x[2 * e + 7];
+      let k0 = t, k1 = t, k2 = t, k3 = t;
       let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-      // 1 while the event's walk goes on (all its nodes so far had r_mass ≥ sizeLimit).
-      let a0 = 1, a1 = 1, a2 = 1, a3 = 1;
-      for (let depth = 0; (a0 | a1 | a2 | a3) !== 0; depth++) {
-        const r0 = rMass[k0], r1 = rMass[k1], r2 = rMass[k2], r3 = rMass[k3];
-        const p = 1 << depth;
-        s0 += a0 * r0 * p;
-        s1 += a1 * r1 * p;
-        s2 += a2 * r2 * p;
-        s3 += a3 * r3 * p;
-        if (depth === height) break;
-        a0 &= +(r0 >= sizeLimit);
-        a1 &= +(r1 >= sizeLimit);
-        a2 &= +(r2 >= sizeLimit);
-        a3 &= +(r3 >= sizeLimit);
-        // Right child (2j+2) unless the value is below the split.
-        k0 = 2 * k0 - base + 2 - +(x[x0 + feature[k0]] < split[k0]);
-        k1 = 2 * k1 - base + 2 - +(x[x1 + feature[k1]] < split[k1]);
-        k2 = 2 * k2 - base + 2 - +(x[x2 + feature[k2]] < split[k2]);
-        k3 = 2 * k3 - base + 2 - +(x[x3 + feature[k3]] < split[k3]);
+      for (let p = 1; k0 !== sink || k1 !== sink || k2 !== sink || k3 !== sink; p *= 2) {
+        s0 += i32[6 * k0 + 4] * p;
+        s1 += i32[6 * k1 + 4] * p;
+        s2 += i32[6 * k2 + 4] * p;
+        s3 += i32[6 * k3 + 4] * p;
+        k0 = i32[6 * k0 + 5] + (+(u0 >= f64[3 * k0]) & +(v0 >= f64[3 * k0 + 1]));
+        k1 = i32[6 * k1 + 5] + (+(u1 >= f64[3 * k1]) & +(v1 >= f64[3 * k1 + 1]));
+        k2 = i32[6 * k2 + 5] + (+(u2 >= f64[3 * k2]) & +(v2 >= f64[3 * k2 + 1]));
+        k3 = i32[6 * k3 + 5] + (+(u3 >= f64[3 * k3]) & +(v3 >= f64[3 * k3 + 1]));
       }
       out[e] += s0;
       out[e + 1] += s1;
@@ -358,13 +411,36 @@ function scoreSegment(
       out[e + 3] += s3;
     }
     for (; e < to; e++) {
-      const x0 = e * d;
-      let k = base, sum = 0;
-      for (let depth = 0;; depth++) {
-        const r = rMass[k];
-        sum += r * (1 << depth);
-        if (r < sizeLimit || depth === height) break;
-        k = x[x0 + feature[k]] < split[k] ? 2 * k - base + 1 : 2 * k - base + 2;
+      const u = x[2 * e], v = x[2 * e + 1];
+      let sum = 0;
+      for (let k = t, p = 1; k !== sink; p *= 2) {
+        sum += i32[6 * k + 4] * p;
+        k = i32[6 * k + 5] + (+(u >= f64[3 * k]) & +(v >= f64[3 * k + 1]));
+      }
+      out[e] += sum;
+    }
+  }
+}
+
+/** {@link scoreSegment} for any number of features, one walk at a time. */
+function scoreSegmentAnyD(
+  forest: Forest,
+  features: Float64Array,
+  from: number,
+  to: number,
+  out: Float64Array,
+): void {
+  const f64 = new Float64Array(forest.reachable), i32 = new Int32Array(forest.reachable);
+  const d = forest.nFeatures, w = entrySlots(d);
+  const trees = forest.endTree - forest.firstTree;
+  for (let t = 0; t < trees; t++) {
+    for (let e = from; e < to; e++) {
+      let sum = 0;
+      for (let k = t, p = 1; k !== trees; p *= 2) {
+        sum += i32[2 * (w * k + d)] * p;
+        let right = 1;
+        for (let f = 0; f < d; f++) right &= +(features[e * d + f] >= f64[w * k + f]);
+        k = i32[2 * (w * k + d) + 1] + right;
       }
       out[e] += sum;
     }
@@ -494,6 +570,7 @@ function pivot(forest: Forest): void {
   }
   forest.counter = 0;
   forest.window++;
+  buildReachable(forest);
 }
 
 /**
@@ -554,6 +631,7 @@ export function importMasses(trees: Trees, state: MassState): Forest {
     );
   }
   forest.window = state.window;
+  buildReachable(forest);
   keep(forest, state.events, 0, state.counter);
   if (hasMissing(forest.buffer, 0, forest.counter * forest.nFeatures)) beginEager(forest);
   return forest;
