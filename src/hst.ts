@@ -23,8 +23,9 @@
  * **Deferred learning.** A score reads only `r_mass`, and only of nodes whose parent has
  * `r_mass ≥ 0.1 · windowSize`. So while no event of the window lacks a feature, learning only
  * keeps the window's events; at the pivot each tree counts them top-down (a partition, as in a
- * quicksort) and writes `r_mass` of exactly the nodes a score can reach next window. Scores and
- * pivots then touch the few dense top nodes (in cache) instead of 16 nodes per tree and event.
+ * quicksort) and writes `r_mass` of exactly the nodes a score can reach next window, then copies
+ * those nodes into a small table that scores walk (see {@link Forest.reachable}): a few dozen
+ * entries per tree on the generator's stream, in cache, instead of 16 nodes per tree and event.
  * An event with a missing feature needs this window's `l_mass` of arbitrary nodes: the window
  * switches to eager learning (the kept events are learned, then every event walks to its leaf).
  * Both ways give River's scores exactly (tests against River's algorithm written plainly).
@@ -335,7 +336,8 @@ export function forestBytes(forest: Forest): { trees: number; masses: number } {
   return {
     trees: forest.split.byteLength + forest.feature.byteLength,
     masses: forest.rMass.byteLength + forest.buffer.byteLength + (forest.lMass?.byteLength ?? 0) +
-      (forest.stamp?.byteLength ?? 0) + (forest.order?.byteLength ?? 0),
+      (forest.stamp?.byteLength ?? 0) + (forest.order?.byteLength ?? 0) +
+      forest.reachable.byteLength,
   };
 }
 
