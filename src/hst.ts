@@ -108,6 +108,17 @@ export interface Forest extends Trees {
   order?: Int32Array<ArrayBuffer>;
   /** The reachable nodes, copied together after each pivot (see {@link buildReachable}). */
   reachable: ArrayBuffer;
+  /** Entries of {@link reachable} in use. */
+  reachableUsed: number;
+  /**
+   * Per tree and event of the window, the entry where the event's score walk ended (tree `t`,
+   * event `i` at `t · windowSize + i`); the pivot counts from them. Absent for huge windows.
+   */
+  ends?: Int32Array<ArrayBuffer>;
+  /** True while every event kept in this window has its {@link ends}. */
+  endsValid: boolean;
+  /** Scratch of the pivot, 3 ints per entry. */
+  scratch?: Int32Array<ArrayBuffer>;
 }
 
 /**
@@ -278,6 +289,11 @@ export function createModel(trees: Trees): Forest {
     reachable: new ArrayBuffer(
       8 * entrySlots(trees.nFeatures) * (trees.endTree - trees.firstTree + 1),
     ),
+    reachableUsed: 0,
+    ends: (trees.endTree - trees.firstTree) * trees.windowSize <= 1 << 22
+      ? new Int32Array((trees.endTree - trees.firstTree) * trees.windowSize)
+      : undefined,
+    endsValid: true,
   };
   buildReachable(forest);
   return forest;
@@ -324,6 +340,7 @@ function buildReachable(forest: Forest): void {
   i32[2 * (w * sink + d)] = 0;
   i32[2 * (w * sink + d) + 1] = sink;
   for (let t = 0; t < trees; t++) fill(t, t * per, 0, 0);
+  forest.reachableUsed = used;
 }
 
 /** Builds the whole forest, or shard `shard` of it, with no masses. */
@@ -390,14 +407,24 @@ function scoreSegment(
   const f64 = new Float64Array(forest.reachable), i32 = new Int32Array(forest.reachable);
   const trees = forest.endTree - forest.firstTree, sink = trees;
   const x = features;
+  // Where each walk ends, for the pivot: event e of this call is event `e + shift` of the window.
+  const ends = forest.ends ?? new Int32Array(trees * (to - from));
+  const W = forest.ends ? forest.windowSize : to - from;
+  const shift = forest.ends ? forest.counter - from : -from;
   for (let t = 0; t < trees; t++) {
+    const endAt = t * W + shift;
     let e = from;
     for (; e + 4 <= to; e += 4) {
       const u0 = x[2 * e], v0 = x[2 * e + 1], u1 = x[2 * e + 2], v1 = x[2 * e + 3];
       const u2 = x[2 * e + 4], v2 = x[2 * e + 5], u3 = x[2 * e + 6], v3 = x[2 * e + 7];
       let k0 = t, k1 = t, k2 = t, k3 = t;
       let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      let l0 = t, l1 = t, l2 = t, l3 = t;
       for (let p = 1; k0 !== sink || k1 !== sink || k2 !== sink || k3 !== sink; p *= 2) {
+        l0 = k0 !== sink ? k0 : l0;
+        l1 = k1 !== sink ? k1 : l1;
+        l2 = k2 !== sink ? k2 : l2;
+        l3 = k3 !== sink ? k3 : l3;
         s0 += i32[6 * k0 + 4] * p;
         s1 += i32[6 * k1 + 4] * p;
         s2 += i32[6 * k2 + 4] * p;
@@ -411,15 +438,21 @@ function scoreSegment(
       out[e + 1] += s1;
       out[e + 2] += s2;
       out[e + 3] += s3;
+      ends[endAt + e] = l0;
+      ends[endAt + e + 1] = l1;
+      ends[endAt + e + 2] = l2;
+      ends[endAt + e + 3] = l3;
     }
     for (; e < to; e++) {
       const u = x[2 * e], v = x[2 * e + 1];
-      let sum = 0;
+      let sum = 0, last = t;
       for (let k = t, p = 1; k !== sink; p *= 2) {
+        last = k;
         sum += i32[6 * k + 4] * p;
         k = i32[6 * k + 5] + (+(u >= f64[3 * k]) & +(v >= f64[3 * k + 1]));
       }
       out[e] += sum;
+      ends[endAt + e] = last;
     }
   }
 }
@@ -435,10 +468,12 @@ function scoreSegmentAnyD(
   const f64 = new Float64Array(forest.reachable), i32 = new Int32Array(forest.reachable);
   const d = forest.nFeatures, w = entrySlots(d);
   const trees = forest.endTree - forest.firstTree;
+  const ends = forest.ends, W = forest.windowSize, shift = forest.counter - from;
   for (let t = 0; t < trees; t++) {
     for (let e = from; e < to; e++) {
       let sum = 0;
       for (let k = t, p = 1; k !== trees; p *= 2) {
+        if (ends) ends[t * W + shift + e] = k;
         sum += i32[2 * (w * k + d)] * p;
         let right = 1;
         for (let f = 0; f < d; f++) right &= +(features[e * d + f] >= f64[w * k + f]);
@@ -565,14 +600,84 @@ function pivot(forest: Forest): void {
       count(base, 2 * j + 1, depth + 1, a, m);
       count(base, 2 * j + 2, depth + 1, m, b);
     };
-    for (let t = 0; t < trees; t++) {
-      for (let i = 0; i < n; i++) order[i] = i;
-      count(t * per, 0, 0, 0, n);
+    if (forest.ends && forest.endsValid) countFromEnds(forest, order, count);
+    else {
+      for (let t = 0; t < trees; t++) {
+        for (let i = 0; i < n; i++) order[i] = i;
+        count(t * per, 0, 0, 0, n);
+      }
     }
   }
   forest.counter = 0;
   forest.window++;
+  forest.endsValid = true;
   buildReachable(forest);
+}
+
+/**
+ * The pivot's counts from where the window's score walks ended. A walk goes on below a node of
+ * the reachable table whenever that node has children there, whatever the event; so the events
+ * through an entry are those that ended in its subtree, and counting where walks ended gives
+ * every entry's count without comparing features again. Only below an entry where walks ended
+ * and which the new window made dense (its events are known: those that ended there) does the
+ * partition go on.
+ */
+function countFromEnds(
+  forest: Forest,
+  order: Int32Array,
+  count: (base: number, j: number, depth: number, a: number, b: number) => void,
+): void {
+  const { rMass, height, nodesPerTree: per } = forest;
+  const ends = forest.ends!;
+  const sizeLimit = 0.1 * forest.windowSize;
+  const trees = forest.endTree - forest.firstTree, sink = trees;
+  const d = forest.nFeatures, w = entrySlots(d);
+  const i32 = new Int32Array(forest.reachable);
+  const used = forest.reachableUsed, n = forest.counter, W = forest.windowSize;
+  if (!forest.scratch || forest.scratch.length < 3 * used) {
+    forest.scratch = new Int32Array(6 * used);
+  }
+  const scratch = forest.scratch;
+  // Per entry: events that ended there, start of its bucket in `order`, events in its subtree.
+  const ended = scratch.subarray(0, used);
+  const start = scratch.subarray(used, 2 * used);
+  const through = scratch.subarray(2 * used, 3 * used);
+  const child = (e: number) => i32[2 * (w * e + d) + 1];
+  const clear = (e: number): void => {
+    ended[e] = 0;
+    const c = child(e);
+    if (c !== sink) (clear(c), clear(c + 1));
+  };
+  let cursor = 0;
+  const sum = (e: number): number => {
+    start[e] = cursor;
+    cursor += ended[e];
+    let total = ended[e];
+    const c = child(e);
+    if (c !== sink) total += sum(c) + sum(c + 1);
+    through[e] = total;
+    return total;
+  };
+  const visit = (e: number, base: number, j: number, depth: number): void => {
+    const k = base + j, events = through[e];
+    rMass[k] = events;
+    if (events < sizeLimit || depth === height) return;
+    const c = child(e);
+    if (c !== sink) {
+      visit(c, base, 2 * j + 1, depth + 1);
+      visit(c + 1, base, 2 * j + 2, depth + 1);
+    } else count(base, j, depth, start[e], start[e] + events);
+  };
+  for (let t = 0; t < trees; t++) {
+    clear(t);
+    for (let i = 0; i < n; i++) ended[ends[t * W + i]]++;
+    cursor = 0;
+    sum(t);
+    // Bucket the events by the entry they ended at (`start` moves to each bucket's end).
+    for (let i = 0; i < n; i++) order[start[ends[t * W + i]]++] = i;
+    for (let i = 0; i < n; i++) start[ends[t * W + i]]--;
+    visit(t, t * per, 0, 0);
+  }
 }
 
 /**
@@ -635,6 +740,8 @@ export function importMasses(trees: Trees, state: MassState): Forest {
   forest.window = state.window;
   buildReachable(forest);
   keep(forest, state.events, 0, state.counter);
+  // The kept events were not scored here: the pivot partitions them.
+  forest.endsValid = state.counter === 0;
   if (hasMissing(forest.buffer, 0, forest.counter * forest.nFeatures)) beginEager(forest);
   return forest;
 }
