@@ -22,8 +22,9 @@
  *
  * **Deferred learning.** A score reads only `r_mass`, and only of nodes whose parent has
  * `r_mass ≥ 0.1 · windowSize`. So while no event of the window lacks a feature, learning only
- * keeps the window's events; at the pivot each tree counts them top-down (a partition, as in a
- * quicksort) and writes `r_mass` of exactly the nodes a score can reach next window, then copies
+ * keeps the window's events (and where their score walks ended); at the pivot each tree counts
+ * them top-down (from where the walks ended, and by partition, as in a quicksort, below nodes the
+ * window made dense) and writes `r_mass` of exactly the nodes a score can reach next window, then copies
  * those nodes into a small table that scores walk (see {@link Forest.reachable}): a few dozen
  * entries per tree on the generator's stream, in cache, instead of 16 nodes per tree and event.
  * An event with a missing feature needs this window's `l_mass` of arbitrary nodes: the window
