@@ -355,7 +355,8 @@ export function forestBytes(forest: Forest): { trees: number; masses: number } {
     trees: forest.split.byteLength + forest.feature.byteLength,
     masses: forest.rMass.byteLength + forest.buffer.byteLength + (forest.lMass?.byteLength ?? 0) +
       (forest.stamp?.byteLength ?? 0) + (forest.order?.byteLength ?? 0) +
-      forest.reachable.byteLength,
+      forest.reachable.byteLength + (forest.ends?.byteLength ?? 0) +
+      (forest.scratch?.byteLength ?? 0),
   };
 }
 
