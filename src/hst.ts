@@ -127,9 +127,10 @@ export interface Forest extends Trees {
  * at or above which the walk goes right (the split value for the split feature, -Infinity for the
  * others, so the child is `left + Π (x_f ≥ slot_f)` with no lookup of the split feature), then
  * `r_mass` and the entry of the left child (two int32; the right child follows the left one).
- * Entry `nTrees` (of the shard) is the *sink*, where walks end: `r_mass` 0, slots +Infinity, its
- * own child, so a walk that ended stays there and adds nothing (the entries where a walk ends
- * also have +Infinity slots and the sink as child).
+ * The first `reachableUsed` entries are the nodes (tree `t`'s root at entry `t`); entry
+ * `e + reachableUsed` is the *twin* of entry `e`, where a walk that ends at `e` goes: `r_mass`
+ * 0, slots +Infinity, its own child, so the walk stays there, adds nothing, and tells where it
+ * ended (the entries where a walk ends have +Infinity slots and their twin as child).
  */
 function entrySlots(nFeatures: number): number {
   return nFeatures + 1;
@@ -288,7 +289,7 @@ export function createModel(trees: Trees): Forest {
     buffer: new Float64Array(Math.min(trees.windowSize, 1024) * trees.nFeatures),
     eagerWindow: -1,
     reachable: new ArrayBuffer(
-      8 * entrySlots(trees.nFeatures) * (trees.endTree - trees.firstTree + 1),
+      8 * entrySlots(trees.nFeatures) * 2 * (trees.endTree - trees.firstTree),
     ),
     reachableUsed: 0,
     ends: (trees.endTree - trees.firstTree) * trees.windowSize <= 1 << 22
@@ -312,22 +313,21 @@ function buildReachable(forest: Forest): void {
   const trees = forest.endTree - forest.firstTree;
   const d = forest.nFeatures, w = entrySlots(d);
   let f64 = new Float64Array(forest.reachable), i32 = new Int32Array(forest.reachable);
-  const sink = trees;
-  let used = trees + 1;
+  let used = trees;
   const fill = (e: number, base: number, j: number, depth: number): void => {
     const k = base + j, r = rMass[k];
     for (let f = 0; f < d; f++) f64[w * e + f] = f === feature[k] ? split[k] : -Infinity;
     i32[2 * (w * e + d)] = r;
     if (r < sizeLimit || depth === height) {
-      // The walk ends: +Infinity slots send it to the sink's left side, the sink itself.
+      // The walk ends: +Infinity slots send it to the left "child", the twin (set below).
       for (let f = 0; f < d; f++) f64[w * e + f] = Infinity;
-      i32[2 * (w * e + d) + 1] = sink;
+      i32[2 * (w * e + d) + 1] = -1;
       return;
     }
     const child = used;
     used += 2;
-    if (used * 8 * w > f64.byteLength) {
-      const grown = new ArrayBuffer(2 * used * 8 * w);
+    if (2 * used * 8 * w > f64.byteLength) {
+      const grown = new ArrayBuffer(4 * used * 8 * w);
       new Uint8Array(grown).set(new Uint8Array(forest.reachable));
       forest.reachable = grown;
       f64 = new Float64Array(grown);
@@ -337,10 +337,14 @@ function buildReachable(forest: Forest): void {
     fill(child, base, 2 * j + 1, depth + 1);
     fill(child + 1, base, 2 * j + 2, depth + 1);
   };
-  for (let f = 0; f < d; f++) f64[w * sink + f] = Infinity;
-  i32[2 * (w * sink + d)] = 0;
-  i32[2 * (w * sink + d) + 1] = sink;
   for (let t = 0; t < trees; t++) fill(t, t * per, 0, 0);
+  for (let e = 0; e < used; e++) {
+    const twin = e + used;
+    if (i32[2 * (w * e + d) + 1] === -1) i32[2 * (w * e + d) + 1] = twin;
+    for (let f = 0; f < d; f++) f64[w * twin + f] = Infinity;
+    i32[2 * (w * twin + d)] = 0;
+    i32[2 * (w * twin + d) + 1] = twin;
+  }
   forest.reachableUsed = used;
 }
 
@@ -407,7 +411,7 @@ function scoreSegment(
 ): void {
   if (forest.nFeatures !== 2) return scoreSegmentAnyD(forest, features, from, to, out);
   const f64 = new Float64Array(forest.reachable), i32 = new Int32Array(forest.reachable);
-  const trees = forest.endTree - forest.firstTree, sink = trees;
+  const trees = forest.endTree - forest.firstTree, twins = forest.reachableUsed;
   const x = features;
   // Where each walk ends, for the pivot: event e of this call is event `e + shift` of the window.
   const ends = forest.ends ?? new Int32Array(trees * (to - from));
@@ -421,12 +425,7 @@ function scoreSegment(
       const u2 = x[2 * e + 4], v2 = x[2 * e + 5], u3 = x[2 * e + 6], v3 = x[2 * e + 7];
       let k0 = t, k1 = t, k2 = t, k3 = t;
       let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-      let l0 = t, l1 = t, l2 = t, l3 = t;
-      for (let p = 1; k0 !== sink || k1 !== sink || k2 !== sink || k3 !== sink; p *= 2) {
-        l0 = k0 !== sink ? k0 : l0;
-        l1 = k1 !== sink ? k1 : l1;
-        l2 = k2 !== sink ? k2 : l2;
-        l3 = k3 !== sink ? k3 : l3;
+      for (let p = 1; k0 < twins || k1 < twins || k2 < twins || k3 < twins; p *= 2) {
         s0 += i32[6 * k0 + 4] * p;
         s1 += i32[6 * k1 + 4] * p;
         s2 += i32[6 * k2 + 4] * p;
@@ -440,21 +439,20 @@ function scoreSegment(
       out[e + 1] += s1;
       out[e + 2] += s2;
       out[e + 3] += s3;
-      ends[endAt + e] = l0;
-      ends[endAt + e + 1] = l1;
-      ends[endAt + e + 2] = l2;
-      ends[endAt + e + 3] = l3;
+      ends[endAt + e] = k0 - twins;
+      ends[endAt + e + 1] = k1 - twins;
+      ends[endAt + e + 2] = k2 - twins;
+      ends[endAt + e + 3] = k3 - twins;
     }
     for (; e < to; e++) {
       const u = x[2 * e], v = x[2 * e + 1];
-      let sum = 0, last = t;
-      for (let k = t, p = 1; k !== sink; p *= 2) {
-        last = k;
+      let sum = 0, k = t;
+      for (let p = 1; k < twins; p *= 2) {
         sum += i32[6 * k + 4] * p;
         k = i32[6 * k + 5] + (+(u >= f64[3 * k]) & +(v >= f64[3 * k + 1]));
       }
       out[e] += sum;
-      ends[endAt + e] = last;
+      ends[endAt + e] = k - twins;
     }
   }
 }
@@ -474,7 +472,7 @@ function scoreSegmentAnyD(
   for (let t = 0; t < trees; t++) {
     for (let e = from; e < to; e++) {
       let sum = 0;
-      for (let k = t, p = 1; k !== trees; p *= 2) {
+      for (let k = t, p = 1; k < forest.reachableUsed; p *= 2) {
         if (ends) ends[t * W + shift + e] = k;
         sum += i32[2 * (w * k + d)] * p;
         let right = 1;
@@ -632,7 +630,7 @@ function countFromEnds(
   const { rMass, height, nodesPerTree: per } = forest;
   const ends = forest.ends!;
   const sizeLimit = 0.1 * forest.windowSize;
-  const trees = forest.endTree - forest.firstTree, sink = trees;
+  const trees = forest.endTree - forest.firstTree;
   const d = forest.nFeatures, w = entrySlots(d);
   const i32 = new Int32Array(forest.reachable);
   const used = forest.reachableUsed, n = forest.counter, W = forest.windowSize;
@@ -648,7 +646,7 @@ function countFromEnds(
   const clear = (e: number): void => {
     ended[e] = 0;
     const c = child(e);
-    if (c !== sink) (clear(c), clear(c + 1));
+    if (c < used) (clear(c), clear(c + 1));
   };
   let cursor = 0;
   const sum = (e: number): number => {
@@ -656,7 +654,7 @@ function countFromEnds(
     cursor += ended[e];
     let total = ended[e];
     const c = child(e);
-    if (c !== sink) total += sum(c) + sum(c + 1);
+    if (c < used) total += sum(c) + sum(c + 1);
     through[e] = total;
     return total;
   };
@@ -665,7 +663,7 @@ function countFromEnds(
     rMass[k] = events;
     if (events < sizeLimit || depth === height) return;
     const c = child(e);
-    if (c !== sink) {
+    if (c < used) {
       visit(c, base, 2 * j + 1, depth + 1);
       visit(c + 1, base, 2 * j + 2, depth + 1);
     } else count(base, j, depth, start[e], start[e] + events);

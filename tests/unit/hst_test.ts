@@ -175,10 +175,10 @@ Deno.test("defaults are River's; trees take 9 bytes per node, shared by every mo
   const other = createModel(forest.trees);
   assert.equal(other.split, forest.split, "a second model shares the trees");
   // Masses, the window's events and where their walks ended, and the table of reachable nodes
-  // (the 25 roots and the sink).
+  // (the 25 roots and their twins).
   assert.equal(
     forestBytes(other).masses,
-    nodes * MASS_BYTES_PER_NODE + 250 * 2 * 8 + 25 * 250 * 4 + 26 * 3 * 8,
+    nodes * MASS_BYTES_PER_NODE + 250 * 2 * 8 + 25 * 250 * 4 + 50 * 3 * 8,
   );
 });
 
