@@ -237,17 +237,7 @@ function loadModel(run: Running, partition: number, first: string): Promise<void
     if (found && found.state.model === run.modelKey && found.state.version === 2) {
       await pipeline.open(partition, found.state);
       run.checkpointedScored.set(partition, found.state.scored);
-      // Never before the oldest event the broker still holds (retention may have removed some).
-      const admin = run.kafka.admin();
-      await admin.connect();
-      let low = 0n;
-      try {
-        const ends = await admin.fetchTopicOffsets(config.topicEvents);
-        low = BigInt(ends.find((o) => o.partition === partition)?.low ?? "0");
-      } finally {
-        await admin.disconnect();
-      }
-      const at = BigInt(found.offset) > low ? BigInt(found.offset) : low;
+      const at = BigInt(found.offset);
       if (at < BigInt(first)) {
         // Rewind: the events after the checkpoint are learned once (and their alerts may be
         // published again: at-least-once).
@@ -424,10 +414,29 @@ export async function runProcess(args: string[], signal?: AbortSignal): Promise<
   const pipeline = await createPipeline({ ...options, initialModel: false });
   // Checkpoints are read once at start-up (retried like every start-up step) and again after a
   // rebalance that brings partitions new to this instance, not on every batch.
-  const readAll = () =>
-    readCheckpoints(kafka, config.checkpointTopic, config.consumerGroup, config.topicEvents, {
-      timeoutMs: 20_000,
-    });
+  // Each checkpoint's offset is raised to the oldest event the broker still holds (retention may
+  // have removed some), here rather than per partition: loading a model needs no broker call.
+  const readAll = async () => {
+    const found = await readCheckpoints(
+      kafka,
+      config.checkpointTopic,
+      config.consumerGroup,
+      config.topicEvents,
+      { timeoutMs: 20_000 },
+    );
+    if (found.size === 0) return found;
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      for (const o of await admin.fetchTopicOffsets(config.topicEvents)) {
+        const c = found.get(o.partition);
+        if (c && BigInt(c.offset) < BigInt(o.low)) c.offset = o.low;
+      }
+    } finally {
+      await admin.disconnect();
+    }
+    return found;
+  };
   const initialCheckpoints = checkpoints ? await startingKafka(conn, readAll) : new Map();
   if (checkpoints) {
     log.info("checkpoints_read", {
@@ -449,12 +458,12 @@ export async function runProcess(args: string[], signal?: AbortSignal): Promise<
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
     // The partitions this instance owns now: models of the others go (their new owner restores
     // them from their checkpoints), those of new ones load on their first batch.
+    const previous = run.owned;
     run.owned = new Set(e.payload.memberAssignment[config.topicEvents] ?? []);
     // Partitions new to this instance after a rebalance: their previous owner may have written
-    // checkpoints since the last read (the first join uses the read made at start-up).
-    if (joins++ > 0 && [...run.owned].some((p) => !pipeline.models.includes(p))) {
-      run.checkpoints = undefined;
-    }
+    // checkpoints since the last read (the first join uses the read made at start-up; a rejoin
+    // with the same partitions, e.g. after a broker outage, needs no new read).
+    if (joins++ > 0 && [...run.owned].some((p) => !previous.has(p))) run.checkpoints = undefined;
     for (const partition of pipeline.models) {
       if (run.owned.has(partition)) continue;
       void pipeline.drop(partition);
