@@ -468,18 +468,19 @@ function scoreSegmentAnyD(
   const f64 = new Float64Array(forest.reachable), i32 = new Int32Array(forest.reachable);
   const d = forest.nFeatures, w = entrySlots(d);
   const trees = forest.endTree - forest.firstTree;
+  const twins = forest.reachableUsed;
   const ends = forest.ends, W = forest.windowSize, shift = forest.counter - from;
   for (let t = 0; t < trees; t++) {
     for (let e = from; e < to; e++) {
-      let sum = 0;
-      for (let k = t, p = 1; k < forest.reachableUsed; p *= 2) {
-        if (ends) ends[t * W + shift + e] = k;
+      let sum = 0, k = t;
+      for (let p = 1; k < twins; p *= 2) {
         sum += i32[2 * (w * k + d)] * p;
         let right = 1;
         for (let f = 0; f < d; f++) right &= +(features[e * d + f] >= f64[w * k + f]);
         k = i32[2 * (w * k + d) + 1] + right;
       }
       out[e] += sum;
+      if (ends) ends[t * W + shift + e] = k - twins;
     }
   }
 }

@@ -18,7 +18,6 @@ import type {
   Consumer,
   EachBatchPayload,
   IHeaders,
-  Kafka,
   KafkaMessage,
   Message,
   Producer,
@@ -119,7 +118,6 @@ interface Running {
   /** Batches being processed; shutdown waits for them before leaving the group. */
   inFlight: Set<Promise<void>>;
   config: Config;
-  kafka: Kafka;
   pipeline: Pipeline;
   producer: Producer;
   consumer: Consumer;
@@ -500,7 +498,6 @@ export async function runProcess(args: string[], signal?: AbortSignal): Promise<
     stopping: false,
     inFlight: new Set(),
     config,
-    kafka,
     pipeline,
     producer,
     consumer,
