@@ -120,7 +120,22 @@ export interface Forest extends Trees {
   endsValid: boolean;
   /** Scratch of the pivot, 3 ints per entry. */
   scratch?: Int32Array<ArrayBuffer>;
+  /** Per entry where walks end (index below {@link reachableUsed}): the walk's mass sum. */
+  endSum: Float64Array<ArrayBuffer>;
+  /**
+   * Two features only: the entry where a score walk starts, per tree and cell of a `GRID × GRID`
+   * grid over the box where the reference window's events lie (see {@link buildGrid}). Cell
+   * `GRID²` of each tree is the outside of the box: the root.
+   */
+  gridStart?: Int32Array<ArrayBuffer>;
+  /** The grid's box: per feature its low end and cells per unit; `box[0]` is NaN when absent. */
+  box: Float64Array<ArrayBuffer>;
+  /** Scratch: each scored event's cell. */
+  cells?: Int32Array<ArrayBuffer>;
 }
+
+/** Cells per feature of the grid where score walks start (two-feature forests). */
+const GRID = 16;
 
 /**
  * Entries of {@link Forest.reachable} have `nFeatures + 1` float64 slots: per feature the value
@@ -296,16 +311,20 @@ export function createModel(trees: Trees): Forest {
       ? new Int32Array((trees.endTree - trees.firstTree) * trees.windowSize)
       : undefined,
     endsValid: true,
+    endSum: new Float64Array(2 * (trees.endTree - trees.firstTree)),
+    box: new Float64Array(4).fill(NaN),
   };
   buildReachable(forest);
+  buildGrid(forest, 0);
   return forest;
 }
 
 /**
  * Copies the nodes a score can reach (the root, and both children of every node with
  * `r_mass ≥ 0.1 · windowSize` above the leaves) into {@link Forest.reachable}, tree `t`'s root
- * at entry `t`, children side by side. A few dozen entries per tree on the generator's stream:
- * the whole table stays in the first-level cache while scores walk it.
+ * at entry `t`, children side by side, and writes the mass sum of the walks ending at each entry
+ * where walks end to {@link Forest.endSum}. A few dozen entries per tree on the generator's
+ * stream: the whole table stays in the first-level cache while scores walk it.
  */
 function buildReachable(forest: Forest): void {
   const { rMass, split, feature, height, nodesPerTree: per } = forest;
@@ -313,15 +332,17 @@ function buildReachable(forest: Forest): void {
   const trees = forest.endTree - forest.firstTree;
   const d = forest.nFeatures, w = entrySlots(d);
   let f64 = new Float64Array(forest.reachable), i32 = new Int32Array(forest.reachable);
+  let endSum = forest.endSum;
   let used = trees;
-  const fill = (e: number, base: number, j: number, depth: number): void => {
-    const k = base + j, r = rMass[k];
+  const fill = (e: number, base: number, j: number, depth: number, above: number): void => {
+    const k = base + j, r = rMass[k], sum = above + r * 2 ** depth;
     for (let f = 0; f < d; f++) f64[w * e + f] = f === feature[k] ? split[k] : -Infinity;
     i32[2 * (w * e + d)] = r;
     if (r < sizeLimit || depth === height) {
       // The walk ends: +Infinity slots send it to the left "child", the twin (set below).
       for (let f = 0; f < d; f++) f64[w * e + f] = Infinity;
       i32[2 * (w * e + d) + 1] = -1;
+      endSum[e] = sum;
       return;
     }
     const child = used;
@@ -332,12 +353,15 @@ function buildReachable(forest: Forest): void {
       forest.reachable = grown;
       f64 = new Float64Array(grown);
       i32 = new Int32Array(grown);
+      const sums = new Float64Array(2 * used);
+      sums.set(endSum);
+      forest.endSum = endSum = sums;
     }
     i32[2 * (w * e + d) + 1] = child;
-    fill(child, base, 2 * j + 1, depth + 1);
-    fill(child + 1, base, 2 * j + 2, depth + 1);
+    fill(child, base, 2 * j + 1, depth + 1, sum);
+    fill(child + 1, base, 2 * j + 2, depth + 1, sum);
   };
-  for (let t = 0; t < trees; t++) fill(t, t * per, 0, 0);
+  for (let t = 0; t < trees; t++) fill(t, t * per, 0, 0, 0);
   for (let e = 0; e < used; e++) {
     const twin = e + used;
     if (i32[2 * (w * e + d) + 1] === -1) i32[2 * (w * e + d) + 1] = twin;
@@ -346,6 +370,66 @@ function buildReachable(forest: Forest): void {
     i32[2 * (w * twin + d) + 1] = twin;
   }
   forest.reachableUsed = used;
+}
+
+/**
+ * Where the score walks of a two-feature forest start. A grid of `GRID × GRID` cells is laid over
+ * the box where the middle 96 % of the first `n` kept events lie (widened by a tenth each side);
+ * per tree, each cell starts at the deepest entry of the reachable table whose region holds the
+ * whole cell: a cell inside one region where walks end starts at that end's twin (the walk is
+ * already done), a cell cut by a split starts at the split. Cells follow from one monotone
+ * function of a value (`⌊(x − low) · perUnit⌋`), and a cell lies left of a split value exactly
+ * when its index is below the split value's own: every start is exact, and scores are the same
+ * as walking from the root. Events outside the box walk from the root. With fewer than 20 events
+ * (a new or restored model) every walk starts at the root.
+ */
+function buildGrid(forest: Forest, n: number): void {
+  if (forest.nFeatures !== 2) return;
+  const trees = forest.endTree - forest.firstTree, cellsPer = GRID * GRID + 1;
+  const start = forest.gridStart ??= new Int32Array(trees * cellsPer);
+  const box = forest.box;
+  box[0] = NaN;
+  for (let t = 0; t < trees; t++) start[t * cellsPer + GRID * GRID] = t;
+  if (n < 20) return;
+  const values = new Float64Array(n), trim = Math.floor(0.02 * n);
+  for (let f = 0; f < 2; f++) {
+    for (let i = 0; i < n; i++) values[i] = forest.buffer[2 * i + f];
+    values.sort();
+    let lo = values[trim], hi = values[n - 1 - trim];
+    const pad = hi > lo ? 0.1 * (hi - lo) : 1e-6 * Math.max(1, Math.abs(lo));
+    lo -= pad;
+    hi += pad;
+    box[2 * f] = lo;
+    box[2 * f + 1] = GRID / (hi - lo);
+  }
+  const f64 = new Float64Array(forest.reachable), i32 = new Int32Array(forest.reachable);
+  const used = forest.reachableUsed;
+  let cells = 0;
+  const assign = (entry: number, i0: number, i1: number, j0: number, j1: number): void => {
+    for (let i = i0; i < i1; i++) {
+      for (let j = j0; j < j1; j++) start[cells + i * GRID + j] = entry;
+    }
+  };
+  const fill = (e: number, i0: number, i1: number, j0: number, j1: number): void => {
+    if (i0 >= i1 || j0 >= j1) return;
+    const child = i32[6 * e + 5];
+    if (child >= used) return assign(child, i0, i1, j0, j1);
+    const f = f64[3 * e] === -Infinity ? 1 : 0;
+    const cut = Math.floor((f64[3 * e + f] - box[2 * f]) * box[2 * f + 1]);
+    if (f === 0) {
+      fill(child, i0, Math.min(i1, cut), j0, j1);
+      if (cut >= i0 && cut < i1) assign(e, cut, cut + 1, j0, j1);
+      fill(child + 1, Math.max(i0, cut + 1), i1, j0, j1);
+    } else {
+      fill(child, i0, i1, j0, Math.min(j1, cut));
+      if (cut >= j0 && cut < j1) assign(e, i0, i1, cut, cut + 1);
+      fill(child + 1, i0, i1, Math.max(j0, cut + 1), j1);
+    }
+  };
+  for (let t = 0; t < trees; t++) {
+    cells = t * cellsPer;
+    fill(t, 0, GRID, 0, GRID);
+  }
 }
 
 /** Builds the whole forest, or shard `shard` of it, with no masses. */
@@ -417,41 +501,49 @@ function scoreSegment(
   const ends = forest.ends ?? new Int32Array(trees * (to - from));
   const W = forest.ends ? forest.windowSize : to - from;
   const shift = forest.ends ? forest.counter - from : -from;
+  // Each event's cell of the grid (the same for every tree), `GRID²` outside the box.
+  if (!forest.cells || forest.cells.length < to) {
+    forest.cells = new Int32Array(Math.max(to, Math.min(forest.windowSize, 1 << 16)));
+  }
+  const cells = forest.cells, outside = GRID * GRID;
+  const [lo0, per0, lo1, per1] = forest.box;
+  for (let e = from; e < to; e++) {
+    const i = Math.floor((x[2 * e] - lo0) * per0), j = Math.floor((x[2 * e + 1] - lo1) * per1);
+    cells[e] = i >= 0 && i < GRID && j >= 0 && j < GRID ? i * GRID + j : outside;
+  }
+  const start = forest.gridStart!, endSum = forest.endSum;
   for (let t = 0; t < trees; t++) {
-    const endAt = t * W + shift;
+    const endAt = t * W + shift, grid = t * (outside + 1);
     let e = from;
     for (; e + 4 <= to; e += 4) {
       const u0 = x[2 * e], v0 = x[2 * e + 1], u1 = x[2 * e + 2], v1 = x[2 * e + 3];
       const u2 = x[2 * e + 4], v2 = x[2 * e + 5], u3 = x[2 * e + 6], v3 = x[2 * e + 7];
-      let k0 = t, k1 = t, k2 = t, k3 = t;
-      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-      for (let p = 1; k0 < twins || k1 < twins || k2 < twins || k3 < twins; p *= 2) {
-        s0 += i32[6 * k0 + 4] * p;
-        s1 += i32[6 * k1 + 4] * p;
-        s2 += i32[6 * k2 + 4] * p;
-        s3 += i32[6 * k3 + 4] * p;
+      let k0 = start[grid + cells[e]], k1 = start[grid + cells[e + 1]];
+      let k2 = start[grid + cells[e + 2]], k3 = start[grid + cells[e + 3]];
+      while (k0 < twins || k1 < twins || k2 < twins || k3 < twins) {
         k0 = i32[6 * k0 + 5] + (+(u0 >= f64[3 * k0]) & +(v0 >= f64[3 * k0 + 1]));
         k1 = i32[6 * k1 + 5] + (+(u1 >= f64[3 * k1]) & +(v1 >= f64[3 * k1 + 1]));
         k2 = i32[6 * k2 + 5] + (+(u2 >= f64[3 * k2]) & +(v2 >= f64[3 * k2 + 1]));
         k3 = i32[6 * k3 + 5] + (+(u3 >= f64[3 * k3]) & +(v3 >= f64[3 * k3 + 1]));
       }
-      out[e] += s0;
-      out[e + 1] += s1;
-      out[e + 2] += s2;
-      out[e + 3] += s3;
-      ends[endAt + e] = k0 - twins;
-      ends[endAt + e + 1] = k1 - twins;
-      ends[endAt + e + 2] = k2 - twins;
-      ends[endAt + e + 3] = k3 - twins;
+      k0 -= twins;
+      k1 -= twins;
+      k2 -= twins;
+      k3 -= twins;
+      out[e] += endSum[k0];
+      out[e + 1] += endSum[k1];
+      out[e + 2] += endSum[k2];
+      out[e + 3] += endSum[k3];
+      ends[endAt + e] = k0;
+      ends[endAt + e + 1] = k1;
+      ends[endAt + e + 2] = k2;
+      ends[endAt + e + 3] = k3;
     }
     for (; e < to; e++) {
       const u = x[2 * e], v = x[2 * e + 1];
-      let sum = 0, k = t;
-      for (let p = 1; k < twins; p *= 2) {
-        sum += i32[6 * k + 4] * p;
-        k = i32[6 * k + 5] + (+(u >= f64[3 * k]) & +(v >= f64[3 * k + 1]));
-      }
-      out[e] += sum;
+      let k = start[grid + cells[e]];
+      while (k < twins) k = i32[6 * k + 5] + (+(u >= f64[3 * k]) & +(v >= f64[3 * k + 1]));
+      out[e] += endSum[k - twins];
       ends[endAt + e] = k - twins;
     }
   }
@@ -472,14 +564,13 @@ function scoreSegmentAnyD(
   const ends = forest.ends, W = forest.windowSize, shift = forest.counter - from;
   for (let t = 0; t < trees; t++) {
     for (let e = from; e < to; e++) {
-      let sum = 0, k = t;
-      for (let p = 1; k < twins; p *= 2) {
-        sum += i32[2 * (w * k + d)] * p;
+      let k = t;
+      while (k < twins) {
         let right = 1;
         for (let f = 0; f < d; f++) right &= +(features[e * d + f] >= f64[w * k + f]);
         k = i32[2 * (w * k + d) + 1] + right;
       }
-      out[e] += sum;
+      out[e] += forest.endSum[k - twins];
       if (ends) ends[t * W + shift + e] = k - twins;
     }
   }
@@ -565,6 +656,7 @@ function eagerSegment(
 
 /** Ends the window: the reachable nodes' `r_mass` become this window's masses. */
 function pivot(forest: Forest): void {
+  const kept = forest.counter;
   const sizeLimit = 0.1 * forest.windowSize;
   const { rMass, split, feature, height, nodesPerTree: per } = forest;
   const trees = forest.endTree - forest.firstTree;
@@ -613,6 +705,7 @@ function pivot(forest: Forest): void {
   forest.window++;
   forest.endsValid = true;
   buildReachable(forest);
+  buildGrid(forest, kept);
 }
 
 /**
@@ -741,6 +834,7 @@ export function importMasses(trees: Trees, state: MassState): Forest {
   forest.window = state.window;
   buildReachable(forest);
   keep(forest, state.events, 0, state.counter);
+  buildGrid(forest, forest.counter);
   // The kept events were not scored here: the pivot partitions them.
   forest.endsValid = state.counter === 0;
   if (hasMissing(forest.buffer, 0, forest.counter * forest.nFeatures)) beginEager(forest);

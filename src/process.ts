@@ -130,6 +130,12 @@ interface Running {
   /** Per partition: next offset of the batches handed to the pipeline, and of those committed. */
   enqueued: Map<number, bigint>;
   committed: Map<number, bigint>;
+  /**
+   * Per partition: next offset after the records whose alerts and dead letters the broker has
+   * acknowledged. When a commit was refused (the group moved on during a broker outage), the
+   * records come again: those below this offset are committed, not processed twice.
+   */
+  acked: Map<number, bigint>;
   /** Partitions rewound to a checkpoint: batches are skipped until one starts there. */
   seekTo: Map<number, string>;
   /** Partitions of the latest assignment, and the loading of their models. */
@@ -268,8 +274,66 @@ function loadModel(run: Running, partition: number, first: string): Promise<void
   return loading;
 }
 
+/** Group-membership errors: the consumer must rejoin its group (kafkajs does, given the error). */
+const REJOIN = new Set([
+  "UNKNOWN_MEMBER_ID",
+  "REBALANCE_IN_PROGRESS",
+  "ILLEGAL_GENERATION",
+  "NOT_COORDINATOR_FOR_GROUP",
+]);
+
+/**
+ * The membership error behind a failed commit, if that is what failed it. kafkajs wraps it in a
+ * non-retriable error that would crash the consumer for good; given the error itself, its runner
+ * rejoins the group (after a broker restart the coordinator forgets its members).
+ */
+export function rejoinCause(error: unknown): Error | undefined {
+  let e = error as { cause?: unknown; type?: string } | undefined;
+  for (let depth = 0; e?.cause && depth < 8; depth++) e = e.cause as typeof e;
+  return e && REJOIN.has(e.type ?? "") ? e as unknown as Error : undefined;
+}
+
+/**
+ * Commits a partition up to `last` (its records' alerts and dead letters acknowledged). False
+ * when the consumer is stopping (kafkajs would drop the commit silently; the records are replayed
+ * by the next owner). A commit refused because the group moved on rejoins the group; the records
+ * come again and are committed then.
+ */
+async function commit(run: Running, payload: EachBatchPayload, last: string): Promise<boolean> {
+  const { batch } = payload;
+  if (!payload.isRunning()) {
+    logger().warning("batch_not_committed", {
+      topic: batch.topic,
+      partition: batch.partition,
+      last_offset: last,
+    });
+    return false;
+  }
+  const next = BigInt(last) + 1n;
+  try {
+    await run.consumer.commitOffsets([{
+      topic: batch.topic,
+      partition: batch.partition,
+      offset: next.toString(),
+    }]);
+  } catch (e) {
+    const cause = rejoinCause(e);
+    if (!cause) throw e;
+    logger().warning("commit_refused", {
+      partition: batch.partition,
+      last_offset: last,
+      error: cause.message,
+      action: "rejoin",
+    });
+    throw cause;
+  }
+  payload.resolveOffset(last);
+  run.committed.set(batch.partition, next);
+  return true;
+}
+
 async function handleBatch(run: Running, payload: EachBatchPayload): Promise<void> {
-  const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
+  const { batch, heartbeat, isRunning, isStale } = payload;
   if (run.stopping || !isRunning() || isStale() || batch.messages.length === 0) return;
   if (!run.owned.has(batch.partition)) return;
   if (!run.pipeline.models.includes(batch.partition)) {
@@ -284,7 +348,15 @@ async function handleBatch(run: Running, payload: EachBatchPayload): Promise<voi
   }
   const started = performance.now();
   const { config, metrics } = run;
-  const messages = batch.messages;
+  let messages = batch.messages;
+  const acked = run.acked.get(batch.partition);
+  if (acked !== undefined && BigInt(batch.firstOffset()!) < acked) {
+    messages = messages.filter((m) => BigInt(m.offset) >= acked);
+    if (messages.length === 0) {
+      await commit(run, payload, (acked - 1n).toString());
+      return;
+    }
+  }
   run.enqueued.set(batch.partition, BigInt(batch.lastOffset()) + 1n);
   const out = await run.pipeline.process(messages.map((m) => m.value), batch.partition);
   const alerts: Message[] = [];
@@ -317,28 +389,14 @@ async function handleBatch(run: Running, payload: EachBatchPayload): Promise<voi
     ...(dead.length ? [{ topic: config.topicDlq, messages: dead }] : []),
   ];
   if (topicMessages.length) await run.producer.sendBatch({ acks: -1, topicMessages });
-  const acked = Date.now() / 1000;
+  const ackedAt = Date.now() / 1000;
   for (const s of alertSources) {
-    metrics.alertLatency.observe({ from: "event_ts" }, Math.max(0, acked - s.ts));
-    metrics.alertLatency.observe({ from: "kafka_ts" }, Math.max(0, acked - s.kafkaTs));
+    metrics.alertLatency.observe({ from: "event_ts" }, Math.max(0, ackedAt - s.ts));
+    metrics.alertLatency.observe({ from: "kafka_ts" }, Math.max(0, ackedAt - s.kafkaTs));
   }
   const last = messages[messages.length - 1].offset;
-  if (!isRunning()) {
-    // kafkajs would drop the commit silently: say so; the batch is replayed by the next owner.
-    logger().warning("batch_not_committed", {
-      topic: batch.topic,
-      partition: batch.partition,
-      last_offset: last,
-    });
-    return;
-  }
-  await run.consumer.commitOffsets([{
-    topic: batch.topic,
-    partition: batch.partition,
-    offset: (BigInt(last) + 1n).toString(),
-  }]);
-  resolveOffset(last);
-  run.committed.set(batch.partition, BigInt(last) + 1n);
+  run.acked.set(batch.partition, BigInt(last) + 1n);
+  if (!await commit(run, payload, last)) return;
   const before = run.processed;
   run.processed += out.n;
   run.anomalies += alerts.length;
@@ -465,7 +523,9 @@ export async function runProcess(args: string[], signal?: AbortSignal): Promise<
     for (const partition of pipeline.models) {
       if (run.owned.has(partition)) continue;
       void pipeline.drop(partition);
-      for (const m of [run.enqueued, run.committed, run.seekTo, run.checkpointedScored]) {
+      for (
+        const m of [run.enqueued, run.committed, run.acked, run.seekTo, run.checkpointedScored]
+      ) {
         m.delete(partition);
       }
     }
@@ -508,6 +568,7 @@ export async function runProcess(args: string[], signal?: AbortSignal): Promise<
     detection: [0, 0, 0, 0],
     enqueued: new Map(),
     committed: new Map(),
+    acked: new Map(),
     seekTo: new Map(),
     owned: new Set(),
     loading: new Map(),
@@ -543,7 +604,11 @@ export async function runProcess(args: string[], signal?: AbortSignal): Promise<
       // kafkajs ignores commits once its runner stops (silently), so first stop fetching and let
       // the batches in hand publish and commit, then leave the group.
       run.stopping = true;
-      consumer.pause([{ topic: config.topicEvents }]);
+      try {
+        consumer.pause([{ topic: config.topicEvents }]);
+      } catch {
+        // The consumer crashed for good: nothing is fetched any more.
+      }
       await Promise.allSettled([...run.inFlight]);
       clearInterval(timer);
       while (run.checkpointing) await new Promise((r) => setTimeout(r, 20));

@@ -141,7 +141,9 @@ Deno.test({
             async () => (await p.metric("processed_records_total")) > before,
             60_000,
             "processing after the outage",
-          );
+          ).catch((e) => {
+            throw new Error(`${e.message}; the processor's log:\n${p.lines.slice(-80).join("\n")}`);
+          });
           await waitFor(
             async () => {
               const r = await fetch(`http://127.0.0.1:${p.port}/readyz`);
