@@ -27,6 +27,10 @@
  * window made dense) and writes `r_mass` of exactly the nodes a score can reach next window, then copies
  * those nodes into a small table that scores walk (see {@link Forest.reachable}): a few dozen
  * entries per tree on the generator's stream, in cache, instead of 16 nodes per tree and event.
+ * With two features (the product's), a walk does not even start at the root: a grid over the
+ * box where the reference window's events lie says, per tree and cell, where the walks of the
+ * cell's events meet their first split, or that they all end at the same place (see
+ * {@link buildGrid}); most walks are then over before they start.
  * An event with a missing feature needs this window's `l_mass` of arbitrary nodes: the window
  * switches to eager learning (the kept events are learned, then every event walks to its leaf).
  * Both ways give River's scores exactly (tests against River's algorithm written plainly).
@@ -120,6 +124,9 @@ export interface Forest extends Trees {
   endsValid: boolean;
   /** Scratch of the pivot, 3 ints per entry. */
   scratch?: Int32Array<ArrayBuffer>;
+  /** Per entry of {@link reachable} (not twins): its node, and the node's depth. */
+  entryNode: Int32Array<ArrayBuffer>;
+  entryDepth: Uint8Array<ArrayBuffer>;
   /** Per entry where walks end (index below {@link reachableUsed}): the walk's mass sum. */
   endSum: Float64Array<ArrayBuffer>;
   /**
@@ -311,6 +318,8 @@ export function createModel(trees: Trees): Forest {
       ? new Int32Array((trees.endTree - trees.firstTree) * trees.windowSize)
       : undefined,
     endsValid: true,
+    entryNode: new Int32Array(2 * (trees.endTree - trees.firstTree)),
+    entryDepth: new Uint8Array(2 * (trees.endTree - trees.firstTree)),
     endSum: new Float64Array(2 * (trees.endTree - trees.firstTree)),
     box: new Float64Array(4).fill(NaN),
   };
@@ -327,41 +336,60 @@ export function createModel(trees: Trees): Forest {
  * stream: the whole table stays in the first-level cache while scores walk it.
  */
 function buildReachable(forest: Forest): void {
-  const { rMass, split, feature, height, nodesPerTree: per } = forest;
+  const { rMass, split, feature, height } = forest;
   const sizeLimit = 0.1 * forest.windowSize;
-  const trees = forest.endTree - forest.firstTree;
+  const trees = forest.endTree - forest.firstTree, per = forest.nodesPerTree;
   const d = forest.nFeatures, w = entrySlots(d);
   let f64 = new Float64Array(forest.reachable), i32 = new Int32Array(forest.reachable);
-  let endSum = forest.endSum;
+  let { endSum, entryNode: node, entryDepth: depth } = forest;
+  // Breadth first, so children follow their parents: entry e is node `node[e]` of the tree
+  // starting at node `base[e]`; its walk summed `above[e]` before it and weighs its mass by
+  // `weight[e]` = 2^depth.
+  if (walkScratch.base.length < node.length) growWalkScratch(node.length);
+  let { base, above, weight } = walkScratch;
+  for (let t = 0; t < trees; t++) {
+    node[t] = base[t] = t * per;
+    depth[t] = 0;
+    above[t] = 0;
+    weight[t] = 1;
+  }
   let used = trees;
-  const fill = (e: number, base: number, j: number, depth: number, above: number): void => {
-    const k = base + j, r = rMass[k], sum = above + r * 2 ** depth;
-    for (let f = 0; f < d; f++) f64[w * e + f] = f === feature[k] ? split[k] : -Infinity;
+  for (let e = 0; e < used; e++) {
+    const k = node[e], r = rMass[k], sum = above[e] + r * weight[e];
     i32[2 * (w * e + d)] = r;
-    if (r < sizeLimit || depth === height) {
+    if (r < sizeLimit || depth[e] === height) {
       // The walk ends: +Infinity slots send it to the left "child", the twin (set below).
       for (let f = 0; f < d; f++) f64[w * e + f] = Infinity;
       i32[2 * (w * e + d) + 1] = -1;
       endSum[e] = sum;
-      return;
+      continue;
     }
-    const child = used;
-    used += 2;
-    if (2 * used * 8 * w > f64.byteLength) {
-      const grown = new ArrayBuffer(4 * used * 8 * w);
+    for (let f = 0; f < d; f++) f64[w * e + f] = f === feature[k] ? split[k] : -Infinity;
+    if (2 * (used + 2) > node.length) {
+      // Room for the entries and their twins.
+      const entries = 4 * (used + 2);
+      const grown = new ArrayBuffer(entries * 8 * w);
       new Uint8Array(grown).set(new Uint8Array(forest.reachable));
       forest.reachable = grown;
       f64 = new Float64Array(grown);
       i32 = new Int32Array(grown);
-      const sums = new Float64Array(2 * used);
-      sums.set(endSum);
-      forest.endSum = endSum = sums;
+      forest.endSum = endSum = grow(endSum, new Float64Array(entries));
+      forest.entryNode = node = grow(node, new Int32Array(entries));
+      forest.entryDepth = depth = grow(depth, new Uint8Array(entries));
+      growWalkScratch(entries);
+      ({ base, above, weight } = walkScratch);
     }
+    const child = used, left = 2 * k - base[e] + 1;
+    used += 2;
     i32[2 * (w * e + d) + 1] = child;
-    fill(child, base, 2 * j + 1, depth + 1, sum);
-    fill(child + 1, base, 2 * j + 2, depth + 1, sum);
-  };
-  for (let t = 0; t < trees; t++) fill(t, t * per, 0, 0, 0);
+    for (let c = 0; c < 2; c++) {
+      node[child + c] = left + c;
+      depth[child + c] = depth[e] + 1;
+      base[child + c] = base[e];
+      above[child + c] = sum;
+      weight[child + c] = 2 * weight[e];
+    }
+  }
   for (let e = 0; e < used; e++) {
     const twin = e + used;
     if (i32[2 * (w * e + d) + 1] === -1) i32[2 * (w * e + d) + 1] = twin;
@@ -372,9 +400,29 @@ function buildReachable(forest: Forest): void {
   forest.reachableUsed = used;
 }
 
+/** `into` holding `from` at its start. */
+function grow<T extends Int32Array | Float64Array | Uint8Array>(from: T, into: T): T {
+  into.set(from.subarray(0, Math.min(from.length, into.length)));
+  return into;
+}
+
+/** Scratch of {@link buildReachable}, per entry (shared: one table is built at a time). */
+const walkScratch = {
+  base: new Int32Array(0),
+  above: new Float64Array(0),
+  weight: new Float64Array(0),
+};
+
+function growWalkScratch(entries: number): void {
+  walkScratch.base = grow(walkScratch.base, new Int32Array(entries));
+  walkScratch.above = grow(walkScratch.above, new Float64Array(entries));
+  walkScratch.weight = grow(walkScratch.weight, new Float64Array(entries));
+}
+
 /**
  * Where the score walks of a two-feature forest start. A grid of `GRID × GRID` cells is laid over
- * the box where the middle 96 % of the first `n` kept events lie (widened by a tenth each side);
+ * the box where the first `n` kept events lie, per feature within 3 standard deviations of their
+ * mean (widened by a tenth each side);
  * per tree, each cell starts at the deepest entry of the reachable table whose region holds the
  * whole cell: a cell inside one region where walks end starts at that end's twin (the walk is
  * already done), a cell cut by a split starts at the split. Cells follow from one monotone
@@ -391,11 +439,18 @@ function buildGrid(forest: Forest, n: number): void {
   box[0] = NaN;
   for (let t = 0; t < trees; t++) start[t * cellsPer + GRID * GRID] = t;
   if (n < 20) return;
-  const values = new Float64Array(n), trim = Math.floor(0.02 * n);
   for (let f = 0; f < 2; f++) {
-    for (let i = 0; i < n; i++) values[i] = forest.buffer[2 * i + f];
-    values.sort();
-    let lo = values[trim], hi = values[n - 1 - trim];
+    let min = Infinity, max = -Infinity, mean = 0, m2 = 0;
+    for (let i = 0; i < n; i++) {
+      const v = forest.buffer[2 * i + f];
+      min = Math.min(min, v);
+      max = Math.max(max, v);
+      const delta = v - mean;
+      mean += delta / (i + 1);
+      m2 += delta * (v - mean);
+    }
+    const spread = 3 * Math.sqrt(m2 / n);
+    let lo = Math.max(min, mean - spread), hi = Math.min(max, mean + spread);
     const pad = hi > lo ? 0.1 * (hi - lo) : 1e-6 * Math.max(1, Math.abs(lo));
     lo -= pad;
     hi += pad;
@@ -444,7 +499,9 @@ export function forestBytes(forest: Forest): { trees: number; masses: number } {
     masses: forest.rMass.byteLength + forest.buffer.byteLength + (forest.lMass?.byteLength ?? 0) +
       (forest.stamp?.byteLength ?? 0) + (forest.order?.byteLength ?? 0) +
       forest.reachable.byteLength + (forest.ends?.byteLength ?? 0) +
-      (forest.scratch?.byteLength ?? 0),
+      (forest.scratch?.byteLength ?? 0) + forest.entryNode.byteLength +
+      forest.entryDepth.byteLength + forest.endSum.byteLength +
+      (forest.gridStart?.byteLength ?? 0) + (forest.cells?.byteLength ?? 0),
   };
 }
 
@@ -673,7 +730,9 @@ function pivot(forest: Forest): void {
     for (let t = 0; t < trees; t++) copy(t * per, 0, 0);
   } else {
     const d = forest.nFeatures, x = forest.buffer, n = forest.counter;
-    if (!forest.order || forest.order.length < n) forest.order = new Int32Array(forest.windowSize);
+    // From the walk ends, the events below every tree's dense ends are partitioned at once.
+    const room = forest.ends ? trees * forest.windowSize : n;
+    if (!forest.order || forest.order.length < room) forest.order = new Int32Array(room);
     const order = forest.order;
     // Count the events reaching each node top-down, partitioning their indices in place.
     const count = (base: number, j: number, depth: number, a: number, b: number): void => {
@@ -712,16 +771,17 @@ function pivot(forest: Forest): void {
  * The pivot's counts from where the window's score walks ended. A walk goes on below a node of
  * the reachable table whenever that node has children there, whatever the event; so the events
  * through an entry are those that ended in its subtree, and counting where walks ended gives
- * every entry's count without comparing features again. Only below an entry where walks ended
- * and which the new window made dense (its events are known: those that ended there) does the
- * partition go on.
+ * every entry's count without comparing features again (children follow their parents in the
+ * table, so one backward pass sums the subtrees). Only below an entry where walks ended and which
+ * the new window made dense (its events are known: those that ended there) does the partition
+ * go on. Entries below a node the new window left sparse get counts no score reads.
  */
 function countFromEnds(
   forest: Forest,
   order: Int32Array,
   count: (base: number, j: number, depth: number, a: number, b: number) => void,
 ): void {
-  const { rMass, height, nodesPerTree: per } = forest;
+  const { rMass, height, entryNode, entryDepth, nodesPerTree: per } = forest;
   const ends = forest.ends!;
   const sizeLimit = 0.1 * forest.windowSize;
   const trees = forest.endTree - forest.firstTree;
@@ -733,44 +793,34 @@ function countFromEnds(
   }
   const scratch = forest.scratch;
   // Per entry: events that ended there, start of its bucket in `order`, events in its subtree.
-  const ended = scratch.subarray(0, used);
+  const ended = scratch.subarray(0, used).fill(0);
   const start = scratch.subarray(used, 2 * used);
   const through = scratch.subarray(2 * used, 3 * used);
-  const child = (e: number) => i32[2 * (w * e + d) + 1];
-  const clear = (e: number): void => {
-    ended[e] = 0;
-    const c = child(e);
-    if (c < used) (clear(c), clear(c + 1));
-  };
-  let cursor = 0;
-  const sum = (e: number): number => {
-    start[e] = cursor;
-    cursor += ended[e];
-    let total = ended[e];
-    const c = child(e);
-    if (c < used) total += sum(c) + sum(c + 1);
-    through[e] = total;
-    return total;
-  };
-  const visit = (e: number, base: number, j: number, depth: number): void => {
-    const k = base + j, events = through[e];
-    rMass[k] = events;
-    if (events < sizeLimit || depth === height) return;
-    const c = child(e);
-    if (c < used) {
-      visit(c, base, 2 * j + 1, depth + 1);
-      visit(c + 1, base, 2 * j + 2, depth + 1);
-    } else count(base, j, depth, start[e], start[e] + events);
-  };
   for (let t = 0; t < trees; t++) {
-    clear(t);
-    for (let i = 0; i < n; i++) ended[ends[t * W + i]]++;
-    cursor = 0;
-    sum(t);
-    // Bucket the events by the entry they ended at (`start` moves to each bucket's end).
-    for (let i = 0; i < n; i++) order[start[ends[t * W + i]]++] = i;
-    for (let i = 0; i < n; i++) start[ends[t * W + i]]--;
-    visit(t, t * per, 0, 0);
+    for (let i = t * W, end = t * W + n; i < end; i++) ended[ends[i]]++;
+  }
+  // Buckets only for the entries where walks ended that are dense now: the partition goes on.
+  let cursor = 0;
+  for (let e = used - 1; e >= 0; e--) {
+    const c = i32[2 * (w * e + d) + 1];
+    const events = c < used ? ended[e] + through[c] + through[c + 1] : ended[e];
+    through[e] = events;
+    rMass[entryNode[e]] = events;
+    start[e] = cursor;
+    if (c >= used && events >= sizeLimit && entryDepth[e] < height) cursor += events;
+    else start[e] = -1;
+  }
+  for (let t = 0; t < trees; t++) {
+    for (let i = 0; i < n; i++) {
+      const e = ends[t * W + i];
+      if (start[e] >= 0) order[start[e]++] = i;
+    }
+  }
+  for (let e = 0; e < used; e++) {
+    if (start[e] < 0) continue;
+    const k = entryNode[e], base = k - (k % per), events = through[e];
+    start[e] -= events;
+    count(base, k - base, entryDepth[e], start[e], start[e] + events);
   }
 }
 

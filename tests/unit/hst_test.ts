@@ -117,11 +117,18 @@ Deno.test("typed-array forest equals River's plain algorithm, missing features a
       if (value) data.features[2 * i] = NaN;
       if (temperature) data.features[2 * i + 1] = NaN;
     }
-    const out = new Float64Array(1);
-    for (let i = 0; i < data.n; i++) {
-      const x = data.features.subarray(2 * i, 2 * i + 2);
-      scoreLearnBatch(forest, x, 1, out);
-      assert.equal(out[0], reference(x), `${name}: event ${i}`);
+    // One by one, then in batches of uneven size (as the pipeline delivers them).
+    const out = new Float64Array(64);
+    for (let s = 0, b = 1; s < data.n; s += b, b = s < 1000 ? 1 : (b * 7 + 3) % 61 + 1) {
+      const m = Math.min(b, data.n - s);
+      scoreLearnBatch(forest, data.features.subarray(2 * s, 2 * (s + m)), m, out);
+      for (let i = s; i < s + m; i++) {
+        assert.equal(
+          out[i - s],
+          reference(data.features.subarray(2 * i, 2 * i + 2)),
+          `${name}: ${i}`,
+        );
+      }
     }
   }
 });
@@ -174,11 +181,13 @@ Deno.test("defaults are River's; trees take 9 bytes per node, shared by every mo
   assert.equal(forestBytes(forest).trees, nodes * TREE_BYTES_PER_NODE);
   const other = createModel(forest.trees);
   assert.equal(other.split, forest.split, "a second model shares the trees");
-  // Masses, the window's events and where their walks ended, and the table of reachable nodes
-  // (the 25 roots and their twins).
+  // Masses, the window's events and where their walks ended, the table of reachable nodes (the
+  // 25 roots and their twins: 3 slots, node, depth, walk sum) and where walks start (per tree,
+  // 16 × 16 cells and the outside).
   assert.equal(
     forestBytes(other).masses,
-    nodes * MASS_BYTES_PER_NODE + 250 * 2 * 8 + 25 * 250 * 4 + 50 * 3 * 8,
+    nodes * MASS_BYTES_PER_NODE + 250 * 2 * 8 + 25 * 250 * 4 + 50 * (3 * 8 + 4 + 1 + 8) +
+      25 * 257 * 4,
   );
 });
 
