@@ -58,17 +58,32 @@ async function fill(kafka: Kafka, topic: string, n: number): Promise<number> {
   return rate;
 }
 
-async function rawConsume(kafka: Kafka, topic: string, n: number): Promise<number> {
+/** CPU seconds (user + system, all threads) used so far by process `pid`, from /proc. */
+function cpuSeconds(pid: number | "self"): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks of 1/100 s (CLK_TCK)
+}
+
+/** Events per second of `kafkajs` consuming `topic` and nothing else, and its CPU per event. */
+async function rawConsume(
+  kafka: Kafka,
+  topic: string,
+  n: number,
+): Promise<{ rate: number; cpuUs: number }> {
   const consumer = kafka.consumer({ groupId: `raw-${crypto.randomUUID()}`, maxWaitTimeInMs: 50 });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
-  let seen = 0, started = 0;
+  let seen = 0, started = 0, cpuStarted = 0;
   const done = new Promise<number>((resolve) => {
     consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
-        if (started === 0) started = performance.now();
+        if (started === 0) {
+          started = performance.now();
+          cpuStarted = cpuSeconds("self");
+        }
         let bytes = 0;
         for (const m of batch.messages) bytes += m.value?.length ?? 0;
         seen += batch.messages.length;
@@ -80,8 +95,9 @@ async function rawConsume(kafka: Kafka, topic: string, n: number): Promise<numbe
     });
   });
   const ended = await done;
+  const cpu = cpuSeconds("self") - cpuStarted;
   await consumer.disconnect();
-  return n / ((ended - started) / 1000);
+  return { rate: n / ((ended - started) / 1000), cpuUs: (cpu / n) * 1e6 };
 }
 
 async function pipelineRate(address: string, topic: string, n: number, workers: number) {
@@ -94,13 +110,14 @@ async function pipelineRate(address: string, topic: string, n: number, workers: 
     WORKERS: String(workers),
   };
   const p = await startProcessor(env);
-  let first = 0, firstCount = 0;
+  let first = 0, firstCount = 0, cpuFirst = 0;
   await waitFor(
     async () => {
       const done = await p.metric("processed_records_total");
       if (first === 0 && done > 0) {
         first = performance.now();
         firstCount = done;
+        cpuFirst = cpuSeconds(p.child.pid);
       }
       return done >= n;
     },
@@ -108,12 +125,13 @@ async function pipelineRate(address: string, topic: string, n: number, workers: 
     "pipeline to process the topic",
   );
   const rate = (n - firstCount) / ((performance.now() - first) / 1000);
+  const cpuUs = ((cpuSeconds(p.child.pid) - cpuFirst) / (n - firstCount)) * 1e6;
   const rss =
     Number((await Deno.readTextFile(`/proc/${p.child.pid}/status`)).match(/VmRSS:\s+(\d+)/)![1]) /
     1024;
   p.child.kill("SIGTERM");
   await p.status;
-  return { rate, rss };
+  return { rate, rss, cpuUs };
 }
 
 async function alertLatency(address: string): Promise<{ latencies: number[]; rss: number }> {
@@ -193,7 +211,7 @@ export async function benchPipeline(): Promise<void> {
   const broker = await startBroker(BROKER);
   try {
     const kafka = kafkaAt(broker.address);
-    let best = 0, bestRaw = 0, rssWorkers2 = 0;
+    let best = 0, bestRaw = 0, rssWorkers2 = 0, bestCpu = 0, bestRawCpu = 0;
     for (const partitions of [1, 4]) {
       const topic = `bench-${partitions}p-${Date.now()}`;
       await createTopic(kafka, topic, partitions);
@@ -201,16 +219,20 @@ export async function benchPipeline(): Promise<void> {
       await createTopic(kafka, `${topic}.dlq`, 1);
       const produced = await fill(kafka, topic, n);
       report(`produce_events_per_sec_${partitions}p`, Math.round(produced));
-      const raw = await rawConsume(kafka, topic, n);
+      const { rate: raw, cpuUs: rawCpu } = await rawConsume(kafka, topic, n);
       report(`raw_consume_events_per_sec_${partitions}p`, Math.round(raw));
+      report(`raw_consume_cpu_us_per_event_${partitions}p`, rawCpu.toFixed(2));
       for (const workers of [1, 2]) {
-        const { rate, rss } = await pipelineRate(broker.address, topic, n, workers);
+        const { rate, rss, cpuUs } = await pipelineRate(broker.address, topic, n, workers);
         report(`pipeline_events_per_sec_${partitions}p_w${workers}`, Math.round(rate));
         report(`pipeline_vs_raw_${partitions}p_w${workers}`, (rate / raw).toFixed(3));
+        report(`pipeline_cpu_us_per_event_${partitions}p_w${workers}`, cpuUs.toFixed(2));
         report(`rss_mb_${partitions}p_w${workers}`, rss.toFixed(0));
         if (rate > best) {
           best = rate;
           bestRaw = raw;
+          bestCpu = cpuUs;
+          bestRawCpu = rawCpu;
         }
         if (workers === 2) rssWorkers2 = Math.max(rssWorkers2, rss);
       }
@@ -218,6 +240,13 @@ export async function benchPipeline(): Promise<void> {
     report("pipeline_events_per_sec", Math.round(best));
     report("raw_consume_events_per_sec", Math.round(bestRaw));
     report("pipeline_vs_raw", (best / bestRaw).toFixed(3));
+    // What the machine allows: the pipeline needs `pipeline_cpu_us_per_event` of CPU per event
+    // (all its threads), so its cores bound its rate whatever the overlap.
+    const cores = navigator.hardwareConcurrency;
+    report("pipeline_cpu_us_per_event", bestCpu.toFixed(2));
+    report("raw_consume_cpu_us_per_event", bestRawCpu.toFixed(2));
+    report("cpu_cores", cores);
+    report("pipeline_vs_raw_cpu_bound", ((cores * 1e6) / bestCpu / bestRaw).toFixed(3));
     report("rss_mb_full_load", rssWorkers2.toFixed(0));
     const { latencies: lat, rss } = await alertLatency(broker.address);
     report("rss_mb", rss.toFixed(0));

@@ -159,6 +159,12 @@ Deno.test({
         await p.status;
       }
       report.kills = KILLS;
+      // Commits the group refused after a broker restart (the member was forgotten): each one
+      // must end in a rejoin, not a stopped consumer.
+      report.commits_refused = processors.reduce(
+        (a, p) => a + p.lines.filter((l) => l.includes("commit_refused")).length,
+        0,
+      );
       report.readyz_down_during_outages = readyzDown;
       assert.equal(report.outages, OUTAGES);
 
