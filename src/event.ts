@@ -94,14 +94,27 @@ const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
  */
 export function topLevelKeys(text: string): string[] {
   const keys: string[] = [];
-  let depth = 0;
-  let expectKey = false;
+  scanKeys(text, keys);
+  return keys;
+}
+
+/** How many keys {@link topLevelKeys} finds, counted without building them. */
+export function countTopLevelKeys(text: string): number {
+  return scanKeys(text);
+}
+
+/** Counts the top-level keys of a JSON object text; appends them to `keys` when given. */
+function scanKeys(text: string, keys?: string[]): number {
+  let count = 0, depth = 0, expectKey = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 34 /* " */) {
       let j = i + 1;
       while (text.charCodeAt(j) !== 34) j += text.charCodeAt(j) === 92 /* \ */ ? 2 : 1;
-      if (depth === 1 && expectKey) keys.push(JSON.parse(text.slice(i, j + 1)));
+      if (depth === 1 && expectKey) {
+        count++;
+        keys?.push(JSON.parse(text.slice(i, j + 1)));
+      }
       expectKey = false;
       i = j;
     } else if (c === 123 /* { */ || c === 91 /* [ */) {
@@ -113,7 +126,7 @@ export function topLevelKeys(text: string): string[] {
       expectKey = true;
     }
   }
-  return keys;
+  return count;
 }
 
 function describe(v: unknown): string {
@@ -153,13 +166,15 @@ export function checkRecord(bytes: Uint8Array, limits: CheckLimits = DEFAULT_LIM
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     return { ok: false, check: "schema", reason: `not a JSON object but ${describe(parsed)}` };
   }
-  const keys = topLevelKeys(text);
-  const seen = new Set<string>();
-  for (const key of keys) {
-    if (seen.has(key)) {
-      return { ok: false, check: "schema", reason: `duplicate key ${JSON.stringify(key)}` };
+  // JSON.parse keeps the last of duplicate keys: fewer keys parsed than written means duplicates.
+  if (countTopLevelKeys(text) !== Object.keys(parsed).length) {
+    const seen = new Set<string>();
+    for (const key of topLevelKeys(text)) {
+      if (seen.has(key)) {
+        return { ok: false, check: "schema", reason: `duplicate key ${JSON.stringify(key)}` };
+      }
+      seen.add(key);
     }
-    seen.add(key);
   }
   const record = parsed as Record<string, unknown>;
   for (const field of REQUIRED) {

@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { checkRecord, CHECKS, checkTime, DEFAULT_LIMITS, topLevelKeys } from "../../src/event.ts";
+import {
+  checkRecord,
+  CHECKS,
+  checkTime,
+  countTopLevelKeys,
+  DEFAULT_LIMITS,
+  topLevelKeys,
+} from "../../src/event.ts";
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const good = {
@@ -89,12 +96,18 @@ Deno.test("time checks: stale fails freshness, far future fails schema", () => {
 });
 
 Deno.test("top-level keys are read in order with duplicates, nested keys ignored", () => {
-  assert.deepEqual(topLevelKeys('{"a":1,"b":{"a":2,"c":[{"d":3}]},"e":"x,\\"y","a":4}'), [
-    "a",
-    "b",
-    "e",
-    "a",
-  ]);
+  const text = '{"a":1,"b":{"a":2,"c":[{"d":3}]},"e":"x,\\"y","a":4}';
+  assert.deepEqual(topLevelKeys(text), ["a", "b", "e", "a"]);
+  // The check counts them (no strings built) and compares with the keys JSON.parse kept.
+  assert.equal(countTopLevelKeys(text), 4);
+  assert.equal(Object.keys(JSON.parse(text)).length, 3);
+  fc.assert(
+    fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (object) => {
+      const json = JSON.stringify(object);
+      assert.equal(countTopLevelKeys(json), topLevelKeys(json).length);
+      assert.equal(countTopLevelKeys(json), Object.keys(object).length);
+    }),
+  );
 });
 
 Deno.test("fuzz: 10,000 arbitrary records never throw and always name a known check", () => {
