@@ -38,6 +38,11 @@ export interface BrokerOptions {
   /** Time to wait for the first successful metadata request. Default: 60 s. */
   readyTimeoutMs?: number;
   /**
+   * The port clients are told to connect to on 127.0.0.1 (the PLAINTEXT listener's advertised
+   * port), when something forwards it to `port` (a test's proxy). Default: `port`.
+   */
+  advertisedPort?: number;
+  /**
    * An extra SASL_SSL listener (SCRAM-SHA-512 over TLS) on 127.0.0.1:`port`, with a PKCS12
    * keystore and the SCRAM users created when the storage is formatted.
    */
@@ -79,6 +84,7 @@ function resolve(options: BrokerOptions) {
     heap: options.heap ?? env("KAFKA_HEAP") ?? "512m",
     readyTimeoutMs: options.readyTimeoutMs ?? 60_000,
     saslSsl: options.saslSsl,
+    advertisedPort: options.advertisedPort ?? port,
   };
 }
 
@@ -145,7 +151,7 @@ function serverProperties(o: ReturnType<typeof resolve>): string {
     "node.id=1",
     `controller.quorum.bootstrap.servers=127.0.0.1:${o.controllerPort}`,
     `listeners=PLAINTEXT://127.0.0.1:${o.port},CONTROLLER://127.0.0.1:${o.controllerPort}${extra}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${o.port}${extra}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${o.advertisedPort}${extra}`,
     "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL",
     ...secure,
     "controller.listener.names=CONTROLLER",
@@ -220,6 +226,13 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const running = await readPid(o.dataDir);
   if (running !== undefined && await brokerReady(address)) {
     return { address, pid: running, dataDir: o.dataDir };
+  }
+  if (running === undefined && await brokerReady(address)) {
+    // Another broker (another data directory) would answer for the one we start.
+    throw new Error(
+      `a Kafka broker not started from ${o.dataDir} already answers on ${address}: stop it ` +
+        `(deno task kafka stop, with its KAFKA_DATA_DIR) or choose another KAFKA_PORT`,
+    );
   }
   const libs = await fetchKafka();
   await Deno.mkdir(`${o.dataDir}/log`, { recursive: true });

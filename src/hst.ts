@@ -422,14 +422,14 @@ function growWalkScratch(entries: number): void {
 /**
  * Where the score walks of a two-feature forest start. A grid of `GRID × GRID` cells is laid over
  * the box where the first `n` kept events lie, per feature within 3 standard deviations of their
- * mean (widened by a tenth each side);
- * per tree, each cell starts at the deepest entry of the reachable table whose region holds the
- * whole cell: a cell inside one region where walks end starts at that end's twin (the walk is
- * already done), a cell cut by a split starts at the split. Cells follow from one monotone
- * function of a value (`⌊(x − low) · perUnit⌋`), and a cell lies left of a split value exactly
- * when its index is below the split value's own: every start is exact, and scores are the same
- * as walking from the root. Events outside the box walk from the root. With fewer than 20 events
- * (a new or restored model) every walk starts at the root.
+ * mean (widened by a tenth each side; missing values left out). Per tree, each cell starts at the
+ * deepest entry of the reachable table whose region holds the whole cell: a cell inside one
+ * region where walks end starts at that end's twin (the walk is already done), a cell cut by a
+ * split starts at the split. Cells follow from one monotone function of a value
+ * (`⌊(x − low) · perUnit⌋`), and a cell lies left of a split value exactly when its index is below
+ * the split value's own: every start is exact, and scores are the same as walking from the root.
+ * Events outside the box walk from the root. With fewer than 20 values of a feature (a new or
+ * restored model) every walk starts at the root.
  */
 function buildGrid(forest: Forest, n: number): void {
   if (forest.nFeatures !== 2) return;
@@ -440,16 +440,21 @@ function buildGrid(forest: Forest, n: number): void {
   for (let t = 0; t < trees; t++) start[t * cellsPer + GRID * GRID] = t;
   if (n < 20) return;
   for (let f = 0; f < 2; f++) {
-    let min = Infinity, max = -Infinity, mean = 0, m2 = 0;
+    let min = Infinity, max = -Infinity, mean = 0, m2 = 0, seen = 0;
     for (let i = 0; i < n; i++) {
       const v = forest.buffer[2 * i + f];
+      if (v !== v) continue;
       min = Math.min(min, v);
       max = Math.max(max, v);
       const delta = v - mean;
-      mean += delta / (i + 1);
+      mean += delta / ++seen;
       m2 += delta * (v - mean);
     }
-    const spread = 3 * Math.sqrt(m2 / n);
+    if (seen < 20) {
+      box[0] = NaN;
+      return;
+    }
+    const spread = 3 * Math.sqrt(m2 / seen);
     let lo = Math.max(min, mean - spread), hi = Math.min(max, mean + spread);
     const pad = hi > lo ? 0.1 * (hi - lo) : 1e-6 * Math.max(1, Math.abs(lo));
     lo -= pad;
