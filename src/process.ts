@@ -136,6 +136,8 @@ interface Running {
    * records come again: those below this offset are committed, not processed twice.
    */
   acked: Map<number, bigint>;
+  /** Per partition: counts of acknowledged records whose commit was refused (see {@link acked}). */
+  uncounted: Map<number, BatchCounts>;
   /** Partitions rewound to a checkpoint: batches are skipped until one starts there. */
   seekTo: Map<number, string>;
   /** Partitions of the latest assignment, and the loading of their models. */
@@ -148,6 +150,49 @@ interface Running {
   checkpointing: boolean;
   /** Per partition: events scored by its model at its latest checkpoint. */
   checkpointedScored: Map<number, number>;
+}
+
+/** What a batch adds to the metrics once it is committed. */
+interface BatchCounts {
+  /** Records per check code (0 = passed every check). */
+  perCheck: number[];
+  alerts: number;
+  /** Labelled records: normal kept, normal flagged, anomaly missed, anomaly flagged. */
+  truth: number[];
+}
+
+function addCounts(into: BatchCounts, from: BatchCounts): BatchCounts {
+  from.perCheck.forEach((v, i) => into.perCheck[i] += v);
+  from.truth.forEach((v, i) => into.truth[i] += v);
+  into.alerts += from.alerts;
+  return into;
+}
+
+/** Counts committed records in the metrics and logs progress every 1000 records. */
+function countCommitted(run: Running, counts: BatchCounts): void {
+  const { metrics } = run;
+  const { perCheck, alerts, truth } = counts;
+  const n = perCheck.reduce((a, v) => a + v, 0);
+  const before = run.processed;
+  run.processed += n;
+  run.anomalies += alerts;
+  metrics.processed.inc(n);
+  if (perCheck[0] > 0) metrics.dq.inc({ outcome: "ok", check: "all" }, perCheck[0]);
+  for (let code = 1; code < CHECKS.length; code++) {
+    if (perCheck[code] === 0) continue;
+    metrics.dq.inc({ outcome: "invalid", check: CHECKS[code] }, perCheck[code]);
+    metrics.deadLetters.inc({ check: CHECKS[code] }, perCheck[code]);
+  }
+  metrics.anomalies.inc(alerts);
+  updateDetection(run, truth);
+  if (Math.floor(run.processed / 1000) > Math.floor(before / 1000)) {
+    logger().info("progress", {
+      processed: run.processed,
+      anomalies: run.anomalies,
+      last_score: Number(run.lastScore.toFixed(4)),
+      threshold: Number(run.pipeline.threshold.toFixed(4)),
+    });
+  }
 }
 
 function updateDetection(run: Running, truth: number[]): void {
@@ -353,7 +398,7 @@ async function handleBatch(run: Running, payload: EachBatchPayload): Promise<voi
   if (acked !== undefined && BigInt(batch.firstOffset()!) < acked) {
     messages = messages.filter((m) => BigInt(m.offset) >= acked);
     if (messages.length === 0) {
-      await commit(run, payload, (acked - 1n).toString());
+      if (await commit(run, payload, (acked - 1n).toString())) countUncounted(run, batch.partition);
       return;
     }
   }
@@ -396,19 +441,12 @@ async function handleBatch(run: Running, payload: EachBatchPayload): Promise<voi
   }
   const last = messages[messages.length - 1].offset;
   run.acked.set(batch.partition, BigInt(last) + 1n);
+  // Counted once committed; if the commit is refused, when the records come again.
+  const counts = { perCheck, alerts: alerts.length, truth };
+  const earlier = run.uncounted.get(batch.partition);
+  run.uncounted.set(batch.partition, earlier ? addCounts(earlier, counts) : counts);
   if (!await commit(run, payload, last)) return;
-  const before = run.processed;
-  run.processed += out.n;
-  run.anomalies += alerts.length;
-  metrics.processed.inc(out.n);
-  if (perCheck[0] > 0) metrics.dq.inc({ outcome: "ok", check: "all" }, perCheck[0]);
-  for (let code = 1; code < CHECKS.length; code++) {
-    if (perCheck[code] === 0) continue;
-    metrics.dq.inc({ outcome: "invalid", check: CHECKS[code] }, perCheck[code]);
-    metrics.deadLetters.inc({ check: CHECKS[code] }, perCheck[code]);
-  }
-  metrics.anomalies.inc(alerts.length);
-  updateDetection(run, truth);
+  countUncounted(run, batch.partition);
   if (!Number.isNaN(run.lastScore)) metrics.lastScore.set(run.lastScore);
   if (!Number.isNaN(run.pipeline.threshold)) metrics.threshold.set(run.pipeline.threshold);
   metrics.lag.set(
@@ -416,15 +454,13 @@ async function handleBatch(run: Running, payload: EachBatchPayload): Promise<voi
     Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(last) - 1n)),
   );
   metrics.batchDuration.observe((performance.now() - started) / 1000);
-  if (Math.floor(run.processed / 1000) > Math.floor(before / 1000)) {
-    logger().info("progress", {
-      processed: run.processed,
-      anomalies: run.anomalies,
-      last_score: Number(run.lastScore.toFixed(4)),
-      threshold: Number(run.pipeline.threshold.toFixed(4)),
-    });
-  }
   await heartbeat();
+}
+
+function countUncounted(run: Running, partition: number): void {
+  const counts = run.uncounted.get(partition);
+  run.uncounted.delete(partition);
+  if (counts) countCommitted(run, counts);
 }
 
 /** Runs the processor until SIGINT/SIGTERM (or `signal`); returns the exit code. */
@@ -524,7 +560,14 @@ export async function runProcess(args: string[], signal?: AbortSignal): Promise<
       if (run.owned.has(partition)) continue;
       void pipeline.drop(partition);
       for (
-        const m of [run.enqueued, run.committed, run.acked, run.seekTo, run.checkpointedScored]
+        const m of [
+          run.enqueued,
+          run.committed,
+          run.acked,
+          run.uncounted,
+          run.seekTo,
+          run.checkpointedScored,
+        ]
       ) {
         m.delete(partition);
       }
@@ -569,6 +612,7 @@ export async function runProcess(args: string[], signal?: AbortSignal): Promise<
     enqueued: new Map(),
     committed: new Map(),
     acked: new Map(),
+    uncounted: new Map(),
     seekTo: new Map(),
     owned: new Set(),
     loading: new Map(),

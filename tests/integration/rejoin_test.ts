@@ -75,6 +75,8 @@ Deno.test({
       // letter acknowledged already, so it was committed, not dead-lettered twice.
       const dlq = await readAll(topics.dlq, kafka);
       assert.deepEqual(dlq.map((m) => m.headers?.source_offset?.toString()), ["0", "1"]);
+      // Each record counted once: the first when it was committed after the rejoin.
+      assert.equal(await p.metric("processed_records_total"), 2);
       console.log(`rejoin_produce_requests_held=${proxy.held}`);
       p.child.kill("SIGTERM");
       assert.equal((await p.status).code, 0);
