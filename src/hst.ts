@@ -345,7 +345,7 @@ function buildReachable(forest: Forest): void {
   // Breadth first, so children follow their parents: entry e is node `node[e]` of the tree
   // starting at node `base[e]`; its walk summed `above[e]` before it and weighs its mass by
   // `weight[e]` = 2^depth.
-  if (walkScratch.base.length < node.length) growWalkScratch(node.length);
+  growWalkScratch(node.length);
   let { base, above, weight } = walkScratch;
   for (let t = 0; t < trees; t++) {
     node[t] = base[t] = t * per;
@@ -414,6 +414,8 @@ const walkScratch = {
 };
 
 function growWalkScratch(entries: number): void {
+  // Shared by the models of a thread: it only grows.
+  if (walkScratch.base.length >= entries) return;
   walkScratch.base = grow(walkScratch.base, new Int32Array(entries));
   walkScratch.above = grow(walkScratch.above, new Float64Array(entries));
   walkScratch.weight = grow(walkScratch.weight, new Float64Array(entries));
