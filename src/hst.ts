@@ -423,8 +423,9 @@ function growWalkScratch(entries: number): void {
 
 /**
  * Where the score walks of a two-feature forest start. A grid of `GRID × GRID` cells is laid over
- * the box where the first `n` kept events lie, per feature within 3 standard deviations of their
- * mean (widened by a tenth each side; missing values left out). Per tree, each cell starts at the
+ * the box where the first `n` kept events lie: per feature, mean ± 3 standard deviations of the
+ * values inside the previous such range, three times over (so a few far anomalies do not widen
+ * it), widened by a tenth each side; missing values left out. Per tree, each cell starts at the
  * deepest entry of the reachable table whose region holds the whole cell: a cell inside one
  * region where walks end starts at that end's twin (the walk is already done), a cell cut by a
  * split starts at the split. Cells follow from one monotone function of a value
@@ -442,27 +443,32 @@ function buildGrid(forest: Forest, n: number): void {
   for (let t = 0; t < trees; t++) start[t * cellsPer + GRID * GRID] = t;
   if (n < 20) return;
   for (let f = 0; f < 2; f++) {
-    let min = Infinity, max = -Infinity, mean = 0, m2 = 0, seen = 0;
-    for (let i = 0; i < n; i++) {
-      const v = forest.buffer[2 * i + f];
-      if (v !== v) continue;
-      min = Math.min(min, v);
-      max = Math.max(max, v);
-      const delta = v - mean;
-      mean += delta / ++seen;
-      m2 += delta * (v - mean);
+    // Mean ± 3 standard deviations, recomputed twice over the values inside the last range, so
+    // that a few far anomalies do not widen the box.
+    let lo = -Infinity, hi = Infinity;
+    for (let pass = 0; pass < 3; pass++) {
+      let min = Infinity, max = -Infinity, mean = 0, m2 = 0, seen = 0;
+      for (let i = 0; i < n; i++) {
+        const v = forest.buffer[2 * i + f];
+        if (!(v >= lo && v <= hi)) continue; // NaN (missing) too
+        min = Math.min(min, v);
+        max = Math.max(max, v);
+        const delta = v - mean;
+        mean += delta / ++seen;
+        m2 += delta * (v - mean);
+      }
+      if (seen < 20) {
+        if (pass > 0) break;
+        box[0] = NaN;
+        return;
+      }
+      const spread = 3 * Math.sqrt(m2 / seen);
+      lo = Math.max(min, mean - spread);
+      hi = Math.min(max, mean + spread);
     }
-    if (seen < 20) {
-      box[0] = NaN;
-      return;
-    }
-    const spread = 3 * Math.sqrt(m2 / seen);
-    let lo = Math.max(min, mean - spread), hi = Math.min(max, mean + spread);
     const pad = hi > lo ? 0.1 * (hi - lo) : 1e-6 * Math.max(1, Math.abs(lo));
-    lo -= pad;
-    hi += pad;
-    box[2 * f] = lo;
-    box[2 * f + 1] = GRID / (hi - lo);
+    box[2 * f] = lo - pad;
+    box[2 * f + 1] = GRID / (hi + pad - (lo - pad));
   }
   const f64 = new Float64Array(forest.reachable), i32 = new Int32Array(forest.reachable);
   const used = forest.reachableUsed;
