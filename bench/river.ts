@@ -11,12 +11,7 @@ export const RIVER_VERSION = "0.26.1";
 export async function ensureRiver(): Promise<string> {
   const venv = `${ROOT}.local/venv-river`;
   const python = `${venv}/bin/python`;
-  const probe = await new Deno.Command(python, {
-    args: ["-c", `import river; assert river.__version__ == "${RIVER_VERSION}"`],
-    stdout: "null",
-    stderr: "null",
-  }).output().catch(() => ({ success: false }));
-  if (probe.success) return python;
+  if (await hasRiver(python)) return python;
   for (
     const [cmd, args] of [
       ["python3", ["-m", "venv", venv]],
@@ -32,4 +27,20 @@ export async function ensureRiver(): Promise<string> {
     if (!out.success) throw new Error(`${cmd} ${args.join(" ")} failed`);
   }
   return python;
+}
+
+/** Whether `python` exists and imports the pinned River (`Command.output` throws at once when the
+ * binary is missing, so a rejected promise is not enough to catch). */
+async function hasRiver(python: string): Promise<boolean> {
+  try {
+    const probe = await new Deno.Command(python, {
+      args: ["-c", `import river; assert river.__version__ == "${RIVER_VERSION}"`],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return probe.success;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
 }
