@@ -10,7 +10,9 @@
  * Each partition of `TOPIC_EVENTS` has its own model, so instances in one consumer group split
  * the partitions and their models: on the first batch of a partition it was given, an instance
  * restores that partition's newest checkpoint (written by whoever owned it before) and rewinds to
- * the checkpoint's offset; a partition taken away is dropped.
+ * the checkpoint's offset; a partition taken away is dropped. The records between the checkpoint
+ * and the group's committed offset are learned again but neither published nor counted: their
+ * alerts and dead letters were acknowledged before they were committed.
  *
  * @module
  */
@@ -140,6 +142,11 @@ interface Running {
   uncounted: Map<number, BatchCounts>;
   /** Partitions rewound to a checkpoint: batches are skipped until one starts there. */
   seekTo: Map<number, string>;
+  /**
+   * Per partition rewound to a checkpoint: the committed offset it was rewound from. Records below
+   * it are learned again only: no alert, dead letter, metric or commit (they had theirs).
+   */
+  relearn: Map<number, bigint>;
   /** Partitions of the latest assignment, and the loading of their models. */
   owned: Set<number>;
   loading: Map<number, Promise<void>>;
@@ -291,6 +298,7 @@ function loadModel(run: Running, partition: number, first: string): Promise<void
         // Rewind: the events after the checkpoint are learned once (and their alerts may be
         // published again: at-least-once).
         run.seekTo.set(partition, at.toString());
+        run.relearn.set(partition, BigInt(first));
         run.consumer.seek({ topic: config.topicEvents, partition, offset: at.toString() });
       } else if (at > BigInt(first)) {
         log.warning("checkpoint_ahead", {
@@ -304,6 +312,7 @@ function loadModel(run: Running, partition: number, first: string): Promise<void
         scored: found.state.scored,
         partition,
         offset: at.toString(),
+        relearn: at < BigInt(first) ? (BigInt(first) - at).toString() : "0",
         age_sec: Math.round((Date.now() - found.takenAt) / 1000),
       });
     } else {
@@ -404,12 +413,26 @@ async function handleBatch(run: Running, payload: EachBatchPayload): Promise<voi
   }
   run.enqueued.set(batch.partition, BigInt(batch.lastOffset()) + 1n);
   const out = await run.pipeline.process(messages.map((m) => m.value), batch.partition);
+  const last = messages[messages.length - 1].offset;
+  // After a rewind: records the group had committed are learned, nothing more.
+  const relearnTo = run.relearn.get(batch.partition);
+  let from = 0;
+  if (relearnTo !== undefined) {
+    while (from < out.n && BigInt(messages[from].offset) < relearnTo) from++;
+    if (BigInt(last) + 1n >= relearnTo) run.relearn.delete(batch.partition);
+    if (from === out.n) {
+      payload.resolveOffset(last);
+      run.committed.set(batch.partition, BigInt(last) + 1n);
+      await heartbeat();
+      return;
+    }
+  }
   const alerts: Message[] = [];
   const dead: Message[] = [];
   const alertSources: { ts: number; kafkaTs: number }[] = [];
   const perCheck = new Array<number>(CHECKS.length).fill(0);
   const truth = [0, 0, 0, 0]; // [normal kept, normal flagged, anomaly missed, anomaly flagged]
-  for (let i = 0; i < out.n; i++) {
+  for (let i = from; i < out.n; i++) {
     const m = messages[i];
     const code = out.status[i];
     perCheck[code]++;
@@ -439,7 +462,6 @@ async function handleBatch(run: Running, payload: EachBatchPayload): Promise<voi
     metrics.alertLatency.observe({ from: "event_ts" }, Math.max(0, ackedAt - s.ts));
     metrics.alertLatency.observe({ from: "kafka_ts" }, Math.max(0, ackedAt - s.kafkaTs));
   }
-  const last = messages[messages.length - 1].offset;
   run.acked.set(batch.partition, BigInt(last) + 1n);
   // Counted once committed; if the commit is refused, when the records come again.
   const counts = { perCheck, alerts: alerts.length, truth };
@@ -566,6 +588,7 @@ export async function runProcess(args: string[], signal?: AbortSignal): Promise<
           run.acked,
           run.uncounted,
           run.seekTo,
+          run.relearn,
           run.checkpointedScored,
         ]
       ) {
@@ -614,6 +637,7 @@ export async function runProcess(args: string[], signal?: AbortSignal): Promise<
     acked: new Map(),
     uncounted: new Map(),
     seekTo: new Map(),
+    relearn: new Map(),
     owned: new Set(),
     loading: new Map(),
     checkpoints: Promise.resolve(initialCheckpoints),

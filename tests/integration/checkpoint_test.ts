@@ -88,7 +88,7 @@ for (const withCheckpoints of [true, false]) {
   });
 }
 
-Deno.test("a checkpoint older than the committed offsets rewinds: the events after it are learned once", async () => {
+Deno.test("a checkpoint older than the committed offsets rewinds: the events after it are learned once, their alerts and dead letters not sent again", async () => {
   const t = await setup("cp-rewind");
   await using _e = t.events, _a = t.alerts, _d = t.dlq;
   const group = `g-${t.events.name}`;
@@ -103,8 +103,11 @@ Deno.test("a checkpoint older than the committed offsets rewinds: the events aft
     "SIGTERM",
   );
   assert.ok(one.lines.some((l) => /checkpoint_written reason=shutdown scored=600/.test(l)));
-  // Run 2: 300 more, committed, then a crash before any new checkpoint.
+  // Run 2: 300 more (an extreme one at offset 700, a broken one at 750), committed, then a crash
+  // before any new checkpoint.
   const more = normal(300, 4);
+  more[100] = extreme(0);
+  more[150] = "{not json";
   lines.push(...more);
   await produce(t.events.name, more.map((value) => ({ value })), 0);
   await runUntilCommitted(
@@ -125,15 +128,21 @@ Deno.test("a checkpoint older than the committed offsets rewinds: the events aft
     lines.length,
     "SIGTERM",
   );
-  assert.ok(three.lines.some((l) => /checkpoint_restored scored=600 /.test(l)));
+  assert.ok(
+    three.lines.some((l) => /checkpoint_restored scored=600 .*relearn=300/.test(l)),
+    "run 3 went over the 300 events after the checkpoint again",
+  );
   const processed = Number(
     three.lines.find((l) => l.includes("shutdown_complete"))!.match(/processed=(\d+)/)![1],
   );
-  assert.equal(
-    processed,
-    lines.length - 600,
-    "run 3 went over the 300 events after the checkpoint again",
-  );
+  assert.equal(processed, lines.length - 900, "the re-learned records are not counted again");
+  // What run 2 sent for offsets 600-899 (acknowledged, then committed) is not sent again.
+  const offsets = (await readAll(t.alerts.name)).map((m) => JSON.parse(m.value!.toString()).offset);
+  assert.equal(offsets.filter((o) => o === "700").length, 1, "one alert for offset 700");
+  const early = offsets.filter((o) => Number(o) < 900);
+  assert.equal(new Set(early).size, early.length, `an alert sent twice: ${early}`);
+  const dead = (await readAll(t.dlq.name)).map((m) => m.headers!.source_offset!.toString());
+  assert.deepEqual(dead, ["750"], "one dead letter for offset 750");
   // The model after the rewind is the one-pass model: alerts after offset 900 score as in a replay.
   const alerts = (await readAll(t.alerts.name)).map((m) => JSON.parse(m.value!.toString()))
     .filter((a) => Number(a.offset) >= 900);
