@@ -295,8 +295,8 @@ function loadModel(run: Running, partition: number, first: string): Promise<void
       run.checkpointedScored.set(partition, found.state.scored);
       const at = BigInt(found.offset);
       if (at < BigInt(first)) {
-        // Rewind: the events after the checkpoint are learned once (and their alerts may be
-        // published again: at-least-once).
+        // Rewind: the events after the checkpoint are learned once; those the group had committed
+        // are only learned (see `relearn`).
         run.seekTo.set(partition, at.toString());
         run.relearn.set(partition, BigInt(first));
         run.consumer.seek({ topic: config.topicEvents, partition, offset: at.toString() });
