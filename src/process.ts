@@ -144,7 +144,9 @@ interface Running {
   seekTo: Map<number, string>;
   /**
    * Per partition rewound to a checkpoint: the committed offset it was rewound from. Records below
-   * it are learned again only: no alert, dead letter, metric or commit (they had theirs).
+   * it are learned again only: no alert, dead letter, metric or commit (they had theirs). Should
+   * the group be rejoined before they are all learned (a broker outage), fetching resumes at the
+   * committed offset and the model misses the rest of them, once.
    */
   relearn: Map<number, bigint>;
   /** Partitions of the latest assignment, and the loading of their models. */
