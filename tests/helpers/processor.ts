@@ -97,12 +97,26 @@ export async function startService(
       return line ? Number(line.slice(sample.length + 1)) : 0;
     },
   };
-  await waitFor(
-    async () =>
-      (await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.text())).startsWith("ready"),
-    30_000,
-    "readyz",
-  );
+  // Joining a group on a broker that has just started can take a while on a loaded machine.
+  let readyz = "";
+  try {
+    await waitFor(
+      async () =>
+        (readyz = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.text()))
+          .startsWith("ready"),
+      60_000,
+      "readyz",
+    );
+  } catch (e) {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already exited */ }
+    await status;
+    throw new Error(
+      `${command}: ${(e as Error).message} (last answer: ${readyz.trim()}); its log:\n` +
+        lines.slice(-60).join("\n"),
+    );
+  }
   return p;
 }
 
