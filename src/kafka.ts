@@ -105,12 +105,42 @@ export class KafkaStartError extends Error {
   }
 }
 
-/** Runs the start-up step `step`, turning a Kafka failure into a {@link KafkaStartError}. */
-export async function startingKafka<T>(conn: KafkaConnection, step: () => Promise<T>): Promise<T> {
-  try {
-    return await step();
-  } catch (e) {
-    throw new KafkaStartError(describeKafkaError(e, conn).message);
+/** Options of {@link startingKafka}. */
+export interface StartingOptions {
+  /** How long to keep retrying a failure that may pass (broker starting, topic just created). Default: 60,000 ms. */
+  retryForMs?: number;
+  /** First wait between attempts, doubled up to 8 s. Default: 1,000 ms. */
+  firstWaitMs?: number;
+  /** Waits `ms` (tests pass a fake). Default: a timer. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/**
+ * Runs the start-up step `step`, turning a Kafka failure into a {@link KafkaStartError}. A failure
+ * that may pass (a broker still starting, a topic whose leader is not known yet) is retried with
+ * backoff for `retryForMs`, each retry logged as `kafka_unavailable`; refused credentials or a
+ * failed TLS handshake stop at once (no retry storm).
+ */
+export async function startingKafka<T>(
+  conn: KafkaConnection,
+  step: () => Promise<T>,
+  options: StartingOptions = {},
+): Promise<T> {
+  const {
+    retryForMs = 60_000,
+    firstWaitMs = 1000,
+    sleep = (ms) => new Promise((r) => setTimeout(r, ms)),
+  } = options;
+  const deadline = Date.now() + retryForMs;
+  for (let wait = firstWaitMs;; wait = Math.min(wait * 2, 8000)) {
+    try {
+      return await step();
+    } catch (e) {
+      const { message, fatal } = describeKafkaError(e, conn);
+      if (fatal || Date.now() + wait > deadline) throw new KafkaStartError(message);
+      logger().warning("kafka_unavailable", { error: message, retry_in_ms: wait });
+      await sleep(wait);
+    }
   }
 }
 

@@ -99,14 +99,18 @@ export async function startService(
   };
   // Joining a group on a broker that has just started can take a while on a loaded machine.
   let readyz = "";
+  let exited: Deno.CommandStatus | undefined;
+  status.then((s) => exited = s);
   try {
     await waitFor(
       async () =>
+        exited !== undefined ||
         (readyz = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.text()))
           .startsWith("ready"),
       60_000,
       "readyz",
     );
+    if (exited) throw new Error(`exited (${exited.code}) before it was ready`);
   } catch (e) {
     try {
       child.kill("SIGKILL");
