@@ -296,7 +296,8 @@ function loadModel(run: Running, partition: number, first: string): Promise<void
       await pipeline.open(partition, found.state);
       run.checkpointedScored.set(partition, found.state.scored);
       const at = BigInt(found.offset);
-      if (at < BigInt(first)) {
+      const relearn = at < BigInt(first) ? BigInt(first) - at : 0n;
+      if (relearn > 0n) {
         // Rewind: the events after the checkpoint are learned once; those the group had committed
         // are only learned (see `relearn`).
         run.seekTo.set(partition, at.toString());
@@ -314,7 +315,7 @@ function loadModel(run: Running, partition: number, first: string): Promise<void
         scored: found.state.scored,
         partition,
         offset: at.toString(),
-        relearn: at < BigInt(first) ? (BigInt(first) - at).toString() : "0",
+        relearn: relearn.toString(),
         age_sec: Math.round((Date.now() - found.takenAt) / 1000),
       });
     } else {
