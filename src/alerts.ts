@@ -63,6 +63,33 @@ function alertMetrics() {
   };
 }
 
+/** What {@link readAlert} found in one record of the alerts topic. */
+export type AlertRead = { ok: true; alert: Alert } | { ok: false; reason: string };
+
+/**
+ * One record of the alerts topic, read as untrusted input: a record that is empty, larger than
+ * `maxBytes`, not JSON, or not an alert (a field missing or of the wrong type) is an
+ * `{ ok: false }` with the reason. Never throws.
+ */
+export function readAlert(value: Uint8Array | null, maxBytes: number): AlertRead {
+  if (!value || value.byteLength === 0) return { ok: false, reason: "empty record" };
+  if (value.byteLength > maxBytes) {
+    return { ok: false, reason: `${value.byteLength} bytes, over ${maxBytes}` };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(value));
+  } catch {
+    return { ok: false, reason: "not JSON" };
+  }
+  const parsed = AlertSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return { ok: false, reason: `${issue.path.join(".") || "alert"}: ${issue.message}` };
+  }
+  return { ok: true, alert: parsed.data };
+}
+
 /** Runs `alerts` until SIGINT/SIGTERM; returns the exit code. */
 export async function runAlerts(args: string[]): Promise<number> {
   const { config } = loadConfig({ args });
@@ -143,19 +170,13 @@ export async function runAlerts(args: string[]): Promise<number> {
     autoCommit: false,
     eachMessage: async ({ topic, partition, message }) => {
       metrics.consumed.inc();
-      let alert: Alert | undefined;
-      try {
-        const parsed = AlertSchema.safeParse(JSON.parse(message.value?.toString() ?? ""));
-        if (parsed.success) alert = parsed.data;
-      } catch {
-        // not JSON: counted below
-      }
-      if (alert) {
-        console.log(consoleBlock(alert));
-        await notify(alert);
+      const read = readAlert(message.value, config.maxEventBytes);
+      if (read.ok) {
+        console.log(consoleBlock(read.alert));
+        await notify(read.alert);
       } else {
         metrics.invalid.inc();
-        log.warning("alert_invalid", { partition, offset: message.offset });
+        log.warning("alert_invalid", { partition, offset: message.offset, reason: read.reason });
       }
       await consumer.commitOffsets([{
         topic,

@@ -1,9 +1,15 @@
 /**
  * How an alert reads: the seed's boxed console block, a Slack message, an e-mail (text and HTML).
  *
+ * An alert's strings come from events, so whoever can write an event could write here: every
+ * such value goes through `text.ts` first. The console shows control characters as `\uXXXX`
+ * and keeps the box aligned for any value; Slack gets no mention, channel, user link or link from
+ * a value; the e-mail's subject and text carry no control character and its HTML is escaped.
+ *
  * @module
  */
 import { z } from "zod";
+import { cut, fitWidth, slackText, visible } from "./text.ts";
 
 /** An alert as the processor publishes it (extra fields allowed). */
 export const AlertSchema = z.object({
@@ -21,28 +27,32 @@ export const AlertSchema = z.object({
 /** A parsed alert. */
 export type Alert = z.output<typeof AlertSchema>;
 
-/** `YYYY-MM-DD HH:MM:SS` (UTC) of Unix seconds. */
+/** `YYYY-MM-DD HH:MM:SS UTC` of Unix seconds (`ts=<n>` for a time no calendar holds). */
 export function timestamp(ts: number): string {
-  return new Date(ts * 1000).toISOString().slice(0, 19).replace("T", " ");
+  const date = new Date(ts * 1000);
+  if (Number.isNaN(date.getTime())) return `ts=${ts}`;
+  return `${date.toISOString().slice(0, 19).replace("T", " ")} UTC`;
 }
 
-function features(alert: Alert): string {
-  return Object.entries(alert.features).map(([k, v]) => `${k}=${v}`).join(", ");
+/** `name=value, …` of the alert's features, names made safe by `safe`. */
+function features(alert: Alert, safe: (s: string) => string): string {
+  return Object.entries(alert.features).map(([k, v]) => `${safe(k)}=${v}`).join(", ");
 }
 
+/** Columns inside the box. */
 const WIDTH = 62;
 
-/** The seed's console block. */
+/** The seed's console block; every line is exactly `WIDTH + 2` terminal columns wide. */
 export function consoleBlock(alert: Alert, suppressed = 0): string {
-  const row = (text: string) => `║  ${text.padEnd(WIDTH - 2)}║`;
+  const row = (text: string) => `║  ${fitWidth(visible(text), WIDTH - 2)}║`;
   const lines = [
     `╔${"═".repeat(WIDTH)}╗`,
-    row("🚨 ANOMALY DETECTED").replace("  ║", " ║"),
+    row("🚨 ANOMALY DETECTED"),
     `╠${"═".repeat(WIDTH)}╣`,
     row(`Sensor     : ${alert.sensor_id}`),
-    row(`Timestamp  : ${timestamp(alert.ts)} UTC`),
+    row(`Timestamp  : ${timestamp(alert.ts)}`),
     row(`Score      : ${alert.score.toFixed(4)} (threshold: ${alert.threshold.toFixed(4)})`),
-    row(`Features   : ${features(alert)}`),
+    row(`Features   : ${features(alert, visible)}`),
   ];
   if (suppressed > 0) {
     lines.push(row(`Suppressed : ${suppressed} more alerts of this sensor in cooldown`));
@@ -51,14 +61,16 @@ export function consoleBlock(alert: Alert, suppressed = 0): string {
   return lines.join("\n");
 }
 
-/** A Slack incoming-webhook payload. */
+/** A Slack incoming-webhook payload; event values are made inert with `slackText`. */
 export function slackMessage(alert: Alert, suppressed = 0): { text: string; blocks: unknown[] } {
   const summary =
-    `:rotating_light: Anomaly on *${alert.sensor_id}*: score ${alert.score.toFixed(4)} ` +
+    `:rotating_light: Anomaly on *${slackText(alert.sensor_id)}*: score ${
+      alert.score.toFixed(4)
+    } ` +
     `(threshold ${alert.threshold.toFixed(4)})`;
   const details = [
-    `*Time:* ${timestamp(alert.ts)} UTC`,
-    `*Features:* ${features(alert)}`,
+    `*Time:* ${timestamp(alert.ts)}`,
+    `*Features:* ${features(alert, (k) => slackText(k, 60))}`,
     ...(suppressed > 0
       ? [`*Also:* ${suppressed} more alerts of this sensor were held back by the cooldown`]
       : []),
@@ -78,17 +90,18 @@ const escape = (s: string) =>
     (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!,
   );
 
-/** An e-mail: subject, plain text and HTML. */
+/** An e-mail: subject, plain text and HTML; no control character from an event in any. */
 export function emailMessage(
   alert: Alert,
   suppressed = 0,
 ): { subject: string; text: string; html: string } {
-  const subject = `[Anomaly Flow] anomaly on ${alert.sensor_id} (score ${alert.score.toFixed(4)})`;
+  const sensor = visible(alert.sensor_id);
+  const subject = `[Anomaly Flow] anomaly on ${cut(sensor, 120)} (score ${alert.score.toFixed(4)})`;
   const rows: [string, string][] = [
-    ["Sensor", alert.sensor_id],
-    ["Time", `${timestamp(alert.ts)} UTC`],
+    ["Sensor", cut(sensor, 1000)],
+    ["Time", timestamp(alert.ts)],
     ["Score", `${alert.score.toFixed(4)} (threshold ${alert.threshold.toFixed(4)})`],
-    ["Features", features(alert)],
+    ["Features", features(alert, (k) => cut(visible(k), 200))],
     ...(suppressed > 0
       ? [
         ["Suppressed", `${suppressed} more alerts of this sensor during the cooldown`] as [

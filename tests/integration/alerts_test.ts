@@ -6,6 +6,9 @@ import { committed, produce, startService, waitFor } from "../helpers/processor.
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
 const PASSWORD = "Sup3r-Secret-Pass!";
 
+/** Whoever can write an event chooses this sensor id. */
+const HOSTILE = "<!channel> <https://evil.example|click here> \u001b[2J\u001b[31mred\nline2";
+
 const alert = (sensor: string, value: number) =>
   JSON.stringify({
     type: "anomaly",
@@ -28,6 +31,9 @@ Deno.test("alerts: console block, Slack and e-mail once per sensor per cooldown,
     { key: "sensor-a", value: alert("sensor-a", 62) },
     { key: "sensor-b", value: alert("sensor-b", -70) },
     { key: "junk", value: "not an alert" },
+    { key: "hostile", value: alert(HOSTILE, 70) },
+    { key: "wrong", value: JSON.stringify({ ...JSON.parse(alert("w", 1)), score: "high" }) },
+    { key: "large", value: alert("x".repeat(5000), 1) },
   ]);
   const p = await startService("alerts", {
     TOPIC_ALERTS: topic.name,
@@ -41,27 +47,49 @@ Deno.test("alerts: console block, Slack and e-mail once per sensor per cooldown,
     SMTP_CA_FILE: smtp.ca,
     EMAIL_TO: "oncall@example.test",
     ALERT_COOLDOWN_SEC: "600",
+    MAX_EVENT_BYTES: "4096",
     LOG_LEVEL: "debug",
   });
   try {
     await waitFor(
-      async () => (await committed(group, topic.name)).get(0) === 5,
+      async () => (await committed(group, topic.name)).get(0) === 8,
       60_000,
-      "5 alerts committed",
+      "8 records committed",
     );
-    assert.equal(slack.bodies.length, 2, "one Slack message per sensor");
-    assert.equal(slack.hits, 3, "the first Slack 500 was retried");
-    assert.equal(smtp.mails.length, 2, "one e-mail per sensor");
-    assert.deepEqual(smtp.mails.map((m) => m.subject.match(/on (sensor-\w)/)![1]).sort(), [
-      "sensor-a",
-      "sensor-b",
-    ]);
+    assert.equal(slack.bodies.length, 3, "one Slack message per sensor");
+    assert.equal(slack.hits, 4, "the first Slack 500 was retried");
+    assert.equal(smtp.mails.length, 3, "one e-mail per sensor");
+    assert.deepEqual(
+      smtp.mails.map((m) => m.subject.match(/on (sensor-\w|<!channel>)/)![1]).sort(),
+      ["<!channel>", "sensor-a", "sensor-b"],
+    );
+    // The hostile sensor id reached Slack and the mail inert.
+    const hostileSlack = JSON.stringify(
+      slack.bodies.find((b) => /channel/.test(JSON.stringify(b))),
+    );
+    assert.ok(!hostileSlack.includes("<!channel>") && !hostileSlack.includes("<https://"));
+    assert.ok(hostileSlack.includes("&lt;!channel&gt;"), hostileSlack);
+    const hostileMail = smtp.mails.find((m) => m.subject.includes("channel"))!;
+    // deno-lint-ignore no-control-regex
+    assert.ok(!/[\u0000-\u001f\u007f-\u009f]/.test(hostileMail.subject), hostileMail.subject);
     assert.ok(smtp.mails.every((m) => m.secure));
-    assert.equal(await p.metric('notifications_total{channel="slack",outcome="sent"}'), 2);
-    assert.equal(await p.metric('notifications_total{channel="email",outcome="sent"}'), 2);
+    assert.equal(await p.metric('notifications_total{channel="slack",outcome="sent"}'), 3);
+    assert.equal(await p.metric('notifications_total{channel="email",outcome="sent"}'), 3);
     assert.equal(await p.metric('notifications_total{channel="slack",outcome="suppressed"}'), 2);
-    assert.equal(await p.metric("alerts_invalid_total"), 1);
+    assert.equal(await p.metric("alerts_invalid_total"), 3);
+    for (const [offset, reason] of [[4, "not JSON"], [6, "score:"], [7, "over 4096"]] as const) {
+      assert.equal(
+        p.lines.filter((l) => l.includes("alert_invalid") && l.includes(`offset=${offset} `))
+          .length,
+        1,
+        `offset ${offset} logged once`,
+      );
+      assert.ok(p.lines.some((l) => l.includes(`offset=${offset} `) && l.includes(reason)));
+    }
     const stdout = p.output.join("\n");
+    // deno-lint-ignore no-control-regex
+    assert.ok(!/\u001b|\u0007/.test(stdout), "no escape sequence of an event reached the terminal");
+    assert.match(stdout, /Sensor {5}: <!channel> <https:\/\/evil\.example\|click here> /);
     assert.match(stdout, /Sensor {5}: sensor-a/);
     assert.match(stdout, /Score {6}: 0\.9990 \(threshold: 0\.9800\)/);
   } finally {

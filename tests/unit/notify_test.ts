@@ -3,6 +3,8 @@ import { type Alert, consoleBlock, emailMessage, slackMessage } from "../../src/
 import { createMailer, sendEmail, type SmtpSettings } from "../../src/notify/email.ts";
 import { postSlack } from "../../src/notify/slack.ts";
 import { createStormControl } from "../../src/notify/storm.ts";
+import { displayWidth } from "../../src/notify/text.ts";
+import { readAlert } from "../../src/alerts.ts";
 import { startHttp, startSmtp } from "../helpers/peers.ts";
 
 const alert: Alert = {
@@ -38,8 +40,8 @@ Deno.test("the console block is the seed's box with sensor, time, score and thre
   assert.match(block, /Score {6}: 0\.9998 \(threshold: 0\.9821\)/);
   assert.match(block, /Features {3}: value=52\.34, temperature=25\.1/);
   assert.match(block, /3 more alerts/);
-  const widths = new Set(lines.filter((l) => !l.includes("🚨")).map((l) => [...l].length));
-  assert.equal(widths.size, 1, "every line of the box has the same width");
+  const widths = new Set(lines.map(displayWidth));
+  assert.deepEqual([...widths], [64], "every line of the box, the title too, is 64 columns");
 });
 
 Deno.test("Slack and e-mail messages say what happened; HTML is escaped", () => {
@@ -151,4 +153,112 @@ Deno.test("e-mail: an untrusted certificate is a TLS failure; a closed port is r
   assert.equal(down.ok, false);
   assert.equal(down.kind, "connection");
   assert.equal(down.attempts, 3);
+});
+
+/** Whoever can write an event chooses this sensor id. */
+const HOSTILE = "<!channel> <https://evil.example|click here> \u001b[2J\u001b[31mred\nline2";
+const hostile: Alert = {
+  ...alert,
+  sensor_id: HOSTILE,
+  features: { "value\u001b[31m<@U123>": 52.34, temperature: 25.1 },
+};
+
+/** Control characters (C0, DEL, C1). */
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+Deno.test("console: an event's control characters are shown escaped, never emitted; the box stays aligned", () => {
+  for (
+    const sensor of [
+      HOSTILE,
+      "温度センサー-東京-第三工場-ライン七-温度センサー-東京-第三工場-ライン七",
+      "🔥🧯 boiler 👩‍🔧 e\u0301 tab\there \u0085 \u009b31m \u202eevil",
+      "x".repeat(500),
+    ]
+  ) {
+    const block = consoleBlock({ ...hostile, sensor_id: sensor }, 2);
+    const lines = block.split("\n");
+    assert.equal(lines.length, 9, "no forged line");
+    for (const line of lines) {
+      assert.ok(!CONTROL.test(line), `no control character: ${JSON.stringify(line)}`);
+      assert.equal(displayWidth(line), 64, `aligned: ${line}`);
+    }
+  }
+  const block = consoleBlock({ ...hostile, sensor_id: "\u001b[2J\u001b[31mred\nline2\u007f" });
+  assert.ok(block.includes("Sensor     : \\u001b[2J\\u001b[31mred\\u000aline2\\u007f "), block);
+  assert.ok(consoleBlock({ ...hostile, sensor_id: "x".repeat(500) }).includes("x…"), "cut");
+  // A time no calendar holds is shown, not thrown.
+  assert.match(consoleBlock({ ...alert, ts: 1e300 }), /Timestamp {2}: ts=1e\+300/);
+});
+
+Deno.test("Slack: no event value makes a mention, a channel or user link, or a link", () => {
+  const { text, blocks } = slackMessage(hostile, 1);
+  for (const t of [text, ...blocks.map((b) => (b as { text: { text: string } }).text.text)]) {
+    assert.ok(!/<[!@#]|<https?:|<mailto:/i.test(t), t);
+    assert.ok(!/https?:\/\//.test(t) && !/evil\.example/.test(t), `no URL Slack would link: ${t}`);
+    assert.ok(!CONTROL.test(t.replaceAll("\n", "")), t);
+  }
+  for (const t of [text, (blocks[0] as { text: { text: string } }).text.text]) {
+    assert.ok(t.includes("&lt;!channel&gt;"), "shown, escaped as Slack documents");
+  }
+  // Only the message's own line breaks: the event's newline is not one.
+  assert.equal(text.split("\n").length, 4);
+});
+
+Deno.test("e-mail: subject and text carry no control character from an event; HTML escaped", () => {
+  const mail = emailMessage(hostile, 1);
+  assert.ok(!CONTROL.test(mail.subject), mail.subject);
+  assert.ok(!CONTROL.test(mail.text.replaceAll("\n", "")), mail.text);
+  assert.equal(mail.text.split("\n").length, 6, "no forged line");
+  assert.ok(!mail.html.includes("<!channel>") && mail.html.includes("&lt;!channel&gt;"));
+  assert.ok(!CONTROL.test(mail.html));
+});
+
+Deno.test("alerts topic: a record that is empty, too large, not JSON or of the wrong shape is refused with a reason", () => {
+  const bytes = (s: string) => new TextEncoder().encode(s);
+  const ok = JSON.stringify({ ...alert });
+  assert.equal(readAlert(bytes(ok), 1000).ok, true);
+  const reasons = [
+    readAlert(null, 1000),
+    readAlert(bytes(""), 1000),
+    readAlert(bytes(ok), 20),
+    readAlert(bytes("{not json"), 1000),
+    readAlert(new Uint8Array([0xff, 0xfe, 0x00]), 1000),
+    readAlert(bytes(JSON.stringify({ ...alert, score: "high" })), 1000),
+    readAlert(bytes(JSON.stringify({ ...alert, features: { value: "x" } })), 1000),
+    readAlert(bytes(JSON.stringify({ ...alert, sensor_id: 7 })), 1000),
+    readAlert(bytes('{"type":"anomaly","sensor_id":"s","ts":1e999,"score":1,"threshold":1}'), 1000),
+    readAlert(bytes("[]"), 1000),
+  ].map((r) => (assert.equal(r.ok, false), (r as { reason: string }).reason));
+  assert.match(reasons[0], /empty/);
+  assert.match(reasons[2], /over 20/);
+  assert.match(reasons[3], /not JSON/);
+  assert.match(reasons[5], /^score:/);
+  assert.match(reasons[6], /^features\.value:/);
+  assert.match(reasons[8], /^ts:/);
+});
+
+Deno.test("Slack and e-mail: the hostile alert through a real HTTP peer and a real SMTP server", async () => {
+  await using peer = startHttp();
+  assert.equal((await postSlack(peer.url, slackMessage(hostile), noWait)).ok, true);
+  const received = JSON.stringify(peer.bodies[0]);
+  assert.ok(!received.includes("<!channel>") && !received.includes("<https://"), received);
+  assert.ok(!/\\u001b|\\n(?!\*)/.test(received.replace(/\\\\u001b/g, "")), received);
+  await using smtp = await startSmtp("alerts@example.test", "pw-123456");
+  const settings: SmtpSettings = {
+    host: "127.0.0.1",
+    port: smtp.port,
+    user: "alerts@example.test",
+    password: "pw-123456",
+    from: "a@example.test",
+    to: ["b@example.test"],
+    caFile: smtp.ca,
+  };
+  const r = await sendEmail(await createMailer(settings), settings, emailMessage(hostile), noWait);
+  assert.equal(r.ok, true, r.error);
+  const mail = smtp.mails[0];
+  assert.ok(!CONTROL.test(mail.subject), mail.subject);
+  assert.match(mail.subject, /anomaly on <!channel> <https:\/\/evil\.example\|click here> \\u001b/);
+  assert.ok(!CONTROL.test(mail.text.replaceAll("\n", "")), mail.text);
+  assert.ok(mail.html.includes("&lt;!channel&gt;") && !mail.html.includes("<!channel>"));
 });
