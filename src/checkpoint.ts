@@ -16,6 +16,7 @@
 import { Buffer } from "node:buffer";
 import type { Kafka, Producer } from "kafkajs";
 import type { ModelState } from "./pipeline.ts";
+import { BROKER_DEFAULT_MAX_MESSAGE_BYTES, recordBudget, sendWithinLimits } from "./outbox.ts";
 
 /** A checkpoint of one partition's model. */
 export interface Checkpoint {
@@ -29,8 +30,11 @@ export interface Checkpoint {
   takenAt: number;
 }
 
-/** Largest chunk, bytes (Kafka's default record limit is 1 MiB). */
+/** Largest chunk, bytes (less when the topic's limit is lower). */
 export const CHUNK_BYTES = 512 * 1024;
+
+/** Bytes a chunk's key and headers may take (group and topic names included). */
+const CHUNK_META_BYTES = 2048;
 
 async function gzip(
   bytes: Uint8Array<ArrayBuffer>,
@@ -78,23 +82,31 @@ export async function decodeCheckpoint(bytes: Uint8Array<ArrayBuffer>): Promise<
   return header as Checkpoint;
 }
 
+/** Options of {@link writeCheckpoint}. */
+export interface WriteOptions {
+  /** The checkpoint topic's `max.message.bytes`. Default: the broker default (1 MiB + 12). */
+  maxMessageBytes?: number;
+}
+
 /** Writes `checkpoint` for `group` to `topic` (acks from all replicas). Returns its size in bytes. */
 export async function writeCheckpoint(
   producer: Producer,
   topic: string,
   group: string,
   checkpoint: Checkpoint,
+  options: WriteOptions = {},
 ): Promise<number> {
   const bytes = await encodeCheckpoint(checkpoint);
-  const chunks = Math.max(1, Math.ceil(bytes.length / CHUNK_BYTES));
+  const limit = options.maxMessageBytes ?? BROKER_DEFAULT_MAX_MESSAGE_BYTES;
+  const size = Math.max(1024, Math.min(CHUNK_BYTES, recordBudget(limit) - CHUNK_META_BYTES));
+  const chunks = Math.max(1, Math.ceil(bytes.length / size));
   const id = `${checkpoint.takenAt}-${crypto.randomUUID().slice(0, 8)}`;
   const partition = String(checkpoint.partition);
-  await producer.send({
+  await sendWithinLimits(producer, [{
     topic,
-    acks: -1,
     messages: Array.from({ length: chunks }, (_, i) => ({
       key: `${group}/${checkpoint.topic}/${partition}/${i}`,
-      value: Buffer.from(bytes.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES)),
+      value: Buffer.from(bytes.subarray(i * size, (i + 1) * size)),
       headers: {
         checkpoint_id: id,
         chunk: String(i),
@@ -104,7 +116,7 @@ export async function writeCheckpoint(
         partition,
       },
     })),
-  });
+  }], { limits: new Map([[topic, limit]]) });
   return bytes.length;
 }
 

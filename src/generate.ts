@@ -26,6 +26,12 @@ import {
 import { logger, setupLogging } from "./log.ts";
 import { type LabelledEvent, SEED_RATES, sensorEvents, type SensorOptions } from "./sensors.ts";
 import { ensureTopics } from "./topics.ts";
+import {
+  BROKER_DEFAULT_MAX_MESSAGE_BYTES,
+  groupByBytes,
+  recordBudget,
+  sendWithinLimits,
+} from "./outbox.ts";
 
 const FLAGS = {
   producers: {
@@ -147,11 +153,13 @@ export async function sendEvents(o: SendOptions): Promise<number> {
     }
     sent += messages.length;
     if (load) {
-      inflight.push(o.producer.send({ topic: o.topic, acks: 1, messages }));
-      if (inflight.length >= 6) await inflight.shift();
+      for (const group of groupByBytes(messages, recordBudget(BROKER_DEFAULT_MAX_MESSAGE_BYTES))) {
+        inflight.push(o.producer.send({ topic: o.topic, acks: 1, messages: group }));
+        if (inflight.length >= 6) await inflight.shift();
+      }
       continue;
     }
-    await o.producer.send({ topic: o.topic, acks: -1, messages });
+    await sendWithinLimits(o.producer, [{ topic: o.topic, messages }]);
     const wait = started + (sent / o.rate) * 1000 - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }

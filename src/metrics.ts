@@ -12,6 +12,7 @@
  * | `event_value` | histogram | |
  * | `dead_letters_total` | counter | `check` |
  * | `consumer_lag` | gauge | `topic`, `partition` |
+ * | `output_records_truncated_total` | counter | `topic` |
  * | `batch_duration_seconds` | histogram | |
  * | `alert_latency_seconds` | histogram | `from` (`event_ts`, `kafka_ts`) |
  * | `processor_workers` | gauge | |
@@ -34,6 +35,7 @@ export interface ProcessorMetrics {
   threshold: Gauge;
   eventValue: Histogram;
   deadLetters: Counter<"check">;
+  truncated: Counter<"topic">;
   lag: Gauge<"topic" | "partition">;
   batchDuration: Histogram;
   alertLatency: Histogram<"from">;
@@ -86,6 +88,12 @@ export function createProcessorMetrics(): ProcessorMetrics {
       name: "dead_letters_total",
       help: "Rejected records written to the dead-letter topic, by failed check.",
       labelNames: ["check"],
+      registers,
+    }),
+    truncated: new Counter({
+      name: "output_records_truncated_total",
+      help: "Output records (dead letters, alerts) whose value was cut to fit the topic's limit.",
+      labelNames: ["topic"],
       registers,
     }),
     lag: new Gauge({

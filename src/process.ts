@@ -38,6 +38,7 @@ import {
   type Pipeline,
 } from "./pipeline.ts";
 import { ensureTopics } from "./topics.ts";
+import { readTopicLimits, sendWithinLimits, type TopicLimits } from "./outbox.ts";
 
 /** Check limits from the configuration. */
 export function limitsOf(config: Config): CheckLimits {
@@ -124,6 +125,8 @@ interface Running {
   producer: Producer;
   consumer: Consumer;
   metrics: ProcessorMetrics;
+  /** `max.message.bytes` of the output topics, read at start-up. */
+  limits: TopicLimits;
   processed: number;
   anomalies: number;
   lastScore: number;
@@ -257,6 +260,7 @@ async function checkpoint(run: Running, reason: string): Promise<void> {
             state,
             takenAt: Date.now(),
           },
+          { maxMessageBytes: run.limits.get(config.checkpointTopic) },
         );
         run.checkpointedScored.set(partition, state.scored);
         logger().info("checkpoint_written", {
@@ -459,7 +463,15 @@ async function handleBatch(run: Running, payload: EachBatchPayload): Promise<voi
     ...(alerts.length ? [{ topic: config.topicAlerts, messages: alerts }] : []),
     ...(dead.length ? [{ topic: config.topicDlq, messages: dead }] : []),
   ];
-  if (topicMessages.length) await run.producer.sendBatch({ acks: -1, topicMessages });
+  if (topicMessages.length) {
+    await sendWithinLimits(run.producer, topicMessages, {
+      limits: run.limits,
+      onTruncated: (topic, bytes) => {
+        metrics.truncated.inc({ topic });
+        logger().warning("output_truncated", { topic, original_bytes: bytes });
+      },
+    });
+  }
   const ackedAt = Date.now() / 1000;
   for (const s of alertSources) {
     metrics.alertLatency.observe({ from: "event_ts" }, Math.max(0, ackedAt - s.ts));
@@ -486,6 +498,41 @@ function countUncounted(run: Running, partition: number): void {
   const counts = run.uncounted.get(partition);
   run.uncounted.delete(partition);
   if (counts) countCommitted(run, counts);
+}
+
+/**
+ * Configuration of a dead-letter topic the processor creates: `max.message.bytes` holds a record
+ * of `MAX_EVENT_BYTES` plus its key and headers, so truncation stays the exception.
+ */
+export function dlqTopicConfig(config: Config): { name: string; value: string }[] {
+  return [{ name: "max.message.bytes", value: String(config.maxEventBytes + 64 * 1024) }];
+}
+
+/**
+ * Fetch sizes: a partition's fetch holds at least one record of `MAX_EVENT_BYTES` (with its
+ * headers), a whole fetch four of them, so a backlog of large records keeps memory bounded.
+ */
+export function fetchSizes(config: Config): { maxBytesPerPartition: number; maxBytes: number } {
+  const perPartition = Math.max(1024 * 1024, config.maxEventBytes + 64 * 1024);
+  return { maxBytesPerPartition: perPartition, maxBytes: 4 * perPartition };
+}
+
+/** `max.message.bytes` of the topics the processor writes, as the broker has them. */
+async function outputLimits(
+  kafka: ReturnType<typeof createKafka>,
+  config: Config,
+): Promise<TopicLimits> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return await readTopicLimits(admin, [
+      config.topicAlerts,
+      config.topicDlq,
+      ...(config.checkpointIntervalSec > 0 ? [config.checkpointTopic] : []),
+    ]);
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 /** Runs the processor until SIGINT/SIGTERM (or `signal`); returns the exit code. */
@@ -518,7 +565,7 @@ export async function runProcess(args: string[], signal?: AbortSignal): Promise<
     ensureTopics(conn, [
       { topic: config.topicEvents, numPartitions: 4 },
       { topic: config.topicAlerts, numPartitions: 1 },
-      { topic: config.topicDlq, numPartitions: 1 },
+      { topic: config.topicDlq, numPartitions: 1, configEntries: dlqTopicConfig(config) },
       ...(checkpoints
         ? [{
           topic: config.checkpointTopic,
@@ -527,6 +574,8 @@ export async function runProcess(args: string[], signal?: AbortSignal): Promise<
         }]
         : []),
     ]));
+  const limits = await startingKafka(conn, () => outputLimits(kafka, config));
+  log.info("output_limits", Object.fromEntries(limits));
   const options = pipelineOptionsOf(config);
   const pipeline = await createPipeline({ ...options, initialModel: false });
   // Checkpoints are read once at start-up (retried like every start-up step) and again after a
@@ -565,6 +614,7 @@ export async function runProcess(args: string[], signal?: AbortSignal): Promise<
   const consumer = kafka.consumer({
     groupId: config.consumerGroup,
     maxWaitTimeInMs: 50,
+    ...fetchSizes(config),
     sessionTimeout: config.consumerSessionTimeoutMs,
     heartbeatInterval: Math.min(3000, Math.floor(config.consumerSessionTimeoutMs / 3)),
   });
@@ -631,6 +681,7 @@ export async function runProcess(args: string[], signal?: AbortSignal): Promise<
     producer,
     consumer,
     metrics,
+    limits,
     processed: 0,
     anomalies: 0,
     lastScore: NaN,

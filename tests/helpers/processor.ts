@@ -7,6 +7,7 @@
 import { Buffer } from "node:buffer";
 import type { Kafka, KafkaMessage } from "kafkajs";
 import { testBroker, testKafka } from "./kafka.ts";
+import { groupByBytes, recordBudget } from "../../src/outbox.ts";
 
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
 
@@ -204,16 +205,15 @@ export async function produce(
   const producer = testKafka().producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   try {
-    for (let i = 0; i < messages.length; i += 500) {
-      await producer.send({
-        topic,
-        acks: -1,
-        messages: messages.slice(i, i + 500).map((m) => ({
-          ...m,
-          value: m.value instanceof Uint8Array ? Buffer.from(m.value) : m.value,
-          partition,
-        })),
-      });
+    const all = messages.map((m) => ({
+      ...m,
+      value: m.value instanceof Uint8Array ? Buffer.from(m.value) : m.value,
+      partition,
+    }));
+    for (let i = 0; i < all.length; i += 500) {
+      for (const group of groupByBytes(all.slice(i, i + 500), recordBudget(1_048_588))) {
+        await producer.send({ topic, acks: -1, messages: group });
+      }
     }
   } finally {
     await producer.disconnect();
