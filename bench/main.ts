@@ -7,14 +7,15 @@
 import { benchDetector } from "./detector.ts";
 import { benchGenerator, benchPipeline } from "./pipeline.ts";
 import { benchSoak } from "./soak.ts";
+import { benchBacklog } from "./backlog.ts";
 
 const SECTIONS: Record<string, () => Promise<void>> = {
   detector: benchDetector,
   pipeline: benchPipeline,
   generator: benchGenerator,
 };
-/** Long runs, only when named: `deno task bench soak`. */
-const ON_REQUEST: Record<string, () => Promise<void>> = { soak: benchSoak };
+/** Long runs, only when named: `deno task bench soak`, `deno task bench backlog`. */
+const ON_REQUEST: Record<string, () => Promise<void>> = { soak: benchSoak, backlog: benchBacklog };
 
 const chosen = Deno.args.length > 0 ? Deno.args : Object.keys(SECTIONS);
 for (const name of chosen) {

@@ -16,7 +16,12 @@
 import { Buffer } from "node:buffer";
 import type { Kafka, Producer } from "kafkajs";
 import type { ModelState } from "./pipeline.ts";
-import { BROKER_DEFAULT_MAX_MESSAGE_BYTES, recordBudget, sendWithinLimits } from "./outbox.ts";
+import {
+  BROKER_DEFAULT_MAX_MESSAGE_BYTES,
+  recordBudget,
+  recordBytes,
+  sendWithinLimits,
+} from "./outbox.ts";
 
 /** A checkpoint of one partition's model. */
 export interface Checkpoint {
@@ -32,9 +37,6 @@ export interface Checkpoint {
 
 /** Largest chunk, bytes (less when the topic's limit is lower). */
 export const CHUNK_BYTES = 512 * 1024;
-
-/** Bytes a chunk's key and headers may take (group and topic names included). */
-const CHUNK_META_BYTES = 2048;
 
 async function gzip(
   bytes: Uint8Array<ArrayBuffer>,
@@ -98,24 +100,34 @@ export async function writeCheckpoint(
 ): Promise<number> {
   const bytes = await encodeCheckpoint(checkpoint);
   const limit = options.maxMessageBytes ?? BROKER_DEFAULT_MAX_MESSAGE_BYTES;
-  const size = Math.max(1024, Math.min(CHUNK_BYTES, recordBudget(limit) - CHUNK_META_BYTES));
-  const chunks = Math.max(1, Math.ceil(bytes.length / size));
   const id = `${checkpoint.takenAt}-${crypto.randomUUID().slice(0, 8)}`;
   const partition = String(checkpoint.partition);
+  const record = (i: number, chunks: number, value: Buffer) => ({
+    key: `${group}/${checkpoint.topic}/${partition}/${i}`,
+    value,
+    headers: {
+      checkpoint_id: id,
+      chunk: String(i),
+      chunks: String(chunks),
+      group,
+      topic: checkpoint.topic,
+      partition,
+    },
+  });
+  // A chunk is never cut to fit (that would corrupt it): its size leaves room for its key and
+  // headers, measured on the largest of them.
+  const meta = recordBytes(record(99_999_999, 99_999_999, Buffer.alloc(0)));
+  const size = Math.min(CHUNK_BYTES, recordBudget(limit) - meta);
+  if (size < 1) {
+    throw new RangeError(`checkpoint topic ${topic}: max.message.bytes ${limit} is too small`);
+  }
+  const chunks = Math.max(1, Math.ceil(bytes.length / size));
   await sendWithinLimits(producer, [{
     topic,
-    messages: Array.from({ length: chunks }, (_, i) => ({
-      key: `${group}/${checkpoint.topic}/${partition}/${i}`,
-      value: Buffer.from(bytes.subarray(i * size, (i + 1) * size)),
-      headers: {
-        checkpoint_id: id,
-        chunk: String(i),
-        chunks: String(chunks),
-        group,
-        topic: checkpoint.topic,
-        partition,
-      },
-    })),
+    messages: Array.from(
+      { length: chunks },
+      (_, i) => record(i, chunks, Buffer.from(bytes.subarray(i * size, (i + 1) * size))),
+    ),
   }], { limits: new Map([[topic, limit]]) });
   return bytes.length;
 }
