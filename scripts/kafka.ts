@@ -43,7 +43,7 @@ export interface BrokerOptions {
    */
   advertisedPort?: number;
   /**
-   * An extra SASL_SSL listener (SCRAM-SHA-512 over TLS) on 127.0.0.1:`port`, with a PKCS12
+   * An extra SASL_SSL listener (PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 over TLS) on 127.0.0.1:`port`, with a PKCS12
    * keystore and the SCRAM users created when the storage is formatted.
    */
   saslSsl?: SaslSslListener;
@@ -136,9 +136,14 @@ function serverProperties(o: ReturnType<typeof resolve>): string {
   const s = o.saslSsl;
   const secure = s
     ? [
-      "sasl.enabled.mechanisms=SCRAM-SHA-512",
+      "sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
       "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=" +
       "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+      "listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=" +
+      "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+      "listener.name.sasl_ssl.plain.sasl.jaas.config=" +
+      "org.apache.kafka.common.security.plain.PlainLoginModule required " +
+      s.users.map((u) => `user_${u.name}=${JSON.stringify(u.password)}`).join(" ") + ";",
       "ssl.keystore.type=PKCS12",
       `ssl.keystore.location=${s.keystore}`,
       `ssl.keystore.password=${s.keystorePassword}`,
@@ -264,10 +269,12 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       clusterId,
       "--config",
       config,
-      ...(o.saslSsl?.users ?? []).flatMap((u) => [
-        "--add-scram",
-        `SCRAM-SHA-512=[name=${u.name},password=${u.password}]`,
-      ]),
+      ...(o.saslSsl?.users ?? []).flatMap((u) =>
+        ["SCRAM-SHA-256", "SCRAM-SHA-512"].flatMap((m) => [
+          "--add-scram",
+          `${m}=[name=${u.name},password=${u.password}]`,
+        ])
+      ),
     ]);
   }
   // `exec` so the pid we record is the JVM's; `setsid` so a Ctrl-C meant for a test run or a

@@ -61,11 +61,15 @@ export async function connectionOf(config: Config): Promise<KafkaConnection> {
   return conn;
 }
 
-/** The connection's TLS and SASL options for kafkajs. */
+/**
+ * The connection's TLS and SASL options for kafkajs: copies, since kafkajs adds its own
+ * (uncloneable) fields to the `sasl` object it is given, and the connection must stay
+ * structured-cloneable for the generator's worker threads.
+ */
 export function securityOf(conn: KafkaConnection): Pick<KafkaConfig, "ssl" | "sasl"> {
   return {
     ...(conn.ssl ? { ssl: conn.ssl.ca ? { ca: [conn.ssl.ca] } : true } : {}),
-    ...(conn.sasl ? { sasl: conn.sasl as SASLOptions } : {}),
+    ...(conn.sasl ? { sasl: { ...conn.sasl } as SASLOptions } : {}),
   };
 }
 

@@ -30,7 +30,7 @@ import {
   waitFor,
 } from "../helpers/processor.ts";
 
-const BROKER = { port: 19692, controllerPort: 19694, heap: "512m" };
+const BROKER = { port: 19792, controllerPort: 19794, heap: "512m" };
 const ADDRESS = `127.0.0.1:${BROKER.port}`;
 const RECORDS = 100_000;
 const MAX_EVENT_BYTES = 1 << 20;

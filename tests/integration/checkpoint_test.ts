@@ -48,9 +48,13 @@ async function runUntilCommitted(
     60_000,
     `${total} committed`,
   );
-  if (kill === "SIGKILL") {
-    // Let the interval checkpoint (if any) land first, as a crash might not.
-    await new Promise((r) => setTimeout(r, 1500));
+  if (kill === "SIGKILL" && env.CHECKPOINT_INTERVAL_SEC === "1") {
+    // Let the interval checkpoint of everything committed land first, as a crash might not.
+    await waitFor(
+      () => p.lines.some((l) => l.includes(`checkpoint_written reason=interval scored=${total} `)),
+      15_000,
+      `the interval checkpoint of ${total} events`,
+    );
   }
   p.child.kill(kill);
   await p.status;

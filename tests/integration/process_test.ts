@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import assert from "node:assert/strict";
 import { testTopic } from "../helpers/kafka.ts";
 import { committed, produce, readAll, startProcessor, waitFor } from "../helpers/processor.ts";
@@ -153,6 +154,68 @@ Deno.test("a known mix gives exact check counts, dead letters with headers, aler
       10_000,
       "committed offset at the end",
     );
+  } finally {
+    p.child.kill("SIGTERM");
+    assert.equal((await p.status).code, 0);
+  }
+});
+
+Deno.test("dead letters carry the exact original bytes, null versus empty, every original header, and their source", async () => {
+  const t = await topics("dlbytes");
+  await using _e = t.events, _a = t.alerts, _d = t.dlq;
+  const now = Date.now() / 1000;
+  const notUtf8 = new Uint8Array([
+    ...new TextEncoder().encode('{"sensor_id":"s'),
+    0xc3,
+    0x28,
+    0xff,
+    ...new TextEncoder().encode(`","ts":${now},"value":1}`),
+  ]);
+  const records: {
+    key: string;
+    value: string | Uint8Array | null;
+    headers: Record<string, string>;
+  }[] = [
+    { key: "utf8", value: notUtf8, headers: { trace: "t-1" } },
+    { key: "empty", value: new Uint8Array(0), headers: { trace: "t-2" } },
+    { key: "null", value: null, headers: { trace: "t-3" } },
+    {
+      key: "custom",
+      value: JSON.stringify({ sensor_id: "s", ts: now, value: 9999 }),
+      headers: { injected: "out_of_range", trace: "t-4", "x-tenant": "acme" },
+    },
+  ];
+  await produce(t.events.name, records, 0);
+  const sources = await readAll(t.events.name);
+  const group = `g-${t.events.name}`;
+  const p = await startProcessor(envFor(t, group));
+  try {
+    await waitFor(
+      async () => (await committed(group, t.events.name)).get(0) === records.length,
+      60_000,
+      "all records committed",
+    );
+    const dlq = await readAll(t.dlq.name);
+    assert.equal(dlq.length, records.length);
+    for (const m of dlq) {
+      const source = sources.find((s) => s.key!.toString() === m.key!.toString())!;
+      const h = m.headers!;
+      if (source.value === null) assert.equal(m.value, null, "a null value stays null");
+      else assert.ok(Buffer.from(source.value).equals(m.value!), `${m.key}: the exact bytes`);
+      for (const [k, v] of Object.entries(source.headers!)) {
+        assert.equal(h[k]?.toString(), v!.toString(), `${m.key}: original header ${k}`);
+      }
+      assert.equal(h.source_topic!.toString(), t.events.name);
+      assert.equal(h.source_partition!.toString(), "0");
+      assert.equal(h.source_offset!.toString(), source.offset);
+      assert.equal(h.source_timestamp!.toString(), source.timestamp);
+      assert.ok(h.dq_reason!.toString().length > 0);
+    }
+    const byKey = (k: string) => dlq.find((m) => m.key!.toString() === k)!;
+    assert.equal(byKey("empty").value!.length, 0, "an empty value stays empty, not null");
+    assert.notEqual(byKey("empty").value, null);
+    assert.equal(byKey("custom").headers!.dq_check!.toString(), "range_value");
+    assert.equal(byKey("utf8").headers!.dq_check!.toString(), "schema");
   } finally {
     p.child.kill("SIGTERM");
     assert.equal((await p.status).code, 0);

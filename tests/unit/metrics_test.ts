@@ -81,3 +81,47 @@ Deno.test("/metrics, /healthz and /readyz answer; readyz says why it is not read
     await server.shutdown();
   }
 });
+
+/** The README's metric table: name → type and labels. */
+async function readmeMetrics(): Promise<Map<string, { type: string; labels: string[] }>> {
+  const readme = await Deno.readTextFile(new URL("../../README.md", import.meta.url));
+  const section = readme.slice(readme.indexOf("## Metrics"));
+  const table = section.slice(0, section.indexOf("\n## "));
+  const out = new Map<string, { type: string; labels: string[] }>();
+  for (const row of table.split("\n").filter((l) => /^\| `/.test(l))) {
+    const [names, type, labels] = row.split("|").slice(1, 4).map((c) => c.trim());
+    const labelList = [...labels.matchAll(/`(\w+)`/g)].map((m) => m[1]);
+    for (const m of names.matchAll(/`(\w+)`/g)) out.set(m[1], { type, labels: labelList });
+  }
+  return out;
+}
+
+Deno.test("every metric the README's table names exists with its type and labels, and none is missing from it", async () => {
+  const documented = await readmeMetrics();
+  assert.ok(documented.size >= 15, `${documented.size} metrics in the README's table`);
+  const m = createProcessorMetrics();
+  // One sample per labelled metric, so its label names show.
+  m.dq.inc({ outcome: "ok", check: "all" });
+  m.deadLetters.inc({ check: "schema" });
+  m.truncated.inc({ topic: "t" });
+  m.lag.set({ topic: "t", partition: "0" }, 1);
+  m.alertLatency.observe({ from: "event_ts" }, 0.1);
+  m.labelled.inc({ truth: "normal", flagged: "false" });
+  const text = await m.registry.metrics();
+  const exposed = new Map(
+    [...text.matchAll(/^# TYPE (\w+) (\w+)$/gm)].map((x) => [x[1], x[2]]),
+  );
+  for (const [name, { type, labels }] of documented) {
+    assert.equal(exposed.get(name), type, `${name} is exposed as a ${type}`);
+    const series = type === "histogram" ? `${name}_bucket` : name;
+    const sample = text.split("\n").find((l) =>
+      l.startsWith(`${series}{`) || l.startsWith(`${series} `)
+    );
+    assert.ok(sample !== undefined, `${name} has a sample`);
+    const got = [...(sample!.match(/\{(.*)\}/)?.[1] ?? "").matchAll(/(\w+)="/g)]
+      .map((x) => x[1]).filter((l) => l !== "le");
+    assert.deepEqual(got, labels, `${name}'s labels`);
+  }
+  const undocumented = [...exposed.keys()].filter((n) => !documented.has(n));
+  assert.deepEqual(undocumented, [], "every exposed metric is in the README's table");
+});

@@ -96,6 +96,10 @@ Deno.test("a pipeline resumed from a snapshot scores and decides as if it had ne
   const values = stream(5000, 4).map((e) =>
     encoder.encode(JSON.stringify({ ...e.event, ts: START }))
   );
+  // The resumed segment starts with an extreme event: it must be judged with the saved threshold.
+  values[2100] = encoder.encode(
+    JSON.stringify({ sensor_id: "sensor-x", ts: START, value: 97, temperature: 78 }),
+  );
   const options = { now: () => START, forest: { seed: 3 } };
   const original = await createPipeline({ ...options, workers: 2 });
   let resumed;
@@ -107,7 +111,10 @@ Deno.test("a pipeline resumed from a snapshot scores and decides as if it had ne
     resumed = await createPipeline({ ...options, workers: 3, state });
     const got = await resumed.process(values.slice(2100));
     assert.deepEqual(got.score, expected.score);
+    assert.deepEqual(got.threshold, expected.threshold, "the threshold goes on from the saved one");
     assert.deepEqual(got.anomaly, expected.anomaly);
+    assert.equal(got.anomaly[0], 1, "the extreme event right after the restart is flagged");
+    assert.deepEqual((await resumed.snapshot()).threshold, (await original.snapshot()).threshold);
     assert.ok(got.anomaly.some((a) => a === 1), "anomalies right after the restart, no warm-up");
     await assert.rejects(
       createPipeline({ ...options, forest: { seed: 4 }, state }),
