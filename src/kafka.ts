@@ -14,6 +14,7 @@ import {
   type SASLOptions,
 } from "kafkajs";
 import type { Config } from "./config.ts";
+import { retry } from "./retry.ts";
 import { logger } from "./log.ts";
 
 // kafkajs 2.2.4 passes a negative timeout to setTimeout; Node (and Deno's node compat) clamp it
@@ -130,21 +131,24 @@ export async function startingKafka<T>(
   step: () => Promise<T>,
   options: StartingOptions = {},
 ): Promise<T> {
-  const {
-    retryForMs = 60_000,
-    firstWaitMs = 1000,
-    sleep = (ms) => new Promise((r) => setTimeout(r, ms)),
-  } = options;
-  const deadline = Date.now() + retryForMs;
-  for (let wait = firstWaitMs;; wait = Math.min(wait * 2, 8000)) {
-    try {
-      return await step();
-    } catch (e) {
-      const { message, fatal } = describeKafkaError(e, conn);
-      if (fatal || Date.now() + wait > deadline) throw new KafkaStartError(message);
-      logger().warning("kafka_unavailable", { error: message, retry_in_ms: wait });
-      await sleep(wait);
-    }
+  const { retryForMs = 60_000, firstWaitMs = 1000, sleep } = options;
+  try {
+    return await retry(step, {
+      attempts: Infinity,
+      withinMs: retryForMs,
+      baseMs: firstWaitMs,
+      maxMs: 8000,
+      jitter: 0,
+      sleep,
+      retryable: (e) => !describeKafkaError(e, conn).fatal,
+      onRetry: (e, _n, ms) =>
+        logger().warning("kafka_unavailable", {
+          error: describeKafkaError(e, conn).message,
+          retry_in_ms: ms,
+        }),
+    });
+  } catch (e) {
+    throw new KafkaStartError(describeKafkaError(e, conn).message);
   }
 }
 

@@ -22,7 +22,7 @@
  * @module
  */
 import { CHECK_CODE, type CheckLimits, checkTime, DEFAULT_LIMITS } from "./event.ts";
-import { type ForestOptions, isWarm, type MassState, massToScore } from "./hst.ts";
+import { type ForestOptions, isWarm, type MassState, massToScore } from "./hst/mod.ts";
 import type { QuantileState } from "./quantile.ts";
 import { FEATURES, packRecords, type StageReply, type StageRequest } from "./stage.ts";
 import { createThreshold, type Threshold, type ThresholdOptions } from "./threshold.ts";

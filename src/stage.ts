@@ -9,7 +9,7 @@
  * @module
  */
 import { CHECK_CODE, type CheckLimits, checkRecord } from "./event.ts";
-import type { ForestOptions, MassState, Shard } from "./hst.ts";
+import type { ForestOptions, MassState, Shard } from "./hst/mod.ts";
 
 /** Features of the model, in order: `value`, `temperature` (NaN when absent). */
 export const FEATURES = ["value", "temperature"] as const;

@@ -13,7 +13,7 @@ import {
   importMasses,
   scoreLearnBatch,
   type Trees,
-} from "../src/hst.ts";
+} from "../src/hst/mod.ts";
 import type { CheckLimits } from "../src/event.ts";
 import { checkSlice, type StageReply, type StageRequest } from "../src/stage.ts";
 

@@ -8,7 +8,7 @@
  */
 import { isIP } from "node:net";
 import nodemailer from "nodemailer";
-import { backoffDelay, type BackoffOptions, sleep } from "./retry.ts";
+import { retry, type RetryOptions } from "../retry.ts";
 import type { Delivery } from "./slack.ts";
 
 /** SMTP settings (the seed's `SMTP_*`, `EMAIL_TO`, plus a from address and a CA file). */
@@ -24,11 +24,10 @@ export interface SmtpSettings {
   caFile?: string;
 }
 
-/** Options of {@link sendEmail}. */
-export interface EmailOptions extends BackoffOptions {
+/** Options of {@link sendEmail} (backoff: {@link RetryOptions}, first wait 500 ms). */
+export interface EmailOptions extends Pick<RetryOptions, "baseMs" | "maxMs" | "sleep"> {
   /** Attempts in all. Default: 4. */
   attempts?: number;
-  sleep?: (ms: number) => Promise<void>;
 }
 
 /** The message of one e-mail. */
@@ -96,19 +95,26 @@ export async function sendEmail(
   content: EmailContent,
   options: EmailOptions = {},
 ): Promise<Delivery & { kind?: string }> {
-  const attempts = options.attempts ?? 4;
-  const wait = options.sleep ?? sleep;
-  let last = { kind: "other", message: "not sent" };
-  for (let attempt = 1; attempt <= attempts; attempt++) {
+  let attempts = 0;
+  const send = async () => {
+    attempts++;
     try {
       await transport.sendMail({ from: settings.from, to: settings.to, ...content });
-      return { ok: true, attempts: attempt };
     } catch (e) {
-      const d = describeSmtpError(e, settings);
-      last = d;
-      if (!d.retry) return { ok: false, attempts: attempt, error: d.message, kind: d.kind };
+      throw describeSmtpError(e, settings);
     }
-    if (attempt < attempts) await wait(backoffDelay(attempt, options));
+  };
+  try {
+    await retry(send, {
+      attempts: options.attempts ?? 4,
+      baseMs: options.baseMs,
+      maxMs: options.maxMs,
+      sleep: options.sleep,
+      retryable: (d) => (d as ReturnType<typeof describeSmtpError>).retry,
+    });
+    return { ok: true, attempts };
+  } catch (e) {
+    const d = e as ReturnType<typeof describeSmtpError>;
+    return { ok: false, attempts, error: d.message, kind: d.kind };
   }
-  return { ok: false, attempts, error: last.message, kind: last.kind };
 }

@@ -5,18 +5,16 @@
  *
  * @module
  */
-import { backoffDelay, type BackoffOptions, sleep } from "./retry.ts";
+import { retry, type RetryOptions } from "../retry.ts";
 
-/** Options of {@link postSlack}. */
-export interface SlackOptions extends BackoffOptions {
+/** Options of {@link postSlack} (backoff: {@link RetryOptions}, first wait 500 ms). */
+export interface SlackOptions extends Pick<RetryOptions, "baseMs" | "maxMs" | "sleep"> {
   /** Attempts in all. Default: 5. */
   attempts?: number;
   /** Per-request timeout, ms. Default: 10,000. */
   timeoutMs?: number;
   /** Longest `Retry-After` honoured, ms. Default: 60,000. */
   maxRetryAfterMs?: number;
-  /** Injected for tests. Default: {@link sleep}. */
-  sleep?: (ms: number) => Promise<void>;
 }
 
 /** How a delivery ended. */
@@ -27,43 +25,61 @@ export interface Delivery {
   error?: string;
 }
 
+/** A failed post: whether to try again and after how long the server asked. */
+class SlackFailure extends Error {
+  constructor(message: string, readonly again: boolean, readonly waitMs?: number) {
+    super(message);
+  }
+}
+
 /** Posts `payload` to the webhook. Never throws. */
 export async function postSlack(
   url: string,
   payload: unknown,
   options: SlackOptions = {},
 ): Promise<Delivery> {
-  const attempts = options.attempts ?? 5;
-  const wait = options.sleep ?? sleep;
-  let error = "";
-  for (let attempt = 1; attempt <= attempts; attempt++) {
-    let delay = backoffDelay(attempt, options);
+  let attempts = 0;
+  const post = async () => {
+    attempts++;
+    let res: Response;
     try {
-      const res = await fetch(url, {
+      res = await fetch(url, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify(payload),
         signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
       });
-      const body = (await res.text()).slice(0, 200);
-      if (res.ok) return { ok: true, attempts: attempt };
-      error = `HTTP ${res.status}${body ? `: ${body}` : ""}`;
-      if (res.status === 429) {
-        const after = Number(res.headers.get("retry-after"));
-        if (Number.isFinite(after) && after >= 0) {
-          delay = Math.min(after * 1000, options.maxRetryAfterMs ?? 60_000);
-        }
-      } else if (res.status < 500) {
-        return { ok: false, attempts: attempt, error };
-      }
     } catch (e) {
-      error = (e as Error).name === "TimeoutError"
+      const message = (e as Error).name === "TimeoutError"
         ? "timed out"
         : `network error: ${redactUrl((e as Error).message, url)}`;
+      throw new SlackFailure(message, true);
     }
-    if (attempt < attempts) await wait(delay);
+    const body = (await res.text()).slice(0, 200);
+    if (res.ok) return;
+    const error = `HTTP ${res.status}${body ? `: ${body}` : ""}`;
+    if (res.status === 429) {
+      const after = Number(res.headers.get("retry-after"));
+      const waitMs = Number.isFinite(after) && after >= 0
+        ? Math.min(after * 1000, options.maxRetryAfterMs ?? 60_000)
+        : undefined;
+      throw new SlackFailure(error, true, waitMs);
+    }
+    throw new SlackFailure(error, res.status >= 500);
+  };
+  try {
+    await retry(post, {
+      attempts: options.attempts ?? 5,
+      baseMs: options.baseMs,
+      maxMs: options.maxMs,
+      sleep: options.sleep,
+      retryable: (e) => (e as SlackFailure).again,
+      waitFor: (e) => (e as SlackFailure).waitMs,
+    });
+    return { ok: true, attempts };
+  } catch (e) {
+    return { ok: false, attempts, error: (e as Error).message };
   }
-  return { ok: false, attempts, error };
 }
 
 function redactUrl(message: string, url: string): string {

@@ -16,7 +16,7 @@ import {
   maxMass,
   scoreLearnBatch,
   TREE_BYTES_PER_NODE,
-} from "../../src/hst.ts";
+} from "../../src/hst/mod.ts";
 import { labelledFeatures } from "../../src/sensors.ts";
 
 const LIMITS = [[-100, 100], [-20, 80]] as const;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { CHECKS } from "../../src/event.ts";
-import { createDetector, isWarm } from "../../src/hst.ts";
+import { createDetector, isWarm } from "../../src/hst/mod.ts";
 import { createPipeline } from "../../src/pipeline.ts";
 import { sensorEvents } from "../../src/sensors.ts";
 import { createThreshold } from "../../src/threshold.ts";
