@@ -9,7 +9,13 @@
  *
  * @module
  */
-import { buildForest, createDetector, forestBytes, isWarm, scoreLearnBatch } from "../src/hst/mod.ts";
+import {
+  buildForest,
+  createDetector,
+  forestBytes,
+  isWarm,
+  scoreLearnBatch,
+} from "../src/hst/mod.ts";
 import { labelledFeatures } from "../src/sensors.ts";
 import { createThreshold, THRESHOLD_MODES } from "../src/threshold.ts";
 import { confusion, rocAuc } from "../src/evaluation.ts";
