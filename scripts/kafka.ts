@@ -16,7 +16,8 @@
  * @module
  */
 import { Kafka, logLevel } from "kafkajs";
-import { ensureTopics, PROJECT_TOPICS } from "../src/topics.ts";
+import { ensureTopics, projectTopics } from "../src/topics.ts";
+import { loadConfig } from "../src/config.ts";
 
 /** Apache Kafka version fetched from Maven Central (see scripts/kafka/pom.xml). */
 export const KAFKA_VERSION = "4.1.1";
@@ -326,7 +327,7 @@ async function main(args: string[]): Promise<number> {
     case "start": {
       const started = Date.now();
       const broker = await startBroker();
-      await ensureTopics(broker.address, PROJECT_TOPICS);
+      await ensureTopics(broker.address, projectTopics(loadConfig().config));
       console.log(
         `kafka_ready address=${broker.address} pid=${broker.pid} data_dir=${broker.dataDir} ` +
           `ms=${Date.now() - started}`,

@@ -15,7 +15,8 @@
  * @module
  */
 import { LOCAL_DIR, startBroker, stopBroker } from "./kafka.ts";
-import { ensureTopics, PROJECT_TOPICS } from "../src/topics.ts";
+import { ensureTopics, projectTopics } from "../src/topics.ts";
+import { loadConfig } from "../src/config.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const MAIN = `${ROOT}src/main.ts`;
@@ -146,7 +147,7 @@ async function runLocal(): Promise<void> {
   };
   const dir = `${LOCAL_DIR}/stack`;
   const broker = await startBroker();
-  await ensureTopics(broker.address, PROJECT_TOPICS);
+  await ensureTopics(broker.address, projectTopics(loadConfig().config));
   console.log(`stack: kafka ready at ${broker.address}`);
 
   const children: { name: string; child: Deno.ChildProcess }[] = [];
@@ -191,7 +192,9 @@ async function runLocal(): Promise<void> {
   processor metrics  http://localhost:${ports.processor}/metrics  (/healthz, /readyz)
   alert consumer     http://localhost:${ports.alerts}/metrics
 ${urls.join("\n")}
-  kafka              ${broker.address}  topics: ${PROJECT_TOPICS.map((t) => t.topic).join(", ")}
+  kafka              ${broker.address}  topics: ${
+    projectTopics(loadConfig().config).map((t) => t.topic).join(", ")
+  }
   grafana            with Docker only (compose.yaml)
   Ctrl-C stops everything.`);
 

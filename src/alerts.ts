@@ -23,7 +23,7 @@ import {
   slackMessage,
 } from "./notify/format.ts";
 import { postSlack } from "./notify/slack.ts";
-import { ensureTopics } from "./topics.ts";
+import { ensureTopics, projectTopics } from "./topics.ts";
 import { createStormControl } from "./notify/storm.ts";
 
 /** SMTP settings from the configuration. */
@@ -162,7 +162,7 @@ export async function runAlerts(args: string[]): Promise<number> {
   });
   await startingKafka(conn, async () => {
     // The processor creates it too; whichever starts first.
-    await ensureTopics(conn, [{ topic: config.topicAlerts, numPartitions: 1 }]);
+    await ensureTopics(conn, [projectTopics(config)[1]]);
     await consumer.connect();
     await consumer.subscribe({ topic: config.topicAlerts, fromBeginning: true });
   });

@@ -13,6 +13,8 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import { LOG_FORMATS, LOG_LEVELS } from "./log.ts";
 import { THRESHOLD_MODES } from "./threshold.ts";
+import { SEED_RATES } from "./sensors.ts";
+import { FOREST_DEFAULTS, PARTITION_DEFAULTS, THRESHOLD_DEFAULTS } from "./defaults.ts";
 
 interface Spec {
   env: string;
@@ -185,7 +187,7 @@ export const SETTINGS = {
   quantileP: {
     env: "QUANTILE_P",
     flag: "quantile-p",
-    default: "0.995",
+    default: String(THRESHOLD_DEFAULTS.quantileP),
     allowed: "a number > 0 and < 1",
     schema: open01(),
     doc: "quantile of past scores used as the threshold",
@@ -193,7 +195,7 @@ export const SETTINGS = {
   thresholdMode: {
     env: "THRESHOLD_MODE",
     flag: "threshold-mode",
-    default: "adaptive",
+    default: THRESHOLD_DEFAULTS.mode,
     allowed: `one of ${THRESHOLD_MODES.join(", ")}`,
     schema: oneOf(THRESHOLD_MODES),
     doc: "`quantile` (the seed's) or `adaptive` (see README, Detection)",
@@ -201,7 +203,7 @@ export const SETTINGS = {
   thresholdMassRatio: {
     env: "THRESHOLD_MASS_RATIO",
     flag: "threshold-mass-ratio",
-    default: "10",
+    default: String(THRESHOLD_DEFAULTS.massRatio),
     allowed: "a number > 1",
     schema: num().pipe(z.number().gt(1)),
     doc: "`adaptive` mode: anomaly when an event's mass is below median mass / this",
@@ -209,7 +211,7 @@ export const SETTINGS = {
   hstNTrees: {
     env: "HST_N_TREES",
     flag: "hst-n-trees",
-    default: "25",
+    default: String(FOREST_DEFAULTS.nTrees),
     allowed: "an integer in 1..1000",
     schema: int(1, 1000),
     doc: "Half-Space Trees: number of trees",
@@ -217,7 +219,7 @@ export const SETTINGS = {
   hstHeight: {
     env: "HST_HEIGHT",
     flag: "hst-height",
-    default: "15",
+    default: String(FOREST_DEFAULTS.height),
     allowed: "an integer in 1..24",
     schema: int(1, 24),
     doc: "Half-Space Trees: tree height",
@@ -225,7 +227,7 @@ export const SETTINGS = {
   hstWindowSize: {
     env: "HST_WINDOW_SIZE",
     flag: "hst-window-size",
-    default: "250",
+    default: String(FOREST_DEFAULTS.windowSize),
     allowed: "an integer in 1..1000000",
     schema: int(1, 1_000_000),
     doc: "Half-Space Trees: events per window",
@@ -233,7 +235,7 @@ export const SETTINGS = {
   hstSeed: {
     env: "HST_SEED",
     flag: "seed",
-    default: "42",
+    default: String(FOREST_DEFAULTS.seed),
     allowed: "an integer in 0..4294967295",
     schema: int(0, 4294967295),
     doc: "seed of the forest (same seed and input, same scores)",
@@ -384,6 +386,78 @@ export const SETTINGS = {
     schema: emails(),
     doc: "recipients of alert e-mails",
   },
+  topicEventsPartitions: {
+    env: "TOPIC_EVENTS_PARTITIONS",
+    flag: "topic-events-partitions",
+    default: String(PARTITION_DEFAULTS.events),
+    allowed: "an integer in 1..10000",
+    schema: int(1, 10_000),
+    doc: "partitions of `TOPIC_EVENTS` when the product creates it",
+  },
+  genProducers: {
+    env: "GEN_PRODUCERS",
+    flag: "producers",
+    default: cores,
+    allowed: "an integer in 1..64",
+    schema: int(1, 64),
+    doc: "`generate`, load mode: producer threads",
+  },
+  genRate: {
+    env: "GEN_RATE",
+    flag: "rate",
+    default: "20",
+    allowed: "a number >= 0 (0: load mode, as fast as it goes)",
+    schema: num().pipe(z.number().min(0).max(10_000_000)),
+    doc: "`generate`: events per second",
+  },
+  genSensors: {
+    env: "GEN_SENSORS",
+    flag: "sensors",
+    default: "5",
+    allowed: "an integer in 1..100000",
+    schema: int(1, 100_000),
+    doc: "`generate`: simulated sensors",
+  },
+  genCount: {
+    env: "GEN_COUNT",
+    flag: "count",
+    default: "0",
+    allowed: "an integer >= 0 (0: no limit)",
+    schema: int(0, Number.MAX_SAFE_INTEGER),
+    doc: "`generate`: events to send",
+  },
+  genDuration: {
+    env: "GEN_DURATION",
+    flag: "duration",
+    default: "0",
+    allowed: "seconds >= 0 (0: no limit)",
+    schema: num().pipe(z.number().min(0)),
+    doc: "`generate`: how long to run",
+  },
+  genSeed: {
+    env: "GEN_SEED",
+    flag: "gen-seed",
+    default: "1",
+    allowed: "an integer in 0..4294967295",
+    schema: int(0, 4294967295),
+    doc: "`generate`: seed of the simulated stream (`generate --seed` is the same)",
+  },
+  genValueAnomalyRate: {
+    env: "GEN_VALUE_ANOMALY_RATE",
+    flag: "value-anomaly-rate",
+    default: String(SEED_RATES.value),
+    allowed: "a number in [0, 1]",
+    schema: num().pipe(z.number().min(0).max(1)),
+    doc: "`generate`: share of value anomalies",
+  },
+  genTemperatureAnomalyRate: {
+    env: "GEN_TEMPERATURE_ANOMALY_RATE",
+    flag: "temperature-anomaly-rate",
+    default: String(SEED_RATES.temperature),
+    allowed: "a number in [0, 1]",
+    schema: num().pipe(z.number().min(0).max(1)),
+    doc: "`generate`: share of temperature anomalies",
+  },
   logLevel: {
     env: "LOG_LEVEL",
     flag: "log-level",
@@ -425,6 +499,8 @@ export interface ConfigSources {
   args?: string[];
   /** Extra flags the command accepts besides the settings' own (booleans or strings). */
   extraFlags?: Record<string, { type: "string" | "boolean"; short?: string }>;
+  /** Flags that mean another setting's flag for this command (`{ seed: "gen-seed" }`). */
+  aliases?: Record<string, string>;
 }
 
 /** The result of {@link loadConfig}: the configuration, positionals and extra flags. */
@@ -448,9 +524,20 @@ export function loadConfig(sources: ConfigSources = {}): LoadedConfig {
     ...sources.extraFlags,
   };
   for (const spec of Object.values(SETTINGS)) options[spec.flag] = { type: "string" };
+  const aliases = sources.aliases ?? {};
+  const args: string[] = [];
+  const given = sources.args ?? [];
+  for (let i = 0; i < given.length; i++) {
+    const m = given[i].match(/^--([^=]+)(=.*)?$/);
+    const name = m ? aliases[m[1]] ?? m[1] : "";
+    // `--rate -5`: a negative number is the flag's value (for the setting to refuse, if it must).
+    if (m && !m[2] && options[name]?.type === "string" && /^-\d/.test(given[i + 1] ?? "")) {
+      args.push(`--${name}=${given[++i]}`);
+    } else args.push(m ? `--${name}${m[2] ?? ""}` : given[i]);
+  }
   let parsed;
   try {
-    parsed = parseArgs({ args: sources.args ?? [], options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (e) {
     throw new ConfigError("flags", `invalid command line: ${(e as Error).message}`);
   }
@@ -511,7 +598,7 @@ export function loadConfig(sources: ConfigSources = {}): LoadedConfig {
 export function settingsTable(): string {
   const rows = Object.values(SETTINGS).map((s: Spec) =>
     `| \`${s.env}\` | \`--${s.flag}\` | ${
-      s.env === "WORKERS" ? "available cores" : `\`${s.default}\``
+      s.env === "WORKERS" || s.env === "GEN_PRODUCERS" ? "available cores" : `\`${s.default}\``
     } | ${s.doc}; ${s.allowed} |`
   );
   return ["| variable | flag | default | meaning; allowed |", "|---|---|---|---|", ...rows].join(

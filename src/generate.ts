@@ -12,9 +12,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
-import { z } from "zod";
-import { ConfigError, loadConfig } from "./config.ts";
+import { loadConfig } from "./config.ts";
 import { type Kafka, Partitioners, type Producer } from "kafkajs";
 import {
   connectionOf,
@@ -25,98 +23,13 @@ import {
 } from "./kafka.ts";
 import { logger, setupLogging } from "./log.ts";
 import { type LabelledEvent, SEED_RATES, sensorEvents, type SensorOptions } from "./sensors.ts";
-import { ensureTopics } from "./topics.ts";
+import { ensureTopics, eventsTopic } from "./topics.ts";
 import {
   BROKER_DEFAULT_MAX_MESSAGE_BYTES,
   groupByBytes,
   recordBudget,
   sendWithinLimits,
 } from "./outbox.ts";
-
-const FLAGS = {
-  producers: {
-    env: "GEN_PRODUCERS",
-    default: String(Math.max(1, navigator.hardwareConcurrency ?? 1)),
-    schema: z.coerce.number().int().min(1).max(64),
-    allowed: "an integer in 1..64",
-  },
-  rate: {
-    env: "GEN_RATE",
-    default: "20",
-    schema: z.coerce.number().min(0).max(10_000_000),
-    allowed: "a number >= 0",
-  },
-  sensors: {
-    env: "GEN_SENSORS",
-    default: "5",
-    schema: z.coerce.number().int().min(1).max(100_000),
-    allowed: "an integer in 1..100000",
-  },
-  count: {
-    env: "GEN_COUNT",
-    default: "0",
-    schema: z.coerce.number().int().min(0),
-    allowed: "an integer >= 0 (0: no limit)",
-  },
-  duration: {
-    env: "GEN_DURATION",
-    default: "0",
-    schema: z.coerce.number().min(0),
-    allowed: "seconds >= 0 (0: no limit)",
-  },
-  seed: {
-    env: "GEN_SEED",
-    default: "1",
-    schema: z.coerce.number().int().min(0).max(4294967295),
-    allowed: "an integer in 0..4294967295",
-  },
-  "value-anomaly-rate": {
-    env: "GEN_VALUE_ANOMALY_RATE",
-    default: String(SEED_RATES.value),
-    schema: z.coerce.number().min(0).max(1),
-    allowed: "a number in [0, 1]",
-  },
-  "temperature-anomaly-rate": {
-    env: "GEN_TEMPERATURE_ANOMALY_RATE",
-    default: String(SEED_RATES.temperature),
-    schema: z.coerce.number().min(0).max(1),
-    allowed: "a number in [0, 1]",
-  },
-} as const;
-
-type GenOptions = { -readonly [K in keyof typeof FLAGS]: number };
-
-function genOptions(args: string[]): { options: GenOptions; rest: string[] } {
-  const { values, tokens } = parseArgs({
-    args,
-    options: Object.fromEntries(Object.keys(FLAGS).map((k) => [k, { type: "string" as const }])),
-    strict: false,
-    tokens: true,
-    allowPositionals: true,
-  });
-  const mine = new Set(Object.keys(FLAGS));
-  const rest: string[] = [];
-  for (const t of tokens ?? []) {
-    if (t.kind === "option" && mine.has(t.name)) continue;
-    if (t.kind === "option") rest.push(t.rawName, ...(t.value !== undefined ? [t.value] : []));
-    if (t.kind === "positional") rest.push(t.value);
-  }
-  const options = {} as GenOptions;
-  for (const [name, spec] of Object.entries(FLAGS)) {
-    const raw = (values[name] as string | undefined) ?? Deno.env.get(spec.env) ?? spec.default;
-    const r = spec.schema.safeParse(raw);
-    if (!r.success) {
-      throw new ConfigError(
-        spec.env,
-        `invalid setting ${spec.env} (--${name}) = ${
-          JSON.stringify(raw)
-        }: expected ${spec.allowed}`,
-      );
-    }
-    options[name as keyof GenOptions] = r.data;
-  }
-  return { options, rest };
-}
 
 /** How {@link sendEvents} sends. */
 export interface SendOptions {
@@ -230,14 +143,23 @@ async function sendInWorkers(
 
 /** Runs `generate`; returns the exit code. */
 export async function runGenerate(args: string[]): Promise<number> {
-  const { options, rest } = genOptions(args);
-  const { config } = loadConfig({ args: rest });
+  const { config } = loadConfig({ args, aliases: { seed: "gen-seed" } });
+  const options = {
+    producers: config.genProducers,
+    rate: config.genRate,
+    sensors: config.genSensors,
+    count: config.genCount,
+    duration: config.genDuration,
+    seed: config.genSeed,
+    "value-anomaly-rate": config.genValueAnomalyRate,
+    "temperature-anomaly-rate": config.genTemperatureAnomalyRate,
+  };
   setupLogging({ level: config.logLevel, format: config.logFormat });
   const log = logger("generator");
   const conn = await connectionOf(config);
   await startingKafka(
     conn,
-    () => ensureTopics(conn, [{ topic: config.topicEvents, numPartitions: 4 }]),
+    () => ensureTopics(conn, [eventsTopic(config)]),
   );
   let stopping = false;
   const stop = () => stopping = true;

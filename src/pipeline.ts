@@ -26,6 +26,7 @@ import { type ForestOptions, isWarm, type MassState, massToScore } from "./hst/m
 import type { QuantileState } from "./quantile.ts";
 import { FEATURES, packRecords, type StageReply, type StageRequest } from "./stage.ts";
 import { createThreshold, type Threshold, type ThresholdOptions } from "./threshold.ts";
+import { FOREST_DEFAULTS, THRESHOLD_DEFAULTS } from "./defaults.ts";
 
 /** Options of {@link createPipeline}. */
 export interface PipelineOptions {
@@ -63,14 +64,14 @@ export interface ModelState {
 /** A key naming the model parameters a {@link ModelState} fits. */
 export function modelKey(forest: ForestOptions, threshold: ThresholdOptions = {}): string {
   return JSON.stringify({
-    nTrees: forest.nTrees ?? 25,
-    height: forest.height ?? 15,
-    windowSize: forest.windowSize ?? 250,
-    seed: forest.seed ?? 42,
+    nTrees: forest.nTrees ?? FOREST_DEFAULTS.nTrees,
+    height: forest.height ?? FOREST_DEFAULTS.height,
+    windowSize: forest.windowSize ?? FOREST_DEFAULTS.windowSize,
+    seed: forest.seed ?? FOREST_DEFAULTS.seed,
     limits: forest.limits,
-    mode: threshold.mode ?? "adaptive",
-    quantileP: threshold.quantileP ?? 0.995,
-    massRatio: threshold.massRatio ?? 10,
+    mode: threshold.mode ?? THRESHOLD_DEFAULTS.mode,
+    quantileP: threshold.quantileP ?? THRESHOLD_DEFAULTS.quantileP,
+    massRatio: threshold.massRatio ?? THRESHOLD_DEFAULTS.massRatio,
   });
 }
 
@@ -181,9 +182,9 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
   const limits = options.limits ?? DEFAULT_LIMITS;
   const forest = forestOf(options);
   const params = {
-    nTrees: forest.nTrees ?? 25,
-    height: forest.height ?? 15,
-    windowSize: forest.windowSize ?? 250,
+    nTrees: forest.nTrees ?? FOREST_DEFAULTS.nTrees,
+    height: forest.height ?? FOREST_DEFAULTS.height,
+    windowSize: forest.windowSize ?? FOREST_DEFAULTS.windowSize,
   };
   const count = options.workers ?? 1;
   if (!Number.isInteger(count) || count < 1) {

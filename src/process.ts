@@ -37,7 +37,7 @@ import {
   modelKey,
   type Pipeline,
 } from "./pipeline.ts";
-import { ensureTopics } from "./topics.ts";
+import { ensureTopics, projectTopics } from "./topics.ts";
 import { readTopicLimits, sendWithinLimits, type TopicLimits } from "./outbox.ts";
 
 /** Check limits from the configuration. */
@@ -501,14 +501,6 @@ function countUncounted(run: Running, partition: number): void {
 }
 
 /**
- * Configuration of a dead-letter topic the processor creates: `max.message.bytes` holds a record
- * of `MAX_EVENT_BYTES` plus its key and headers, so truncation stays the exception.
- */
-export function dlqTopicConfig(config: Config): { name: string; value: string }[] {
-  return [{ name: "max.message.bytes", value: String(config.maxEventBytes + 64 * 1024) }];
-}
-
-/**
  * Fetch sizes: a partition's fetch holds at least one record of `MAX_EVENT_BYTES` (with its
  * headers), a whole fetch four of them, so a backlog of large records keeps memory bounded.
  */
@@ -563,9 +555,7 @@ export async function runProcess(args: string[], signal?: AbortSignal): Promise<
   const checkpoints = config.checkpointIntervalSec > 0;
   await startingKafka(conn, () =>
     ensureTopics(conn, [
-      { topic: config.topicEvents, numPartitions: 4 },
-      { topic: config.topicAlerts, numPartitions: 1 },
-      { topic: config.topicDlq, numPartitions: 1, configEntries: dlqTopicConfig(config) },
+      ...projectTopics(config),
       ...(checkpoints
         ? [{
           topic: config.checkpointTopic,

@@ -15,6 +15,7 @@
  * @module
  */
 import { createQuantile, type QuantileState } from "./quantile.ts";
+import { THRESHOLD_DEFAULTS } from "./defaults.ts";
 
 /** Threshold modes. */
 export const THRESHOLD_MODES = ["quantile", "adaptive"] as const;
@@ -50,9 +51,9 @@ export interface Threshold {
  * same mode and parameters). Throws on an unknown mode or an out-of-range parameter.
  */
 export function createThreshold(options: ThresholdOptions = {}, from?: QuantileState): Threshold {
-  const mode = options.mode ?? "adaptive";
+  const mode = options.mode ?? THRESHOLD_DEFAULTS.mode;
   if (mode === "quantile") {
-    const quantile = createQuantile(options.quantileP ?? 0.995, from);
+    const quantile = createQuantile(options.quantileP ?? THRESHOLD_DEFAULTS.quantileP, from);
     return {
       mode,
       get value() {
@@ -68,7 +69,7 @@ export function createThreshold(options: ThresholdOptions = {}, from?: QuantileS
     };
   }
   if (mode === "adaptive") {
-    const ratio = options.massRatio ?? 10;
+    const ratio = options.massRatio ?? THRESHOLD_DEFAULTS.massRatio;
     if (!(ratio > 1) || !Number.isFinite(ratio)) {
       throw new RangeError(`massRatio must be a finite number > 1, got ${ratio}`);
     }

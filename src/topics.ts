@@ -5,6 +5,8 @@
  * @module
  */
 import { Kafka, logLevel } from "kafkajs";
+import type { Config } from "./config.ts";
+import { PARTITION_DEFAULTS } from "./defaults.ts";
 import { type KafkaConnection, securityOf } from "./kafka.ts";
 
 /** A topic to create if it does not exist. */
@@ -17,15 +19,27 @@ export interface TopicSpec {
   configEntries?: { name: string; value: string }[];
 }
 
+/** The events topic as the product creates it (`TOPIC_EVENTS`, `TOPIC_EVENTS_PARTITIONS`). */
+export function eventsTopic(config: Config): TopicSpec {
+  return { topic: config.topicEvents, numPartitions: config.topicEventsPartitions };
+}
+
 /**
- * The product's topics, named by `TOPIC_EVENTS` (`events`, 4 partitions), `TOPIC_ALERTS`
- * (`alerts`, 1) and `TOPIC_DLQ` (`events.dlq`, 1).
+ * The product's topics as the configuration names them: `TOPIC_EVENTS` (`events`,
+ * `TOPIC_EVENTS_PARTITIONS` = 4), `TOPIC_ALERTS` (`alerts`, 1) and `TOPIC_DLQ` (`events.dlq`,
+ * 1, holding records of `MAX_EVENT_BYTES` plus their headers).
  */
-export const PROJECT_TOPICS: TopicSpec[] = [
-  { topic: Deno.env.get("TOPIC_EVENTS") ?? "events", numPartitions: 4 },
-  { topic: Deno.env.get("TOPIC_ALERTS") ?? "alerts", numPartitions: 1 },
-  { topic: Deno.env.get("TOPIC_DLQ") ?? "events.dlq", numPartitions: 1 },
-];
+export function projectTopics(config: Config): TopicSpec[] {
+  return [
+    eventsTopic(config),
+    { topic: config.topicAlerts, numPartitions: PARTITION_DEFAULTS.alerts },
+    {
+      topic: config.topicDlq,
+      numPartitions: PARTITION_DEFAULTS.dlq,
+      configEntries: [{ name: "max.message.bytes", value: String(config.maxEventBytes + 65_536) }],
+    },
+  ];
+}
 
 /**
  * Creates the topics that do not exist yet (broker address or a full connection); returns those

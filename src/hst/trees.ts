@@ -5,6 +5,7 @@
  * @module
  */
 import { createRandom } from "../random.ts";
+import { FOREST_DEFAULTS } from "../defaults.ts";
 
 /** Parameters of a forest; defaults are the seed's (and River's). */
 export interface ForestOptions {
@@ -107,10 +108,14 @@ export function isWarm(index: number, windowSize: number): boolean {
 
 /** Validated parameters with defaults applied. */
 export function forestParams(options: ForestOptions): Required<ForestOptions> {
-  const nTrees = positiveInt("nTrees", options.nTrees ?? 25, 1000);
-  const height = positiveInt("height", options.height ?? 15, 24);
-  const windowSize = positiveInt("windowSize", options.windowSize ?? 250, 1 << 30);
-  const seed = options.seed ?? 42;
+  const nTrees = positiveInt("nTrees", options.nTrees ?? FOREST_DEFAULTS.nTrees, 1000);
+  const height = positiveInt("height", options.height ?? FOREST_DEFAULTS.height, 24);
+  const windowSize = positiveInt(
+    "windowSize",
+    options.windowSize ?? FOREST_DEFAULTS.windowSize,
+    1 << 30,
+  );
+  const seed = options.seed ?? FOREST_DEFAULTS.seed;
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
     throw new RangeError(`seed must be an integer in 0..4294967295, got ${seed}`);
   }

@@ -1,0 +1,20 @@
+/**
+ * The model's defaults, in one place: the seed's (and River's) Half-Space Trees parameters and
+ * the threshold's. The settings table (`config.ts`), the forest (`hst/`), the threshold and the
+ * model key all read them from here.
+ *
+ * @module
+ */
+
+/** Half-Space Trees: 25 trees of height 15, windows of 250 events, seed 42. */
+export const FOREST_DEFAULTS = { nTrees: 25, height: 15, windowSize: 250, seed: 42 } as const;
+
+/** Threshold: adaptive mode; the seed's quantile p = 0.995; adaptive mass ratio 10. */
+export const THRESHOLD_DEFAULTS = {
+  mode: "adaptive",
+  quantileP: 0.995,
+  massRatio: 10,
+} as const;
+
+/** Partitions of the topics the product creates: events 4, alerts 1, dead letters 1. */
+export const PARTITION_DEFAULTS = { events: 4, alerts: 1, dlq: 1 } as const;
