@@ -82,6 +82,8 @@ export interface BatchOutcome {
   status: Uint8Array;
   /** Reason of each rejected record (undefined when valid). */
   reasons: (string | undefined)[];
+  /** Entity key of each valid record (`sensor_id`; "" when rejected). */
+  keys: string[];
   /** Event `ts` (NaN when it could not be read). */
   ts: Float64Array;
   /** Features, {@link FEATURES} order, 2 per record. */
@@ -252,6 +254,7 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
     const n = values.length;
     const status = new Uint8Array(n);
     const reasons: (string | undefined)[] = new Array(n);
+    const keys = new Array<string>(n);
     const ts = new Float64Array(n);
     const features = new Float64Array(FEATURES.length * n);
     // 1. Checks, one contiguous slice per worker.
@@ -266,16 +269,17 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
         "checked",
       ).result;
       status.set(r.status, start);
+      for (let k = 0; k < r.keys.length; k++) keys[start + k] = r.keys[k];
       ts.set(r.ts, start);
       features.set(r.features, FEATURES.length * start);
       for (const [k, reason] of r.reasons) reasons[start + k] = reason;
     }));
-    return { n, status, reasons, ts, features };
+    return { n, status, reasons, keys, ts, features };
   }
 
   /** Stage 2, in batch order: time checks, scores and threshold with model `key`. */
   async function score(
-    { n, status, reasons, ts, features }: Awaited<ReturnType<typeof check>>,
+    { n, status, reasons, keys, ts, features }: Awaited<ReturnType<typeof check>>,
     key: number,
   ): Promise<BatchOutcome> {
     const m0 = models.get(key);
@@ -292,6 +296,7 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
       if (!t.ok) {
         status[i] = CHECK_CODE[t.check];
         reasons[i] = t.reason;
+        keys[i] = "";
         continue;
       }
       if (clockMode === "event" && !(ts[i] <= eventClock)) eventClock = ts[i];
@@ -324,7 +329,7 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
       }
       scoredAll += m;
     }
-    return { n, status, reasons, ts, features, score, threshold: thresholds, anomaly };
+    return { n, status, reasons, keys, ts, features, score, threshold: thresholds, anomaly };
   }
 
   return {

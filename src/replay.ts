@@ -13,7 +13,7 @@ import { loadConfig } from "./config.ts";
 import { CHECKS } from "./event.ts";
 import { logger, setupLogging } from "./log.ts";
 import { createPipeline } from "./pipeline.ts";
-import { pipelineOptionsOf } from "./process.ts";
+import { pipelineOptionsOf } from "./options.ts";
 
 const encoder = new TextEncoder();
 const BATCH = 1024;

@@ -32,9 +32,13 @@ export type StageReply =
   | { type: "exported"; id: number; state: MassState }
   | { type: "error"; id: number; message: string };
 
-/** Per record of a slice: check code (0 = passed), `ts`, features, and reasons of failures. */
+/**
+ * Per record of a slice: check code (0 = passed), `ts`, features, the entity key (`sensor_id`;
+ * "" for a rejected record), and reasons of failures.
+ */
 export interface CheckedSlice {
   status: Uint8Array<ArrayBuffer>;
+  keys: string[];
   ts: Float64Array<ArrayBuffer>;
   features: Float64Array<ArrayBuffer>;
   /** `[index, reason]` of each failed record. */
@@ -71,6 +75,7 @@ export function checkSlice(
   const ts = new Float64Array(n).fill(NaN);
   const features = new Float64Array(FEATURES.length * n).fill(NaN);
   const reasons: [number, string][] = [];
+  const keys = new Array<string>(n).fill("");
   for (let i = 0; i < n; i++) {
     const r = checkRecord(bytes.subarray(offsets[i], offsets[i + 1]), limits);
     if (!r.ok) {
@@ -79,8 +84,9 @@ export function checkSlice(
       continue;
     }
     ts[i] = r.event.ts;
+    keys[i] = r.event.sensor_id;
     features[2 * i] = r.event.value;
     features[2 * i + 1] = r.event.temperature ?? NaN;
   }
-  return { status, ts, features, reasons };
+  return { status, keys, ts, features, reasons };
 }

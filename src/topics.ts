@@ -5,6 +5,7 @@
  * @module
  */
 import { Kafka, logLevel } from "kafkajs";
+import { readTopicLimits, type TopicLimits } from "./outbox.ts";
 import type { Config } from "./config.ts";
 import { PARTITION_DEFAULTS } from "./defaults.ts";
 import { type KafkaConnection, securityOf } from "./kafka.ts";
@@ -72,4 +73,33 @@ export async function ensureTopics(
   } finally {
     await admin.disconnect();
   }
+}
+
+/** `max.message.bytes` of the topics the processor writes, as the broker has them. */
+export async function outputLimits(kafka: Kafka, config: Config): Promise<TopicLimits> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return await readTopicLimits(admin, [
+      config.topicAlerts,
+      config.topicDlq,
+      ...(config.checkpointIntervalSec > 0 ? [config.checkpointTopic] : []),
+    ]);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** The topics `process` writes and reads (the checkpoint topic compacted), created when missing. */
+export function processTopics(config: Config) {
+  return [
+    ...projectTopics(config),
+    ...(config.checkpointIntervalSec > 0
+      ? [{
+        topic: config.checkpointTopic,
+        numPartitions: 1,
+        configEntries: [{ name: "cleanup.policy", value: "compact" }],
+      }]
+      : []),
+  ];
 }

@@ -7,7 +7,8 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import kafkajs, { type KafkaMessage } from "kafkajs";
-import { deadLetterOf, rejoinCause } from "../../src/process.ts";
+import { rejoinCause } from "../../src/batch.ts";
+import { deadLetterOf } from "../../src/outputs.ts";
 
 // The shape of the broker's answer kafkajs builds the error from (its typings say `Error`).
 const { KafkaJSNonRetriableError, KafkaJSProtocolError } = kafkajs;

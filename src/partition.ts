@@ -1,0 +1,146 @@
+/**
+ * What the processor knows of each partition it owns, in one type, and what a batch of that
+ * partition may do given it — a pure decision, so every delivery rule is testable without a
+ * broker (after the model of Redpanda Connect's checkpoint tracking).
+ *
+ * The rules, in order:
+ * 1. **Rewound** to a checkpoint: batches fetched before the seek took effect are skipped until
+ *    one starts at the checkpoint's offset.
+ * 2. **Already acknowledged** (a commit was refused and the group gave the records back): the
+ *    records below `acked` had their alerts and dead letters acknowledged, so they are committed,
+ *    not processed again.
+ * 3. **Re-learned**: after a rewind, records below `relearn` (the group's committed offset at the
+ *    rewind) are learned by the model only: no alert, dead letter, count or commit of their own.
+ *
+ * @module
+ */
+
+/** What a committed batch adds to the metrics. */
+export interface BatchCounts {
+  /** Records per check code (0 = passed every check). */
+  perCheck: number[];
+  alerts: number;
+  /** Labelled records: normal kept, normal flagged, anomaly missed, anomaly flagged. */
+  truth: number[];
+}
+
+/** `from` added into `into`; returns `into`. */
+export function addCounts(into: BatchCounts, from: BatchCounts): BatchCounts {
+  from.perCheck.forEach((v, i) => into.perCheck[i] += v);
+  from.truth.forEach((v, i) => into.truth[i] += v);
+  into.alerts += from.alerts;
+  return into;
+}
+
+/** One owned partition. */
+export interface PartitionState {
+  /** Next offset after the batches handed to the pipeline. */
+  enqueued?: bigint;
+  /** Next offset after the records committed (or known committed). */
+  committed?: bigint;
+  /** Next offset after the records whose alerts and dead letters were acknowledged. */
+  acked?: bigint;
+  /** Counts of acknowledged records whose commit was refused (counted once committed). */
+  uncounted?: BatchCounts;
+  /** Set after a rewind to a checkpoint: the offset the next batch must start at. */
+  seekTo?: string;
+  /** Set after a rewind: records below it are learned only (see the module doc). */
+  relearn?: bigint;
+  /** Events its model had scored at its latest checkpoint. */
+  checkpointedScored: number;
+}
+
+/** What a batch does, from {@link planBatch}. */
+export type BatchPlan =
+  /** Fetched before the rewind took effect: leave it, the seek fetches again. */
+  | { action: "skip" }
+  /** Every record was acknowledged already: commit up to `last`, process nothing. */
+  | { action: "commit"; last: string }
+  /**
+   * Process records `[start, n)`; of those, the first `learnOnly` are learned only. `rewound`:
+   * this batch starts at the rewind's offset (clear `seekTo`).
+   */
+  | { action: "process"; start: number; learnOnly: number; rewound: boolean };
+
+/** The plan of a batch with record offsets `offsets` (ascending, at least one) on `state`. */
+export function planBatch(state: PartitionState, offsets: readonly string[]): BatchPlan {
+  const rewound = state.seekTo !== undefined;
+  if (rewound && offsets[0] !== state.seekTo) return { action: "skip" };
+  let start = 0;
+  if (state.acked !== undefined) {
+    while (start < offsets.length && BigInt(offsets[start]) < state.acked) start++;
+    if (start === offsets.length) return { action: "commit", last: String(state.acked - 1n) };
+  }
+  let learnOnly = 0;
+  if (state.relearn !== undefined) {
+    while (
+      start + learnOnly < offsets.length && BigInt(offsets[start + learnOnly]) < state.relearn
+    ) {
+      learnOnly++;
+    }
+  }
+  return { action: "process", start, learnOnly, rewound };
+}
+
+/** The owned partitions' states, and waiting for a partition's commits. */
+export interface Partitions {
+  /** The state of `partition` (created empty when new). */
+  get(partition: number): PartitionState;
+  /** Forgets `partition` (taken away); its waiters are rejected. */
+  drop(partition: number): void;
+  /** Records that `partition` is committed up to (not including) `next`; wakes its waiters. */
+  committed(partition: number, next: bigint): void;
+  /**
+   * Resolves once `partition` is committed up to `offset`; rejects after `timeoutMs` or when the
+   * partition is dropped.
+   */
+  untilCommitted(partition: number, offset: bigint, timeoutMs: number): Promise<void>;
+}
+
+/** An empty {@link Partitions}. */
+export function createPartitions(): Partitions {
+  const states = new Map<number, PartitionState>();
+  const waiters = new Map<number, Set<{ offset: bigint; done: (error?: Error) => void }>>();
+  const wake = (partition: number, error?: Error) => {
+    const next = states.get(partition)?.committed ?? -1n;
+    for (const w of waiters.get(partition) ?? []) {
+      if (error || next >= w.offset) {
+        waiters.get(partition)!.delete(w);
+        w.done(error);
+      }
+    }
+  };
+  return {
+    get(partition) {
+      let s = states.get(partition);
+      if (!s) states.set(partition, s = { checkpointedScored: 0 });
+      return s;
+    },
+    drop(partition) {
+      states.delete(partition);
+      wake(partition, new Error("partition reassigned"));
+    },
+    committed(partition, next) {
+      this.get(partition).committed = next;
+      wake(partition);
+    },
+    untilCommitted(partition, offset, timeoutMs) {
+      if ((states.get(partition)?.committed ?? -1n) >= offset) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const w = {
+          offset,
+          done: (error?: Error) => {
+            clearTimeout(timer);
+            error ? reject(error) : resolve();
+          },
+        };
+        const timer = setTimeout(() => {
+          waiters.get(partition)?.delete(w);
+          reject(new Error(`batches before the checkpoint were not committed in ${timeoutMs} ms`));
+        }, timeoutMs);
+        if (!waiters.has(partition)) waiters.set(partition, new Set());
+        waiters.get(partition)!.add(w);
+      });
+    },
+  };
+}
