@@ -24,7 +24,8 @@
 import { CHECK_CODE, type CheckLimits, checkTime, DEFAULT_LIMITS } from "./event.ts";
 import { type ForestOptions, isWarm, type MassState, massToScore } from "./hst/mod.ts";
 import type { QuantileState } from "./quantile.ts";
-import { FEATURES, packRecords, type StageReply, type StageRequest } from "./stage.ts";
+import { FEATURES, packRecords } from "./stage.ts";
+import { createStagePool, type StagePool } from "./stage_pool.ts";
 import { createThreshold, type Threshold, type ThresholdOptions } from "./threshold.ts";
 import { FOREST_DEFAULTS, THRESHOLD_DEFAULTS } from "./defaults.ts";
 
@@ -124,52 +125,6 @@ export interface Pipeline {
   close(): Promise<void>;
 }
 
-interface StageWorker {
-  call(request: StageRequest, transfer?: Transferable[]): Promise<StageReply>;
-  terminate(): void;
-}
-
-function startWorker(url: URL, onFatal: (e: Error) => void): StageWorker {
-  const worker = new Worker(url, { type: "module" });
-  const pending = new Map<number, (r: StageReply) => void>();
-  let ready: ((r: StageReply) => void) | undefined;
-  const fail = (e: Error) => {
-    onFatal(e);
-    for (const resolve of pending.values()) resolve({ type: "error", id: -1, message: e.message });
-    pending.clear();
-  };
-  worker.onmessage = (e: MessageEvent<StageReply>) => {
-    const msg = e.data;
-    if (msg.type === "ready") return ready?.(msg);
-    const resolve = pending.get(msg.id);
-    pending.delete(msg.id);
-    resolve?.(msg);
-  };
-  worker.onerror = (e) => {
-    e.preventDefault();
-    fail(new Error(`stage worker failed: ${e.message}`));
-  };
-  return {
-    call(request, transfer = []) {
-      return new Promise((resolve) => {
-        if (request.type === "init") ready = resolve;
-        else pending.set(request.id, resolve);
-        worker.postMessage(request, transfer);
-      });
-    },
-    terminate: () => worker.terminate(),
-  };
-}
-
-function expect<T extends StageReply["type"]>(
-  r: StageReply,
-  type: T,
-): Extract<StageReply, { type: T }> {
-  if (r.type === "error") throw new Error(`stage worker: ${r.message}`);
-  if (r.type !== type) throw new Error(`stage worker: expected ${type}, got ${r.type}`);
-  return r as Extract<StageReply, { type: T }>;
-}
-
 /** The forest of a pipeline: its parameters, limits from the checks' valid ranges. */
 export function forestOf(options: PipelineOptions): ForestOptions {
   const limits = options.limits ?? DEFAULT_LIMITS;
@@ -179,21 +134,167 @@ export function forestOf(options: PipelineOptions): ForestOptions {
   };
 }
 
+/** A batch after the checks (stage 1). */
+interface Checked {
+  n: number;
+  status: Uint8Array;
+  reasons: (string | undefined)[];
+  keys: string[];
+  ts: Float64Array;
+  features: Float64Array;
+}
+
+/** The main-thread part of a model: threshold and events scored. */
+interface MainModel {
+  threshold: Threshold;
+  scored: number;
+}
+
+/** What the stages of one pipeline share. */
+interface PipelineCore {
+  pool: StagePool;
+  limits: CheckLimits;
+  params: { nTrees: number; height: number; windowSize: number };
+  clock: "wall" | "event";
+  now: () => number;
+  /** The event-time clock (`clock: "event"`): the latest accepted `ts`. */
+  eventClock: number;
+}
+
+/** Stage 1, stateless: decode and check the records, one contiguous slice per worker. */
+async function checkBatch(
+  core: PipelineCore,
+  values: readonly (Uint8Array | null | undefined)[],
+): Promise<Checked> {
+  const n = values.length, count = core.pool.size;
+  const c: Checked = {
+    n,
+    status: new Uint8Array(n),
+    reasons: new Array(n),
+    keys: new Array<string>(n),
+    ts: new Float64Array(n),
+    features: new Float64Array(FEATURES.length * n),
+  };
+  const per = Math.ceil(n / count);
+  await Promise.all(Array.from({ length: count }, async (_, i) => {
+    const start = Math.min(n, i * per), end = Math.min(n, start + per);
+    if (start === end) return;
+    const { bytes, offsets } = packRecords(values.slice(start, end));
+    const request = { type: "check", id: core.pool.nextId(), bytes, offsets } as const;
+    const r = (await core.pool.call(i, request, "checked", [bytes.buffer, offsets.buffer])).result;
+    c.status.set(r.status, start);
+    for (let k = 0; k < r.keys.length; k++) c.keys[start + k] = r.keys[k];
+    c.ts.set(r.ts, start);
+    c.features.set(r.features, FEATURES.length * start);
+    for (const [k, reason] of r.reasons) c.reasons[start + k] = reason;
+  }));
+  return c;
+}
+
+/** The time checks, in order (wall clock or event-time clock); returns the valid indices. */
+function checkTimes(core: PipelineCore, c: Checked): number[] {
+  const wall = core.now();
+  const valid: number[] = [];
+  for (let i = 0; i < c.n; i++) {
+    if (c.status[i] !== 0) continue;
+    const clock = core.clock === "wall"
+      ? wall
+      : Number.isNaN(core.eventClock)
+      ? c.ts[i]
+      : core.eventClock;
+    const t = checkTime(c.ts[i], clock, core.limits);
+    if (!t.ok) {
+      c.status[i] = CHECK_CODE[t.check];
+      c.reasons[i] = t.reason;
+      c.keys[i] = "";
+      continue;
+    }
+    if (core.clock === "event" && !(c.ts[i] <= core.eventClock)) core.eventClock = c.ts[i];
+    valid.push(i);
+  }
+  return valid;
+}
+
+/** Stage 2, in batch order: time checks, then scores and threshold with model `key`. */
+async function scoreBatch(
+  core: PipelineCore,
+  c: Checked,
+  key: number,
+  m0: MainModel,
+): Promise<BatchOutcome> {
+  const valid = checkTimes(core, c);
+  const { n } = c, m = valid.length;
+  const score = new Float64Array(n).fill(NaN);
+  const thresholds = new Float64Array(n).fill(NaN);
+  const anomaly = new Uint8Array(n);
+  if (m > 0) {
+    // Every shard sees every valid event, in order.
+    const shared = new Float64Array(new SharedArrayBuffer(8 * FEATURES.length * m));
+    valid.forEach((i, k) => shared.set(c.features.subarray(2 * i, 2 * i + 2), 2 * k));
+    const replies = await core.pool.broadcast(
+      (_, id) => ({ type: "score", id, model: key, features: shared, n: m }),
+      "scored",
+    );
+    for (let k = 0; k < m; k++) {
+      let mass = 0;
+      for (const r of replies) mass += r.masses[k];
+      const i = valid[k];
+      const warm = isWarm(m0.scored++, core.params.windowSize);
+      score[i] = massToScore(mass, warm, core.params);
+      thresholds[i] = m0.threshold.value;
+      anomaly[i] = m0.threshold.observe(score[i], warm) ? 1 : 0;
+    }
+  }
+  return { ...c, score, threshold: thresholds, anomaly };
+}
+
+/** The model state of `key`: the shards' masses merged, with the main thread's part. */
+async function snapshotOf(
+  pool: StagePool,
+  key: number,
+  model: string,
+  own: MainModel,
+): Promise<ModelState> {
+  const parts = (await pool.broadcast((_, id) => ({ type: "export", id, model: key }), "exported"))
+    .map((r) => r.state);
+  const entries = new Int32Array(parts.reduce((a, p) => a + p.entries.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    entries.set(p.entries, at);
+    at += p.entries.length;
+  }
+  const { counter, window, events } = parts[0];
+  return {
+    version: 2,
+    model,
+    scored: own.scored,
+    masses: { counter, window, entries, events },
+    threshold: own.threshold.state(),
+  };
+}
+
+/** Runs `work` after everything queued before it, one at a time; stops once `failed()`. */
+function serialQueue(failed: () => Error | undefined) {
+  let queue: Promise<unknown> = Promise.resolve();
+  return <T>(work: () => Promise<T>): Promise<T> => {
+    const result = queue.then(() => {
+      const f = failed();
+      if (f) throw f;
+      return work();
+    });
+    queue = result.catch(() => {});
+    return result;
+  };
+}
+
 /** Starts `workers` stage workers, each holding its shard of the forest. */
 export async function createPipeline(options: PipelineOptions = {}): Promise<Pipeline> {
   const limits = options.limits ?? DEFAULT_LIMITS;
   const forest = forestOf(options);
-  const params = {
-    nTrees: forest.nTrees ?? FOREST_DEFAULTS.nTrees,
-    height: forest.height ?? FOREST_DEFAULTS.height,
-    windowSize: forest.windowSize ?? FOREST_DEFAULTS.windowSize,
-  };
   const count = options.workers ?? 1;
   if (!Number.isInteger(count) || count < 1) {
     throw new RangeError(`workers must be a positive integer, got ${count}`);
   }
-  const now = options.now ?? (() => Date.now() / 1000);
-  const clockMode = options.clock ?? "wall";
   const model = modelKey(forest, options.threshold);
   const fits = (state: ModelState) => {
     if (state.version !== 2 || state.model !== model) {
@@ -205,132 +306,53 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
   };
   if (options.state) fits(options.state);
   let fatal: Error | undefined;
-  const url = new URL("../workers/stage.ts", import.meta.url);
-  const workers = Array.from({ length: count }, () => startWorker(url, (e) => fatal ??= e));
+  const pool = createStagePool(
+    new URL("../workers/stage.ts", import.meta.url),
+    count,
+    (e) => fatal ??= e,
+  );
   await Promise.all(
-    workers.map(async (w, index) =>
-      expect(
-        await w.call({ type: "init", forest, shard: { index, count }, limits }),
-        "ready",
-      )
+    Array.from(
+      { length: count },
+      (_, index) =>
+        pool.call(index, { type: "init", forest, shard: { index, count }, limits }, "ready"),
     ),
   );
-  /** Main-thread part of each model: threshold and events scored. */
-  const models = new Map<number, { threshold: Threshold; scored: number }>();
+  const core: PipelineCore = {
+    pool,
+    limits,
+    params: {
+      nTrees: forest.nTrees ?? FOREST_DEFAULTS.nTrees,
+      height: forest.height ?? FOREST_DEFAULTS.height,
+      windowSize: forest.windowSize ?? FOREST_DEFAULTS.windowSize,
+    },
+    clock: options.clock ?? "wall",
+    now: options.now ?? (() => Date.now() / 1000),
+    eventClock: NaN,
+  };
+  const models = new Map<number, MainModel>();
   let scoredAll = 0;
   let latest: Threshold | undefined;
-  let nextId = 0;
-  let eventClock = NaN;
-  let queue: Promise<unknown> = Promise.resolve();
-  const serially = <T>(work: () => Promise<T>): Promise<T> => {
-    const result = queue.then(() => {
-      if (fatal) throw fatal;
-      return work();
-    });
-    queue = result.catch(() => {});
-    return result;
+  const serially = serialQueue(() => fatal);
+  const mainModel = (key: number) => {
+    const m = models.get(key);
+    if (!m) throw new RangeError(`model ${key} is not open`);
+    return m;
   };
 
   async function openModel(key: number, state?: ModelState): Promise<void> {
     if (state) fits(state);
-    await Promise.all(workers.map(async (w) =>
-      expect(
-        await w.call({ type: "open", id: nextId++, model: key, masses: state?.masses }),
-        "done",
-      )
-    ));
-    const previous = models.get(key);
-    scoredAll += (state?.scored ?? 0) - (previous?.scored ?? 0);
+    await pool.broadcast(
+      (_, id) => ({ type: "open", id, model: key, masses: state?.masses }),
+      "done",
+    );
+    scoredAll += (state?.scored ?? 0) - (models.get(key)?.scored ?? 0);
     models.set(key, {
       threshold: createThreshold(options.threshold, state?.threshold),
       scored: state?.scored ?? 0,
     });
   }
   if (options.initialModel ?? true) await openModel(0, options.state);
-
-  /** Stage 1, stateless: decode and check the records (runs as soon as a batch is handed in). */
-  async function check(values: readonly (Uint8Array | null | undefined)[]) {
-    if (fatal) throw fatal;
-    const n = values.length;
-    const status = new Uint8Array(n);
-    const reasons: (string | undefined)[] = new Array(n);
-    const keys = new Array<string>(n);
-    const ts = new Float64Array(n);
-    const features = new Float64Array(FEATURES.length * n);
-    // 1. Checks, one contiguous slice per worker.
-    const per = Math.ceil(n / count);
-    await Promise.all(workers.map(async (w, i) => {
-      const start = Math.min(n, i * per), end = Math.min(n, start + per);
-      if (start === end) return;
-      const { bytes, offsets } = packRecords(values.slice(start, end));
-      const id = nextId++;
-      const r = expect(
-        await w.call({ type: "check", id, bytes, offsets }, [bytes.buffer, offsets.buffer]),
-        "checked",
-      ).result;
-      status.set(r.status, start);
-      for (let k = 0; k < r.keys.length; k++) keys[start + k] = r.keys[k];
-      ts.set(r.ts, start);
-      features.set(r.features, FEATURES.length * start);
-      for (const [k, reason] of r.reasons) reasons[start + k] = reason;
-    }));
-    return { n, status, reasons, keys, ts, features };
-  }
-
-  /** Stage 2, in batch order: time checks, scores and threshold with model `key`. */
-  async function score(
-    { n, status, reasons, keys, ts, features }: Awaited<ReturnType<typeof check>>,
-    key: number,
-  ): Promise<BatchOutcome> {
-    const m0 = models.get(key);
-    if (!m0) throw new RangeError(`model ${key} is not open`);
-    const threshold = m0.threshold;
-    latest = threshold;
-    // 2. Time checks, in order.
-    const wall = now();
-    const valid: number[] = [];
-    for (let i = 0; i < n; i++) {
-      if (status[i] !== 0) continue;
-      const clock = clockMode === "wall" ? wall : Number.isNaN(eventClock) ? ts[i] : eventClock;
-      const t = checkTime(ts[i], clock, limits);
-      if (!t.ok) {
-        status[i] = CHECK_CODE[t.check];
-        reasons[i] = t.reason;
-        keys[i] = "";
-        continue;
-      }
-      if (clockMode === "event" && !(ts[i] <= eventClock)) eventClock = ts[i];
-      valid.push(i);
-    }
-    // 3. Scores: every shard sees every valid event, in order.
-    const m = valid.length;
-    const score = new Float64Array(n).fill(NaN);
-    const thresholds = new Float64Array(n).fill(NaN);
-    const anomaly = new Uint8Array(n);
-    if (m > 0) {
-      const shared = new Float64Array(new SharedArrayBuffer(8 * FEATURES.length * m));
-      valid.forEach((i, k) => shared.set(features.subarray(2 * i, 2 * i + 2), 2 * k));
-      const masses = await Promise.all(
-        workers.map(async (w) =>
-          expect(
-            await w.call({ type: "score", id: nextId++, model: key, features: shared, n: m }),
-            "scored",
-          ).masses
-        ),
-      );
-      for (let k = 0; k < m; k++) {
-        let mass = 0;
-        for (const shard of masses) mass += shard[k];
-        const i = valid[k];
-        const warm = isWarm(m0.scored++, params.windowSize);
-        score[i] = massToScore(mass, warm, params);
-        thresholds[i] = threshold.value;
-        anomaly[i] = threshold.observe(score[i], warm) ? 1 : 0;
-      }
-      scoredAll += m;
-    }
-    return { n, status, reasons, keys, ts, features, score, threshold: thresholds, anomaly };
-  }
 
   return {
     workers: count,
@@ -350,48 +372,27 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
     open: (key, state) => serially(() => openModel(key, state)),
     drop: (key) =>
       serially(async () => {
-        await Promise.all(workers.map(async (w) =>
-          expect(await w.call({ type: "drop", id: nextId++, model: key }), "done")
-        ));
+        await pool.broadcast((_, id) => ({ type: "drop", id, model: key }), "done");
         scoredAll -= models.get(key)?.scored ?? 0;
-        if (latest === models.get(key)?.threshold) {
-          latest = undefined;
-        }
+        if (latest === models.get(key)?.threshold) latest = undefined;
         models.delete(key);
       }),
     process: (values, key = 0) => {
       // Checks of the next batches overlap the scoring of this one; scores stay in batch order.
-      const checked = check(values);
+      const checked = fatal ? Promise.reject(fatal) : checkBatch(core, values);
       checked.catch(() => {});
-      return serially(async () => score(await checked, key));
+      return serially(async () => {
+        const m0 = mainModel(key);
+        latest = m0.threshold;
+        const before = m0.scored;
+        const out = await scoreBatch(core, await checked, key, m0);
+        scoredAll += m0.scored - before;
+        return out;
+      });
     },
-    snapshot: (key = 0) =>
-      serially(async (): Promise<ModelState> => {
-        if (!models.has(key)) throw new RangeError(`model ${key} is not open`);
-        const parts = await Promise.all(
-          workers.map(async (w) =>
-            expect(await w.call({ type: "export", id: nextId++, model: key }), "exported").state
-          ),
-        );
-        const total = parts.reduce((a, p) => a + p.entries.length, 0);
-        const entries = new Int32Array(total);
-        let at = 0;
-        for (const p of parts) {
-          entries.set(p.entries, at);
-          at += p.entries.length;
-        }
-        const { counter, window, events } = parts[0];
-        const own = models.get(key)!;
-        return {
-          version: 2,
-          model,
-          scored: own.scored,
-          masses: { counter, window, entries, events },
-          threshold: own.threshold.state(),
-        };
-      }),
+    snapshot: (key = 0) => serially(() => snapshotOf(pool, key, model, mainModel(key))),
     close() {
-      for (const w of workers) w.terminate();
+      pool.terminate();
       return Promise.resolve();
     },
   };
