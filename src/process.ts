@@ -92,32 +92,74 @@ function watchConsumer(
   });
 }
 
-/** Runs the processor until SIGINT/SIGTERM (or `signal`); returns the exit code. */
-export async function runProcess(args: string[], signal?: AbortSignal): Promise<number> {
-  const { config } = loadConfig({ args });
-  setupLogging({ level: config.logLevel, format: config.logFormat });
+/**
+ * Stops `run`: stop fetching, let the batches in hand publish and commit (kafkajs ignores commits
+ * once its runner stops, silently), checkpoint, leave the group. Exits 1 if it takes over 9 s.
+ */
+async function shutdown(
+  run: ProcessorContext,
+  models: ReturnType<typeof createModels>,
+  reason: string,
+  timer: ReturnType<typeof setInterval> | undefined,
+  server: { shutdown(): Promise<void> },
+): Promise<void> {
   const log = logger();
-  const metrics = createProcessorMetrics();
-  metrics.workers.set(config.workers);
-  const readiness = createReadiness();
-  const server = serveMetrics({
-    port: config.metricsPort,
-    hostname: config.metricsHost,
-    registry: metrics.registry,
-    health: { ready: readiness.ready, reason: readiness.reason },
-  });
-  log.info("metrics_server_started", { port: server.addr.port });
+  log.info("shutdown_started", { reason });
+  const guard = setTimeout(() => {
+    log.error("shutdown_timeout", { after_ms: 9000 });
+    Deno.exit(1);
+  }, 9000);
+  try {
+    run.stopping = true;
+    try {
+      run.consumer.pause([{ topic: run.config.topicEvents }]);
+    } catch {
+      // The consumer crashed for good: nothing is fetched any more.
+    }
+    await Promise.allSettled([...run.inFlight]);
+    clearInterval(timer);
+    await models.checkpoint("shutdown");
+    await run.consumer.disconnect();
+    await run.producer.disconnect();
+    await run.pipeline.close();
+    await server.shutdown();
+  } finally {
+    clearTimeout(guard);
+  }
+  log.info("shutdown_complete", { processed: run.processed, anomalies: run.anomalies });
+}
 
-  const conn = await connectionOf(config);
-  const kafka = createKafka(conn, "anomaly-flow-processor");
+/** Builds the consumer `process` uses (fetch sizes bounded, session from the configuration). */
+function createConsumer(kafka: ReturnType<typeof createKafka>, config: Config): Consumer {
+  return kafka.consumer({
+    groupId: config.consumerGroup,
+    maxWaitTimeInMs: 50,
+    ...fetchSizes(config),
+    sessionTimeout: config.consumerSessionTimeoutMs,
+    heartbeatInterval: Math.min(3000, Math.floor(config.consumerSessionTimeoutMs / 3)),
+  });
+}
+
+/**
+ * Start-up steps before consuming (each retried while Kafka may still be starting): topics,
+ * output limits, the pipeline, the checkpoints of the partitions' previous owners; then the
+ * clients and the context. `forgetCheckpoints` makes the next model load read them again.
+ */
+async function startUp(
+  config: Config,
+  conn: Awaited<ReturnType<typeof connectionOf>>,
+  kafka: ReturnType<typeof createKafka>,
+  metrics: ReturnType<typeof createProcessorMetrics>,
+): Promise<{ run: ProcessorContext; forgetCheckpoints: () => void }> {
+  const log = logger();
   const checkpoints = config.checkpointIntervalSec > 0;
   await startingKafka(conn, () => ensureTopics(conn, processTopics(config)));
   const limits = await startingKafka(conn, () => outputLimits(kafka, config));
   log.info("output_limits", Object.fromEntries(limits));
   const options = pipelineOptionsOf(config);
   const pipeline = await createPipeline({ ...options, initialModel: false });
-  // Checkpoints are read once at start-up (retried like every start-up step) and again after a
-  // rebalance that brings partitions new to this instance, not on every batch.
+  // Checkpoints are read once at start-up and again after a rebalance that brings partitions
+  // new to this instance, not on every batch.
   const initial: Map<number, Checkpoint> = checkpoints
     ? await startingKafka(conn, () => readAllCheckpoints(kafka, config))
     : new Map();
@@ -126,23 +168,12 @@ export async function runProcess(args: string[], signal?: AbortSignal): Promise<
       partitions: [...initial.keys()].sort((a, b) => a - b).join(",") || "none",
     });
   }
-  const producer = createProducer(kafka);
-  const consumer = kafka.consumer({
-    groupId: config.consumerGroup,
-    maxWaitTimeInMs: 50,
-    ...fetchSizes(config),
-    sessionTimeout: config.consumerSessionTimeoutMs,
-    heartbeatInterval: Math.min(3000, Math.floor(config.consumerSessionTimeoutMs / 3)),
-  });
-  // The producer reconnects by itself: readiness needs it connected once; a broker outage shows
-  // up as missing fetches, a failing send as a batch that is not committed (lag).
-  producer.on(producer.events.CONNECT, readiness.producerUp);
   let read: Promise<Map<number, Checkpoint>> | undefined = Promise.resolve(initial);
   const run: ProcessorContext = {
     config,
     pipeline,
-    producer,
-    consumer,
+    producer: createProducer(kafka),
+    consumer: createConsumer(kafka, config),
     metrics,
     limits,
     stopping: false,
@@ -161,8 +192,35 @@ export async function runProcess(args: string[], signal?: AbortSignal): Promise<
     lastScore: NaN,
     detection: [0, 0, 0, 0],
   };
+  return { run, forgetCheckpoints: () => read = undefined };
+}
+
+/** Runs the processor until SIGINT/SIGTERM (or `signal`); returns the exit code. */
+export async function runProcess(args: string[], signal?: AbortSignal): Promise<number> {
+  const { config } = loadConfig({ args });
+  setupLogging({ level: config.logLevel, format: config.logFormat });
+  const log = logger();
+  const metrics = createProcessorMetrics();
+  metrics.workers.set(config.workers);
+  const readiness = createReadiness();
+  const server = serveMetrics({
+    port: config.metricsPort,
+    hostname: config.metricsHost,
+    registry: metrics.registry,
+    health: { ready: readiness.ready, reason: readiness.reason },
+  });
+  log.info("metrics_server_started", { port: server.addr.port });
+
+  const conn = await connectionOf(config);
+  const kafka = createKafka(conn, "anomaly-flow-processor");
+  const { run, forgetCheckpoints } = await startUp(config, conn, kafka, metrics);
+  const { pipeline, producer, consumer } = run;
+  const checkpoints = config.checkpointIntervalSec > 0;
+  // The producer reconnects by itself: readiness needs it connected once; a broker outage shows
+  // up as missing fetches, a failing send as a batch that is not committed (lag).
+  producer.on(producer.events.CONNECT, readiness.producerUp);
   const models = createModels(run);
-  watchConsumer(run, consumer, readiness, () => read = undefined);
+  watchConsumer(run, consumer, readiness, forgetCheckpoints);
   await startingKafka(conn, async () => {
     await producer.connect();
     await consumer.connect();
@@ -179,31 +237,7 @@ export async function runProcess(args: string[], signal?: AbortSignal): Promise<
     if (stopping) return;
     stopping = true;
     readiness.down("shutting down");
-    log.info("shutdown_started", { reason });
-    const guard = setTimeout(() => {
-      log.error("shutdown_timeout", { after_ms: 9000 });
-      Deno.exit(1);
-    }, 9000);
-    try {
-      // kafkajs ignores commits once its runner stops (silently), so first stop fetching and let
-      // the batches in hand publish and commit, then leave the group.
-      run.stopping = true;
-      try {
-        consumer.pause([{ topic: config.topicEvents }]);
-      } catch {
-        // The consumer crashed for good: nothing is fetched any more.
-      }
-      await Promise.allSettled([...run.inFlight]);
-      clearInterval(timer);
-      await models.checkpoint("shutdown");
-      await consumer.disconnect();
-      await producer.disconnect();
-      await pipeline.close();
-      await server.shutdown();
-    } finally {
-      clearTimeout(guard);
-    }
-    log.info("shutdown_complete", { processed: run.processed, anomalies: run.anomalies });
+    await shutdown(run, models, reason, timer, server);
     resolveStop(code);
   };
   const handlers = (["SIGINT", "SIGTERM"] as const).map((s) => {
