@@ -8,11 +8,13 @@ import { benchDetector } from "./detector.ts";
 import { benchGenerator, benchPipeline } from "./pipeline.ts";
 import { benchSoak } from "./soak.ts";
 import { benchBacklog } from "./backlog.ts";
+import { benchNab } from "./nab.ts";
 
 const SECTIONS: Record<string, () => Promise<void>> = {
   detector: benchDetector,
   pipeline: benchPipeline,
   generator: benchGenerator,
+  nab: benchNab,
 };
 /** Long runs, only when named: `deno task bench soak`, `deno task bench backlog`. */
 const ON_REQUEST: Record<string, () => Promise<void>> = { soak: benchSoak, backlog: benchBacklog };

@@ -197,9 +197,11 @@ function checkTimes(core: PipelineCore, c: Checked): number[] {
   const valid: number[] = [];
   for (let i = 0; i < c.n; i++) {
     if (c.status[i] !== 0) continue;
+    // Event time: the clock is the latest accepted `ts`, and a row after a gap of any length
+    // moves it on (a file's gap is not a future event).
     const clock = core.clock === "wall"
       ? wall
-      : Number.isNaN(core.eventClock)
+      : Number.isNaN(core.eventClock) || c.ts[i] > core.eventClock
       ? c.ts[i]
       : core.eventClock;
     const t = checkTime(c.ts[i], clock, core.limits);
