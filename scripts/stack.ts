@@ -17,6 +17,7 @@
 import { LOCAL_DIR, startBroker, stopBroker } from "./kafka.ts";
 import { ensureTopics, projectTopics } from "../src/topics.ts";
 import { loadConfig } from "../src/config.ts";
+import { ensurePackages } from "./prereqs.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const MAIN = `${ROOT}src/main.ts`;
@@ -68,16 +69,6 @@ export async function renderOpsConfig(
     }
   }
   return { prometheus: `${dir}/prometheus.yml`, alertmanager: `${dir}/alertmanager.yml` };
-}
-
-async function which(cmd: string): Promise<boolean> {
-  const out = await new Deno.Command("sh", {
-    args: ["-c", `command -v ${cmd}`],
-    stdout: "null",
-    stderr: "null",
-  })
-    .output();
-  return out.success;
 }
 
 /**
@@ -146,6 +137,13 @@ async function runLocal(): Promise<void> {
     alertmanager: env("ALERTMANAGER_PORT", 9093),
   };
   const dir = `${LOCAL_DIR}/stack`;
+  // Prometheus and Alertmanager are half of what the stack promises: installed or a clear stop.
+  try {
+    await ensurePackages("stack");
+  } catch (e) {
+    console.error((e as Error).message);
+    Deno.exit(2);
+  }
   const broker = await startBroker();
   await ensureTopics(broker.address, projectTopics(loadConfig().config));
   console.log(`stack: kafka ready at ${broker.address}`);
@@ -175,14 +173,9 @@ async function runLocal(): Promise<void> {
   const urls: string[] = [];
   const config = await renderOpsConfig(dir, ports);
   for (const ops of opsCommands(dir, ports)) {
-    if (await which(ops.cmd)) {
-      spawn(ops.name, ops.cmd, ops.args, ops.cwd);
-      const port = ops.name === "prometheus" ? ports.prometheus : ports.alertmanager;
-      urls.push(`  ${ops.name.padEnd(18)} http://localhost:${port}`);
-    } else {
-      const pkg = ops.name === "prometheus" ? "prometheus" : "prometheus-alertmanager";
-      console.log(`stack: ${ops.cmd} not installed: skipping ${ops.name} (apt-get install ${pkg})`);
-    }
+    spawn(ops.name, ops.cmd, ops.args, ops.cwd);
+    const port = ops.name === "prometheus" ? ports.prometheus : ports.alertmanager;
+    urls.push(`  ${ops.name.padEnd(18)} http://localhost:${port}`);
   }
   for (const command of ["process", "generate", "alerts"]) {
     spawn(command, Deno.execPath(), ["run", "-A", MAIN, command]);

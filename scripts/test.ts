@@ -8,6 +8,7 @@
  * @module
  */
 import { LOCAL_DIR, startBroker, stopBroker } from "./kafka.ts";
+import { ensurePackages } from "./prereqs.ts";
 
 const port = Number(Deno.env.get("TEST_KAFKA_PORT") ?? 19092);
 const options = {
@@ -15,6 +16,14 @@ const options = {
   controllerPort: port + 2,
   dataDir: `${LOCAL_DIR}/test-kafka`,
 };
+
+// kcat, promtool, amtool, prometheus: installed now when missing (as root), else a clear stop.
+try {
+  await ensurePackages("test");
+} catch (e) {
+  console.error((e as Error).message);
+  Deno.exit(2);
+}
 
 // A fresh broker every run: no topics or offsets left from an earlier one.
 await stopBroker(options);

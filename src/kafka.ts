@@ -152,6 +152,41 @@ export async function startingKafka<T>(
   }
 }
 
+/**
+ * Conditions kafkajs logs as errors that it retries by itself and that pass without the operator:
+ * a broker or coordinator still starting, a leader election, a dropped connection, a rebalance.
+ */
+const TRANSIENT = new RegExp(
+  [
+    "coordinator is loading",
+    "group coordinator is not available",
+    "not the correct coordinator",
+    "no leader for this topic-partition",
+    "leadership election",
+    "does not host this topic-partition",
+    "connection error",
+    "closed connection",
+    "ECONNREFUSED",
+    "ECONNRESET",
+    "rebalance in progress",
+    "rebalancing",
+    "the coordinator is not aware of this member",
+    "request .* timed out",
+  ].join("|"),
+  "i",
+);
+
+/**
+ * The LogTape level of a kafkajs log entry: its own level, except that a transient condition
+ * kafkajs retries is a warning, so an error-level line always means the operator must act.
+ * A consumer crash stays an error.
+ */
+export function kafkajsLevel(level: number, message: string, error?: string): string {
+  const mapped = LEVELS[level] ?? "info";
+  if (mapped !== "error" || /^Crash/.test(message)) return mapped;
+  return TRANSIENT.test(`${message} ${error ?? ""}`) ? "warning" : "error";
+}
+
 /** A kafkajs client for `conn`, logging warnings and errors through LogTape. */
 export function createKafka(conn: KafkaConnection, clientId: string): Kafka {
   const log = logger("kafkajs");
@@ -167,7 +202,8 @@ export function createKafka(conn: KafkaConnection, clientId: string): Kafka {
       for (const [k, v] of Object.entries(rest)) {
         if (typeof v !== "object" || v === null) fields[k] = v;
       }
-      log[LEVELS[level] ?? "info"]("kafkajs", fields);
+      const level2 = kafkajsLevel(level, String(message), String(rest.error ?? ""));
+      log[level2 as "info"]("kafkajs", fields);
     },
   });
 }

@@ -63,3 +63,27 @@ Deno.test("refused credentials and TLS failures stop start-up at once, without t
     assert.equal(s.calls(), 1, error.message);
   }
 });
+
+Deno.test("kafkajs' retried, transient conditions are warnings; what the operator must act on stays an error", async () => {
+  const { kafkajsLevel } = await import("../../src/kafka.ts");
+  const ERROR = 1, WARN = 2;
+  for (
+    const m of [
+      "The coordinator is loading and hence can't process requests",
+      "The group coordinator is not available",
+      "There is no leader for this topic-partition as we are in the middle of a leadership election",
+      "Connection error: connect ECONNREFUSED 127.0.0.1:9092",
+    ]
+  ) assert.equal(kafkajsLevel(ERROR, m), "warning", m);
+  assert.equal(
+    kafkajsLevel(
+      ERROR,
+      "[Connection] Response Metadata",
+      "This server does not host this topic-partition",
+    ),
+    "warning",
+  );
+  assert.equal(kafkajsLevel(ERROR, "Crash: KafkaJSNonRetriableError: broker refused"), "error");
+  assert.equal(kafkajsLevel(ERROR, "SASL SCRAM SHA512 authentication failed"), "error");
+  assert.equal(kafkajsLevel(WARN, "anything"), "warning");
+});
