@@ -1,7 +1,7 @@
 /**
  * What `deno task test` and `deno task stack` need from the machine besides Deno, Java and
  * Maven: the Debian packages `prometheus` (prometheus, promtool), `prometheus-alertmanager`
- * (alertmanager, amtool) and `kcat`. A missing one is installed with apt-get when we can (running
+ * (prometheus-alertmanager, amtool) and `kcat`. A missing one is installed with apt-get when we can (running
  * as root), saying so in one line; otherwise start-up stops with the exact command to run.
  * Nothing is skipped silently.
  *
@@ -11,7 +11,7 @@
 /** Each package and the commands it provides. */
 export const PACKAGES: Record<string, string[]> = {
   prometheus: ["prometheus", "promtool"],
-  "prometheus-alertmanager": ["alertmanager", "amtool"],
+  "prometheus-alertmanager": ["prometheus-alertmanager", "amtool"],
   kcat: ["kcat"],
 };
 

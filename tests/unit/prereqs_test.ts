@@ -11,7 +11,7 @@ function machine(lacking: string[], root: boolean) {
     promtool: "prometheus",
     prometheus: "prometheus",
     amtool: "prometheus-alertmanager",
-    alertmanager: "prometheus-alertmanager",
+    "prometheus-alertmanager": "prometheus-alertmanager",
   };
   const m: Machine = {
     has: (cmd) => Promise.resolve(!lacking.includes(cmd) || installed.has(owner[cmd])),
