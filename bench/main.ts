@@ -9,12 +9,14 @@ import { benchGenerator, benchPipeline } from "./pipeline.ts";
 import { benchSoak } from "./soak.ts";
 import { benchBacklog } from "./backlog.ts";
 import { benchNab } from "./nab.ts";
+import { benchMulti } from "./multi.ts";
 
 const SECTIONS: Record<string, () => Promise<void>> = {
   detector: benchDetector,
   pipeline: benchPipeline,
   generator: benchGenerator,
   nab: benchNab,
+  multi: benchMulti,
 };
 /** Long runs, only when named: `deno task bench soak`, `deno task bench backlog`. */
 const ON_REQUEST: Record<string, () => Promise<void>> = { soak: benchSoak, backlog: benchBacklog };

@@ -206,6 +206,10 @@ async function publish(
     { topic: batch.topic, partition: String(batch.partition) },
     Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(last) - 1n)),
   );
+  const entities = run.pipeline.entitiesOf(batch.partition);
+  metrics.entities.set({ partition: String(batch.partition) }, entities.size);
+  metrics.entitiesEvicted.inc(Math.max(0, entities.evicted - (state.evictedCounted ?? 0)));
+  state.evictedCounted = entities.evicted;
   metrics.batchDuration.observe((performance.now() - started) / 1000);
   await payload.heartbeat();
 }

@@ -14,6 +14,7 @@ import { z } from "zod";
 import { LOG_FORMATS, LOG_LEVELS } from "./log.ts";
 import { THRESHOLD_MODES } from "./threshold.ts";
 import { SEED_RATES } from "./sensors.ts";
+import { BASELINE_DEFAULTS } from "./baseline.ts";
 import { FOREST_DEFAULTS, PARTITION_DEFAULTS, THRESHOLD_DEFAULTS } from "./defaults.ts";
 
 interface Spec {
@@ -198,7 +199,7 @@ export const SETTINGS = {
     default: THRESHOLD_DEFAULTS.mode,
     allowed: `one of ${THRESHOLD_MODES.join(", ")}`,
     schema: oneOf(THRESHOLD_MODES),
-    doc: "`quantile` (the seed's) or `adaptive` (see README, Detection)",
+    doc: "`quantile` (the seed's), `adaptive` or `context` (see README, Detection)",
   },
   thresholdMassRatio: {
     env: "THRESHOLD_MASS_RATIO",
@@ -207,6 +208,31 @@ export const SETTINGS = {
     allowed: "a number > 1",
     schema: num().pipe(z.number().gt(1)),
     doc: "`adaptive` mode: anomaly when an event's mass is below median mass / this",
+  },
+  targetFalseAlertRate: {
+    env: "TARGET_FALSE_ALERT_RATE",
+    flag: "target-false-alert-rate",
+    default: String(THRESHOLD_DEFAULTS.targetFalseAlertRate),
+    allowed: "a number > 0 and < 1",
+    schema: open01(),
+    doc:
+      "share of normal events allowed to alert: sets the calibrated alert score's 0.5 and `context` mode",
+  },
+  baselineAlpha: {
+    env: "BASELINE_ALPHA",
+    flag: "baseline-alpha",
+    default: String(BASELINE_DEFAULTS.alpha),
+    allowed: "a number > 0 and < 1",
+    schema: open01(),
+    doc: "weight of the newest event in each entity's running level and noise",
+  },
+  maxEntities: {
+    env: "MAX_ENTITIES",
+    flag: "max-entities",
+    default: String(BASELINE_DEFAULTS.maxEntities),
+    allowed: "an integer in 1..10000000",
+    schema: int(1, 10_000_000),
+    doc: "entities (sensors) with a baseline per partition; the least recently seen is evicted",
   },
   hstNTrees: {
     env: "HST_N_TREES",

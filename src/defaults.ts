@@ -9,12 +9,22 @@
 /** Half-Space Trees: 25 trees of height 15, windows of 250 events, seed 42. */
 export const FOREST_DEFAULTS = { nTrees: 25, height: 15, windowSize: 250, seed: 42 } as const;
 
-/** Threshold: adaptive mode; the seed's quantile p = 0.995; adaptive mass ratio 10. */
-export const THRESHOLD_DEFAULTS = {
-  mode: "adaptive",
+/**
+ * Threshold: `context` mode (the forest's adaptive threshold gated by the entity's own
+ * deviation); the seed's quantile p = 0.995; adaptive mass ratio 10; a target false-alert rate of
+ * 1e-6 (4.9 sd) for the calibrated alert score.
+ */
+export const THRESHOLD_DEFAULTS: {
+  mode: "quantile" | "adaptive" | "context";
+  quantileP: number;
+  massRatio: number;
+  targetFalseAlertRate: number;
+} = {
+  mode: "context",
   quantileP: 0.995,
   massRatio: 10,
-} as const;
+  targetFalseAlertRate: 1e-6,
+};
 
 /** Partitions of the topics the product creates: events 4, alerts 1, dead letters 1. */
 export const PARTITION_DEFAULTS = { events: 4, alerts: 1, dlq: 1 } as const;

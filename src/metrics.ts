@@ -13,6 +13,8 @@
  * | `dead_letters_total` | counter | `check` |
  * | `consumer_lag` | gauge | `topic`, `partition` |
  * | `output_records_truncated_total` | counter | `topic` |
+ * | `baseline_entities` | gauge | `partition` |
+ * | `baseline_entities_evicted_total` | counter | |
  * | `batch_duration_seconds` | histogram | |
  * | `alert_latency_seconds` | histogram | `from` (`event_ts`, `kafka_ts`) |
  * | `processor_workers` | gauge | |
@@ -36,6 +38,8 @@ export interface ProcessorMetrics {
   eventValue: Histogram;
   deadLetters: Counter<"check">;
   truncated: Counter<"topic">;
+  entities: Gauge<"partition">;
+  entitiesEvicted: Counter;
   lag: Gauge<"topic" | "partition">;
   batchDuration: Histogram;
   alertLatency: Histogram<"from">;
@@ -88,6 +92,17 @@ export function createProcessorMetrics(): ProcessorMetrics {
       name: "dead_letters_total",
       help: "Rejected records written to the dead-letter topic, by failed check.",
       labelNames: ["check"],
+      registers,
+    }),
+    entities: new Gauge({
+      name: "baseline_entities",
+      help: "Entities (sensors) with a baseline, per partition's model.",
+      labelNames: ["partition"],
+      registers,
+    }),
+    entitiesEvicted: new Counter({
+      name: "baseline_entities_evicted_total",
+      help: "Entities whose baseline was evicted (MAX_ENTITIES reached).",
       registers,
     }),
     truncated: new Counter({

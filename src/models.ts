@@ -47,7 +47,7 @@ async function openModel(run: ProcessorContext, partition: number, first: string
   const found = config.checkpointIntervalSec > 0
     ? (await run.readCheckpoints()).get(partition)
     : undefined;
-  if (found && found.state.model === run.modelKey && found.state.version === 2) {
+  if (found && found.state.model === run.modelKey && found.state.version === 3) {
     await pipeline.open(partition, found.state);
     state.checkpointedScored = found.state.scored;
     const at = BigInt(found.offset);

@@ -36,6 +36,8 @@ export function pipelineOptionsOf(config: Config) {
       mode: config.thresholdMode,
       quantileP: config.quantileP,
       massRatio: config.thresholdMassRatio,
+      targetFalseAlertRate: config.targetFalseAlertRate,
     },
+    baseline: { alpha: config.baselineAlpha, maxEntities: config.maxEntities },
   } satisfies PipelineOptions;
 }

@@ -3,8 +3,9 @@
  * and the counts the metrics get once it is committed. Pure: no I/O, the caller sends.
  *
  * - **Alert** (`TOPIC_ALERTS`, key = the entity): the seed's format plus `partition`, `offset`,
- *   `detected_at`, built with `JSON.stringify` from what the worker parsed (never by re-reading
- *   the record's bytes).
+ *   `detected_at`, the calibrated `alert_score`, the forest's `raw_score` and `explain` (which
+ *   features drove it: actual vs the entity's typical value), built with `JSON.stringify` from
+ *   what the worker parsed (never by re-reading the record's bytes).
  * - **Dead letter** (`TOPIC_DLQ`): the original key and value bytes, unchanged (null stays null),
  *   the original headers plus `dq_check`, `dq_reason`, `source_topic`, `source_partition`,
  *   `source_offset`, `source_timestamp`.
@@ -13,6 +14,7 @@
  */
 import type { IHeaders, KafkaMessage, Message } from "kafkajs";
 import { CHECKS } from "./event.ts";
+import { FEATURES } from "./stage.ts";
 import type { BatchOutcome } from "./pipeline.ts";
 import type { BatchCounts } from "./partition.ts";
 
@@ -44,7 +46,29 @@ export function alertOf(
     partition: source.partition,
     offset: source.offset,
     detected_at: now,
+    alert_score: round(out.alertScore[i]),
+    raw_score: out.score[i],
+    explain: explainOf(out, i),
   };
+}
+
+const round = (x: number, digits = 6) => Number.isFinite(x) ? Number(x.toFixed(digits)) : null;
+
+/**
+ * Which features drove record `i`'s alert: each feature with a deviation from its entity's
+ * level, largest first, with the actual value, the entity's typical value and the deviation (sd).
+ */
+export function explainOf(
+  out: BatchOutcome,
+  i: number,
+): { feature: string; actual: number; typical: number | null; deviation: number | null }[] {
+  const rows = FEATURES.map((feature, f) => ({
+    feature,
+    actual: out.features[FEATURES.length * i + f],
+    typical: round(out.typical[FEATURES.length * i + f], 4),
+    deviation: round(out.deviation[FEATURES.length * i + f], 2),
+  })).filter((r) => !Number.isNaN(r.actual));
+  return rows.sort((a, b) => Math.abs(b.deviation ?? 0) - Math.abs(a.deviation ?? 0));
 }
 
 /** The dead letter of a rejected record: original key and value, headers naming why and whence. */

@@ -48,6 +48,8 @@ export interface PartitionState {
   relearn?: bigint;
   /** Events its model had scored at its latest checkpoint. */
   checkpointedScored: number;
+  /** Entity evictions of its model already counted in the metrics. */
+  evictedCounted?: number;
 }
 
 /** What a batch does, from {@link planBatch}. */

@@ -28,6 +28,13 @@ import { FEATURES, packRecords } from "./stage.ts";
 import { createStagePool, type StagePool } from "./stage_pool.ts";
 import { createThreshold, type Threshold, type ThresholdOptions } from "./threshold.ts";
 import { FOREST_DEFAULTS, THRESHOLD_DEFAULTS } from "./defaults.ts";
+import {
+  BASELINE_DEFAULTS,
+  type BaselineOptions,
+  type Baselines,
+  type BaselineState,
+  createBaselines,
+} from "./baseline.ts";
 
 /** Options of {@link createPipeline}. */
 export interface PipelineOptions {
@@ -50,27 +57,45 @@ export interface PipelineOptions {
   initialModel?: boolean;
   /** State of model 0 to resume from (a {@link Pipeline.snapshot} of the same parameters). */
   state?: ModelState;
+  /**
+   * The features the model sees, of {@link FEATURES} (a stream without temperature: `["value"]`,
+   * so no split is drawn on an absent dimension). Default: all.
+   */
+  features?: readonly Feature[];
+  /** Per-entity baselines (see `baseline.ts`). Default: {@link BASELINE_DEFAULTS}. */
+  baseline?: BaselineOptions;
 }
+
+/** One of {@link FEATURES}. */
+export type Feature = typeof FEATURES[number];
 
 /** The learned state of the model: forest masses, threshold, events scored, and what they fit. */
 export interface ModelState {
-  version: 2;
+  version: 3;
   /** The parameters the state belongs to; a state is only restored onto the same. */
   model: string;
   scored: number;
   masses: MassState;
   threshold: QuantileState;
+  /** The entities' baselines. */
+  baselines: BaselineState;
 }
 
 /** A key naming the model parameters a {@link ModelState} fits. */
-export function modelKey(forest: ForestOptions, threshold: ThresholdOptions = {}): string {
+export function modelKey(
+  forest: ForestOptions & { features?: readonly string[]; baseline?: BaselineOptions },
+  threshold: ThresholdOptions = {},
+): string {
   return JSON.stringify({
     nTrees: forest.nTrees ?? FOREST_DEFAULTS.nTrees,
     height: forest.height ?? FOREST_DEFAULTS.height,
     windowSize: forest.windowSize ?? FOREST_DEFAULTS.windowSize,
     seed: forest.seed ?? FOREST_DEFAULTS.seed,
     limits: forest.limits,
+    features: forest.features,
+    baseline: forest.baseline,
     mode: threshold.mode ?? THRESHOLD_DEFAULTS.mode,
+    targetRate: threshold.targetFalseAlertRate ?? THRESHOLD_DEFAULTS.targetFalseAlertRate,
     quantileP: threshold.quantileP ?? THRESHOLD_DEFAULTS.quantileP,
     massRatio: threshold.massRatio ?? THRESHOLD_DEFAULTS.massRatio,
   });
@@ -95,6 +120,15 @@ export interface BatchOutcome {
   threshold: Float64Array;
   /** 1 when the record is an anomaly. */
   anomaly: Uint8Array;
+  /**
+   * Calibrated alert score of each valid record, in [0, 1): 0.5 or more when its entity's
+   * deviation reaches the target false-alert rate's (see `threshold.ts`), NaN for rejected ones.
+   */
+  alertScore: Float64Array;
+  /** Per record and feature ({@link FEATURES} order): deviation from its entity's level, in sd. */
+  deviation: Float64Array;
+  /** Per record and feature: its entity's typical value (mean) before it; NaN when unknown. */
+  typical: Float64Array;
 }
 
 /**
@@ -113,6 +147,8 @@ export interface Pipeline {
   readonly failed: Error | undefined;
   /** Valid events scored so far by model `key` (0 when it is not open). */
   scoredBy(key: number): number;
+  /** Entities with a baseline in model `key`, and those evicted so far. */
+  entitiesOf(key: number): { size: number; evicted: number };
   /** Opens model `key` from `state` (or empty), replacing an open one. */
   open(key: number, state?: ModelState): Promise<void>;
   /** Drops model `key` (another instance took its partition). */
@@ -125,12 +161,21 @@ export interface Pipeline {
   close(): Promise<void>;
 }
 
-/** The forest of a pipeline: its parameters, limits from the checks' valid ranges. */
-export function forestOf(options: PipelineOptions): ForestOptions {
+/** The forest of a pipeline: its parameters, limits of its features from the checks' ranges. */
+export function forestOf(
+  options: PipelineOptions,
+): ForestOptions & { features: readonly Feature[]; baseline: BaselineOptions } {
   const limits = options.limits ?? DEFAULT_LIMITS;
+  const features = options.features ?? FEATURES;
+  const range = {
+    value: [limits.valueMin, limits.valueMax],
+    temperature: [limits.temperatureMin, limits.temperatureMax],
+  } as const;
   return {
     ...options.forest,
-    limits: [[limits.valueMin, limits.valueMax], [limits.temperatureMin, limits.temperatureMax]],
+    limits: features.map((f) => range[f]),
+    features,
+    baseline: { ...BASELINE_DEFAULTS, ...options.baseline },
   };
 }
 
@@ -144,10 +189,11 @@ interface Checked {
   features: Float64Array;
 }
 
-/** The main-thread part of a model: threshold and events scored. */
+/** The main-thread part of a model: threshold, events scored, entity baselines. */
 interface MainModel {
   threshold: Threshold;
   scored: number;
+  baselines: Baselines;
 }
 
 /** What the stages of one pipeline share. */
@@ -159,6 +205,10 @@ interface PipelineCore {
   now: () => number;
   /** The event-time clock (`clock: "event"`): the latest accepted `ts`. */
   eventClock: number;
+  /** Columns of {@link FEATURES} the model sees, in order. */
+  columns: number[];
+  /** Per-event scratch of the baselines. */
+  scratch: { x: Float64Array; z: Float64Array; t: Float64Array };
 }
 
 /** Stage 1, stateless: decode and check the records, one contiguous slice per worker. */
@@ -217,6 +267,25 @@ function checkTimes(core: PipelineCore, c: Checked): number[] {
   return valid;
 }
 
+/** Judges then learns record `i` against its entity's baseline (the model's columns). */
+function judgeEntity(
+  core: PipelineCore,
+  m0: MainModel,
+  c: Checked,
+  i: number,
+  deviation: Float64Array,
+  typical: Float64Array,
+): void {
+  const d = core.columns.length;
+  const x = core.scratch.x, z = core.scratch.z, t = core.scratch.t;
+  for (let f = 0; f < d; f++) x[f] = c.features[FEATURES.length * i + core.columns[f]];
+  m0.baselines.judgeLearn(c.keys[i], x, z, t);
+  for (let f = 0; f < d; f++) {
+    deviation[FEATURES.length * i + core.columns[f]] = z[f];
+    typical[FEATURES.length * i + core.columns[f]] = t[f];
+  }
+}
+
 /** Stage 2, in batch order: time checks, then scores and threshold with model `key`. */
 async function scoreBatch(
   core: PipelineCore,
@@ -229,10 +298,18 @@ async function scoreBatch(
   const score = new Float64Array(n).fill(NaN);
   const thresholds = new Float64Array(n).fill(NaN);
   const anomaly = new Uint8Array(n);
+  const alertScore = new Float64Array(n).fill(NaN);
+  const deviation = new Float64Array(FEATURES.length * n).fill(NaN);
+  const typical = new Float64Array(FEATURES.length * n).fill(NaN);
   if (m > 0) {
-    // Every shard sees every valid event, in order.
-    const shared = new Float64Array(new SharedArrayBuffer(8 * FEATURES.length * m));
-    valid.forEach((i, k) => shared.set(c.features.subarray(2 * i, 2 * i + 2), 2 * k));
+    // Every shard sees every valid event, in order: the model's columns only.
+    const d = core.columns.length;
+    const shared = new Float64Array(new SharedArrayBuffer(8 * d * m));
+    valid.forEach((i, k) => {
+      for (let f = 0; f < d; f++) {
+        shared[d * k + f] = c.features[FEATURES.length * i + core.columns[f]];
+      }
+    });
     const replies = await core.pool.broadcast(
       (_, id) => ({ type: "score", id, model: key, features: shared, n: m }),
       "scored",
@@ -244,10 +321,13 @@ async function scoreBatch(
       const warm = isWarm(m0.scored++, core.params.windowSize);
       score[i] = massToScore(mass, warm, core.params);
       thresholds[i] = m0.threshold.value;
-      anomaly[i] = m0.threshold.observe(score[i], warm) ? 1 : 0;
+      judgeEntity(core, m0, c, i, deviation, typical);
+      const judged = m0.threshold.judge(score[i], warm, deviation.subarray(2 * i, 2 * i + 2));
+      anomaly[i] = judged.anomaly ? 1 : 0;
+      alertScore[i] = judged.alertScore;
     }
   }
-  return { ...c, score, threshold: thresholds, anomaly };
+  return { ...c, score, threshold: thresholds, anomaly, alertScore, deviation, typical };
 }
 
 /** The model state of `key`: the shards' masses merged, with the main thread's part. */
@@ -267,11 +347,12 @@ async function snapshotOf(
   }
   const { counter, window, events } = parts[0];
   return {
-    version: 2,
+    version: 3,
     model,
     scored: own.scored,
     masses: { counter, window, entries, events },
     threshold: own.threshold.state(),
+    baselines: own.baselines.state(),
   };
 }
 
@@ -299,10 +380,10 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
   }
   const model = modelKey(forest, options.threshold);
   const fits = (state: ModelState) => {
-    if (state.version !== 2 || state.model !== model) {
+    if (state.version !== 3 || state.model !== model) {
       throw new RangeError(
         `model state does not fit these parameters: ${state.model} (version ${state.version}) ` +
-          `vs ${model} (version 2)`,
+          `vs ${model} (version 3)`,
       );
     }
   };
@@ -331,6 +412,12 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
     clock: options.clock ?? "wall",
     now: options.now ?? (() => Date.now() / 1000),
     eventClock: NaN,
+    columns: forest.features.map((f) => FEATURES.indexOf(f)),
+    scratch: {
+      x: new Float64Array(forest.features.length),
+      z: new Float64Array(forest.features.length),
+      t: new Float64Array(forest.features.length),
+    },
   };
   const models = new Map<number, MainModel>();
   let scoredAll = 0;
@@ -352,6 +439,7 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
     models.set(key, {
       threshold: createThreshold(options.threshold, state?.threshold),
       scored: state?.scored ?? 0,
+      baselines: createBaselines(forest.features.length, forest.baseline, state?.baselines),
     });
   }
   if (options.initialModel ?? true) await openModel(0, options.state);
@@ -371,6 +459,10 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
       return fatal;
     },
     scoredBy: (key) => models.get(key)?.scored ?? 0,
+    entitiesOf: (key) => ({
+      size: models.get(key)?.baselines.size ?? 0,
+      evicted: models.get(key)?.baselines.evicted ?? 0,
+    }),
     open: (key, state) => serially(() => openModel(key, state)),
     drop: (key) =>
       serially(async () => {

@@ -61,7 +61,14 @@ export async function runReplay(args: string[]): Promise<number> {
     csv && lines.length > 0 && Number.isNaN(Number(lines[0].split(",")[0])) &&
     Number.isNaN(Date.parse(lines[0].split(",")[0]))
   ) first = 1;
-  const pipeline = await createPipeline({ ...pipelineOptionsOf(config), clock: "event" });
+  // A CSV of `timestamp,value` has no temperature: the model sees the value only.
+  const columns = csv ? lines[0]?.split(",").length ?? 0 : 0;
+  const features = csv && columns < 3 ? ["value"] as const : undefined;
+  const pipeline = await createPipeline({
+    ...pipelineOptionsOf(config),
+    clock: "event",
+    ...(features ? { features } : {}),
+  });
   const out: string[] = [];
   let anomalies = 0, invalid = 0;
   try {
@@ -82,6 +89,7 @@ export async function runReplay(args: string[]): Promise<number> {
           score: ok ? r.score[i] : null,
           threshold: ok && !Number.isNaN(r.threshold[i]) ? r.threshold[i] : null,
           anomaly: r.anomaly[i] === 1,
+          alert_score: ok ? Number(r.alertScore[i].toFixed(6)) : null,
         }));
       }
       await Deno.stdout.write(encoder.encode(out.join("\n") + "\n"));

@@ -155,3 +155,75 @@ export function labelledFeatures(n: number, options: SensorOptions = {}): Labell
   }
   return { features, labels, n };
 }
+
+/** What {@link multiEntityEvents} injected into an event (`none` for a normal one). */
+export type EntityInjection = "none" | "spike" | "shift" | "flat";
+
+/** Options of {@link multiEntityEvents}. */
+export interface MultiEntityOptions {
+  /** Seed of the stream. Default: 1. */
+  seed?: number;
+  /** Sensors, taking turns; the last one runs far above all others. Default: 12. */
+  sensors?: number;
+  /** Seconds of event time between two events of one sensor. Default: 60. */
+  everySec?: number;
+  /** `ts` of the first event. Default: 1767225600 (a midnight, UTC). */
+  startTs?: number;
+  /** Size of spikes and level shifts, in the sensor's own noise units. Default: 5. */
+  size?: number;
+  /** Per sensor and event, chance that an injection starts. Default: 0.004. */
+  chance?: number;
+}
+
+/**
+ * A labelled multi-entity stream for detection benchmarks: sensors with different levels (the
+ * last far from all others) and noise, a daily cycle of their temperature, and injections of a
+ * few noise units — a spike (1 event), a level shift (30 events, labelled on its first 5) and a
+ * flat line (20 events stuck at the sensor's level, inside the normal range).
+ */
+export function* multiEntityEvents(
+  options: MultiEntityOptions = {},
+): Generator<{ event: SensorEvent; injected: EntityInjection; labelled: boolean }> {
+  const sensors = options.sensors ?? 12, every = options.everySec ?? 60;
+  const start = options.startTs ?? 1767225600, size = options.size ?? 5;
+  const chance = options.chance ?? 0.004;
+  const setup = createRandom(options.seed ?? 1, 7);
+  const profile = Array.from({ length: sensors }, (_, s) => ({
+    level: s === sensors - 1 ? 33 : setup.uniform(15, 24),
+    noise: setup.uniform(0.2, 0.6),
+    value: setup.uniform(-5, 5),
+    valueNoise: setup.uniform(0.5, 1.5),
+  }));
+  const state = profile.map(() => ({ kind: "none" as EntityInjection, left: 0, age: 0 }));
+  const rng = createRandom(options.seed ?? 1, 8);
+  for (let i = 0;; i++) {
+    const s = i % sensors, p = profile[s], st = state[s];
+    const t = start + Math.floor(i / sensors) * every;
+    const day = Math.sin((2 * Math.PI * (t % 86400)) / 86400);
+    let temperature = p.level + 3 * p.noise * day + p.noise * rng.normal();
+    const value = p.value + p.valueNoise * rng.normal();
+    if (st.left === 0 && rng.next() < chance) {
+      const u = rng.next();
+      Object.assign(st, { kind: u < 0.4 ? "spike" : u < 0.7 ? "shift" : "flat", age: 0 });
+      st.left = st.kind === "spike" ? 1 : st.kind === "shift" ? 30 : 20;
+    }
+    let injected: EntityInjection = "none", labelled = false;
+    if (st.left > 0) {
+      injected = st.kind;
+      const sign = (s + Math.floor(i / 97)) % 2 ? 1 : -1;
+      if (st.kind === "spike" || st.kind === "shift") temperature += sign * size * p.noise;
+      if (st.kind === "flat") temperature = p.level;
+      labelled = st.kind !== "shift" || st.age < 5;
+      st.age++;
+      st.left--;
+    }
+    const event: SensorEvent = {
+      sensor_id: `sensor-${s}`,
+      ts: t,
+      value: round(value, 4),
+      temperature: round(temperature, 3),
+      status: "OK",
+    };
+    yield { event, injected, labelled };
+  }
+}

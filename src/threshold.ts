@@ -10,26 +10,47 @@
  *   stream and is barely moved by a few percent of anomalies, so the flagged share follows the
  *   data instead of being fixed. Measured figures: README, Detection.
  *
+ * - `context` — calibrated (the default): anomaly when the event deviates from its own entity's
+ *   recent level (`baseline.ts`) by at least the deviation whose two-sided Gaussian tail is
+ *   `targetFalseAlertRate` (default 1e-6: 4.9 sd). So an entity is judged against its own level
+ *   and noise, not against the other entities sharing its partition's forest, and the rate of
+ *   false alerts is set in the same terms on every stream. The forest's score (and its adaptive
+ *   threshold, still learned) is carried along as the raw score.
+ *
+ * Every mode also gives a calibrated **alert score** in [0, 1): `dev / (dev + z*)` of the
+ * event's largest deviation `dev` (in sd) against the target's `z*`, so 0.5 means "at the target
+ * false-alert rate" on any stream.
+ *
  * Scores of the first window (warm-up, score 0) neither flag nor update the threshold.
  *
  * @module
  */
 import { createQuantile, type QuantileState } from "./quantile.ts";
 import { THRESHOLD_DEFAULTS } from "./defaults.ts";
+import { deviationForRate } from "./baseline.ts";
 
 /** Threshold modes. */
-export const THRESHOLD_MODES = ["quantile", "adaptive"] as const;
+export const THRESHOLD_MODES = ["quantile", "adaptive", "context"] as const;
 /** One of {@link THRESHOLD_MODES}. */
 export type ThresholdMode = typeof THRESHOLD_MODES[number];
 
 /** Options of {@link createThreshold}. */
 export interface ThresholdOptions {
-  /** Default: `"adaptive"`. */
+  /** Default: `"context"`. */
   mode?: ThresholdMode;
   /** Quantile of `quantile` mode. Default: 0.995. */
   quantileP?: number;
   /** `adaptive` mode: flag when mass < median mass / massRatio. Default: 10. */
   massRatio?: number;
+  /** `context` mode: share of normal events allowed to alert. Default: 1e-6. */
+  targetFalseAlertRate?: number;
+}
+
+/** What {@link Threshold.judge} decided. */
+export interface Judgement {
+  anomaly: boolean;
+  /** Calibrated alert score in [0, 1) (see the module doc). */
+  alertScore: number;
 }
 
 /** A stateful threshold. */
@@ -42,8 +63,47 @@ export interface Threshold {
    * updates the threshold with it. Scores with `warm = false` return false and are ignored.
    */
   observe(score: number, warm: boolean): boolean;
+  /**
+   * {@link observe} with the event's per-feature deviations from its entity's level (NaN when
+   * unknown): the decision of the mode and the calibrated alert score.
+   */
+  judge(score: number, warm: boolean, deviation: ArrayLike<number>): Judgement;
   /** The running quantile's state (for checkpoints). */
   state(): QuantileState;
+}
+
+/** The largest absolute deviation of `deviation` (NaN counts as 0). */
+function largest(deviation: ArrayLike<number>): number {
+  let d = 0;
+  for (let f = 0; f < deviation.length; f++) {
+    const a = Math.abs(deviation[f]);
+    if (a > d) d = a;
+  }
+  return d;
+}
+
+/** Adds {@link Threshold.judge} to a threshold of the forest's score (`context`: deviations). */
+function withJudge(
+  t: Omit<Threshold, "judge">,
+  mode: ThresholdMode,
+  zStar: number,
+  calibratedMode: boolean,
+): Threshold {
+  return {
+    mode,
+    get value() {
+      return t.value;
+    },
+    state: () => t.state(),
+    observe: (score, warm) => t.observe(score, warm),
+    judge(score, warm, deviation) {
+      const flagged = t.observe(score, warm);
+      const dev = largest(deviation);
+      const calibrated = dev / (dev + zStar);
+      if (!calibratedMode) return { anomaly: flagged, alertScore: calibrated };
+      return { anomaly: warm && dev >= zStar, alertScore: calibrated };
+    },
+  };
 }
 
 /**
@@ -52,6 +112,24 @@ export interface Threshold {
  */
 export function createThreshold(options: ThresholdOptions = {}, from?: QuantileState): Threshold {
   const mode = options.mode ?? THRESHOLD_DEFAULTS.mode;
+  const rate = options.targetFalseAlertRate ?? THRESHOLD_DEFAULTS.targetFalseAlertRate;
+  if (!(rate > 0 && rate < 1)) {
+    throw new RangeError(`targetFalseAlertRate must be in (0, 1), got ${rate}`);
+  }
+  const zStar = deviationForRate(rate);
+  if (!(THRESHOLD_MODES as readonly string[]).includes(mode)) {
+    throw new RangeError(`mode must be one of ${THRESHOLD_MODES.join(", ")}, got ${mode}`);
+  }
+  const base = forestThreshold(mode === "context" ? "adaptive" : mode, options, from);
+  return withJudge(base, mode, zStar, mode === "context");
+}
+
+/** The threshold on the forest's score alone (`quantile` or `adaptive`). */
+function forestThreshold(
+  mode: "quantile" | "adaptive",
+  options: ThresholdOptions,
+  from?: QuantileState,
+): Omit<Threshold, "judge"> {
   if (mode === "quantile") {
     const quantile = createQuantile(options.quantileP ?? THRESHOLD_DEFAULTS.quantileP, from);
     return {
@@ -89,5 +167,5 @@ export function createThreshold(options: ThresholdOptions = {}, from?: QuantileS
       state: () => median.state(),
     };
   }
-  throw new RangeError(`mode must be one of ${THRESHOLD_MODES.join(", ")}, got ${mode}`);
+  throw new RangeError(`mode must be quantile or adaptive, got ${mode}`);
 }

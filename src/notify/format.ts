@@ -22,6 +22,13 @@ export const AlertSchema = z.object({
   dq_issues: z.array(z.unknown()).default([]),
   partition: z.number().optional(),
   offset: z.string().optional(),
+  alert_score: z.number().nullable().optional(),
+  explain: z.array(z.object({
+    feature: z.string(),
+    actual: z.number(),
+    typical: z.number().nullable(),
+    deviation: z.number().nullable(),
+  })).max(64).optional(),
 }).loose();
 
 /** A parsed alert. */
@@ -39,6 +46,14 @@ function features(alert: Alert, safe: (s: string) => string): string {
   return Object.entries(alert.features).map(([k, v]) => `${safe(k)}=${v}`).join(", ");
 }
 
+/** `value 52.3 (typical 1.2, +12.4 sd)` of the feature that drove the alert most; "" if none. */
+function why(alert: Alert, safe: (s: string) => string): string {
+  const top = alert.explain?.find((e) => e.typical !== null && e.deviation !== null);
+  if (!top) return "";
+  const sign = top.deviation! >= 0 ? "+" : "";
+  return `${safe(top.feature)} ${top.actual} (typical ${top.typical}, ${sign}${top.deviation} sd)`;
+}
+
 /** Columns inside the box. */
 const WIDTH = 62;
 
@@ -53,6 +68,7 @@ export function consoleBlock(alert: Alert, suppressed = 0): string {
     row(`Timestamp  : ${timestamp(alert.ts)}`),
     row(`Score      : ${alert.score.toFixed(4)} (threshold: ${alert.threshold.toFixed(4)})`),
     row(`Features   : ${features(alert, visible)}`),
+    ...(why(alert, visible) ? [row(`Why        : ${why(alert, visible)}`)] : []),
   ];
   if (suppressed > 0) {
     lines.push(row(`Suppressed : ${suppressed} more alerts of this sensor in cooldown`));
@@ -71,6 +87,9 @@ export function slackMessage(alert: Alert, suppressed = 0): { text: string; bloc
   const details = [
     `*Time:* ${timestamp(alert.ts)}`,
     `*Features:* ${features(alert, (k) => slackText(k, 60))}`,
+    ...(why(alert, (k) => slackText(k, 60))
+      ? [`*Why:* ${why(alert, (k) => slackText(k, 60))}`]
+      : []),
     ...(suppressed > 0
       ? [`*Also:* ${suppressed} more alerts of this sensor were held back by the cooldown`]
       : []),
@@ -102,6 +121,9 @@ export function emailMessage(
     ["Time", timestamp(alert.ts)],
     ["Score", `${alert.score.toFixed(4)} (threshold ${alert.threshold.toFixed(4)})`],
     ["Features", features(alert, (k) => cut(visible(k), 200))],
+    ...(why(alert, (k) => cut(visible(k), 200))
+      ? [["Why", why(alert, (k) => cut(visible(k), 200))] as [string, string]]
+      : []),
     ...(suppressed > 0
       ? [
         ["Suppressed", `${suppressed} more alerts of this sensor during the cooldown`] as [

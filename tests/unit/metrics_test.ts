@@ -104,6 +104,7 @@ Deno.test("every metric the README's table names exists with its type and labels
   m.dq.inc({ outcome: "ok", check: "all" });
   m.deadLetters.inc({ check: "schema" });
   m.truncated.inc({ topic: "t" });
+  m.entities.set({ partition: "0" }, 3);
   m.lag.set({ topic: "t", partition: "0" }, 1);
   m.alertLatency.observe({ from: "event_ts" }, 0.1);
   m.labelled.inc({ truth: "normal", flagged: "false" });

@@ -262,3 +262,19 @@ Deno.test("Slack and e-mail: the hostile alert through a real HTTP peer and a re
   assert.ok(!CONTROL.test(mail.text.replaceAll("\n", "")), mail.text);
   assert.ok(mail.html.includes("&lt;!channel&gt;") && !mail.html.includes("<!channel>"));
 });
+
+Deno.test("every channel says which feature drove the alert: actual vs the entity's typical value", () => {
+  const explained: Alert = {
+    ...alert,
+    explain: [
+      { feature: "value", actual: 52.34, typical: 1.2, deviation: 12.4 },
+      { feature: "temperature", actual: 25.1, typical: 24.9, deviation: 0.3 },
+    ],
+  };
+  const block = consoleBlock(explained);
+  assert.match(block, /Why {8}: value 52\.34 \(typical 1\.2, \+12\.4 sd\)/);
+  assert.ok(block.split("\n").every((l) => displayWidth(l) === 64));
+  assert.match(slackMessage(explained).text, /\*Why:\* value 52\.34 \(typical 1\.2, \+12\.4 sd\)/);
+  assert.match(emailMessage(explained).text, /Why {7}: value 52\.34 \(typical 1\.2, \+12\.4 sd\)/);
+  assert.ok(!consoleBlock(alert).includes("Why"), "no line without an explanation");
+});

@@ -81,6 +81,9 @@ Deno.test("batchOutputs: an alert per anomaly from the worker's key, a dead lett
     score: new Float64Array([0.5, NaN, 0.99, NaN]),
     threshold: new Float64Array([0.9, NaN, 0.9, NaN]),
     anomaly: new Uint8Array([0, 0, 1, 0]),
+    alertScore: new Float64Array([0.1, NaN, 0.7, NaN]),
+    deviation: new Float64Array([0.5, NaN, NaN, NaN, 12, NaN, NaN, NaN]),
+    typical: new Float64Array([1.4, 20, NaN, NaN, 1.2, NaN, NaN, NaN]),
   };
   const messages = Array.from({ length: n }, (_, i) => ({
     key: Buffer.from(`k${i}`),
@@ -95,6 +98,9 @@ Deno.test("batchOutputs: an alert per anomaly from the worker's key, a dead lett
   const alert = JSON.parse(String(o.alerts[0].value));
   assert.equal(alert.sensor_id, "sensor-2");
   assert.deepEqual(alert.features, { value: 80 }, "an absent temperature is left out");
+  assert.deepEqual(alert.explain, [{ feature: "value", actual: 80, typical: 1.2, deviation: 12 }]);
+  assert.equal(alert.alert_score, 0.7);
+  assert.equal(alert.raw_score, 0.99);
   assert.equal(alert.offset, "42");
   assert.equal(alert.partition, 2);
   assert.deepEqual(o.dead.map((d) => d.headers!.dq_check), ["schema", "range_value"]);

@@ -22,7 +22,7 @@ Deno.test("W = 1, 2, 3 workers give exactly the single-threaded detector's score
   const values = events.map((e) => encoder.encode(JSON.stringify(e.event)));
   // Single-threaded reference over the events that reach the model.
   const det = createDetector({ limits: [[-100, 100], [-20, 80]], seed: 42 });
-  const threshold = createThreshold();
+  const threshold = createThreshold({ mode: "adaptive" });
   const expected: number[] = [];
   const flags: boolean[] = [];
   for (const { event, injected } of events) {
@@ -32,7 +32,12 @@ Deno.test("W = 1, 2, 3 workers give exactly the single-threaded detector's score
     flags.push(threshold.observe(s, isWarm(expected.length - 1, 250)));
   }
   for (const workers of [1, 2, 3]) {
-    const pipeline = await createPipeline({ workers, clock: "event", forest: { seed: 42 } });
+    const pipeline = await createPipeline({
+      workers,
+      clock: "event",
+      forest: { seed: 42 },
+      threshold: { mode: "adaptive" },
+    });
     try {
       const scores: number[] = [];
       const anomalies: boolean[] = [];
@@ -52,6 +57,33 @@ Deno.test("W = 1, 2, 3 workers give exactly the single-threaded detector's score
       await pipeline.close();
     }
   }
+});
+
+Deno.test("context mode: per-entity baselines, decisions and alert scores are identical for W = 1, 2, 3", async () => {
+  const values = stream(6000, 9).map((e) => encoder.encode(JSON.stringify(e.event)));
+  const runs = [];
+  for (const workers of [1, 2, 3]) {
+    const pipeline = await createPipeline({ workers, clock: "event", forest: { seed: 42 } });
+    try {
+      const got = { anomaly: [] as number[], alert: [] as number[], dev: [] as number[] };
+      for (let s = 0; s < values.length; s += 501) {
+        const out = await pipeline.process(values.slice(s, s + 501));
+        got.anomaly.push(...out.anomaly);
+        got.alert.push(...out.alertScore);
+        got.dev.push(...out.deviation);
+      }
+      const state = await pipeline.snapshot();
+      runs.push({ got, baselines: state.baselines });
+    } finally {
+      await pipeline.close();
+    }
+  }
+  assert.ok(runs[0].got.anomaly.some((a) => a === 1), "context mode flags the injected anomalies");
+  for (const r of runs.slice(1)) {
+    assert.deepEqual(r.got, runs[0].got);
+    assert.deepEqual(r.baselines, runs[0].baselines);
+  }
+  assert.equal(runs[0].baselines.keys.length, 5, "one baseline per sensor");
 });
 
 Deno.test("each injected fault is rejected by its check, with the event-time clock", async () => {
@@ -98,7 +130,7 @@ Deno.test("a pipeline resumed from a snapshot scores and decides as if it had ne
   );
   // The resumed segment starts with an extreme event: it must be judged with the saved threshold.
   values[2100] = encoder.encode(
-    JSON.stringify({ sensor_id: "sensor-x", ts: START, value: 97, temperature: 78 }),
+    JSON.stringify({ sensor_id: "sensor-1", ts: START, value: 97, temperature: 78 }),
   );
   const options = { now: () => START, forest: { seed: 3 } };
   const original = await createPipeline({ ...options, workers: 2 });

@@ -50,7 +50,7 @@ Deno.test("bad threshold options name the parameter", () => {
   );
   assert.throws(
     () => createThreshold({ mode: "magic" as unknown as "quantile" }),
-    /mode must be one of quantile, adaptive, got magic/,
+    /mode must be one of quantile, adaptive, context, got magic/,
   );
 });
 

@@ -1,0 +1,77 @@
+/**
+ * Multi-entity benchmark (`deno task bench multi`): `multiEntityEvents` (12 sensors, one far
+ * above the others, a daily cycle, spikes, level shifts and flat lines of 5 noise units) through
+ * the pipeline, for every threshold mode. An injection counts as caught when one of its labelled
+ * events is flagged; a flagged event outside every injection is a false alert.
+ *
+ * Lines: `multi_<mode>_precision=`, `multi_<mode>_recall=`, per kind `multi_<mode>_recall_<kind>=`,
+ * and `multi_precision=` / `multi_recall=` for the default mode.
+ *
+ * @module
+ */
+import { createPipeline } from "../src/pipeline.ts";
+import { multiEntityEvents } from "../src/sensors.ts";
+import { createThreshold, THRESHOLD_MODES } from "../src/threshold.ts";
+import { report } from "./report.ts";
+
+/** Runs the multi-entity benchmark; prints `name=value` lines. */
+export async function benchMulti(): Promise<void> {
+  const n = Number(Deno.env.get("BENCH_MULTI_EVENTS") ?? 60_000);
+  const enc = new TextEncoder();
+  const events = [];
+  for (const e of multiEntityEvents({ seed: 3 })) {
+    if (events.length === n) break;
+    events.push(e);
+  }
+  // Injections as segments: consecutive events of one sensor with the same kind.
+  const segment = new Int32Array(n).fill(-1);
+  const kinds: string[] = [];
+  const open = new Map<string, number>();
+  events.forEach((e, i) => {
+    const s = e.event.sensor_id;
+    if (e.injected === "none") return open.delete(s);
+    if (!open.has(s)) {
+      open.set(s, kinds.length);
+      kinds.push(e.injected);
+    }
+    if (e.labelled) segment[i] = open.get(s)!;
+  });
+  report("multi_events", n);
+  report("multi_injections", kinds.length);
+  const defaultMode = createThreshold().mode;
+  for (const mode of THRESHOLD_MODES) {
+    const p = await createPipeline({ workers: 1, clock: "event", threshold: { mode } });
+    const caught = new Uint8Array(kinds.length);
+    let tp = 0, fp = 0;
+    try {
+      for (let i = 0; i < n; i += 1000) {
+        const r = await p.process(
+          events.slice(i, i + 1000).map((e) => enc.encode(JSON.stringify(e.event))),
+        );
+        for (let k = 0; k < r.n; k++) {
+          if (!r.anomaly[k]) continue;
+          const seg = segment[i + k];
+          const inside = seg >= 0 || events[i + k].injected !== "none";
+          if (inside) tp++;
+          else fp++;
+          if (seg >= 0) caught[seg] = 1;
+        }
+      }
+    } finally {
+      await p.close();
+    }
+    const precision = tp / Math.max(1, tp + fp);
+    const recall = caught.reduce((a, c) => a + c, 0) / Math.max(1, kinds.length);
+    report(`multi_${mode}_precision`, precision.toFixed(4));
+    report(`multi_${mode}_recall`, recall.toFixed(4));
+    for (const kind of ["spike", "shift", "flat"]) {
+      const ids = kinds.map((k, j) => k === kind ? j : -1).filter((j) => j >= 0);
+      const got = ids.filter((j) => caught[j]).length;
+      report(`multi_${mode}_recall_${kind}`, (got / Math.max(1, ids.length)).toFixed(4));
+    }
+    if (mode === defaultMode) {
+      report("multi_precision", precision.toFixed(4));
+      report("multi_recall", recall.toFixed(4));
+    }
+  }
+}

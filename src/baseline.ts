@@ -1,0 +1,169 @@
+/**
+ * Per-entity baselines: for each entity (the event's key, `sensor_id` for the seed's event) and
+ * each model feature, an exponentially weighted mean and variance of its own recent values. An
+ * event is judged against its entity's own level and noise: the deviation
+ * `z = (x − mean) / sd`, taken before the event is learned.
+ *
+ * State is a few numbers per entity and feature (mean, variance, events seen), bounded by
+ * `maxEntities`: the entity seen least recently is evicted first (counted). Updated on the main
+ * thread in offset order, so it is the same for any number of workers; exported with its model
+ * for checkpoints.
+ *
+ * @module
+ */
+
+/** Options of {@link createBaselines}. */
+export interface BaselineOptions {
+  /** Weight of the newest value in the running mean and variance. Default: 0.02 (~50 events). */
+  alpha?: number;
+  /** Events an entity needs before its deviations count. Default: 30. */
+  warmUp?: number;
+  /** Entities kept at most; the least recently seen is evicted. Default: 100,000. */
+  maxEntities?: number;
+}
+
+/** Numbers per entity and feature: level, trend, variance, events seen. */
+const SLOTS = 4;
+
+/** Weight of the trend's update, relative to the level's. */
+const TREND = 0.05;
+
+/** Deviations beyond this many sd are learned as this many (robust level and noise). */
+const CLIP = 6;
+
+/** Defaults of {@link BaselineOptions}. */
+export const BASELINE_DEFAULTS = { alpha: 0.02, warmUp: 30, maxEntities: 100_000 } as const;
+
+/** Baselines as plain data (for checkpoints): keys, and per key `4·features` numbers. */
+export interface BaselineState {
+  features: number;
+  keys: string[];
+  /** Per key, per feature: level, trend, variance, events seen. */
+  values: number[];
+  evicted: number;
+}
+
+/** The baselines of one model. */
+export interface Baselines {
+  /** Entities kept. */
+  readonly size: number;
+  /** Entities evicted so far. */
+  readonly evicted: number;
+  /**
+   * Judges then learns `x` (one value per feature, NaN = absent) of entity `key`: writes each
+   * feature's deviation to `z` (NaN while the entity warms up or the feature is absent) and its
+   * typical value (the mean before this event) to `typical`.
+   */
+  judgeLearn(key: string, x: ArrayLike<number>, z: Float64Array, typical: Float64Array): void;
+  /** The state, for a checkpoint. */
+  state(): BaselineState;
+}
+
+function checkOptions(o: Required<BaselineOptions>): void {
+  if (!(o.alpha > 0 && o.alpha < 1)) {
+    throw new RangeError(`baseline alpha must be in (0, 1), got ${o.alpha}`);
+  }
+  if (!Number.isInteger(o.warmUp) || o.warmUp < 1) {
+    throw new RangeError(`baseline warmUp must be a positive integer, got ${o.warmUp}`);
+  }
+  if (!Number.isInteger(o.maxEntities) || o.maxEntities < 1) {
+    throw new RangeError(`baseline maxEntities must be a positive integer, got ${o.maxEntities}`);
+  }
+}
+
+/** Baselines over `features` features, resumed from `from` when given. */
+export function createBaselines(
+  features: number,
+  options: BaselineOptions = {},
+  from?: BaselineState,
+): Baselines {
+  const o = { ...BASELINE_DEFAULTS, ...options };
+  checkOptions(o);
+  const stride = SLOTS * features;
+  // Insertion order is recency: an entity seen is moved to the end.
+  const entities = new Map<string, Float64Array>();
+  let evicted = from?.evicted ?? 0;
+  if (from) {
+    if (from.features !== features) {
+      throw new RangeError(`baseline state has ${from.features} features, expected ${features}`);
+    }
+    from.keys.forEach((k, i) =>
+      entities.set(k, Float64Array.from(from.values.slice(i * stride, (i + 1) * stride)))
+    );
+  }
+  return {
+    get size() {
+      return entities.size;
+    },
+    get evicted() {
+      return evicted;
+    },
+    judgeLearn(key, x, z, typical) {
+      let s = entities.get(key);
+      if (s) entities.delete(key);
+      else {
+        s = new Float64Array(stride);
+        if (entities.size >= o.maxEntities) {
+          entities.delete(entities.keys().next().value!);
+          evicted++;
+        }
+      }
+      entities.set(key, s);
+      for (let f = 0; f < features; f++) {
+        const at = SLOTS * f;
+        const v = x[f], level = s[at], trend = s[at + 1], variance = s[at + 2], n = s[at + 3];
+        // The forecast follows the entity's level and its trend (Holt), so a slow cycle (a day's
+        // temperature) is not taken for a deviation.
+        const forecast = n > 1 ? level + trend : level;
+        typical[f] = n > 0 ? forecast : NaN;
+        z[f] = n >= o.warmUp && !Number.isNaN(v)
+          ? (v - forecast) / Math.sqrt(variance + 1e-12)
+          : NaN;
+        if (Number.isNaN(v)) continue;
+        if (n === 0) s[at] = v;
+        else {
+          // The noise is winsorised: once warm, a value far out widens it as one 6 sd away
+          // would, so anomalies do not hide the next ones; the level follows every value, so a
+          // lasting shift becomes the new normal.
+          const d = v - forecast, sd = Math.sqrt(variance + 1e-12);
+          const clipped = n >= o.warmUp ? Math.max(-CLIP * sd, Math.min(CLIP * sd, d)) : d;
+          const next = forecast + o.alpha * d;
+          s[at + 1] = n > 1 ? trend + o.alpha * TREND * (next - level - trend) : 0;
+          s[at] = next;
+          s[at + 2] = (1 - o.alpha) * (variance + o.alpha * clipped * clipped);
+        }
+        s[at + 3] = n + 1;
+      }
+    },
+    state() {
+      const keys = [...entities.keys()];
+      const values: number[] = [];
+      for (const k of keys) values.push(...entities.get(k)!);
+      return { features, keys, values, evicted };
+    },
+  };
+}
+
+/** The deviation, in standard deviations, at which a two-sided Gaussian tail is `rate`. */
+export function deviationForRate(rate: number): number {
+  if (!(rate > 0 && rate < 1)) throw new RangeError(`rate must be in (0, 1), got ${rate}`);
+  // Bisection on the tail 2·Q(z) = erfc(z/√2), decreasing in z.
+  let lo = 0, hi = 40;
+  for (let i = 0; i < 100; i++) {
+    const mid = (lo + hi) / 2;
+    if (erfc(mid / Math.SQRT2) > rate) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
+
+/** The complementary error function (Numerical Recipes' erfcc, relative error < 1.2e-7). */
+export function erfc(x: number): number {
+  const z = Math.abs(x), t = 1 / (1 + 0.5 * z);
+  const r = t * Math.exp(
+    -z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
+                  t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 +
+                                  t * (-0.82215223 + t * 0.17087277)))))))),
+  );
+  return x >= 0 ? r : 2 - r;
+}
