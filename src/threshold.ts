@@ -15,7 +15,8 @@
  *   `targetFalseAlertRate` (default 1e-6: 4.9 sd). So an entity is judged against its own level
  *   and noise, not against the other entities sharing its partition's forest, and the rate of
  *   false alerts is set in the same terms on every stream. The forest's score (and its adaptive
- *   threshold, still learned) is carried along as the raw score.
+ *   threshold, still learned) is carried along as the raw score; it alone judges the first events
+ *   of an entity, before its baseline is warm.
  *
  * Every mode also gives a calibrated **alert score** in [0, 1): `dev / (dev + z*)` of the
  * event's largest deviation `dev` (in sd) against the target's `z*`, so 0.5 means "at the target
@@ -72,6 +73,15 @@ export interface Threshold {
   state(): QuantileState;
 }
 
+/** How much rarer than the forest's threshold an entity's first events must be to alert. */
+const COLD_FACTOR = 10;
+
+/** True when at least one deviation is known (the entity has a baseline). */
+function known(deviation: ArrayLike<number>): boolean {
+  for (let f = 0; f < deviation.length; f++) if (!Number.isNaN(deviation[f])) return true;
+  return false;
+}
+
 /** The largest absolute deviation of `deviation` (NaN counts as 0). */
 function largest(deviation: ArrayLike<number>): number {
   let d = 0;
@@ -97,11 +107,20 @@ function withJudge(
     state: () => t.state(),
     observe: (score, warm) => t.observe(score, warm),
     judge(score, warm, deviation) {
+      const before = t.value;
       const flagged = t.observe(score, warm);
       const dev = largest(deviation);
       const calibrated = dev / (dev + zStar);
       if (!calibratedMode) return { anomaly: flagged, alertScore: calibrated };
-      return { anomaly: warm && dev >= zStar, alertScore: calibrated };
+      // An entity without a baseline yet (its first events) is judged by the forest alone, and
+      // only when far out: its region held under a tenth of what the forest's threshold asks
+      // (a new sensor is not flagged for its own level, an extreme first event is).
+      if (!known(deviation)) {
+        const far = flagged && score > 1 - (1 - before) / COLD_FACTOR;
+        return { anomaly: far, alertScore: far ? 0.5 : 0 };
+      }
+      // No alert before the forest has a threshold (its warm-up): an alert carries it.
+      return { anomaly: warm && !Number.isNaN(before) && dev >= zStar, alertScore: calibrated };
     },
   };
 }

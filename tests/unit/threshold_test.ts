@@ -68,3 +68,20 @@ Deno.test("a threshold resumed from its state decides exactly as the original", 
     assert.equal(b.value, a.value);
   }
 });
+
+Deno.test("context mode: alerts on the entity's deviation at the target rate, never before the forest has a threshold", () => {
+  const t = createThreshold({ mode: "context", targetFalseAlertRate: 1e-6 });
+  // The forest's first warm score: no threshold yet, so no alert however far the event is.
+  assert.equal(t.judge(0.5, true, [40, NaN]).anomaly, false);
+  for (let i = 0; i < 100; i++) t.judge(0.5, true, [0.1, 0.2]);
+  const far = t.judge(0.5, true, [-6, 0.1]);
+  assert.equal(far.anomaly, true, "6 sd beyond 4.9");
+  assert.ok(far.alertScore > 0.5 && far.alertScore < 1);
+  const near = t.judge(0.5, true, [3, 0.1]);
+  assert.equal(near.anomaly, false);
+  assert.ok(near.alertScore < 0.5);
+  assert.equal(t.judge(0.5, false, [9, 9]).anomaly, false, "nothing during warm-up");
+  // A new entity (no baseline yet): only a forest score far beyond the threshold alerts.
+  assert.equal(t.judge(0.5, true, [NaN, NaN]).anomaly, false);
+  assert.equal(t.judge(0.99999, true, [NaN, NaN]).anomaly, true);
+});
