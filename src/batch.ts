@@ -13,7 +13,7 @@ import type { ProcessorContext } from "./context.ts";
 import { CHECKS } from "./event.ts";
 import { logger } from "./log.ts";
 import type { Models } from "./models.ts";
-import { sendWithinLimits } from "./outbox.ts";
+import { isProducerLost, sendWithinLimits } from "./outbox.ts";
 import { batchOutputs } from "./outputs.ts";
 import { addCounts, type BatchCounts, planBatch } from "./partition.ts";
 
@@ -179,16 +179,28 @@ async function publish(
   const o = batchOutputs(out, messages, from, batch);
   for (const v of o.values) metrics.eventValue.observe(v);
   if (!Number.isNaN(o.lastScore)) run.lastScore = o.lastScore;
-  await sendWithinLimits(run.producer, [
+  const outputs = [
     { topic: config.topicAlerts, messages: o.alerts },
     { topic: config.topicDlq, messages: o.dead },
-  ], {
+  ];
+  const options = {
     limits: run.limits,
-    onTruncated: (topic, bytes) => {
+    onTruncated: (topic: string, bytes: number) => {
       metrics.truncated.inc({ topic });
       logger().warning("output_truncated", { topic, original_bytes: bytes });
     },
-  });
+  };
+  for (let attempt = 1;; attempt++) {
+    try {
+      await sendWithinLimits(run.producer, outputs, options);
+      break;
+    } catch (e) {
+      // A broker restart can lose the idempotent producer's sequence: a new producer sends the
+      // batch again (at-least-once: what the old one delivered may come twice).
+      if (!isProducerLost(e) || attempt >= 5) throw e;
+      await run.renewProducer((e as Error).message);
+    }
+  }
   const ackedAt = Date.now() / 1000;
   for (const s of o.alertTimes) {
     metrics.alertLatency.observe({ from: "event_ts" }, Math.max(0, ackedAt - s.ts));

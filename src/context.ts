@@ -18,6 +18,11 @@ export interface ProcessorContext {
   config: Config;
   pipeline: Pipeline;
   producer: Producer;
+  /**
+   * Replaces `producer` with a new one (a new producer id): after the broker lost the old one's
+   * sequence (a broker restart), an idempotent producer cannot go on. One renewal at a time.
+   */
+  renewProducer(reason: string): Promise<void>;
   consumer: Consumer;
   metrics: ProcessorMetrics;
   /** `max.message.bytes` of the output topics, read at start-up. */

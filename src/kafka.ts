@@ -172,9 +172,23 @@ const TRANSIENT = new RegExp(
     "rebalancing",
     "the coordinator is not aware of this member",
     "request .* timed out",
+    "failed to find group coordinator",
+    "group coordinator",
+    "broker not available",
+    "not available",
   ].join("|"),
   "i",
 );
+
+/** True when a kafkajs error (or its causes) is a broker-side condition that passes by itself. */
+export function isTransientKafkaError(error: unknown): boolean {
+  let e = error as { message?: string; cause?: unknown } | undefined;
+  for (let depth = 0; e && depth < 8; depth++) {
+    if (TRANSIENT.test(e.message ?? "")) return true;
+    e = e.cause as typeof e;
+  }
+  return false;
+}
 
 /**
  * The LogTape level of a kafkajs log entry: its own level, except that a transient condition

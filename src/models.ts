@@ -10,6 +10,7 @@ import { readCheckpoints, writeCheckpoint } from "./checkpoint.ts";
 import type { Config } from "./config.ts";
 import type { ProcessorContext } from "./context.ts";
 import { logger } from "./log.ts";
+import { isProducerLost } from "./outbox.ts";
 
 /** Opening and checkpointing the models of a running processor. */
 export interface Models {
@@ -118,6 +119,7 @@ async function checkpointAll(run: ProcessorContext, reason: string): Promise<voi
       });
     } catch (e) {
       logger().warning("checkpoint_failed", { reason, partition, error: (e as Error).message });
+      if (isProducerLost(e)) await run.renewProducer((e as Error).message).catch(() => {});
     }
   }
 }

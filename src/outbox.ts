@@ -137,6 +137,27 @@ export interface SendOptions {
   onTruncated?: (topic: string, originalBytes: number) => void;
 }
 
+/**
+ * True for the broker's answers that the idempotent producer's state is lost (after a broker
+ * restart): kafkajs cannot send with that producer again, a new one must take over.
+ */
+export function isProducerLost(error: unknown): boolean {
+  const types = new Set([
+    "OUT_OF_ORDER_SEQUENCE_NUMBER",
+    "UNKNOWN_PRODUCER_ID",
+    "INVALID_PRODUCER_EPOCH",
+    "INVALID_PRODUCER_ID_MAPPING",
+  ]);
+  let e = error as { type?: string; cause?: unknown; message?: string } | undefined;
+  for (let depth = 0; e && depth < 8; depth++) {
+    if (types.has(e.type ?? "") || /out of order sequence number/i.test(e.message ?? "")) {
+      return true;
+    }
+    e = e.cause as typeof e;
+  }
+  return false;
+}
+
 /** True for the broker's answers that a batch or request is over a size limit. */
 export function isTooLarge(error: unknown): boolean {
   type E = { type?: string; cause?: unknown; message?: string; errors?: unknown[] };

@@ -19,7 +19,13 @@ import { handleBatch } from "./batch.ts";
 import type { Checkpoint } from "./checkpoint.ts";
 import { type Config, loadConfig } from "./config.ts";
 import type { ProcessorContext } from "./context.ts";
-import { connectionOf, createKafka, createProducer, startingKafka } from "./kafka.ts";
+import {
+  connectionOf,
+  createKafka,
+  createProducer,
+  isTransientKafkaError,
+  startingKafka,
+} from "./kafka.ts";
 import { logger, setupLogging } from "./log.ts";
 import { createProcessorMetrics, serveMetrics } from "./metrics.ts";
 import { createModels, readAllCheckpoints } from "./models.ts";
@@ -88,7 +94,13 @@ function watchConsumer(
   });
   consumer.on(consumer.events.CRASH, (e) => {
     readiness.down(`consumer crashed: ${e.payload.error.message}`);
-    log.error("consumer_crash", { error: e.payload.error.message, restart: e.payload.restart });
+    // A crash that passes (kafkajs restarts the consumer, or the processor does: see runProcess)
+    // is a warning; one that stops the processor is an error.
+    const passes = e.payload.restart || isTransientKafkaError(e.payload.error);
+    log[passes ? "warning" : "error"]("consumer_crash", {
+      error: e.payload.error.message,
+      restart: passes,
+    });
   });
 }
 
@@ -169,10 +181,19 @@ async function startUp(
     });
   }
   let read: Promise<Map<number, Checkpoint>> | undefined = Promise.resolve(initial);
+  let renewing: Promise<void> | undefined;
   const run: ProcessorContext = {
     config,
     pipeline,
     producer: createProducer(kafka),
+    renewProducer: (reason) =>
+      renewing ??= (async () => {
+        const old = run.producer;
+        log.warning("producer_renewed", { reason });
+        run.producer = createProducer(kafka);
+        await old.disconnect().catch(() => {});
+        await run.producer.connect();
+      })().finally(() => renewing = undefined),
     consumer: createConsumer(kafka, config),
     metrics,
     limits,
@@ -246,30 +267,51 @@ export async function runProcess(args: string[], signal?: AbortSignal): Promise<
     return [s, h] as const;
   });
   signal?.addEventListener("abort", () => void stop("abort", 0));
+  // kafkajs does not restart a consumer whose group coordinator stayed away through its retries
+  // (a broker restart under load): that passes, so the same process starts it again; anything
+  // else that stops the consumer for good stops the process.
+  let restarts = 0;
   consumer.on(consumer.events.CRASH, (e) => {
-    if (!e.payload.restart) void stop("consumer crashed without restart", 1);
+    if (e.payload.restart || stopping) return;
+    if (!isTransientKafkaError(e.payload.error) || restarts >= 20) {
+      void stop("consumer crashed without restart", 1);
+      return;
+    }
+    const wait = Math.min(10_000, 1000 * 2 ** restarts++);
+    log.warning("consumer_restart", { error: e.payload.error.message, in_ms: wait });
+    setTimeout(() => {
+      startingKafka(conn, async () => {
+        await consumer.connect();
+        await consumer.subscribe({ topic: config.topicEvents, fromBeginning: true });
+      }).then(runConsumer).then(() => restarts = 0).catch((err) => {
+        log.error("consumer_restart_failed", { error: (err as Error).message });
+        void stop("consumer could not be restarted", 1);
+      });
+    }, wait);
   });
 
-  await consumer.run({
-    autoCommit: false,
-    eachBatchAutoResolve: false,
-    // Several partitions in flight: one batch's Kafka work overlaps another's scoring; the
-    // pipeline still scores batches one at a time.
-    partitionsConsumedConcurrently: 4,
-    eachBatch: (payload) => {
-      const p = handleBatch(run, models, payload).catch((e) => {
-        // A dead worker thread cannot be recovered in place: exit so a supervisor restarts us
-        // (nothing is lost: the batch is not committed). Other errors: kafkajs retries the batch.
-        if (pipeline.failed) {
-          log.error("pipeline_failed", { error: pipeline.failed.message });
-          void stop("pipeline failed", 1);
-        }
-        throw e;
-      });
-      run.inFlight.add(p);
-      return p.finally(() => run.inFlight.delete(p));
-    },
-  });
+  const runConsumer = () =>
+    consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      // Several partitions in flight: one batch's Kafka work overlaps another's scoring; the
+      // pipeline still scores batches one at a time.
+      partitionsConsumedConcurrently: 4,
+      eachBatch: (payload) => {
+        const p = handleBatch(run, models, payload).catch((e) => {
+          // A dead worker thread cannot be recovered in place: exit so a supervisor restarts us
+          // (nothing is lost: the batch is not committed). Other errors: kafkajs retries the batch.
+          if (pipeline.failed) {
+            log.error("pipeline_failed", { error: pipeline.failed.message });
+            void stop("pipeline failed", 1);
+          }
+          throw e;
+        });
+        run.inFlight.add(p);
+        return p.finally(() => run.inFlight.delete(p));
+      },
+    });
+  await runConsumer();
   log.info("processor_started", {
     broker: config.kafkaBroker.join(","),
     topic: config.topicEvents,

@@ -202,8 +202,20 @@ Deno.test({
           report.broker_restarts = 1;
           await new Promise((r) => setTimeout(r, 1000 + rng.next() * 3000));
         }
-        processors.at(-1)!.child.kill("SIGKILL");
-        await processors.at(-1)!.status;
+        const current = processors.at(-1)!;
+        const exited = await Promise.race([
+          current.status,
+          new Promise<undefined>((r) => setTimeout(() => r(undefined), 100)),
+        ]);
+        if (exited) {
+          throw new Error(
+            `the processor exited by itself (${exited.code}); its log:\n${
+              current.lines.slice(-40).join("\n")
+            }`,
+          );
+        }
+        current.child.kill("SIGKILL");
+        await current.status;
         processors.push(await startService("process", env));
       }
       report.kills = KILLS;
@@ -228,7 +240,9 @@ Deno.test({
       await ready.body?.cancel();
       assert.equal(ready.status, 200, "the processor is ready at the end");
       for (const p of processors) {
-        const crashes = p.lines.filter((l) => /consumer_crash|pipeline_failed|\[fatal\]/.test(l));
+        const crashes = p.lines.filter((l) =>
+          /\[error\] consumer_crash|pipeline_failed|consumer_restart_failed|\[fatal\]/.test(l)
+        );
         assert.deepEqual(crashes, [], "no crash in any run");
       }
 
@@ -281,6 +295,12 @@ Deno.test({
         checks.set(c, (checks.get(c) ?? 0) + 1);
       }
       report.by_check = [...checks].map(([c, n]) => `${c}:${n}`).join(",");
+      const count = (re: RegExp) =>
+        processors.reduce((a, p) => a + p.lines.filter((l) => re.test(l)).length, 0);
+      report.consumer_restarts = count(/consumer_restart /);
+      report.producer_renewals = count(/producer_renewed/);
+      report.commits_refused = count(/commit_refused/);
+      report.rewinds = count(/checkpoint_restored .*relearn=[1-9]/);
     } finally {
       console.log(Object.entries(report).map(([k, v]) => `hostile_${k}=${v}`).join("\n"));
       await producer.disconnect().catch(() => {});

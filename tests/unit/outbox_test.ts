@@ -11,6 +11,7 @@ import {
   recordBytes,
   sendWithinLimits,
 } from "../../src/outbox.ts";
+import * as outbox from "../../src/outbox.ts";
 
 const record = (valueBytes: number, headers: Record<string, string> = {}): Message => ({
   key: "k",
@@ -119,4 +120,16 @@ Deno.test("isTooLarge finds the broker's answer inside kafkajs' wrappers", () =>
   assert.ok(isTooLarge({ message: "wrap", cause: { message: "wrap2", cause: inner } }));
   assert.ok(isTooLarge({ message: "agg", errors: [new Error("a"), inner] }));
   assert.ok(!isTooLarge(new Error("Connection error")));
+});
+
+Deno.test("isProducerLost recognises a lost idempotent producer (after a broker restart), nothing else", () => {
+  const { isProducerLost } = outbox;
+  const lost = Object.assign(new Error("The broker received an out of order sequence number"), {
+    type: "OUT_OF_ORDER_SEQUENCE_NUMBER",
+  });
+  assert.ok(isProducerLost(lost));
+  assert.ok(isProducerLost({ message: "wrapped", cause: lost }));
+  assert.ok(isProducerLost({ type: "UNKNOWN_PRODUCER_ID" }));
+  assert.ok(!isProducerLost(new Error("Connection error")));
+  assert.ok(!isProducerLost({ type: "MESSAGE_TOO_LARGE" }));
 });
