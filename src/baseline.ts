@@ -22,6 +22,9 @@ export interface BaselineOptions {
   maxEntities?: number;
 }
 
+/** Events between two refreshes of an entity's recency, with many entities kept. */
+const REFRESH = 256;
+
 /** Numbers per entity and feature: level, trend, variance, events seen. */
 const SLOTS = 4;
 
@@ -83,13 +86,16 @@ export function createBaselines(
   // Insertion order is recency: an entity seen is moved to the end.
   const entities = new Map<string, Float64Array>();
   let evicted = from?.evicted ?? 0;
+  let tick = 0;
   if (from) {
     if (from.features !== features) {
       throw new RangeError(`baseline state has ${from.features} features, expected ${features}`);
     }
-    from.keys.forEach((k, i) =>
-      entities.set(k, Float64Array.from(from.values.slice(i * stride, (i + 1) * stride)))
-    );
+    from.keys.forEach((k, i) => {
+      const s = new Float64Array(stride + 1);
+      s.set(from.values.slice(i * stride, (i + 1) * stride));
+      entities.set(k, s);
+    });
   }
   return {
     get size() {
@@ -99,16 +105,23 @@ export function createBaselines(
       return evicted;
     },
     judgeLearn(key, x, z, typical) {
+      tick++;
       let s = entities.get(key);
-      if (s) entities.delete(key);
-      else {
-        s = new Float64Array(stride);
+      if (!s) {
+        s = new Float64Array(stride + 1);
         if (entities.size >= o.maxEntities) {
           entities.delete(entities.keys().next().value!);
           evicted++;
         }
+        entities.set(key, s);
+        s[stride] = tick;
+      } else if (tick - s[stride] >= Math.min(REFRESH, entities.size)) {
+        // Recency is kept by re-inserting: exact while fewer entities than REFRESH are kept,
+        // else at most once every REFRESH events per entity.
+        entities.delete(key);
+        entities.set(key, s);
+        s[stride] = tick;
       }
-      entities.set(key, s);
       for (let f = 0; f < features; f++) {
         const at = SLOTS * f;
         const v = x[f], level = s[at], trend = s[at + 1], variance = s[at + 2], n = s[at + 3];
@@ -138,7 +151,7 @@ export function createBaselines(
     state() {
       const keys = [...entities.keys()];
       const values: number[] = [];
-      for (const k of keys) values.push(...entities.get(k)!);
+      for (const k of keys) values.push(...entities.get(k)!.subarray(0, stride));
       return { features, keys, values, evicted };
     },
   };

@@ -27,6 +27,7 @@ import { ensureTopics, eventsTopic } from "./topics.ts";
 import {
   BROKER_DEFAULT_MAX_MESSAGE_BYTES,
   groupByBytes,
+  readTopicLimits,
   recordBudget,
   sendWithinLimits,
 } from "./outbox.ts";
@@ -44,6 +45,8 @@ export interface SendOptions {
   deadline: number;
   /** Checked between batches. */
   stopped: () => boolean;
+  /** The topic's `max.message.bytes`. Default: the broker default. */
+  maxMessageBytes?: number;
 }
 
 /**
@@ -66,13 +69,16 @@ export async function sendEvents(o: SendOptions): Promise<number> {
     }
     sent += messages.length;
     if (load) {
-      for (const group of groupByBytes(messages, recordBudget(BROKER_DEFAULT_MAX_MESSAGE_BYTES))) {
+      const limit = o.maxMessageBytes ?? BROKER_DEFAULT_MAX_MESSAGE_BYTES;
+      for (const group of groupByBytes(messages, recordBudget(limit))) {
         inflight.push(o.producer.send({ topic: o.topic, acks: 1, messages: group }));
         if (inflight.length >= 6) await inflight.shift();
       }
       continue;
     }
-    await sendWithinLimits(o.producer, [{ topic: o.topic, messages }]);
+    await sendWithinLimits(o.producer, [{ topic: o.topic, messages }], {
+      limits: new Map([[o.topic, o.maxMessageBytes ?? BROKER_DEFAULT_MAX_MESSAGE_BYTES]]),
+    });
     const wait = started + (sent / o.rate) * 1000 - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }
@@ -98,6 +104,8 @@ export interface ProducerTask {
   stride: number;
   limit: number;
   deadline: number;
+  /** The topic's `max.message.bytes`. */
+  maxMessageBytes?: number;
 }
 
 /** The load-mode producer for a worker: several batches in flight, acks from the leader only. */
@@ -161,6 +169,16 @@ export async function runGenerate(args: string[]): Promise<number> {
     conn,
     () => ensureTopics(conn, [eventsTopic(config)]),
   );
+  // Requests fit the events topic's own limit, read from the broker.
+  const maxMessageBytes = (await startingKafka(conn, async () => {
+    const admin = createKafka(conn, "anomaly-flow-generator-admin").admin();
+    await admin.connect();
+    try {
+      return await readTopicLimits(admin, [config.topicEvents]);
+    } finally {
+      await admin.disconnect();
+    }
+  })).get(config.topicEvents);
   let stopping = false;
   const stop = () => stopping = true;
   Deno.addSignalListener("SIGINT", stop);
@@ -196,6 +214,7 @@ export async function runGenerate(args: string[]): Promise<number> {
         stride: producers,
         limit,
         deadline,
+        maxMessageBytes,
       }, () => stopping);
     } else {
       const kafka = createKafka(conn, "anomaly-flow-generator");
@@ -210,6 +229,7 @@ export async function runGenerate(args: string[]): Promise<number> {
           limit,
           deadline,
           stopped: () => stopping,
+          maxMessageBytes,
         });
       } finally {
         await producer.disconnect();

@@ -322,7 +322,13 @@ async function scoreBatch(
       score[i] = massToScore(mass, warm, core.params);
       thresholds[i] = m0.threshold.value;
       judgeEntity(core, m0, c, i, deviation, typical);
-      const judged = m0.threshold.judge(score[i], warm, deviation.subarray(2 * i, 2 * i + 2));
+      const judged = m0.threshold.judge(
+        score[i],
+        warm,
+        deviation,
+        FEATURES.length * i,
+        FEATURES.length,
+      );
       anomaly[i] = judged.anomaly ? 1 : 0;
       alertScore[i] = judged.alertScore;
     }

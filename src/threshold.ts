@@ -8,7 +8,7 @@
  *   window lay on its path) is below `1 / massRatio` of the running median mass, i.e. its region
  *   held less than a tenth (default) of what a typical event's did. The median moves with the
  *   stream and is barely moved by a few percent of anomalies, so the flagged share follows the
- *   data instead of being fixed. Measured figures: README, Detection.
+ *   data instead of being fixed. Measured figures: README, Detection, and docs/benchmarks.md.
  *
  * - `context` — calibrated (the default): anomaly when the event deviates from its own entity's
  *   recent level (`baseline.ts`) by at least the deviation whose two-sided Gaussian tail is
@@ -68,7 +68,13 @@ export interface Threshold {
    * {@link observe} with the event's per-feature deviations from its entity's level (NaN when
    * unknown): the decision of the mode and the calibrated alert score.
    */
-  judge(score: number, warm: boolean, deviation: ArrayLike<number>): Judgement;
+  judge(
+    score: number,
+    warm: boolean,
+    deviation: ArrayLike<number>,
+    from?: number,
+    count?: number,
+  ): Judgement;
   /** The running quantile's state (for checkpoints). */
   state(): QuantileState;
 }
@@ -76,16 +82,16 @@ export interface Threshold {
 /** How much rarer than the forest's threshold an entity's first events must be to alert. */
 const COLD_FACTOR = 10;
 
-/** True when at least one deviation is known (the entity has a baseline). */
-function known(deviation: ArrayLike<number>): boolean {
-  for (let f = 0; f < deviation.length; f++) if (!Number.isNaN(deviation[f])) return true;
+/** True when one of `deviation[from .. from+count)` is known (the entity has a baseline). */
+function known(deviation: ArrayLike<number>, from: number, count: number): boolean {
+  for (let f = from; f < from + count; f++) if (!Number.isNaN(deviation[f])) return true;
   return false;
 }
 
-/** The largest absolute deviation of `deviation` (NaN counts as 0). */
-function largest(deviation: ArrayLike<number>): number {
+/** The largest absolute deviation of `deviation[from .. from+count)` (NaN counts as 0). */
+function largest(deviation: ArrayLike<number>, from: number, count: number): number {
   let d = 0;
-  for (let f = 0; f < deviation.length; f++) {
+  for (let f = from; f < from + count; f++) {
     const a = Math.abs(deviation[f]);
     if (a > d) d = a;
   }
@@ -106,16 +112,16 @@ function withJudge(
     },
     state: () => t.state(),
     observe: (score, warm) => t.observe(score, warm),
-    judge(score, warm, deviation) {
+    judge(score, warm, deviation, from = 0, count = deviation.length - from) {
       const before = t.value;
       const flagged = t.observe(score, warm);
-      const dev = largest(deviation);
+      const dev = largest(deviation, from, count);
       const calibrated = dev / (dev + zStar);
       if (!calibratedMode) return { anomaly: flagged, alertScore: calibrated };
       // An entity without a baseline yet (its first events) is judged by the forest alone, and
       // only when far out: its region held under a tenth of what the forest's threshold asks
       // (a new sensor is not flagged for its own level, an extreme first event is).
-      if (!known(deviation)) {
+      if (!known(deviation, from, count)) {
         const far = flagged && score > 1 - (1 - before) / COLD_FACTOR;
         return { anomaly: far, alertScore: far ? 0.5 : 0 };
       }

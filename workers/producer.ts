@@ -31,6 +31,7 @@ self.onmessage = async (e: MessageEvent<ProducerTask | { stop: true }>) => {
         rate: 0,
         limit: task.limit,
         deadline: task.deadline,
+        maxMessageBytes: task.maxMessageBytes,
         stopped: () => stopped,
       });
       self.postMessage({ sent });
