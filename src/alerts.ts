@@ -90,6 +90,54 @@ export function readAlert(value: Uint8Array | null, maxBytes: number): AlertRead
   return { ok: true, alert: parsed.data };
 }
 
+/**
+ * The notifier of `alerts`: storm control per sensor, then Slack and e-mail in parallel, each
+ * outcome counted in `notifications_total` and a give-up logged. Never throws.
+ */
+function createNotifier(
+  config: Config,
+  metrics: ReturnType<typeof alertMetrics>,
+  // deno-lint-ignore no-explicit-any
+  peers: { slack?: string; mailer?: any; smtp: SmtpSettings },
+): (alert: Alert) => Promise<void> {
+  const log = logger("alerts");
+  const { slack, mailer, smtp } = peers;
+  const storm = createStormControl(config.alertCooldownSec);
+  for (const channel of ["slack", "email"]) {
+    for (const outcome of ["sent", "failed", "suppressed"]) {
+      metrics.notifications.inc({ channel, outcome }, 0);
+    }
+  }
+  return async (alert) => {
+    const decision = storm.admit(alert.sensor_id, Date.now() / 1000);
+    const channels = [...(slack ? ["slack"] : []), ...(mailer ? ["email"] : [])];
+    if (!decision.notify) {
+      for (const channel of channels) metrics.notifications.inc({ channel, outcome: "suppressed" });
+      return;
+    }
+    const deliveries = [];
+    if (slack) {
+      const message = slackMessage(alert, decision.suppressed);
+      deliveries.push(postSlack(slack, message).then((r) => ["slack", r] as const));
+    }
+    if (mailer) {
+      const message = emailMessage(alert, decision.suppressed);
+      deliveries.push(sendEmail(mailer, smtp, message).then((r) => ["email", r] as const));
+    }
+    for (const [channel, r] of await Promise.all(deliveries)) {
+      metrics.notifications.inc({ channel, outcome: r.ok ? "sent" : "failed" });
+      if (!r.ok) {
+        log.error("notification_given_up", {
+          channel,
+          sensor: alert.sensor_id,
+          attempts: r.attempts,
+          error: r.error,
+        });
+      }
+    }
+  };
+}
+
 /** Runs `alerts` until SIGINT/SIGTERM; returns the exit code. */
 export async function runAlerts(args: string[]): Promise<number> {
   const { config } = loadConfig({ args });
@@ -107,47 +155,7 @@ export async function runAlerts(args: string[]): Promise<number> {
   const smtp = smtpSettingsOf(config);
   const mailer = config.smtpEnabled ? await createMailer(smtp) : undefined;
   const slack = config.slackWebhookUrl || undefined;
-  const storm = createStormControl(config.alertCooldownSec);
-  for (const channel of ["slack", "email"]) {
-    for (const outcome of ["sent", "failed", "suppressed"]) {
-      metrics.notifications.inc({ channel, outcome }, 0);
-    }
-  }
-
-  const notify = async (alert: Alert) => {
-    const decision = storm.admit(alert.sensor_id, Date.now() / 1000);
-    const channels = [...(slack ? ["slack"] : []), ...(mailer ? ["email"] : [])];
-    if (!decision.notify) {
-      for (const channel of channels) metrics.notifications.inc({ channel, outcome: "suppressed" });
-      return;
-    }
-    const deliveries = [];
-    if (slack) {
-      deliveries.push(
-        postSlack(slack, slackMessage(alert, decision.suppressed)).then((r) =>
-          ["slack", r] as const
-        ),
-      );
-    }
-    if (mailer) {
-      deliveries.push(
-        sendEmail(mailer, smtp, emailMessage(alert, decision.suppressed)).then((r) =>
-          ["email", r] as const
-        ),
-      );
-    }
-    for (const [channel, r] of await Promise.all(deliveries)) {
-      metrics.notifications.inc({ channel, outcome: r.ok ? "sent" : "failed" });
-      if (!r.ok) {
-        log.error("notification_given_up", {
-          channel,
-          sensor: alert.sensor_id,
-          attempts: r.attempts,
-          error: r.error,
-        });
-      }
-    }
-  };
+  const notify = createNotifier(config, metrics, { slack, mailer, smtp });
 
   const conn = await connectionOf(config);
   const kafka = createKafka(conn, "anomaly-flow-alerts");

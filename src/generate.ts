@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { loadConfig } from "./config.ts";
+import { type Config, loadConfig } from "./config.ts";
 import { type Kafka, Partitioners, type Producer } from "kafkajs";
 import {
   connectionOf,
@@ -149,10 +149,9 @@ async function sendInWorkers(
   }
 }
 
-/** Runs `generate`; returns the exit code. */
-export async function runGenerate(args: string[]): Promise<number> {
-  const { config } = loadConfig({ args, aliases: { seed: "gen-seed" } });
-  const options = {
+/** `generate`'s settings, by their flag names. */
+function generatorOptions(config: Config) {
+  return {
     producers: config.genProducers,
     rate: config.genRate,
     sensors: config.genSensors,
@@ -162,6 +161,23 @@ export async function runGenerate(args: string[]): Promise<number> {
     "value-anomaly-rate": config.genValueAnomalyRate,
     "temperature-anomaly-rate": config.genTemperatureAnomalyRate,
   };
+}
+
+/** The events topic's `max.message.bytes` as the broker has it (undefined: the default). */
+async function eventsTopicLimit(conn: KafkaConnection, config: Config) {
+  const admin = createKafka(conn, "anomaly-flow-generator-admin").admin();
+  await admin.connect();
+  try {
+    return (await readTopicLimits(admin, [config.topicEvents])).get(config.topicEvents);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Runs `generate`; returns the exit code. */
+export async function runGenerate(args: string[]): Promise<number> {
+  const { config } = loadConfig({ args, aliases: { seed: "gen-seed" } });
+  const options = generatorOptions(config);
   setupLogging({ level: config.logLevel, format: config.logFormat });
   const log = logger("generator");
   const conn = await connectionOf(config);
@@ -170,15 +186,7 @@ export async function runGenerate(args: string[]): Promise<number> {
     () => ensureTopics(conn, [eventsTopic(config)]),
   );
   // Requests fit the events topic's own limit, read from the broker.
-  const maxMessageBytes = (await startingKafka(conn, async () => {
-    const admin = createKafka(conn, "anomaly-flow-generator-admin").admin();
-    await admin.connect();
-    try {
-      return await readTopicLimits(admin, [config.topicEvents]);
-    } finally {
-      await admin.disconnect();
-    }
-  })).get(config.topicEvents);
+  const maxMessageBytes = await startingKafka(conn, () => eventsTopicLimit(conn, config));
   let stopping = false;
   const stop = () => stopping = true;
   Deno.addSignalListener("SIGINT", stop);

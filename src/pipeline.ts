@@ -376,38 +376,24 @@ function serialQueue(failed: () => Error | undefined) {
   };
 }
 
-/** Starts `workers` stage workers, each holding its shard of the forest. */
-export async function createPipeline(options: PipelineOptions = {}): Promise<Pipeline> {
-  const limits = options.limits ?? DEFAULT_LIMITS;
-  const forest = forestOf(options);
-  const count = options.workers ?? 1;
-  if (!Number.isInteger(count) || count < 1) {
-    throw new RangeError(`workers must be a positive integer, got ${count}`);
+/** Throws unless `state` was taken with the parameters `model` names. */
+function checkFits(state: ModelState, model: string): void {
+  if (state.version !== 3 || state.model !== model) {
+    throw new RangeError(
+      `model state does not fit these parameters: ${state.model} (version ${state.version}) ` +
+        `vs ${model} (version 3)`,
+    );
   }
-  const model = modelKey(forest, options.threshold);
-  const fits = (state: ModelState) => {
-    if (state.version !== 3 || state.model !== model) {
-      throw new RangeError(
-        `model state does not fit these parameters: ${state.model} (version ${state.version}) ` +
-          `vs ${model} (version 3)`,
-      );
-    }
-  };
-  if (options.state) fits(options.state);
-  let fatal: Error | undefined;
-  const pool = createStagePool(
-    new URL("../workers/stage.ts", import.meta.url),
-    count,
-    (e) => fatal ??= e,
-  );
-  await Promise.all(
-    Array.from(
-      { length: count },
-      (_, index) =>
-        pool.call(index, { type: "init", forest, shard: { index, count }, limits }, "ready"),
-    ),
-  );
-  const core: PipelineCore = {
+}
+
+/** The state the stages share, for `forest` and `options`. */
+function coreOf(
+  pool: StagePool,
+  limits: CheckLimits,
+  forest: ReturnType<typeof forestOf>,
+  options: PipelineOptions,
+): PipelineCore {
+  return {
     pool,
     limits,
     params: {
@@ -425,6 +411,33 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
       t: new Float64Array(forest.features.length),
     },
   };
+}
+
+/** Starts `workers` stage workers, each holding its shard of the forest. */
+export async function createPipeline(options: PipelineOptions = {}): Promise<Pipeline> {
+  const limits = options.limits ?? DEFAULT_LIMITS;
+  const forest = forestOf(options);
+  const count = options.workers ?? 1;
+  if (!Number.isInteger(count) || count < 1) {
+    throw new RangeError(`workers must be a positive integer, got ${count}`);
+  }
+  const model = modelKey(forest, options.threshold);
+  const fits = (state: ModelState) => checkFits(state, model);
+  if (options.state) fits(options.state);
+  let fatal: Error | undefined;
+  const pool = createStagePool(
+    new URL("../workers/stage.ts", import.meta.url),
+    count,
+    (e) => fatal ??= e,
+  );
+  await Promise.all(
+    Array.from(
+      { length: count },
+      (_, index) =>
+        pool.call(index, { type: "init", forest, shard: { index, count }, limits }, "ready"),
+    ),
+  );
+  const core = coreOf(pool, limits, forest, options);
   const models = new Map<number, MainModel>();
   let scoredAll = 0;
   let latest: Threshold | undefined;

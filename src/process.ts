@@ -14,18 +14,17 @@
  *
  * @module
  */
-import type { Consumer } from "kafkajs";
-import { handleBatch } from "./batch.ts";
 import type { Checkpoint } from "./checkpoint.ts";
 import { type Config, loadConfig } from "./config.ts";
 import type { ProcessorContext } from "./context.ts";
+import { connectionOf, createKafka, createProducer, startingKafka } from "./kafka.ts";
 import {
-  connectionOf,
-  createKafka,
-  createProducer,
-  isTransientKafkaError,
-  startingKafka,
-} from "./kafka.ts";
+  consumerRun,
+  createConsumer,
+  createReadiness,
+  restartAfterTransientCrash,
+  watchConsumer,
+} from "./consumer.ts";
 import { logger, setupLogging } from "./log.ts";
 import { createProcessorMetrics, serveMetrics } from "./metrics.ts";
 import { createModels, readAllCheckpoints } from "./models.ts";
@@ -33,76 +32,6 @@ import { pipelineOptionsOf } from "./options.ts";
 import { createPartitions } from "./partition.ts";
 import { createPipeline, forestOf, modelKey } from "./pipeline.ts";
 import { ensureTopics, outputLimits, processTopics } from "./topics.ts";
-
-/**
- * Fetch sizes: a partition's fetch holds at least one record of `MAX_EVENT_BYTES` (with its
- * headers), a whole fetch four of them, so a backlog of large records keeps memory bounded.
- */
-export function fetchSizes(config: Config): { maxBytesPerPartition: number; maxBytes: number } {
-  const perPartition = Math.max(1024 * 1024, config.maxEventBytes + 64 * 1024);
-  return { maxBytesPerPartition: perPartition, maxBytes: 4 * perPartition };
-}
-
-/** Readiness: consumer in its group, producer connected, and the broker answering fetches. */
-function createReadiness() {
-  let consumer = false, producer = false, why = "starting", lastFetch = 0;
-  // A fetch completes at least every maxWaitTimeInMs while the broker answers: none for 5 s
-  // means the broker is away (kafkajs keeps retrying and reconnects by itself).
-  const answers = () => Date.now() - lastFetch < 5000;
-  return {
-    ready: () => consumer && producer && answers(),
-    reason: () => why || (answers() ? "" : "no fetch from the broker for 5 s"),
-    producerUp: () => producer = true,
-    consumerUp: () => (consumer = true, why = ""),
-    fetched: () => lastFetch = Date.now(),
-    down: (reason: string) => (consumer = false, why = reason),
-    isUp: () => consumer,
-  };
-}
-
-/** Wires the consumer's group events to the context: assignment, fetches, crashes. */
-function watchConsumer(
-  run: ProcessorContext,
-  consumer: Consumer,
-  readiness: ReturnType<typeof createReadiness>,
-  onNewPartitions: () => void,
-) {
-  const log = logger();
-  let joins = 0;
-  consumer.on(consumer.events.GROUP_JOIN, (e) => {
-    // Models of partitions taken away go (their new owner restores them from their
-    // checkpoints); those of new ones load on their first batch.
-    const previous = run.owned;
-    run.owned = new Set(e.payload.memberAssignment[run.config.topicEvents] ?? []);
-    // New partitions after a rebalance: their previous owner may have checkpointed since.
-    if (joins++ > 0 && [...run.owned].some((p) => !previous.has(p))) onNewPartitions();
-    for (const partition of run.pipeline.models) {
-      if (run.owned.has(partition)) continue;
-      void run.pipeline.drop(partition);
-      run.partitions.drop(partition);
-    }
-    log.info("partitions_assigned", {
-      partitions: [...run.owned].sort((a, b) => a - b).join(",") || "none",
-    });
-    readiness.consumerUp();
-  });
-  consumer.on(consumer.events.FETCH, () => {
-    // A completed fetch: the consumer is in its group and running again (after kafkajs' own
-    // restart, or a broker outage).
-    readiness.fetched();
-    if (!readiness.isUp() && !run.stopping) readiness.consumerUp();
-  });
-  consumer.on(consumer.events.CRASH, (e) => {
-    readiness.down(`consumer crashed: ${e.payload.error.message}`);
-    // A crash that passes (kafkajs restarts the consumer, or the processor does: see runProcess)
-    // is a warning; one that stops the processor is an error.
-    const passes = e.payload.restart || isTransientKafkaError(e.payload.error);
-    log[passes ? "warning" : "error"]("consumer_crash", {
-      error: e.payload.error.message,
-      restart: passes,
-    });
-  });
-}
 
 /**
  * Stops `run`: stop fetching, let the batches in hand publish and commit (kafkajs ignores commits
@@ -139,17 +68,6 @@ async function shutdown(
     clearTimeout(guard);
   }
   log.info("shutdown_complete", { processed: run.processed, anomalies: run.anomalies });
-}
-
-/** Builds the consumer `process` uses (fetch sizes bounded, session from the configuration). */
-function createConsumer(kafka: ReturnType<typeof createKafka>, config: Config): Consumer {
-  return kafka.consumer({
-    groupId: config.consumerGroup,
-    maxWaitTimeInMs: 50,
-    ...fetchSizes(config),
-    sessionTimeout: config.consumerSessionTimeoutMs,
-    heartbeatInterval: Math.min(3000, Math.floor(config.consumerSessionTimeoutMs / 3)),
-  });
 }
 
 /**
@@ -235,7 +153,7 @@ export async function runProcess(args: string[], signal?: AbortSignal): Promise<
   const conn = await connectionOf(config);
   const kafka = createKafka(conn, "anomaly-flow-processor");
   const { run, forgetCheckpoints } = await startUp(config, conn, kafka, metrics);
-  const { pipeline, producer, consumer } = run;
+  const { producer, consumer } = run;
   const checkpoints = config.checkpointIntervalSec > 0;
   // The producer reconnects by itself: readiness needs it connected once; a broker outage shows
   // up as missing fetches, a failing send as a batch that is not committed (lag).
@@ -267,50 +185,8 @@ export async function runProcess(args: string[], signal?: AbortSignal): Promise<
     return [s, h] as const;
   });
   signal?.addEventListener("abort", () => void stop("abort", 0));
-  // kafkajs does not restart a consumer whose group coordinator stayed away through its retries
-  // (a broker restart under load): that passes, so the same process starts it again; anything
-  // else that stops the consumer for good stops the process.
-  let restarts = 0;
-  consumer.on(consumer.events.CRASH, (e) => {
-    if (e.payload.restart || stopping) return;
-    if (!isTransientKafkaError(e.payload.error) || restarts >= 20) {
-      void stop("consumer crashed without restart", 1);
-      return;
-    }
-    const wait = Math.min(10_000, 1000 * 2 ** restarts++);
-    log.warning("consumer_restart", { error: e.payload.error.message, in_ms: wait });
-    setTimeout(() => {
-      startingKafka(conn, async () => {
-        await consumer.connect();
-        await consumer.subscribe({ topic: config.topicEvents, fromBeginning: true });
-      }).then(runConsumer).then(() => restarts = 0).catch((err) => {
-        log.error("consumer_restart_failed", { error: (err as Error).message });
-        void stop("consumer could not be restarted", 1);
-      });
-    }, wait);
-  });
-
-  const runConsumer = () =>
-    consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      // Several partitions in flight: one batch's Kafka work overlaps another's scoring; the
-      // pipeline still scores batches one at a time.
-      partitionsConsumedConcurrently: 4,
-      eachBatch: (payload) => {
-        const p = handleBatch(run, models, payload).catch((e) => {
-          // A dead worker thread cannot be recovered in place: exit so a supervisor restarts us
-          // (nothing is lost: the batch is not committed). Other errors: kafkajs retries the batch.
-          if (pipeline.failed) {
-            log.error("pipeline_failed", { error: pipeline.failed.message });
-            void stop("pipeline failed", 1);
-          }
-          throw e;
-        });
-        run.inFlight.add(p);
-        return p.finally(() => run.inFlight.delete(p));
-      },
-    });
+  const runConsumer = () => consumer.run(consumerRun(run, models, stop));
+  restartAfterTransientCrash(consumer, conn, config, runConsumer, stop, () => stopping);
   await runConsumer();
   log.info("processor_started", {
     broker: config.kafkaBroker.join(","),
