@@ -1,7 +1,7 @@
 /**
  * What `deno task test` and `deno task stack` need from the machine besides Deno, Java and
  * Maven: the Debian packages `prometheus` (prometheus, promtool), `prometheus-alertmanager`
- * (prometheus-alertmanager, amtool) and `kcat`. A missing one is installed with apt-get when we can (running
+ * (prometheus-alertmanager, amtool), `kcat` and `chromium` (the report's browser test). A missing one is installed with apt-get when we can (running
  * as root), saying so in one line; otherwise start-up stops with the exact command to run.
  * Nothing is skipped silently.
  *
@@ -13,6 +13,7 @@ export const PACKAGES: Record<string, string[]> = {
   prometheus: ["prometheus", "promtool"],
   "prometheus-alertmanager": ["prometheus-alertmanager", "amtool"],
   kcat: ["kcat"],
+  chromium: ["chromium"],
 };
 
 /** How {@link ensurePackages} reaches the machine (tests pass fakes). */
@@ -27,10 +28,13 @@ export interface Machine {
   say(line: string): void;
 }
 
-/** The packages of {@link PACKAGES} with a command missing from the machine. */
-export async function missingPackages(machine: Machine): Promise<string[]> {
+/** The packages of `wanted` (default: all of {@link PACKAGES}) with a command missing. */
+export async function missingPackages(
+  machine: Machine,
+  wanted: string[] = Object.keys(PACKAGES),
+): Promise<string[]> {
   const missing: string[] = [];
-  for (const [pkg, cmds] of Object.entries(PACKAGES)) {
+  for (const [pkg, cmds] of Object.entries(PACKAGES).filter(([p]) => wanted.includes(p))) {
     for (const cmd of cmds) {
       if (!(await machine.has(cmd))) {
         missing.push(pkg);
@@ -64,8 +68,12 @@ export const thisMachine: Machine = {
  * Installs the missing packages with apt-get (as root), or throws an `Error` whose message is the
  * one line naming the command to run. `who` names the caller in that line.
  */
-export async function ensurePackages(who: string, machine: Machine = thisMachine): Promise<void> {
-  const missing = await missingPackages(machine);
+export async function ensurePackages(
+  who: string,
+  machine: Machine = thisMachine,
+  wanted: string[] = Object.keys(PACKAGES),
+): Promise<void> {
+  const missing = await missingPackages(machine, wanted);
   if (missing.length === 0) return;
   const command = `apt-get install -y ${missing.join(" ")}`;
   if (!machine.root()) {
@@ -75,7 +83,7 @@ export async function ensurePackages(who: string, machine: Machine = thisMachine
   const env = { DEBIAN_FRONTEND: "noninteractive" };
   const ok = await machine.run("apt-get", ["update", "-qq"], env) &&
     await machine.run("apt-get", ["install", "-y", "-qq", ...missing], env);
-  const still = await missingPackages(machine);
+  const still = await missingPackages(machine, wanted);
   if (!ok || still.length > 0) {
     throw new Error(
       `${who}: \`${command}\` failed; ${still.join(", ") || "nothing"} still missing`,

@@ -139,7 +139,7 @@ async function runLocal(): Promise<void> {
   const dir = `${LOCAL_DIR}/stack`;
   // Prometheus and Alertmanager are half of what the stack promises: installed or a clear stop.
   try {
-    await ensurePackages("stack");
+    await ensurePackages("stack", undefined, ["prometheus", "prometheus-alertmanager", "kcat"]);
   } catch (e) {
     console.error((e as Error).message);
     Deno.exit(2);

@@ -50,3 +50,9 @@ Deno.test("nothing missing: nothing run", async () => {
   await ensurePackages("test", m);
   assert.deepEqual([runs, lines], [[], []]);
 });
+
+Deno.test("the stack asks only for what it runs", async () => {
+  const { m, runs } = machine(["chromium"], true);
+  await ensurePackages("stack", m, ["prometheus", "prometheus-alertmanager", "kcat"]);
+  assert.deepEqual(runs, []);
+});

@@ -1,0 +1,178 @@
+/**
+ * The backtest report of `replay FILE --report report.html`: one self-contained HTML file (no
+ * network needed to open it) with, per entity, a chart of its feature values with the alerts
+ * marked and a chart of its alert score against the alert line (0.5); the rejected records by
+ * check; and a summary table (records, rejected by check, alerts, and precision / recall when the
+ * file carries ground truth). Charts are drawn by uPlot (npm:uplot, MIT), inlined.
+ *
+ * {@link summarize} is pure; {@link writeReport} reads uPlot's files and writes the page.
+ *
+ * @module
+ */
+
+/** One replayed record, as the report needs it. */
+export interface ReportRow {
+  line: number;
+  /** Entity key ("" for a rejected record). */
+  entity: string;
+  /** Event time, Unix seconds (NaN when unknown). */
+  ts: number;
+  value: number;
+  temperature: number;
+  /** The check that rejected it, or "all" when valid. */
+  check: string;
+  alert: boolean;
+  alertScore: number;
+  /** Ground truth when the file has it (`injected` of the generator's events). */
+  label?: boolean;
+}
+
+/** The summary table's numbers. */
+export interface ReportSummary {
+  records: number;
+  valid: number;
+  rejected: Record<string, number>;
+  alerts: number;
+  entities: number;
+  /** Present when every valid record has a label. */
+  precision?: number;
+  recall?: number;
+}
+
+/** The summary of `rows` (pure). */
+export function summarize(rows: readonly ReportRow[]): ReportSummary {
+  const rejected: Record<string, number> = {};
+  let valid = 0, alerts = 0, tp = 0, fp = 0, fn = 0, labelled = 0;
+  const entities = new Set<string>();
+  for (const r of rows) {
+    if (r.check !== "all") {
+      rejected[r.check] = (rejected[r.check] ?? 0) + 1;
+      continue;
+    }
+    valid++;
+    entities.add(r.entity);
+    if (r.alert) alerts++;
+    if (r.label === undefined) continue;
+    labelled++;
+    if (r.alert && r.label) tp++;
+    else if (r.alert) fp++;
+    else if (r.label) fn++;
+  }
+  const s: ReportSummary = {
+    records: rows.length,
+    valid,
+    rejected,
+    alerts,
+    entities: entities.size,
+  };
+  if (labelled > 0 && labelled === valid) {
+    s.precision = tp + fp > 0 ? tp / (tp + fp) : 1;
+    s.recall = tp + fn > 0 ? tp / (tp + fn) : 1;
+  }
+  return s;
+}
+
+/** Points per entity drawn at most; alerts are always kept. */
+const MAX_POINTS = 20_000;
+
+/** Per entity, columns for the charts (decimated beyond {@link MAX_POINTS}, alerts kept). */
+export function chartData(rows: readonly ReportRow[], maxEntities = 24) {
+  const by = new Map<string, ReportRow[]>();
+  for (const r of rows) {
+    if (r.check !== "all") continue;
+    if (!by.has(r.entity) && by.size >= maxEntities) continue;
+    (by.get(r.entity) ?? by.set(r.entity, []).get(r.entity)!).push(r);
+  }
+  return [...by].map(([entity, list]) => {
+    const stride = Math.max(1, Math.ceil(list.length / MAX_POINTS));
+    const kept = list.filter((r, i) => i % stride === 0 || r.alert);
+    const num = (x: number) => Number.isFinite(x) ? x : null;
+    return {
+      entity,
+      ts: kept.map((r) => r.ts),
+      value: kept.map((r) => num(r.value)),
+      temperature: kept.some((r) => Number.isFinite(r.temperature))
+        ? kept.map((r) => num(r.temperature))
+        : null,
+      alertValue: kept.map((r) => r.alert ? num(r.value) : null),
+      score: kept.map((r) => num(r.alertScore)),
+    };
+  });
+}
+
+const escapeHtml = (s: string) =>
+  s.replace(
+    /[&<>"']/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!,
+  );
+
+/** JSON that is safe inside a `<script>` element. */
+const scriptJson = (x: unknown) => JSON.stringify(x).replace(/</g, "\\u003c");
+
+/** The page for `rows` of `file`, with uPlot's `js` and `css` inlined. */
+export function reportHtml(
+  file: string,
+  rows: readonly ReportRow[],
+  uplot: { js: string; css: string },
+): string {
+  const s = summarize(rows);
+  const fmt = (x: number | undefined) => x === undefined ? "—" : x.toFixed(4);
+  const rejectedRows = Object.entries(s.rejected).sort((a, b) => b[1] - a[1])
+    .map(([c, n]) => `<tr><td>${escapeHtml(c)}</td><td class="n">${n}</td></tr>`).join("");
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Anomaly Flow backtest: ${
+    escapeHtml(file)
+  }</title>
+<style>${uplot.css}
+body{font:14px system-ui,sans-serif;margin:24px;color:#222}h1{font-size:20px}h2{font-size:16px;margin-top:28px}
+table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 10px;text-align:left}td.n{text-align:right}
+.chart{margin:8px 0 24px}</style></head>
+<body><h1>Backtest of <code>${escapeHtml(file)}</code></h1>
+<table id="summary">
+<tr><th>records</th><td class="n" id="records">${s.records}</td></tr>
+<tr><th>valid</th><td class="n" id="valid">${s.valid}</td></tr>
+<tr><th>rejected</th><td class="n" id="rejected">${s.records - s.valid}</td></tr>
+<tr><th>alerts</th><td class="n" id="alerts">${s.alerts}</td></tr>
+<tr><th>entities</th><td class="n" id="entities">${s.entities}</td></tr>
+<tr><th>precision</th><td class="n" id="precision">${fmt(s.precision)}</td></tr>
+<tr><th>recall</th><td class="n" id="recall">${fmt(s.recall)}</td></tr>
+</table>
+<h2>Rejected records by check</h2>
+<table id="checks"><tr><th>check</th><th>records</th></tr>${
+    rejectedRows || '<tr><td colspan="2">none</td></tr>'
+  }</table>
+<h2>Per entity: values with alerts (red), alert score against the alert line (0.5)</h2>
+<div id="charts"></div>
+<script>${uplot.js}</script>
+<script>
+const DATA = ${scriptJson(chartData(rows))};
+const root = document.getElementById("charts");
+for (const d of DATA) {
+  const h = document.createElement("h3"); h.textContent = d.entity; root.appendChild(h);
+  const a = document.createElement("div"); a.className = "chart"; root.appendChild(a);
+  const series = [{}, { label: "value", stroke: "#1f77b4" }];
+  const cols = [d.ts, d.value];
+  if (d.temperature) { series.push({ label: "temperature", stroke: "#2ca02c" }); cols.push(d.temperature); }
+  series.push({ label: "alert", stroke: "transparent", points: { show: true, size: 8, fill: "#d62728", stroke: "#d62728" } });
+  cols.push(d.alertValue);
+  new uPlot({ width: 1000, height: 260, series }, cols, a);
+  const b = document.createElement("div"); b.className = "chart"; root.appendChild(b);
+  new uPlot({ width: 1000, height: 160, scales: { y: { range: [0, 1] } },
+    series: [{}, { label: "alert score", stroke: "#9467bd" }, { label: "alert line", stroke: "#d62728", dash: [6, 4] }] },
+    [d.ts, d.score, d.ts.map(() => 0.5)], b);
+}
+document.body.dataset.charts = String(DATA.length);
+</script></body></html>
+`;
+}
+
+/** Writes the report of `rows` to `path`. */
+export async function writeReport(path: string, file: string, rows: readonly ReportRow[]) {
+  await import("uplot"); // installs the package; its browser build is read below
+  const read = (p: string) => Deno.readTextFile(new URL(import.meta.resolve(p)));
+  const [js, css] = await Promise.all([
+    read("uplot/dist/uPlot.iife.min.js"),
+    read("uplot/dist/uPlot.min.css"),
+  ]);
+  await Deno.writeTextFile(path, reportHtml(file, rows, { js, css }));
+}
