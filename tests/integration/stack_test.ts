@@ -70,6 +70,9 @@ Deno.test("deno task stack brings up Kafka, Prometheus, Alertmanager and the pro
       new RegExp(`http://localhost:${ports.prometheus}`),
       "URLs printed",
     );
+    // Started next to a just-started broker: what is retried and passes is no error line.
+    const errors = output.join("").split("\n").filter((l) => /\[error\]/.test(l));
+    assert.deepEqual(errors, [], "no error-level line when everything is fine");
   } finally {
     const pids = await descendants(stack.pid);
     const brokerPid = Number(await Deno.readTextFile(`${dataDir}/broker.pid`).catch(() => "0"));
