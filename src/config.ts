@@ -420,6 +420,15 @@ export const SETTINGS = {
     schema: int(1, 10_000),
     doc: "partitions of `TOPIC_EVENTS` when the product creates it",
   },
+  genScenario: {
+    env: "GEN_SCENARIO",
+    flag: "scenario",
+    default: "seed",
+    allowed: "seed or multi",
+    schema: oneOf(["seed", "multi"] as const),
+    doc:
+      "`generate`: the seed's 5 sensors, or `multi` (12 sensors at their own levels, one far off, a daily cycle, spikes, level shifts, flat lines; `injected` = spike, shift, flat)",
+  },
   genProducers: {
     env: "GEN_PRODUCERS",
     flag: "producers",

@@ -22,7 +22,7 @@ import {
   startingKafka,
 } from "./kafka.ts";
 import { logger, setupLogging } from "./log.ts";
-import { type LabelledEvent, SEED_RATES, sensorEvents, type SensorOptions } from "./sensors.ts";
+import { type LabelledEvent, scenarioEvents, SEED_RATES, type SensorOptions } from "./sensors.ts";
 import { ensureTopics, eventsTopic } from "./topics.ts";
 import {
   BROKER_DEFAULT_MAX_MESSAGE_BYTES,
@@ -36,7 +36,7 @@ import {
 export interface SendOptions {
   producer: Producer;
   topic: string;
-  events: Iterator<LabelledEvent>;
+  events: Iterator<{ event: LabelledEvent["event"]; injected: string }>;
   /** Events per second; 0 = load mode (batches of 2,000, 6 in flight, leader acks). */
   rate: number;
   /** Events to send at most. */
@@ -100,6 +100,7 @@ export interface ProducerTask {
   conn: KafkaConnection;
   topic: string;
   sensors: SensorOptions;
+  scenario: "seed" | "multi";
   offset: number;
   stride: number;
   limit: number;
@@ -219,6 +220,7 @@ export async function runGenerate(args: string[]): Promise<number> {
         conn,
         topic: config.topicEvents,
         sensors,
+        scenario: config.genScenario,
         stride: producers,
         limit,
         deadline,
@@ -232,7 +234,7 @@ export async function runGenerate(args: string[]): Promise<number> {
         sent = await sendEvents({
           producer,
           topic: config.topicEvents,
-          events: sensorEvents(sensors),
+          events: scenarioEvents(config.genScenario, sensors),
           rate: options.rate,
           limit,
           deadline,

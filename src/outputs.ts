@@ -105,7 +105,7 @@ export interface BatchOutputs {
 function truthOf(message: KafkaMessage): number {
   const injected = message.headers?.injected?.toString();
   if (injected === "none") return 0;
-  return injected === "value" || injected === "temperature" ? 1 : -1;
+  return ["value", "temperature", "spike", "shift", "flat"].includes(injected ?? "") ? 1 : -1;
 }
 
 /** Alerts, dead letters and counts of records `[from, n)` of a scored batch. */

@@ -156,6 +156,21 @@ export function labelledFeatures(n: number, options: SensorOptions = {}): Labell
   return { features, labels, n };
 }
 
+/** The events of a scenario: the seed's stream, or the multi-entity one. */
+export function scenarioEvents(
+  scenario: "seed" | "multi",
+  options: SensorOptions,
+): Iterator<{ event: SensorEvent; injected: string }> {
+  if (scenario === "seed") return sensorEvents(options);
+  return (function* () {
+    const sensors = Math.max(12, options.sensors ?? 12);
+    for (const e of multiEntityEvents({ seed: options.seed, sensors })) {
+      // Only the labelled events of an injection are anomalies (a shift's first 5).
+      yield { event: e.event, injected: e.labelled ? e.injected : "none" };
+    }
+  })();
+}
+
 /** What {@link multiEntityEvents} injected into an event (`none` for a normal one). */
 export type EntityInjection = "none" | "spike" | "shift" | "flat";
 

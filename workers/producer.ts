@@ -8,7 +8,7 @@
 /// <reference lib="deno.worker" />
 import { createKafka } from "../src/kafka.ts";
 import { loadProducer, type ProducerTask, sendEvents, shareOf } from "../src/generate.ts";
-import { sensorEvents } from "../src/sensors.ts";
+import { scenarioEvents } from "../src/sensors.ts";
 
 let stopped = false;
 
@@ -27,7 +27,7 @@ self.onmessage = async (e: MessageEvent<ProducerTask | { stop: true }>) => {
       const sent = await sendEvents({
         producer,
         topic: task.topic,
-        events: shareOf(sensorEvents(task.sensors), task.offset, task.stride),
+        events: shareOf(scenarioEvents(task.scenario, task.sensors), task.offset, task.stride),
         rate: 0,
         limit: task.limit,
         deadline: task.deadline,
