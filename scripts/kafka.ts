@@ -117,7 +117,46 @@ export async function fetchKafka(): Promise<string> {
   const libs = libsDir();
   const marker = `${libs}/.complete`;
   if (await exists(marker)) return libs;
-  console.error(`kafka_fetch version=${KAFKA_VERSION} into=${libs}`);
+  console.error(
+    `kafka: fetching Apache Kafka ${KAFKA_VERSION} and its dependencies (~55 MB, once) from ` +
+      `Maven Central into ${libs}`,
+  );
+  // Progress: the Maven cache grows as jars arrive; say how far it has got every 5 s.
+  const started = Date.now();
+  const ticker = setInterval(async () => {
+    const mb = (await folderBytes(`${LOCAL_DIR}/m2`)) / 2 ** 20;
+    console.error(
+      `kafka: ${mb.toFixed(1)} MB downloaded so far (${
+        Math.round((Date.now() - started) / 1000)
+      } s)`,
+    );
+  }, 5000);
+  try {
+    await fetchJars(libs);
+  } finally {
+    clearInterval(ticker);
+  }
+  await Deno.writeTextFile(marker, new Date().toISOString());
+  console.error(`kafka: fetched in ${Math.round((Date.now() - started) / 1000)} s`);
+  return libs;
+}
+
+/** Bytes of the files under `dir` (0 when it does not exist). */
+async function folderBytes(dir: string): Promise<number> {
+  let total = 0;
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      const path = `${dir}/${e.name}`;
+      if (e.isDirectory) total += await folderBytes(path);
+      else if (e.isFile) total += (await Deno.stat(path)).size;
+    }
+  } catch {
+    // not there yet
+  }
+  return total;
+}
+
+async function fetchJars(libs: string): Promise<void> {
   await run("mvn", [
     "-q",
     "-B",
@@ -129,8 +168,6 @@ export async function fetchKafka(): Promise<string> {
     `-DoutputDirectory=${libs}`,
     "-DincludeScope=runtime",
   ]);
-  await Deno.writeTextFile(marker, new Date().toISOString());
-  return libs;
 }
 
 function serverProperties(o: ReturnType<typeof resolve>): string {
