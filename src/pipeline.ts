@@ -101,8 +101,8 @@ export function modelKey(
   });
 }
 
-/** Outcomes of one batch, per record in input order. */
-export interface BatchOutcome {
+/** A batch after the checks (stage 1), per record in input order. */
+export interface CheckedBatch {
   n: number;
   /** Check code ({@link CHECK_CODE}); 0 = valid. */
   status: Uint8Array;
@@ -114,6 +114,10 @@ export interface BatchOutcome {
   ts: Float64Array;
   /** Features, {@link FEATURES} order, 2 per record. */
   features: Float64Array;
+}
+
+/** Outcomes of one batch, per record in input order. */
+export interface BatchOutcome extends CheckedBatch {
   /** Score of each valid record (NaN for rejected ones). */
   score: Float64Array;
   /** Threshold each valid record was compared with (NaN before the first). */
@@ -179,16 +183,6 @@ export function forestOf(
   };
 }
 
-/** A batch after the checks (stage 1). */
-interface Checked {
-  n: number;
-  status: Uint8Array;
-  reasons: (string | undefined)[];
-  keys: string[];
-  ts: Float64Array;
-  features: Float64Array;
-}
-
 /** The main-thread part of a model: threshold, events scored, entity baselines. */
 interface MainModel {
   threshold: Threshold;
@@ -215,9 +209,9 @@ interface PipelineCore {
 async function checkBatch(
   core: PipelineCore,
   values: readonly (Uint8Array | null | undefined)[],
-): Promise<Checked> {
+): Promise<CheckedBatch> {
   const n = values.length, count = core.pool.size;
-  const c: Checked = {
+  const c: CheckedBatch = {
     n,
     status: new Uint8Array(n),
     reasons: new Array(n),
@@ -242,7 +236,7 @@ async function checkBatch(
 }
 
 /** The time checks, in order (wall clock or event-time clock); returns the valid indices. */
-function checkTimes(core: PipelineCore, c: Checked): number[] {
+function checkTimes(core: PipelineCore, c: CheckedBatch): number[] {
   const wall = core.now();
   const valid: number[] = [];
   for (let i = 0; i < c.n; i++) {
@@ -271,7 +265,7 @@ function checkTimes(core: PipelineCore, c: Checked): number[] {
 function judgeEntity(
   core: PipelineCore,
   m0: MainModel,
-  c: Checked,
+  c: CheckedBatch,
   i: number,
   deviation: Float64Array,
   typical: Float64Array,
@@ -289,7 +283,7 @@ function judgeEntity(
 /** Stage 2, in batch order: time checks, then scores and threshold with model `key`. */
 async function scoreBatch(
   core: PipelineCore,
-  c: Checked,
+  c: CheckedBatch,
   key: number,
   m0: MainModel,
 ): Promise<BatchOutcome> {
