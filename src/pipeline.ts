@@ -407,6 +407,37 @@ function coreOf(
   };
 }
 
+/** Starts `count` stage workers, each building its shard of the forest's trees. */
+async function startShards(
+  forest: ReturnType<typeof forestOf>,
+  limits: CheckLimits,
+  count: number,
+  onFatal: (e: Error) => void,
+): Promise<StagePool> {
+  const pool = createStagePool(new URL("../workers/stage.ts", import.meta.url), count, onFatal);
+  await Promise.all(
+    Array.from(
+      { length: count },
+      (_, index) =>
+        pool.call(index, { type: "init", forest, shard: { index, count }, limits }, "ready"),
+    ),
+  );
+  return pool;
+}
+
+/** The main thread's part of a model, fresh or resumed from `state`. */
+function mainModelOf(
+  forest: ReturnType<typeof forestOf>,
+  options: PipelineOptions,
+  state?: ModelState,
+): MainModel {
+  return {
+    threshold: createThreshold(options.threshold, state?.threshold),
+    scored: state?.scored ?? 0,
+    baselines: createBaselines(forest.features.length, forest.baseline, state?.baselines),
+  };
+}
+
 /** Starts `workers` stage workers, each holding its shard of the forest. */
 export async function createPipeline(options: PipelineOptions = {}): Promise<Pipeline> {
   const limits = options.limits ?? DEFAULT_LIMITS;
@@ -419,18 +450,7 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
   const fits = (state: ModelState) => checkFits(state, model);
   if (options.state) fits(options.state);
   let fatal: Error | undefined;
-  const pool = createStagePool(
-    new URL("../workers/stage.ts", import.meta.url),
-    count,
-    (e) => fatal ??= e,
-  );
-  await Promise.all(
-    Array.from(
-      { length: count },
-      (_, index) =>
-        pool.call(index, { type: "init", forest, shard: { index, count }, limits }, "ready"),
-    ),
-  );
+  const pool = await startShards(forest, limits, count, (e) => fatal ??= e);
   const core = coreOf(pool, limits, forest, options);
   const models = new Map<number, MainModel>();
   let scoredAll = 0;
@@ -449,11 +469,7 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
       "done",
     );
     scoredAll += (state?.scored ?? 0) - (models.get(key)?.scored ?? 0);
-    models.set(key, {
-      threshold: createThreshold(options.threshold, state?.threshold),
-      scored: state?.scored ?? 0,
-      baselines: createBaselines(forest.features.length, forest.baseline, state?.baselines),
-    });
+    models.set(key, mainModelOf(forest, options, state));
   }
   if (options.initialModel ?? true) await openModel(0, options.state);
 
