@@ -143,6 +143,8 @@ export function restartAfterTransientCrash(
 ): void {
   const log = logger();
   let restarts = 0;
+  // Working again once a fetch completes: a later crash starts the backoff afresh.
+  consumer.on(consumer.events.FETCH, () => restarts = 0);
   consumer.on(consumer.events.CRASH, (e) => {
     if (e.payload.restart || stopping()) return;
     if (!isTransientKafkaError(e.payload.error) || restarts >= 20) {
@@ -155,7 +157,7 @@ export function restartAfterTransientCrash(
       startingKafka(conn, async () => {
         await consumer.connect();
         await consumer.subscribe({ topic: config.topicEvents, fromBeginning: true });
-      }).then(runConsumer).then(() => restarts = 0).catch((err) => {
+      }).then(runConsumer).catch((err) => {
         log.error("consumer_restart_failed", { error: (err as Error).message });
         void stop("consumer could not be restarted", 1);
       });
