@@ -28,7 +28,7 @@ commands:
   process     consume events, check, score, publish alerts and dead letters, serve metrics
   generate    simulated IoT sensors producing events with injected faults
   alerts      print alerts and notify Slack / email
-  replay      run the same checks and detector over a JSONL or CSV file
+  replay      run the same checks and detector over a JSONL or CSV file (--report r.html)
   test-email  send one test e-mail with the SMTP settings
 
 Settings come from the environment and flags; see README.md, Configuration.`;
