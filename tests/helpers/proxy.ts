@@ -100,3 +100,55 @@ export function startKafkaProxy(port: number, target: number): KafkaProxy {
   })();
   return proxy;
 }
+
+/** A broker of a test's own behind a {@link KafkaProxy}, with three one-partition topics. */
+export interface ProxiedBroker extends AsyncDisposable {
+  proxy: KafkaProxy;
+  /** Address clients use (the proxy's). */
+  address: string;
+  kafka: import("kafkajs").Kafka;
+  topics: { events: string; alerts: string; dlq: string };
+  /** An idempotent producer on `kafka`, connected. */
+  producer: import("kafkajs").Producer;
+}
+
+/**
+ * Starts a broker on `ports.port` behind a proxy on `ports.advertisedPort`, creates the topics
+ * `<prefix>-events`, `-alerts`, `-dlq`; disposing stops everything and removes its data.
+ */
+export async function startProxiedBroker(
+  prefix: string,
+  ports: { port: number; controllerPort: number; advertisedPort: number },
+): Promise<ProxiedBroker> {
+  const { startBroker, stopBroker } = await import("../../scripts/kafka.ts");
+  const { Kafka, logLevel } = await import("kafkajs");
+  const dataDir = await Deno.makeTempDir({ prefix: `anomaly-flow-${prefix}-` });
+  const options = { ...ports, heap: "384m", dataDir };
+  const proxy = startKafkaProxy(ports.advertisedPort, ports.port);
+  await startBroker(options);
+  const address = `127.0.0.1:${ports.advertisedPort}`;
+  const kafka = new Kafka({ clientId: prefix, brokers: [address], logLevel: logLevel.NOTHING });
+  const topics = { events: `${prefix}-events`, alerts: `${prefix}-alerts`, dlq: `${prefix}-dlq` };
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: Object.values(topics).map((topic) => ({ topic, numPartitions: 1 })),
+  });
+  await admin.disconnect();
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  return {
+    proxy,
+    address,
+    kafka,
+    topics,
+    producer,
+    async [Symbol.asyncDispose]() {
+      await producer.disconnect().catch(() => {});
+      await stopBroker(options);
+      await proxy.close();
+      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    },
+  };
+}

@@ -6,13 +6,10 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { Kafka, logLevel } from "kafkajs";
-import { startBroker, stopBroker } from "../../scripts/kafka.ts";
-import { startKafkaProxy } from "../helpers/proxy.ts";
+import { startProxiedBroker } from "../helpers/proxy.ts";
 import { committed, readAll, startService, waitFor } from "../helpers/processor.ts";
 
-const BROKER = { port: 19692, controllerPort: 19694, advertisedPort: 19693, heap: "384m" };
-const ADDRESS = `127.0.0.1:${BROKER.advertisedPort}`;
+const BROKER = { port: 19692, controllerPort: 19694, advertisedPort: 19693 };
 
 Deno.test({
   name:
@@ -20,21 +17,9 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const dataDir = await Deno.makeTempDir({ prefix: "anomaly-flow-rejoin-" });
-    const options = { ...BROKER, dataDir };
-    await using proxy = startKafkaProxy(BROKER.advertisedPort, BROKER.port);
-    await startBroker(options);
-    const kafka = new Kafka({ clientId: "rejoin", brokers: [ADDRESS], logLevel: logLevel.NOTHING });
-    const topics = { events: "r-events", alerts: "r-alerts", dlq: "r-dlq" };
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: Object.values(topics).map((topic) => ({ topic, numPartitions: 1 })),
-    });
-    await admin.disconnect();
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await producer.connect();
+    await using broker = await startProxiedBroker("r", BROKER);
+    const { proxy, kafka, topics, producer } = broker;
+    const ADDRESS = broker.address;
     const group = "r-processor";
     const p = await startService("process", {
       KAFKA_BROKER: ADDRESS,
@@ -86,9 +71,7 @@ Deno.test({
       } catch {
         // it ended
       }
-      await producer.disconnect();
-      await stopBroker(options);
-      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+      await p.status;
     }
   },
 });

@@ -6,13 +6,10 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { Kafka, logLevel } from "kafkajs";
-import { startBroker, stopBroker } from "../../scripts/kafka.ts";
-import { startKafkaProxy } from "../helpers/proxy.ts";
+import { startProxiedBroker } from "../helpers/proxy.ts";
 import { committed, readAll, startService, waitFor } from "../helpers/processor.ts";
 
-const BROKER = { port: 19892, controllerPort: 19894, advertisedPort: 19893, heap: "384m" };
-const ADDRESS = `127.0.0.1:${BROKER.advertisedPort}`;
+const BROKER = { port: 19892, controllerPort: 19894, advertisedPort: 19893 };
 
 Deno.test({
   name:
@@ -20,25 +17,9 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const dataDir = await Deno.makeTempDir({ prefix: "anomaly-flow-shutdown-" });
-    const options = { ...BROKER, dataDir };
-    await using proxy = startKafkaProxy(BROKER.advertisedPort, BROKER.port);
-    await startBroker(options);
-    const kafka = new Kafka({
-      clientId: "shutdown",
-      brokers: [ADDRESS],
-      logLevel: logLevel.NOTHING,
-    });
-    const topics = { events: "s-events", alerts: "s-alerts", dlq: "s-dlq" };
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: Object.values(topics).map((topic) => ({ topic, numPartitions: 1 })),
-    });
-    await admin.disconnect();
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await producer.connect();
+    await using broker = await startProxiedBroker("s", BROKER);
+    const { proxy, kafka, topics, producer } = broker;
+    const ADDRESS = broker.address;
     const group = "s-processor";
     const p = await startService("process", {
       KAFKA_BROKER: ADDRESS,
@@ -94,9 +75,7 @@ Deno.test({
       } catch {
         // it ended
       }
-      await producer.disconnect();
-      await stopBroker(options);
-      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+      await p.status;
     }
   },
 });
