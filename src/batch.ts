@@ -10,7 +10,6 @@
  */
 import type { EachBatchPayload } from "kafkajs";
 import type { ProcessorContext } from "./context.ts";
-import { CHECKS } from "./event.ts";
 import { logger } from "./log.ts";
 import type { Models } from "./models.ts";
 import { isProducerLost, sendWithinLimits } from "./outbox.ts";
@@ -84,10 +83,11 @@ function countCommitted(run: ProcessorContext, counts: BatchCounts): void {
   run.anomalies += alerts;
   metrics.processed.inc(n);
   if (perCheck[0] > 0) metrics.dq.inc({ outcome: "ok", check: "all" }, perCheck[0]);
-  for (let code = 1; code < CHECKS.length; code++) {
+  const checks = run.pipeline.checks;
+  for (let code = 1; code < checks.length; code++) {
     if (perCheck[code] === 0) continue;
-    metrics.dq.inc({ outcome: "invalid", check: CHECKS[code] }, perCheck[code]);
-    metrics.deadLetters.inc({ check: CHECKS[code] }, perCheck[code]);
+    metrics.dq.inc({ outcome: "invalid", check: checks[code] }, perCheck[code]);
+    metrics.deadLetters.inc({ check: checks[code] }, perCheck[code]);
   }
   metrics.anomalies.inc(alerts);
   countTruth(run, truth);
@@ -176,7 +176,7 @@ async function publish(
 ): Promise<void> {
   const { batch } = payload;
   const { config, metrics } = run;
-  const o = batchOutputs(out, messages, from, batch);
+  const o = batchOutputs(out, messages, from, batch, run.pipeline);
   for (const v of o.values) metrics.eventValue.observe(v);
   if (!Number.isNaN(o.lastScore)) run.lastScore = o.lastScore;
   const outputs = [

@@ -145,13 +145,22 @@ export const SETTINGS = {
     doc:
       "how long the group waits for a silent (crashed) member before handing its partitions over",
   },
+  contractFile: {
+    env: "CONTRACT_FILE",
+    flag: "contract-file",
+    default: "",
+    allowed: "empty (the built-in IoT contract) or a YAML or JSON contract file",
+    schema: optionalText(),
+    doc:
+      "the event contract: fields, checks, entity key, time and features (README, Your own events)",
+  },
   valueMin: {
     env: "VALUE_MIN",
     flag: "value-min",
     default: "-100",
     allowed: "a finite number below VALUE_MAX",
     schema: num(),
-    doc: "lowest valid `value` (check range_value)",
+    doc: "built-in contract: lowest valid `value` (check range_value)",
   },
   valueMax: {
     env: "VALUE_MAX",
@@ -159,7 +168,7 @@ export const SETTINGS = {
     default: "100",
     allowed: "a finite number above VALUE_MIN",
     schema: num(),
-    doc: "highest valid `value`",
+    doc: "built-in contract: highest valid `value`",
   },
   temperatureMin: {
     env: "TEMPERATURE_MIN",
@@ -167,7 +176,7 @@ export const SETTINGS = {
     default: "-20",
     allowed: "a finite number below TEMPERATURE_MAX",
     schema: num(),
-    doc: "lowest valid `temperature` (check range_temperature)",
+    doc: "built-in contract: lowest valid `temperature` (check range_temperature)",
   },
   temperatureMax: {
     env: "TEMPERATURE_MAX",
@@ -175,7 +184,7 @@ export const SETTINGS = {
     default: "80",
     allowed: "a finite number above TEMPERATURE_MIN",
     schema: num(),
-    doc: "highest valid `temperature`",
+    doc: "built-in contract: highest valid `temperature`",
   },
   freshnessMaxLagSec: {
     env: "FRESHNESS_MAX_LAG_SEC",
@@ -183,7 +192,8 @@ export const SETTINGS = {
     default: "300",
     allowed: "a number >= 0",
     schema: num().pipe(z.number().min(0)),
-    doc: "oldest accepted `ts`, in seconds before now (check freshness)",
+    doc:
+      "oldest accepted `ts`, in seconds before now (check freshness); with a contract, overrides its `time.freshness_lag_sec`",
   },
   quantileP: {
     env: "QUANTILE_P",
@@ -541,6 +551,8 @@ export interface ConfigSources {
 /** The result of {@link loadConfig}: the configuration, positionals and extra flags. */
 export interface LoadedConfig {
   config: Config;
+  /** Environment names of the settings given (in the environment or as a flag). */
+  given: Set<string>;
   positionals: string[];
   flags: Record<string, string | boolean | undefined>;
 }
@@ -559,7 +571,7 @@ export function loadConfig(sources: ConfigSources = {}): LoadedConfig {
     ...sources.extraFlags,
   };
   for (const spec of Object.values(SETTINGS)) options[spec.flag] = { type: "string" };
-  const aliases = sources.aliases ?? {};
+  const aliases: Record<string, string> = { contract: "contract-file", ...sources.aliases };
   const args: string[] = [];
   const given = sources.args ?? [];
   for (let i = 0; i < given.length; i++) {
@@ -578,8 +590,12 @@ export function loadConfig(sources: ConfigSources = {}): LoadedConfig {
   }
   const values = parsed.values as Record<string, string | boolean | undefined>;
   const config: Record<string, unknown> = {};
+  const givenSettings = new Set<string>();
   for (const [key, spec] of Object.entries(SETTINGS) as [string, Spec][]) {
     const fromFlag = values[spec.flag];
+    if (typeof fromFlag === "string" || env[spec.env] !== undefined) {
+      givenSettings.add(spec.env);
+    }
     const raw = typeof fromFlag === "string" ? fromFlag : env[spec.env] ?? spec.default;
     const result = spec.schema.safeParse(raw);
     if (!result.success) {
@@ -626,7 +642,7 @@ export function loadConfig(sources: ConfigSources = {}): LoadedConfig {
   }
   const flags: Record<string, string | boolean | undefined> = {};
   for (const name of Object.keys(sources.extraFlags ?? {})) flags[name] = values[name];
-  return { config: c, positionals: parsed.positionals, flags };
+  return { config: c, given: givenSettings, positionals: parsed.positionals, flags };
 }
 
 /** Markdown table of every setting (env, flag, default, meaning), for the README. */

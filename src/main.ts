@@ -10,6 +10,7 @@
  */
 import { ConfigError } from "./config.ts";
 import { KafkaStartError } from "./kafka.ts";
+import { ContractError } from "./contract/spec.ts";
 
 /** A sub-command: takes its arguments, returns the exit code. */
 export type Command = (args: string[]) => Promise<number>;
@@ -48,7 +49,7 @@ export async function main(args: string[]): Promise<number> {
   try {
     return await (await load())(rest);
   } catch (e) {
-    if (e instanceof ConfigError || e instanceof KafkaStartError) {
+    if (e instanceof ConfigError || e instanceof KafkaStartError || e instanceof ContractError) {
       console.error(e.message);
       return 2;
     }

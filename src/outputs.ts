@@ -5,10 +5,14 @@
  * - **Alert** (`TOPIC_ALERTS`, key = the entity): the seed's format plus `partition`, `offset`,
  *   `detected_at`, the calibrated `alert_score`, the forest's `raw_score` and `explain` (which
  *   features drove it: actual vs the entity's typical value), built with `JSON.stringify` from
- *   what the worker parsed (never by re-reading the record's bytes).
+ *   what the worker parsed (never by re-reading the record's bytes). With a contract from a file,
+ *   `sensor_id` gives way to `contract`, `contract_version`, `entity_field` and `entity`, and
+ *   `features` holds every feature of the contract.
  * - **Dead letter** (`TOPIC_DLQ`): the original key and value bytes, unchanged (null stays null),
  *   the original headers plus `dq_check`, `dq_reason`, `source_topic`, `source_partition`,
- *   `source_offset`, `source_timestamp`.
+ *   `source_offset`, `source_timestamp`; with a contract from a file also `dq_rule` (the rule:
+ *   `required`, `type`, `range` …), `dq_field` (the field, when one is concerned) and
+ *   `dq_contract` (`name@version`).
  *
  * @module
  */
@@ -16,7 +20,22 @@ import type { IHeaders, KafkaMessage, Message } from "kafkajs";
 import { CHECKS } from "./event.ts";
 import { FEATURES } from "./stage.ts";
 import type { BatchOutcome } from "./pipeline.ts";
+import { type Contract, SEED_CONTRACT } from "./contract/spec.ts";
 import type { BatchCounts } from "./partition.ts";
+
+/** What the outputs of a batch are shaped by: the contract, its checks and features. */
+export interface OutputShape {
+  contract: Contract;
+  checks: readonly string[];
+  features: readonly string[];
+}
+
+/** The built-in contract's shape. */
+export const SEED_SHAPE: OutputShape = {
+  contract: SEED_CONTRACT,
+  checks: CHECKS,
+  features: FEATURES,
+};
 
 /** Where a batch came from. */
 export interface BatchSource {
@@ -30,25 +49,35 @@ export function alertOf(
   i: number,
   source: { partition: number; offset: string },
   now = Date.now() / 1000,
+  shape: OutputShape = SEED_SHAPE,
 ): Record<string, unknown> {
-  const temperature = out.features[2 * i + 1];
+  const d = shape.features.length;
+  const features: Record<string, number> = {};
+  shape.features.forEach((name, f) => {
+    const v = out.features[d * i + f];
+    if (!Number.isNaN(v)) features[name] = v;
+  });
+  const { contract } = shape;
+  const who = contract.builtin ? { sensor_id: out.keys[i] } : {
+    contract: contract.name,
+    contract_version: contract.version,
+    entity_field: contract.key ?? null,
+    entity: out.keys[i],
+  };
   return {
     type: "anomaly",
-    sensor_id: out.keys[i],
+    ...who,
     ts: out.ts[i],
     score: out.score[i],
     threshold: out.threshold[i],
-    features: {
-      value: out.features[2 * i],
-      ...(Number.isNaN(temperature) ? {} : { temperature }),
-    },
+    features,
     dq_issues: [],
     partition: source.partition,
     offset: source.offset,
     detected_at: now,
     alert_score: round(out.alertScore[i]),
     raw_score: out.score[i],
-    explain: explainOf(out, i),
+    explain: explainOf(out, i, shape.features),
   };
 }
 
@@ -61,26 +90,42 @@ const round = (x: number, digits = 6) => Number.isFinite(x) ? Number(x.toFixed(d
 export function explainOf(
   out: BatchOutcome,
   i: number,
+  features: readonly string[] = FEATURES,
 ): { feature: string; actual: number; typical: number | null; deviation: number | null }[] {
-  const rows = FEATURES.map((feature, f) => ({
+  const d = features.length;
+  const rows = features.map((feature, f) => ({
     feature,
-    actual: out.features[FEATURES.length * i + f],
-    typical: round(out.typical[FEATURES.length * i + f], 4),
-    deviation: round(out.deviation[FEATURES.length * i + f], 2),
+    actual: out.features[d * i + f],
+    typical: round(out.typical[d * i + f], 4),
+    deviation: round(out.deviation[d * i + f], 2),
   })).filter((r) => !Number.isNaN(r.actual));
   return rows.sort((a, b) => Math.abs(b.deviation ?? 0) - Math.abs(a.deviation ?? 0));
+}
+
+/** Why a record was rejected: its check, reason, and (contracts from a file) rule and field. */
+export interface Rejection {
+  check: string;
+  reason: string;
+  rule?: string;
+  field?: string;
+  /** `name@version` of the contract. */
+  contract?: string;
 }
 
 /** The dead letter of a rejected record: original key and value, headers naming why and whence. */
 export function deadLetterOf(
   message: KafkaMessage,
-  check: string,
+  check: string | Rejection,
   reason: string,
   source: BatchSource,
 ): Message {
+  const why = typeof check === "string" ? { check, reason } : check;
   const headers: IHeaders = { ...message.headers };
-  headers["dq_check"] = check;
-  headers["dq_reason"] = reason;
+  headers["dq_check"] = why.check;
+  headers["dq_reason"] = why.reason;
+  if (why.rule !== undefined) headers["dq_rule"] = why.rule;
+  if (why.field) headers["dq_field"] = why.field;
+  if (why.contract !== undefined) headers["dq_contract"] = why.contract;
   headers["source_topic"] = source.topic;
   headers["source_partition"] = String(source.partition);
   headers["source_offset"] = message.offset;
@@ -95,7 +140,7 @@ export interface BatchOutputs {
   counts: BatchCounts;
   /** Per alert: the event's `ts` and its Kafka timestamp (s), for the latency histogram. */
   alertTimes: { ts: number; kafkaTs: number }[];
-  /** `value` of each valid record, in order. */
+  /** The first feature (`value` for the seed's) of each valid record, in order. */
   values: number[];
   /** Score of the last valid record (NaN when none). */
   lastScore: number;
@@ -114,11 +159,15 @@ export function batchOutputs(
   messages: readonly KafkaMessage[],
   from: number,
   source: BatchSource,
+  shape: OutputShape = SEED_SHAPE,
 ): BatchOutputs {
+  const { checks, contract } = shape;
+  const d = shape.features.length;
+  const tag = contract.builtin ? undefined : `${contract.name}@${contract.version}`;
   const o: BatchOutputs = {
     alerts: [],
     dead: [],
-    counts: { perCheck: new Array<number>(CHECKS.length).fill(0), alerts: 0, truth: [0, 0, 0, 0] },
+    counts: { perCheck: new Array<number>(checks.length).fill(0), alerts: 0, truth: [0, 0, 0, 0] },
     alertTimes: [],
     values: [],
     lastScore: NaN,
@@ -129,15 +178,23 @@ export function batchOutputs(
     const code = out.status[i];
     o.counts.perCheck[code]++;
     if (code !== 0) {
-      o.dead.push(deadLetterOf(m, CHECKS[code], out.reasons[i] ?? CHECKS[code], source));
+      const reason = out.reasons[i] ?? checks[code];
+      const why: Rejection = tag === undefined ? { check: checks[code], reason } : {
+        check: checks[code],
+        reason,
+        rule: out.rules?.[i] ?? checks[code],
+        field: out.fields?.[i] ?? "",
+        contract: tag,
+      };
+      o.dead.push(deadLetterOf(m, why, reason, source));
       continue;
     }
-    o.values.push(out.features[2 * i]);
+    o.values.push(out.features[d * i]);
     o.lastScore = out.score[i];
     const truth = truthOf(m);
     if (truth >= 0) o.counts.truth[2 * truth + out.anomaly[i]]++;
     if (out.anomaly[i]) {
-      const alert = alertOf(out, i, { partition: source.partition, offset: m.offset }, now);
+      const alert = alertOf(out, i, { partition: source.partition, offset: m.offset }, now, shape);
       o.alerts.push({ key: out.keys[i], value: JSON.stringify(alert) });
       o.alertTimes.push({ ts: out.ts[i], kafkaTs: Number(m.timestamp) / 1000 });
     }

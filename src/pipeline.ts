@@ -21,10 +21,12 @@
  *
  * @module
  */
-import { CHECK_CODE, type CheckLimits, checkTime, DEFAULT_LIMITS } from "./event.ts";
+import { builtinContract, type CheckLimits, DEFAULT_LIMITS } from "./event.ts";
+import { type Checker, checkTime, compileChecker } from "./contract/compile.ts";
+import type { Contract } from "./contract/spec.ts";
 import { type ForestOptions, isWarm, type MassState, massToScore } from "./hst/mod.ts";
 import type { QuantileState } from "./quantile.ts";
-import { FEATURES, packRecords } from "./stage.ts";
+import { packRecords } from "./stage.ts";
 import { createStagePool, type StagePool } from "./stage_pool.ts";
 import { createThreshold, type Threshold, type ThresholdOptions } from "./threshold.ts";
 import { FOREST_DEFAULTS, THRESHOLD_DEFAULTS } from "./defaults.ts";
@@ -40,7 +42,15 @@ import {
 export interface PipelineOptions {
   /** Forest parameters (limits default to the checks' valid ranges). */
   forest?: Omit<ForestOptions, "limits">;
-  /** Check limits. Default: {@link DEFAULT_LIMITS}. */
+  /**
+   * The event contract: fields, checks, entity key, time, features. Default: the built-in
+   * contract (the seed's event) with `limits`' ranges.
+   */
+  contract?: Contract;
+  /**
+   * Check limits: `maxEventBytes` for every contract; the ranges and freshness lag of the
+   * built-in contract. Default: {@link DEFAULT_LIMITS}.
+   */
   limits?: CheckLimits;
   /** Threshold. Default: adaptive. */
   threshold?: ThresholdOptions;
@@ -58,16 +68,16 @@ export interface PipelineOptions {
   /** State of model 0 to resume from (a {@link Pipeline.snapshot} of the same parameters). */
   state?: ModelState;
   /**
-   * The features the model sees, of {@link FEATURES} (a stream without temperature: `["value"]`,
-   * so no split is drawn on an absent dimension). Default: all.
+   * The features the model sees, of the contract's (a seed stream without temperature:
+   * `["value"]`, so no split is drawn on an absent dimension). Default: all.
    */
   features?: readonly Feature[];
   /** Per-entity baselines (see `baseline.ts`). Default: {@link BASELINE_DEFAULTS}. */
   baseline?: BaselineOptions;
 }
 
-/** One of {@link FEATURES}. */
-export type Feature = typeof FEATURES[number];
+/** A feature's name (a numeric field of the contract). */
+export type Feature = string;
 
 /** The learned state of the model: forest masses, threshold, events scored, and what they fit. */
 export interface ModelState {
@@ -83,7 +93,11 @@ export interface ModelState {
 
 /** A key naming the model parameters a {@link ModelState} fits. */
 export function modelKey(
-  forest: ForestOptions & { features?: readonly string[]; baseline?: BaselineOptions },
+  forest: ForestOptions & {
+    features?: readonly string[];
+    baseline?: BaselineOptions;
+    entity?: string;
+  },
   threshold: ThresholdOptions = {},
 ): string {
   return JSON.stringify({
@@ -94,6 +108,7 @@ export function modelKey(
     limits: forest.limits,
     features: forest.features,
     baseline: forest.baseline,
+    ...(forest.entity !== undefined ? { entity: forest.entity } : {}),
     mode: threshold.mode ?? THRESHOLD_DEFAULTS.mode,
     targetRate: threshold.targetFalseAlertRate ?? THRESHOLD_DEFAULTS.targetFalseAlertRate,
     quantileP: threshold.quantileP ?? THRESHOLD_DEFAULTS.quantileP,
@@ -108,12 +123,16 @@ export interface CheckedBatch {
   status: Uint8Array;
   /** Reason of each rejected record (undefined when valid). */
   reasons: (string | undefined)[];
-  /** Entity key of each valid record (`sensor_id`; "" when rejected). */
+  /** Entity key of each valid record (`sensor_id` for the seed's; "" when rejected). */
   keys: string[];
-  /** Event `ts` (NaN when it could not be read). */
+  /** Event time, Unix seconds (NaN when it could not be read). */
   ts: Float64Array;
-  /** Features, {@link FEATURES} order, 2 per record. */
+  /** Features: the contract's, in its order, {@link Pipeline.features}`.length` per record. */
   features: Float64Array;
+  /** Field each rejected record failed on ("" when none, undefined when valid). */
+  fields?: (string | undefined)[];
+  /** Rule each rejected record failed (`type`, `range`, `json` …; undefined when valid). */
+  rules?: (string | undefined)[];
 }
 
 /** Outcomes of one batch, per record in input order. */
@@ -129,7 +148,7 @@ export interface BatchOutcome extends CheckedBatch {
    * deviation reaches the target false-alert rate's (see `threshold.ts`), NaN for rejected ones.
    */
   alertScore: Float64Array;
-  /** Per record and feature ({@link FEATURES} order): deviation from its entity's level, in sd. */
+  /** Per record and feature (contract order): deviation from its entity's level, in sd. */
   deviation: Float64Array;
   /** Per record and feature: its entity's typical value (mean) before it; NaN when unknown. */
   typical: Float64Array;
@@ -141,6 +160,12 @@ export interface BatchOutcome extends CheckedBatch {
  */
 export interface Pipeline {
   readonly workers: number;
+  /** The contract the events are checked against. */
+  readonly contract: Contract;
+  /** Its check names; index = the check code of {@link BatchOutcome.status}. */
+  readonly checks: readonly string[];
+  /** Its features, in the order of {@link BatchOutcome.features}. */
+  readonly features: readonly string[];
   /** Valid events scored so far, all models. */
   readonly scored: number;
   /** Threshold (score scale) of the model of the latest batch. */
@@ -165,21 +190,42 @@ export interface Pipeline {
   close(): Promise<void>;
 }
 
-/** The forest of a pipeline: its parameters, limits of its features from the checks' ranges. */
+/** The contract of a pipeline: the given one, or the built-in with the options' limits. */
+export function contractOf(options: PipelineOptions): Contract {
+  return options.contract ?? builtinContract(options.limits ?? DEFAULT_LIMITS);
+}
+
+/** The forest of a pipeline: its parameters, limits of its features from the contract. */
 export function forestOf(
   options: PipelineOptions,
-): ForestOptions & { features: readonly Feature[]; baseline: BaselineOptions } {
-  const limits = options.limits ?? DEFAULT_LIMITS;
-  const features = options.features ?? FEATURES;
-  const range = {
-    value: [limits.valueMin, limits.valueMax],
-    temperature: [limits.temperatureMin, limits.temperatureMax],
-  } as const;
+): ForestOptions & { features: readonly Feature[]; baseline: BaselineOptions; entity?: string } {
+  const contract = contractOf(options);
+  const all = contract.features;
+  const features = options.features ?? all.map((f) => f.field);
+  for (const f of features) {
+    if (!all.some((a) => a.field === f)) {
+      throw new RangeError(
+        `features: "${f}" is not a feature of contract ${contract.name} (${
+          all.map((a) => a.field).join(", ")
+        })`,
+      );
+    }
+  }
+  if (features.length === 0) {
+    throw new RangeError(
+      `contract ${contract.name} declares no features: the model has nothing to see`,
+    );
+  }
   return {
     ...options.forest,
-    limits: features.map((f) => range[f]),
+    limits: features.map((f) => {
+      const spec = all.find((a) => a.field === f)!;
+      return [spec.min, spec.max] as [number, number];
+    }),
     features,
     baseline: { ...BASELINE_DEFAULTS, ...options.baseline },
+    // The entity key decides what a baseline belongs to (the built-in's is implied).
+    ...(contract.builtin ? {} : { entity: contract.key ?? "" }),
   };
 }
 
@@ -193,13 +239,18 @@ interface MainModel {
 /** What the stages of one pipeline share. */
 interface PipelineCore {
   pool: StagePool;
-  limits: CheckLimits;
+  /** The contract compiled on the main thread: check codes and time limits. */
+  checker: Checker;
+  /** Features per record in a checked batch (the contract's). */
+  stride: number;
   params: { nTrees: number; height: number; windowSize: number };
   clock: "wall" | "event";
   now: () => number;
   /** The event-time clock (`clock: "event"`): the latest accepted `ts`. */
   eventClock: number;
-  /** Columns of {@link FEATURES} the model sees, in order. */
+  /** Limits of the time checks. */
+  time: { freshnessLagSec: number | null; maxFutureSec: number; field: string };
+  /** Columns of the contract's features the model sees, in order. */
   columns: number[];
   /** Per-event scratch of the baselines. */
   scratch: { x: Float64Array; z: Float64Array; t: Float64Array };
@@ -217,7 +268,9 @@ async function checkBatch(
     reasons: new Array(n),
     keys: new Array<string>(n),
     ts: new Float64Array(n),
-    features: new Float64Array(FEATURES.length * n),
+    features: new Float64Array(core.stride * n),
+    fields: new Array(n),
+    rules: new Array(n),
   };
   const per = Math.ceil(n / count);
   await Promise.all(Array.from({ length: count }, async (_, i) => {
@@ -229,8 +282,12 @@ async function checkBatch(
     c.status.set(r.status, start);
     for (let k = 0; k < r.keys.length; k++) c.keys[start + k] = r.keys[k];
     c.ts.set(r.ts, start);
-    c.features.set(r.features, FEATURES.length * start);
-    for (const [k, reason] of r.reasons) c.reasons[start + k] = reason;
+    c.features.set(r.features, core.stride * start);
+    for (const [k, reason, field, rule] of r.reasons) {
+      c.reasons[start + k] = reason;
+      c.fields![start + k] = field;
+      c.rules![start + k] = rule;
+    }
   }));
   return c;
 }
@@ -248,10 +305,12 @@ function checkTimes(core: PipelineCore, c: CheckedBatch): number[] {
       : Number.isNaN(core.eventClock) || c.ts[i] > core.eventClock
       ? c.ts[i]
       : core.eventClock;
-    const t = checkTime(c.ts[i], clock, core.limits);
+    const t = checkTime(c.ts[i], clock, core.time);
     if (!t.ok) {
-      c.status[i] = CHECK_CODE[t.check];
+      c.status[i] = core.checker.timeCodes[t.which];
       c.reasons[i] = t.reason;
+      if (c.fields) c.fields[i] = core.time.field;
+      if (c.rules) c.rules[i] = t.which === "stale" ? "freshness" : "future";
       c.keys[i] = "";
       continue;
     }
@@ -272,11 +331,11 @@ function judgeEntity(
 ): void {
   const d = core.columns.length;
   const x = core.scratch.x, z = core.scratch.z, t = core.scratch.t;
-  for (let f = 0; f < d; f++) x[f] = c.features[FEATURES.length * i + core.columns[f]];
+  for (let f = 0; f < d; f++) x[f] = c.features[core.stride * i + core.columns[f]];
   m0.baselines.judgeLearn(c.keys[i], x, z, t);
   for (let f = 0; f < d; f++) {
-    deviation[FEATURES.length * i + core.columns[f]] = z[f];
-    typical[FEATURES.length * i + core.columns[f]] = t[f];
+    deviation[core.stride * i + core.columns[f]] = z[f];
+    typical[core.stride * i + core.columns[f]] = t[f];
   }
 }
 
@@ -293,15 +352,15 @@ async function scoreBatch(
   const thresholds = new Float64Array(n).fill(NaN);
   const anomaly = new Uint8Array(n);
   const alertScore = new Float64Array(n).fill(NaN);
-  const deviation = new Float64Array(FEATURES.length * n).fill(NaN);
-  const typical = new Float64Array(FEATURES.length * n).fill(NaN);
+  const deviation = new Float64Array(core.stride * n).fill(NaN);
+  const typical = new Float64Array(core.stride * n).fill(NaN);
   if (m > 0) {
     // Every shard sees every valid event, in order: the model's columns only.
     const d = core.columns.length;
     const shared = new Float64Array(new SharedArrayBuffer(8 * d * m));
     valid.forEach((i, k) => {
       for (let f = 0; f < d; f++) {
-        shared[d * k + f] = c.features[FEATURES.length * i + core.columns[f]];
+        shared[d * k + f] = c.features[core.stride * i + core.columns[f]];
       }
     });
     const replies = await core.pool.broadcast(
@@ -320,8 +379,8 @@ async function scoreBatch(
         score[i],
         warm,
         deviation,
-        FEATURES.length * i,
-        FEATURES.length,
+        core.stride * i,
+        core.stride,
       );
       anomaly[i] = judged.anomaly ? 1 : 0;
       alertScore[i] = judged.alertScore;
@@ -383,13 +442,20 @@ function checkFits(state: ModelState, model: string): void {
 /** The state the stages share, for `forest` and `options`. */
 function coreOf(
   pool: StagePool,
-  limits: CheckLimits,
+  checker: Checker,
   forest: ReturnType<typeof forestOf>,
   options: PipelineOptions,
 ): PipelineCore {
+  const { time } = checker.contract;
   return {
     pool,
-    limits,
+    checker,
+    stride: checker.features.length,
+    time: {
+      freshnessLagSec: time.freshnessLagSec,
+      maxFutureSec: time.maxFutureSec,
+      field: time.field,
+    },
     params: {
       nTrees: forest.nTrees ?? FOREST_DEFAULTS.nTrees,
       height: forest.height ?? FOREST_DEFAULTS.height,
@@ -398,7 +464,7 @@ function coreOf(
     clock: options.clock ?? "wall",
     now: options.now ?? (() => Date.now() / 1000),
     eventClock: NaN,
-    columns: forest.features.map((f) => FEATURES.indexOf(f)),
+    columns: forest.features.map((f) => checker.features.indexOf(f)),
     scratch: {
       x: new Float64Array(forest.features.length),
       z: new Float64Array(forest.features.length),
@@ -410,17 +476,19 @@ function coreOf(
 /** Starts `count` stage workers, each building its shard of the forest's trees. */
 async function startShards(
   forest: ReturnType<typeof forestOf>,
-  limits: CheckLimits,
+  contract: Contract,
+  maxEventBytes: number,
   count: number,
   onFatal: (e: Error) => void,
 ): Promise<StagePool> {
   const pool = createStagePool(new URL("../workers/stage.ts", import.meta.url), count, onFatal);
   await Promise.all(
-    Array.from(
-      { length: count },
-      (_, index) =>
-        pool.call(index, { type: "init", forest, shard: { index, count }, limits }, "ready"),
-    ),
+    Array.from({ length: count }, (_, index) =>
+      pool.call(
+        index,
+        { type: "init", forest, shard: { index, count }, contract, maxEventBytes },
+        "ready",
+      )),
   );
   return pool;
 }
@@ -450,8 +518,16 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
   const fits = (state: ModelState) => checkFits(state, model);
   if (options.state) fits(options.state);
   let fatal: Error | undefined;
-  const pool = await startShards(forest, limits, count, (e) => fatal ??= e);
-  const core = coreOf(pool, limits, forest, options);
+  const contract = contractOf(options);
+  const checker = compileChecker(contract, { maxEventBytes: limits.maxEventBytes });
+  const pool = await startShards(
+    forest,
+    contract,
+    limits.maxEventBytes,
+    count,
+    (e) => fatal ??= e,
+  );
+  const core = coreOf(pool, checker, forest, options);
   const models = new Map<number, MainModel>();
   let scoredAll = 0;
   let latest: Threshold | undefined;
@@ -475,6 +551,9 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
 
   return {
     workers: count,
+    contract,
+    checks: checker.checks,
+    features: checker.features,
     get scored() {
       return scoredAll;
     },

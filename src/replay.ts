@@ -4,40 +4,74 @@
  * "alert_score"}`; with `--report FILE.html`, a self-contained backtest report (`report.ts`). A
  * JSONL line's `injected` field (the generator's ground truth) is a label, not part of the event.
  *
- * Input: JSONL of seed events, or CSV `timestamp,value[,temperature]` (a header line is skipped;
- * `timestamp` in Unix seconds or ISO 8601; the sensor is `csv`). The clock of the time checks is
- * the event time (the latest accepted `ts`), so an old file replays as it ran. For the same input
- * order and seed, the scores are those `process` computes.
+ * Input: JSONL events of the contract (`CONTRACT_FILE`, default the seed's), or CSV. A CSV's
+ * header names the fields (without a header: the contract's fields in order, or
+ * `timestamp,value,temperature`). With a contract, each column is the field it names, typed as
+ * the contract says; without one, the first column is the time (Unix seconds, milliseconds or
+ * ISO 8601) and every other numeric column a feature named by its header, in the range of
+ * `VALUE_MIN`/`VALUE_MAX` (`temperature`: `TEMPERATURE_*`), the entity `csv`. The clock of the time
+ * checks is the event time (the latest accepted time), so an old file replays as it ran. For the
+ * same input order and seed, the scores are those `process` computes.
  *
  * @module
  */
 import { loadConfig } from "./config.ts";
-import { CHECKS } from "./event.ts";
 import { logger, setupLogging } from "./log.ts";
 import { createPipeline } from "./pipeline.ts";
 import { type ReportRow, writeReport } from "./report.ts";
-import { pipelineOptionsOf } from "./options.ts";
+import { contractOfConfig, pipelineOptionsOf } from "./options.ts";
+import type { Contract } from "./contract/spec.ts";
+import { csvContract, type CsvRanges } from "./contract/infer.ts";
+import { csvCells, csvHeader, csvRecord, defaultColumns } from "./csv.ts";
 
 const encoder = new TextEncoder();
 const BATCH = 1024;
+/** Rows a CSV without a contract is sampled on to tell numeric columns and the time unit. */
+const SAMPLE_ROWS = 1000;
 
-/** Converts one CSV row `timestamp,value[,temperature]` to an event's JSON bytes (or the raw row). */
-export function csvRowToEvent(row: string): Uint8Array {
-  const [timestamp, value, temperature] = row.split(",").map((c) => c.trim());
-  const num = (s: string | undefined) => (s === undefined || s === "" ? undefined : Number(s));
-  const asNumber = Number(timestamp);
-  const ts = Number.isFinite(asNumber) && timestamp !== ""
-    ? asNumber
-    : Date.parse(timestamp) / 1000;
-  const event: Record<string, unknown> = {
-    sensor_id: "csv",
-    ts: Number.isNaN(ts) ? timestamp : ts,
+/** How the rows of a file become events. */
+interface Input {
+  /** Lines before the first row (a CSV's header). */
+  first: number;
+  /** The contract of the events (undefined: the built-in one). */
+  contract?: Contract;
+  event(line: string): { event: Uint8Array; label?: boolean };
+}
+
+/**
+ * How a CSV's rows become events: under `contract` (its fields by the header's names), or under
+ * the CSV's own contract ({@link csvContract}) when there is none.
+ */
+export function csvInput(
+  lines: readonly string[],
+  contract: Contract | undefined,
+  ranges: CsvRanges,
+): Input {
+  const header = csvHeader(lines[0]);
+  const first = header ? 1 : 0;
+  const width = csvCells(lines[first] ?? lines[0] ?? "").length;
+  const columns = header ??
+    (contract ? contract.fields.map((f) => f.name) : defaultColumns(width));
+  const use = contract ??
+    csvContract(
+      columns,
+      lines.slice(first, first + SAMPLE_ROWS).map(csvCells),
+      ranges,
+    );
+  const types = new Map(use.fields.map((f) => [f.name, f]));
+  const numeric = (name: string) => {
+    const f = types.get(name);
+    if (!f) return true;
+    return f.type === "number" || f.type === "integer" ||
+      (f.type === "timestamp" && f.unit !== "iso8601");
   };
-  if (num(value) !== undefined) event.value = Number.isNaN(num(value)) ? value : num(value);
-  if (num(temperature) !== undefined) {
-    event.temperature = Number.isNaN(num(temperature)) ? temperature : num(temperature);
-  }
-  return encoder.encode(JSON.stringify(event));
+  return {
+    first,
+    contract: use,
+    event: (line) => ({
+      event: encoder.encode(JSON.stringify(csvRecord(columns, csvCells(line), numeric))),
+    }),
+  };
 }
 
 /**
@@ -77,33 +111,17 @@ function progress(total: number): (done: number) => void {
   };
 }
 
-/** The rows of a file: header skipped, the model's features, one event per row. */
-function readRows(text: string, csv: boolean) {
-  const lines = text.split("\n");
-  if (lines.at(-1) === "") lines.pop();
-  let first = 0;
-  if (
-    csv && lines.length > 0 && Number.isNaN(Number(lines[0].split(",")[0])) &&
-    Number.isNaN(Date.parse(lines[0].split(",")[0]))
-  ) first = 1;
-  // A CSV of `timestamp,value` has no temperature: the model sees the value only.
-  const columns = csv ? lines[0]?.split(",").length ?? 0 : 0;
-  const features = csv && columns < 3 ? ["value"] as const : undefined;
-  return { lines, first, features };
-}
-
 /** Runs `replay`; returns the exit code. */
 export async function runReplay(args: string[]): Promise<number> {
-  const { config, positionals, flags } = loadConfig({
-    args,
-    extraFlags: { report: { type: "string" } },
-  });
+  const loaded = loadConfig({ args, extraFlags: { report: { type: "string" } } });
+  const { config, positionals, flags } = loaded;
+  const contract = await contractOfConfig(loaded);
   setupLogging({ level: config.logLevel, format: config.logFormat });
   const [file] = positionals;
   const reportPath = flags.report as string | undefined;
   if (!file) {
     console.error(
-      "usage: replay <file.jsonl|file.csv> [--report report.html] [--seed N] [--workers N]",
+      "usage: replay <file.jsonl|file.csv> [--contract FILE] [--report report.html] [--workers N]",
     );
     return 2;
   }
@@ -114,21 +132,24 @@ export async function runReplay(args: string[]): Promise<number> {
     console.error(`cannot read ${file}: ${(e as Error).message}`);
     return 2;
   }
-  const csv = /\.csv$/i.test(file);
-  const { lines, first, features } = readRows(text, csv);
+  const lines = text.split("\n");
+  if (lines.at(-1) === "") lines.pop();
+  const input: Input = /\.csv$/i.test(file)
+    ? csvInput(lines, contract, config)
+    : { first: 0, contract, event: splitLabel };
+  const { first } = input;
   const pipeline = await createPipeline({
-    ...pipelineOptionsOf(config),
+    ...pipelineOptionsOf(config, input.contract),
     clock: "event",
-    ...(features ? { features } : {}),
   });
+  const { checks } = pipeline;
+  const d = pipeline.features.length;
   const rows: ReportRow[] = [];
   const tick = progress(lines.length - first);
   let anomalies = 0, invalid = 0;
   try {
     for (let start = first; start < lines.length; start += BATCH) {
-      const chunk = lines.slice(start, start + BATCH).map((l) =>
-        csv ? { event: csvRowToEvent(l) } : splitLabel(l)
-      );
+      const chunk = lines.slice(start, start + BATCH).map(input.event);
       const r = await pipeline.process(chunk.map((c) => c.event));
       const out: string[] = [];
       for (let i = 0; i < r.n; i++) {
@@ -138,7 +159,7 @@ export async function runReplay(args: string[]): Promise<number> {
         out.push(JSON.stringify({
           line: start + i + 1,
           outcome: ok ? "ok" : "invalid",
-          check: ok ? "all" : CHECKS[r.status[i]],
+          check: ok ? "all" : checks[r.status[i]],
           reason: ok ? null : r.reasons[i],
           score: ok ? r.score[i] : null,
           threshold: ok && !Number.isNaN(r.threshold[i]) ? r.threshold[i] : null,
@@ -150,9 +171,9 @@ export async function runReplay(args: string[]): Promise<number> {
             line: start + i + 1,
             entity: r.keys[i],
             ts: r.ts[i],
-            value: r.features[2 * i],
-            temperature: r.features[2 * i + 1],
-            check: ok ? "all" : CHECKS[r.status[i]],
+            value: r.features[d * i],
+            temperature: d > 1 ? r.features[d * i + 1] : NaN,
+            check: ok ? "all" : checks[r.status[i]],
             alert: r.anomaly[i] === 1,
             alertScore: r.alertScore[i],
             label: chunk[i].label,
@@ -166,7 +187,7 @@ export async function runReplay(args: string[]): Promise<number> {
     await pipeline.close();
   }
   if (reportPath) {
-    await writeReport(reportPath, file, rows);
+    await writeReport(reportPath, file, rows, pipeline.features);
     logger().info("replay_report_written", { path: reportPath, rows: rows.length });
   }
   logger().info("replay_done", { lines: lines.length - first, invalid, anomalies });

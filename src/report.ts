@@ -17,6 +17,7 @@ export interface ReportRow {
   entity: string;
   /** Event time, Unix seconds (NaN when unknown). */
   ts: number;
+  /** The contract's first feature (`value` for the seed's) and second (NaN when none). */
   value: number;
   temperature: number;
   /** The check that rejected it, or "all" when valid. */
@@ -114,6 +115,7 @@ export function reportHtml(
   file: string,
   rows: readonly ReportRow[],
   uplot: { js: string; css: string },
+  names: readonly string[] = ["value", "temperature"],
 ): string {
   const s = summarize(rows);
   const fmt = (x: number | undefined) => x === undefined ? "—" : x.toFixed(4);
@@ -146,13 +148,14 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 10px;text
 <script>${uplot.js}</script>
 <script>
 const DATA = ${scriptJson(chartData(rows))};
+const NAMES = ${scriptJson([names[0] ?? "value", names[1] ?? "temperature"])};
 const root = document.getElementById("charts");
 for (const d of DATA) {
   const h = document.createElement("h3"); h.textContent = d.entity; root.appendChild(h);
   const a = document.createElement("div"); a.className = "chart"; root.appendChild(a);
-  const series = [{}, { label: "value", stroke: "#1f77b4" }];
+  const series = [{}, { label: NAMES[0], stroke: "#1f77b4" }];
   const cols = [d.ts, d.value];
-  if (d.temperature) { series.push({ label: "temperature", stroke: "#2ca02c" }); cols.push(d.temperature); }
+  if (d.temperature) { series.push({ label: NAMES[1], stroke: "#2ca02c" }); cols.push(d.temperature); }
   series.push({ label: "alert", stroke: "transparent", points: { show: true, size: 8, fill: "#d62728", stroke: "#d62728" } });
   cols.push(d.alertValue);
   new uPlot({ width: 1000, height: 260, series }, cols, a);
@@ -167,12 +170,17 @@ document.body.dataset.charts = String(DATA.length);
 }
 
 /** Writes the report of `rows` to `path`. */
-export async function writeReport(path: string, file: string, rows: readonly ReportRow[]) {
+export async function writeReport(
+  path: string,
+  file: string,
+  rows: readonly ReportRow[],
+  names?: readonly string[],
+) {
   await import("uplot"); // installs the package; its browser build is read below
   const read = (p: string) => Deno.readTextFile(new URL(import.meta.resolve(p)));
   const [js, css] = await Promise.all([
     read("uplot/dist/uPlot.iife.min.js"),
     read("uplot/dist/uPlot.min.css"),
   ]);
-  await Deno.writeTextFile(path, reportHtml(file, rows, { js, css }));
+  await Deno.writeTextFile(path, reportHtml(file, rows, { js, css }, names));
 }

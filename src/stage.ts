@@ -8,15 +8,23 @@
  *
  * @module
  */
-import { CHECK_CODE, type CheckLimits, checkRecord } from "./event.ts";
+import type { Checker, CheckOutput } from "./contract/compile.ts";
+import type { Contract } from "./contract/spec.ts";
 import type { ForestOptions, MassState, Shard } from "./hst/mod.ts";
 
-/** Features of the model, in order: `value`, `temperature` (NaN when absent). */
+/** Features of the built-in contract's model, in order: `value`, `temperature` (NaN when absent). */
 export const FEATURES = ["value", "temperature"] as const;
 
 /** Main → worker. */
 export type StageRequest =
-  | { type: "init"; forest: ForestOptions; shard: Shard; limits: CheckLimits }
+  | {
+    type: "init";
+    forest: ForestOptions;
+    shard: Shard;
+    /** The contract the worker compiles its checks from. */
+    contract: Contract;
+    maxEventBytes: number;
+  }
   | { type: "open"; id: number; model: number; masses?: MassState }
   | { type: "drop"; id: number; model: number }
   | { type: "export"; id: number; model: number }
@@ -33,16 +41,16 @@ export type StageReply =
   | { type: "error"; id: number; message: string };
 
 /**
- * Per record of a slice: check code (0 = passed), `ts`, features, the entity key (`sensor_id`;
- * "" for a rejected record), and reasons of failures.
+ * Per record of a slice: check code (0 = passed), time (Unix seconds), features (the contract's,
+ * in order), the entity key ("" for a rejected record), and why each rejected one failed.
  */
 export interface CheckedSlice {
   status: Uint8Array<ArrayBuffer>;
   keys: string[];
   ts: Float64Array<ArrayBuffer>;
   features: Float64Array<ArrayBuffer>;
-  /** `[index, reason]` of each failed record. */
-  reasons: [number, string][];
+  /** `[index, reason, field, rule]` of each failed record (field "" when none). */
+  reasons: [number, string, string, string][];
 }
 
 /** Concatenates record values into one buffer with `n + 1` offsets (a null value is empty). */
@@ -64,29 +72,29 @@ export function packRecords(values: readonly (Uint8Array | null | undefined)[]):
   return { bytes, offsets };
 }
 
-/** Runs {@link checkRecord} over a packed slice. */
+/** Runs a compiled contract's checks over a packed slice. */
 export function checkSlice(
   bytes: Uint8Array,
   offsets: Uint32Array,
-  limits: CheckLimits,
+  checker: Checker,
 ): CheckedSlice {
   const n = offsets.length - 1;
+  const d = checker.features.length;
   const status = new Uint8Array(n);
   const ts = new Float64Array(n).fill(NaN);
-  const features = new Float64Array(FEATURES.length * n).fill(NaN);
-  const reasons: [number, string][] = [];
+  const features = new Float64Array(d * n).fill(NaN);
+  const reasons: [number, string, string, string][] = [];
   const keys = new Array<string>(n).fill("");
+  const out: CheckOutput = { ts: NaN, key: "", record: {}, reason: "", field: "", rule: "" };
   for (let i = 0; i < n; i++) {
-    const r = checkRecord(bytes.subarray(offsets[i], offsets[i + 1]), limits);
-    if (!r.ok) {
-      status[i] = CHECK_CODE[r.check];
-      reasons.push([i, r.reason]);
+    const code = checker.check(bytes.subarray(offsets[i], offsets[i + 1]), features, d * i, out);
+    if (code !== 0) {
+      status[i] = code;
+      reasons.push([i, out.reason, out.field, out.rule]);
       continue;
     }
-    ts[i] = r.event.ts;
-    keys[i] = r.event.sensor_id;
-    features[2 * i] = r.event.value;
-    features[2 * i + 1] = r.event.temperature ?? NaN;
+    ts[i] = out.ts;
+    keys[i] = out.key;
   }
   return { status, keys, ts, features, reasons };
 }

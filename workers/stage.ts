@@ -14,12 +14,12 @@ import {
   scoreLearnBatch,
   type Trees,
 } from "../src/hst/mod.ts";
-import type { CheckLimits } from "../src/event.ts";
+import { type Checker, compileChecker } from "../src/contract/compile.ts";
 import { checkSlice, type StageReply, type StageRequest } from "../src/stage.ts";
 
 let trees: Trees | undefined;
 const models = new Map<number, Forest>();
-let limits: CheckLimits | undefined;
+let checker: Checker | undefined;
 
 function model(key: number): Forest {
   const found = models.get(key);
@@ -37,7 +37,7 @@ self.onmessage = (e: MessageEvent<StageRequest>) => {
     switch (msg.type) {
       case "init":
         trees = buildTrees(msg.forest, msg.shard);
-        limits = msg.limits;
+        checker = compileChecker(msg.contract, { maxEventBytes: msg.maxEventBytes });
         reply({ type: "ready" });
         return;
       case "open":
@@ -49,7 +49,7 @@ self.onmessage = (e: MessageEvent<StageRequest>) => {
         reply({ type: "done", id: msg.id });
         return;
       case "check": {
-        const result = checkSlice(msg.bytes, msg.offsets, limits!);
+        const result = checkSlice(msg.bytes, msg.offsets, checker!);
         reply({ type: "checked", id: msg.id, result }, [
           result.status.buffer,
           result.ts.buffer,

@@ -1,0 +1,383 @@
+/**
+ * A contract compiled into its checking code: {@link compileChecker} writes one JavaScript
+ * function for the contract's fields (each field's type, rules and feature slot unrolled, with
+ * its names and limits as constants) and builds it once, so checking an event interprets no
+ * description. Field names are checked by the contract's validation (`[A-Za-z_][A-Za-z0-9_]*`)
+ * and every constant enters the code through `JSON.stringify` or a closure, never as raw text.
+ *
+ * A record's bytes go through, in order (the first failure names the record's check):
+ *
+ * | check | rule | fails when |
+ * |---|---|---|
+ * | `schema` | size, encoding, json, object, duplicate | over the size limit, not UTF-8, not JSON, not an object, a key twice |
+ * | `required` | required | a required field missing (or null and not nullable) |
+ * | `type_<f>` or `schema` | type | wrong type, a non-finite number, a timestamp that is not one |
+ * | `enum_<f>`, `length_<f>`, `pattern_<f>` (or `schema`) | enum, length, pattern | not an allowed value, too short or long, no match |
+ * | `schema` | unknown | a field the contract does not name (`unknown_fields: reject`) |
+ * | `range_<f>` | range | a number outside [min, max] |
+ *
+ * The time checks (`freshness`) need a clock and run later, in order ({@link checkTime}).
+ *
+ * @module
+ */
+import { checkNamesOf, type Contract, type FieldSpec } from "./spec.ts";
+import { countTopLevelKeys, topLevelKeys } from "./keys.ts";
+
+/** What {@link Checker.check} leaves for the record it checked. */
+export interface CheckOutput {
+  /** Event time, Unix seconds (valid records). */
+  ts: number;
+  /** Entity key (valid records). */
+  key: string;
+  /** The parsed event, defaults applied (valid records). */
+  record: Record<string, unknown>;
+  /** Why it failed, the field concerned ("" when none) and the rule. */
+  reason: string;
+  field: string;
+  rule: string;
+}
+
+/** A compiled contract. */
+export interface Checker {
+  readonly contract: Contract;
+  /** Check names; index = the code {@link check} returns (0 = passed). */
+  readonly checks: readonly string[];
+  /** Names of the model's features, in the order they are written. */
+  readonly features: readonly string[];
+  /** Codes of the time checks: an event too old, one too far in the future. */
+  readonly timeCodes: { stale: number; future: number };
+  /**
+   * Checks one record's value bytes (everything but the time checks); writes its features at
+   * `x[at …]` (NaN when absent) and the rest into `out`. Returns the check code. Never throws.
+   */
+  check(bytes: Uint8Array, x: Float64Array, at: number, out: CheckOutput): number;
+}
+
+/** Options of {@link compileChecker}. */
+export interface CompileOptions {
+  /** Largest record accepted, in bytes (checked before decoding). Default: 1 MiB. */
+  maxEventBytes?: number;
+}
+
+/** A value as a reason shows it: `the string "x"`, `42`, `null`, `an object`. */
+export function describeValue(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  if (typeof v === "string") {
+    return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 37) + "..." : v)}`;
+  }
+  if (typeof v === "object") return "an object";
+  return typeof v === "number" ? String(v) : typeof v;
+}
+
+const kindOf = (v: unknown) =>
+  v === null
+    ? "null"
+    : Array.isArray(v)
+    ? "array"
+    : typeof v === "number" && !Number.isFinite(v)
+    ? String(v)
+    : typeof v;
+
+const ISO =
+  /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
+
+/**
+ * Unix seconds of ISO 8601 text (`2024-01-01`, `2024-01-01T10:00:00Z`, `2024-01-01 10:00:00`,
+ * offsets `+01:00` / `+0100`); NaN when it is not one. A time without an offset is UTC.
+ */
+export function isoSeconds(s: string): number {
+  const m = ISO.exec(s);
+  if (!m) return NaN;
+  let t = s.replace(" ", "T").replace(",", ".");
+  if (t.length > 10 && m[1] === undefined) t += "Z";
+  return Date.parse(t) / 1000;
+}
+
+/** The helpers and constants the generated code reaches through `C`. */
+interface Constants {
+  fail(o: CheckOutput, code: number, reason: string, field: string, rule: string): number;
+  type(field: string, expected: string, v: unknown): string;
+  unknown(r: Record<string, unknown>): string;
+  iso: typeof isoSeconds;
+  describe: typeof describeValue;
+  sets: Set<unknown>[];
+  patterns: RegExp[];
+}
+
+const q = JSON.stringify;
+const EXPECTED: Record<FieldSpec["type"], string> = {
+  string: "string",
+  number: "number",
+  integer: "integer",
+  boolean: "boolean",
+  timestamp: "number",
+};
+
+/** The condition (JS) under which `v` is not of field `f`'s type. */
+function badType(f: FieldSpec, v: string): string {
+  switch (f.type) {
+    case "string":
+      return `typeof ${v} !== "string"`;
+    case "integer":
+      return `!Number.isInteger(${v})`;
+    case "boolean":
+      return `typeof ${v} !== "boolean"`;
+    case "timestamp":
+      if (f.unit === "iso8601") return `typeof ${v} !== "string" || !(C.iso(${v}) > -Infinity)`;
+      return `typeof ${v} !== "number" || ${v} - ${v} !== 0`;
+    default:
+      return `typeof ${v} !== "number" || ${v} - ${v} !== 0`;
+  }
+}
+
+/** The generated source of the checking function for `contract` (exported for the docs/tests). */
+export function checkerSource(contract: Contract, C: Constants): string {
+  const checks = checkNamesOf(contract);
+  const code = (name: string, fallback = "schema") =>
+    checks.includes(name) ? checks.indexOf(name) : checks.indexOf(fallback);
+  const perField = contract.checkNames === "per_field";
+  const fields = contract.fields;
+  const lines: string[] = ["let present = 0;"];
+  // Read each field once; names that Object.prototype also has are read as own properties only.
+  fields.forEach((f, i) => {
+    lines.push(
+      f.name in Object.prototype
+        ? `let v${i} = Object.hasOwn(r, ${q(f.name)}) ? r[${q(f.name)}] : undefined;`
+        : `let v${i} = r[${q(f.name)}];`,
+      `if (v${i} !== undefined) present++;`,
+    );
+  });
+  const fail = (c: number, reason: string, field: string, rule: string) =>
+    `return C.fail(o, ${c}, ${reason}, ${q(field)}, ${q(rule)});`;
+  fields.forEach((f, i) => {
+    if (!f.required) return;
+    const missing = f.nullable ? `v${i} === undefined` : `v${i} === undefined || v${i} === null`;
+    lines.push(
+      `if (${missing}) ${fail(code("required"), q(`missing field ${f.name}`), f.name, "required")}`,
+    );
+  });
+  fields.forEach((f, i) => {
+    const v = `v${i}`;
+    const rule = (name: string) => perField ? code(`${name}_${f.name}`) : code("schema");
+    const body: string[] = [];
+    body.push(
+      `if (${badType(f, v)}) ${
+        fail(
+          rule("type"),
+          `C.type(${q(f.name)}, ${
+            q(f.unit === "iso8601" ? "ISO 8601 time" : EXPECTED[f.type])
+          }, ${v})`,
+          f.name,
+          "type",
+        )
+      }`,
+    );
+    if (f.enum) {
+      const k = C.sets.push(new Set(f.enum)) - 1;
+      const allowed = f.enum.map((e) => q(e)).join("|");
+      body.push(
+        `if (!C.sets[${k}].has(${v})) ${
+          fail(
+            rule("enum"),
+            `${q(`field ${f.name}: expected one of ${allowed} (got `)} + C.describe(${v}) + ")"`,
+            f.name,
+            "enum",
+          )
+        }`,
+      );
+    }
+    if (f.minLength !== undefined || f.maxLength !== undefined) {
+      const lo = f.minLength ?? 0, hi = f.maxLength ?? Number.MAX_SAFE_INTEGER;
+      const want = f.maxLength === undefined ? `at least ${lo}` : `${lo} to ${hi}`;
+      body.push(
+        `if (${v}.length < ${lo} || ${v}.length > ${hi}) ${
+          fail(
+            rule("length"),
+            `${q(`field ${f.name}: expected ${want} characters (got `)} + C.describe(${v}) + ")"`,
+            f.name,
+            "length",
+          )
+        }`,
+      );
+    }
+    if (f.pattern) {
+      const k = C.patterns.push(new RegExp(f.pattern, "u")) - 1;
+      body.push(
+        `if (!C.patterns[${k}].test(${v})) ${
+          fail(
+            rule("pattern"),
+            `${q(`field ${f.name}: does not match /${f.pattern}/ (got `)} + C.describe(${v}) + ")"`,
+            f.name,
+            "pattern",
+          )
+        }`,
+      );
+    }
+    const absent = f.nullable ? `${v} !== undefined && ${v} !== null` : `${v} !== undefined`;
+    lines.push(`if (${absent}) {`, ...body.map((b) => "  " + b), "}");
+    if (f.default !== undefined) {
+      lines.push(`else if (${v} === undefined) r[${q(f.name)}] = ${q(f.default)};`);
+    }
+  });
+  if (contract.unknownFields === "reject") {
+    lines.push(`if (present !== keyCount) ${fail(code("schema"), "C.unknown(r)", "", "unknown")}`);
+  }
+  fields.forEach((f, i) => {
+    if (f.min === undefined && f.max === undefined) return;
+    const lo = f.min ?? -Infinity, hi = f.max ?? Infinity;
+    const v = `v${i}`;
+    lines.push(
+      `if (${v} != null && (${v} < ${lo} || ${v} > ${hi})) ${
+        fail(
+          code(`range_${f.name}`),
+          `${q(`${f.name} `)} + ${v} + ${q(` outside [${lo}, ${hi}]`)}`,
+          f.name,
+          "range",
+        )
+      }`,
+    );
+  });
+  const t = fields.findIndex((f) => f.name === contract.time.field);
+  const unit = fields[t].unit;
+  lines.push(
+    unit === "iso8601"
+      ? `o.ts = C.iso(v${t});`
+      : unit === "milliseconds"
+      ? `o.ts = v${t} / 1000;`
+      : `o.ts = v${t};`,
+  );
+  if (contract.key !== undefined) {
+    const k = fields.findIndex((f) => f.name === contract.key);
+    lines.push(`o.key = typeof v${k} === "string" ? v${k} : String(v${k});`);
+  } else lines.push(`o.key = ${q(contract.name)};`);
+  contract.features.forEach((feature, j) => {
+    const k = fields.findIndex((f) => f.name === feature.field);
+    lines.push(`x[at + ${j}] = v${k} == null ? NaN : v${k};`);
+  });
+  lines.push("o.record = r;", "return 0;");
+  return `return function check(r, keyCount, x, at, o) {\n  ${lines.join("\n  ")}\n};`;
+}
+
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
+/** Compiles `contract` into its {@link Checker}, once. */
+export function compileChecker(contract: Contract, options: CompileOptions = {}): Checker {
+  const maxEventBytes = options.maxEventBytes ?? 1 << 20;
+  const known = new Set(contract.fields.map((f) => f.name));
+  const C: Constants = {
+    fail(o, code, reason, field, rule) {
+      o.reason = reason;
+      o.field = field;
+      o.rule = rule;
+      return code;
+    },
+    type: (field, expected, v) =>
+      `field ${field}: expected ${expected}, received ${kindOf(v)} (got ${describeValue(v)})`,
+    unknown(r) {
+      for (const k of Object.keys(r)) if (!known.has(k)) return `unknown field ${q(k)}`;
+      return "unknown field";
+    },
+    iso: isoSeconds,
+    describe: describeValue,
+    sets: [],
+    patterns: [],
+  };
+  const fields = new Function("C", checkerSource(contract, C))(C) as (
+    r: Record<string, unknown>,
+    keyCount: number,
+    x: Float64Array,
+    at: number,
+    o: CheckOutput,
+  ) => number;
+  const checks = checkNamesOf(contract);
+  const schema = checks.indexOf("schema");
+  const failed = (o: CheckOutput, reason: string, rule: string) =>
+    C.fail(o, schema, reason, "", rule);
+  const stale = checks.indexOf("freshness");
+  return {
+    contract,
+    checks,
+    features: contract.features.map((f) => f.field),
+    timeCodes: { stale, future: contract.checkNames === "schema" ? schema : stale },
+    check(bytes, x, at, o) {
+      for (let j = 0; j < contract.features.length; j++) x[at + j] = NaN;
+      if (bytes.length === 0) return failed(o, "empty record", "size");
+      if (bytes.length > maxEventBytes) {
+        return failed(
+          o,
+          `record of ${bytes.length} bytes exceeds the limit of ${maxEventBytes} bytes`,
+          "size",
+        );
+      }
+      let text: string;
+      try {
+        text = decoder.decode(bytes);
+      } catch {
+        return failed(o, "not UTF-8 text", "encoding");
+      }
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch (e) {
+        return failed(o, `not JSON: ${(e as Error).message}`, "json");
+      }
+      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+        return failed(o, `not a JSON object but ${describeValue(parsed)}`, "object");
+      }
+      const keyCount = Object.keys(parsed).length;
+      // JSON.parse keeps the last of duplicate keys: fewer keys parsed than written means duplicates.
+      if (countTopLevelKeys(text) !== keyCount) {
+        const seen = new Set<string>();
+        for (const key of topLevelKeys(text)) {
+          if (seen.has(key)) return failed(o, `duplicate key ${q(key)}`, "duplicate");
+          seen.add(key);
+        }
+      }
+      const code = fields(parsed as Record<string, unknown>, keyCount, x, at, o);
+      if (code !== 0) { for (let j = 0; j < contract.features.length; j++) x[at + j] = NaN; }
+      return code;
+    },
+  };
+}
+
+/** Time limits of a contract's time checks. */
+export interface TimeLimits {
+  freshnessLagSec: number | null;
+  maxFutureSec: number;
+  /** The time field's name, for the reason. Default: `ts`. */
+  field?: string;
+}
+
+/**
+ * The time checks of an event whose other checks passed; `now` in Unix seconds. Returns ok when
+ * it passes, else which limit it broke (`stale`, `future`) and the reason.
+ */
+export function checkTime(
+  ts: number,
+  now: number,
+  limits: TimeLimits,
+): { ok: true } | { ok: false; which: "stale" | "future"; reason: string } {
+  const field = limits.field ?? "ts";
+  if (ts > now + limits.maxFutureSec) {
+    const days = limits.maxFutureSec / 86_400;
+    const ahead = Number.isInteger(days)
+      ? `${days} day${days === 1 ? "" : "s"}`
+      : `${limits.maxFutureSec} s`;
+    return {
+      ok: false,
+      which: "future",
+      reason: `${field} ${ts} is more than ${ahead} in the future (now ${now})`,
+    };
+  }
+  if (limits.freshnessLagSec !== null && ts < now - limits.freshnessLagSec) {
+    return {
+      ok: false,
+      which: "stale",
+      reason: `${field} ${ts} is ${
+        Math.round(now - ts)
+      } s old, more than ${limits.freshnessLagSec} s`,
+    };
+  }
+  return { ok: true };
+}

@@ -1,0 +1,261 @@
+/**
+ * Contracts drawn from data, pure:
+ *
+ * - {@link inferContract}: a draft contract from sample events, for `contract infer`: each field's
+ *   type, whether it is always there, ranges from the sample's extremes widened, small sets of
+ *   strings as allowed values, the time field and its unit, a likely entity key and the numeric
+ *   fields as features. A draft to read and edit, not a verdict.
+ * - {@link csvContract}: the contract of a CSV replayed without one: the first column is the
+ *   time, every other numeric column a feature named by its header.
+ *
+ * @module
+ */
+import { isoSeconds } from "./compile.ts";
+import { type Contract, parseContract } from "./spec.ts";
+
+/** What was seen of one field over the sample. */
+interface FieldStats {
+  name: string;
+  present: number;
+  nulls: number;
+  numbers: number[];
+  integers: number;
+  strings: Map<string, number>;
+  isoStrings: number;
+  booleans: number;
+  other: number;
+  longest: number;
+  shortest: number;
+}
+
+function statsOf(records: readonly Record<string, unknown>[]): FieldStats[] {
+  const byName = new Map<string, FieldStats>();
+  for (const r of records) {
+    for (const [name, v] of Object.entries(r)) {
+      let s = byName.get(name);
+      if (!s) {
+        s = {
+          name,
+          present: 0,
+          nulls: 0,
+          numbers: [],
+          integers: 0,
+          strings: new Map(),
+          isoStrings: 0,
+          booleans: 0,
+          other: 0,
+          longest: 0,
+          shortest: Infinity,
+        };
+        byName.set(name, s);
+      }
+      s.present++;
+      if (v === null) s.nulls++;
+      else if (typeof v === "number" && Number.isFinite(v)) {
+        s.numbers.push(v);
+        if (Number.isInteger(v)) s.integers++;
+      } else if (typeof v === "string") {
+        if (s.strings.size <= 1000) s.strings.set(v, (s.strings.get(v) ?? 0) + 1);
+        if (!Number.isNaN(isoSeconds(v))) s.isoStrings++;
+        s.longest = Math.max(s.longest, v.length);
+        s.shortest = Math.min(s.shortest, v.length);
+      } else if (typeof v === "boolean") s.booleans++;
+      else s.other++;
+    }
+  }
+  return [...byName.values()];
+}
+
+const TIME_NAMES = /^(ts|time|timestamp|event_?time|datetime|date|.*_(at|time|ts))$/i;
+const KEY_NAMES = /(^|_)(id|key|name|sensor|device|host|job|account|user|customer|entity)$/i;
+
+/** Unit of numeric times: seconds for 1973–2286, milliseconds for the same years in ms. */
+function numericTimeUnit(values: number[]): "seconds" | "milliseconds" | undefined {
+  if (values.length === 0) return undefined;
+  const lo = Math.min(...values), hi = Math.max(...values);
+  if (lo >= 1e8 && hi < 1e10) return "seconds";
+  if (lo >= 1e11 && hi < 1e13) return "milliseconds";
+  return undefined;
+}
+
+/** [lo, hi] widened from the sample's extremes: half the span (or a tenth of the size) each way. */
+export function widenRange(lo: number, hi: number, integer: boolean): [number, number] {
+  const span = hi - lo;
+  const pad = Math.max(span * 0.5, Math.max(Math.abs(lo), Math.abs(hi)) * 0.1, integer ? 1 : 1e-6);
+  let a = lo - pad, b = hi + pad;
+  if (lo >= 0 && a < 0) a = 0;
+  if (integer) {
+    a = Math.floor(a);
+    b = Math.ceil(b);
+  } else {
+    const digits = Math.max(0, 3 - Math.floor(Math.log10(Math.max(pad, 1e-12))));
+    const f = 10 ** Math.min(digits, 12);
+    a = Math.floor(a * f) / f;
+    b = Math.ceil(b * f) / f;
+  }
+  return [a, b];
+}
+
+/** Options of {@link inferContract}. */
+export interface InferOptions {
+  /** The draft's name. Default: `my-events`. */
+  name?: string;
+  /** Most distinct strings that become allowed values. Default: 12. */
+  maxEnum?: number;
+}
+
+/**
+ * A draft contract (the document a contract file holds) from sample events, and notes on what
+ * was guessed. Throws a RangeError when the sample holds no event or no time field.
+ */
+export function inferContract(
+  records: readonly Record<string, unknown>[],
+  options: InferOptions = {},
+): { document: Record<string, unknown>; notes: string[] } {
+  if (records.length === 0) {
+    throw new RangeError("the sample holds no event (a JSON object per line)");
+  }
+  const n = records.length;
+  const maxEnum = options.maxEnum ?? 12;
+  const stats = statsOf(records);
+  const notes: string[] = [`drafted from ${n} sample events`];
+  const fields: Record<string, Record<string, unknown>> = {};
+  const kinds = new Map<string, string>();
+  // The time field: by name first, then by values.
+  const timeLike = stats.filter((s) =>
+    (s.isoStrings > 0 && s.isoStrings === s.present - s.nulls) ||
+    (s.numbers.length === s.present - s.nulls && numericTimeUnit(s.numbers) !== undefined)
+  );
+  const time = timeLike.find((s) => TIME_NAMES.test(s.name)) ?? timeLike[0];
+  if (!time) {
+    throw new RangeError(
+      "no field of the sample looks like a time (ISO 8601 text, or Unix seconds or milliseconds)",
+    );
+  }
+  for (const s of stats) {
+    const valued = s.present - s.nulls;
+    const f: Record<string, unknown> = {};
+    if (s === time) {
+      f.type = "timestamp";
+      f.unit = s.isoStrings > 0 ? "iso8601" : numericTimeUnit(s.numbers);
+    } else if (valued > 0 && s.numbers.length === valued) {
+      const integer = s.integers === valued;
+      f.type = integer ? "integer" : "number";
+      const [lo, hi] = widenRange(Math.min(...s.numbers), Math.max(...s.numbers), integer);
+      f.min = lo;
+      f.max = hi;
+    } else if (valued > 0 && s.booleans === valued) f.type = "boolean";
+    else {
+      f.type = "string";
+      const distinct = s.strings.size;
+      if (distinct > 0 && distinct <= maxEnum && valued >= 2 * distinct) {
+        f.enum = [...s.strings.keys()].sort();
+      } else {
+        if (s.shortest > 0 && s.shortest !== Infinity) f.min_length = 1;
+        f.max_length = Math.max(64, 2 * s.longest);
+      }
+      if (s.other > 0) {
+        notes.push(`${s.name}: some values are neither text nor numbers; typed string`);
+      }
+    }
+    f.required = s.present === n && s.nulls === 0;
+    if (s.nulls > 0) f.nullable = true;
+    fields[s.name] = f;
+    kinds.set(s.name, String(f.type));
+  }
+  const keyCandidates = stats.filter((s) =>
+    s !== time && kinds.get(s.name) === "string" && fields[s.name].required &&
+    s.strings.size >= 2 && s.strings.size <= n / 2
+  );
+  const key = keyCandidates.find((s) => KEY_NAMES.test(s.name)) ?? keyCandidates[0];
+  if (key) {
+    delete fields[key.name].enum;
+    fields[key.name].min_length = 1;
+    fields[key.name].max_length ??= Math.max(64, 2 * key.longest);
+    notes.push(
+      `key: ${key.name} (${key.strings.size} distinct values); check it names whose events belong together`,
+    );
+  } else {notes.push(
+      "key: none found (every event is one entity); set `key:` to the field that names the entity",
+    );}
+  const features = stats.filter((s) =>
+    s !== time && (kinds.get(s.name) === "number" || kinds.get(s.name) === "integer") &&
+    (fields[s.name].min as number) < (fields[s.name].max as number)
+  ).map((s) => s.name);
+  notes.push(
+    features.length > 0
+      ? `features: ${features.join(", ")} (every numeric field); keep those worth watching`
+      : "features: none (no numeric field); the model needs at least one",
+  );
+  notes.push(
+    `time: ${time.name} (${
+      fields[time.name].unit
+    }); ranges are the sample's extremes widened by half their span`,
+  );
+  const document: Record<string, unknown> = {
+    name: options.name ?? "my-events",
+    version: 1,
+    description: `Drafted by contract infer from ${n} sample events`,
+    unknown_fields: "reject",
+    ...(key ? { key: key.name } : {}),
+    time: { field: time.name, freshness_lag_sec: 300, max_future_sec: 86_400 },
+    fields,
+    features,
+  };
+  return { document, notes };
+}
+
+/** Ranges a CSV replayed without a contract gets (the built-in contract's settings). */
+export interface CsvRanges {
+  valueMin: number;
+  valueMax: number;
+  temperatureMin: number;
+  temperatureMax: number;
+  freshnessMaxLagSec: number;
+}
+
+/**
+ * The contract of a CSV replayed without one: the first column is the time (Unix seconds,
+ * milliseconds or ISO 8601, read from the `sample` rows), every numeric column after it a
+ * required feature named by its header, with the range of `VALUE_MIN`/`VALUE_MAX` (a column
+ * named `temperature`: `TEMPERATURE_MIN`/`TEMPERATURE_MAX`); other columns optional text.
+ * Check names are the seed's (`schema`, `required`, `range_<column>`, `freshness`).
+ */
+export function csvContract(
+  columns: readonly string[],
+  sample: readonly (readonly string[])[],
+  ranges: CsvRanges,
+): Contract {
+  const numericColumn = (i: number) =>
+    sample.every((cells) => (cells[i] ?? "") === "" || Number.isFinite(Number(cells[i])));
+  const times = sample.map((cells) => Number(cells[0])).filter(Number.isFinite);
+  const unit = times.length === sample.length && times.length > 0
+    ? (numericTimeUnit(times) === "milliseconds" ? "milliseconds" : "seconds")
+    : "iso8601";
+  const fields: Record<string, Record<string, unknown>> = {
+    [columns[0]]: { type: "timestamp", unit },
+  };
+  const features: string[] = [];
+  columns.forEach((name, i) => {
+    if (i === 0) return;
+    if (!numericColumn(i)) {
+      fields[name] = { type: "string", required: false };
+      return;
+    }
+    const t = name === "temperature";
+    fields[name] = {
+      type: "number",
+      min: t ? ranges.temperatureMin : ranges.valueMin,
+      max: t ? ranges.temperatureMax : ranges.valueMax,
+    };
+    features.push(name);
+  });
+  return parseContract({
+    name: "csv",
+    version: 1,
+    check_names: "schema",
+    time: { field: columns[0], freshness_lag_sec: ranges.freshnessMaxLagSec },
+    fields,
+    features,
+  }, "the CSV's columns");
+}

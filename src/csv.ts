@@ -1,0 +1,73 @@
+/**
+ * CSV input of `replay` and `contract infer`: lines split into cells (RFC 4180 quoting within a
+ * line: `"a,b"`, `"say ""hi"""`), a header detected, and cells turned into an event's values.
+ *
+ * @module
+ */
+
+/** The cells of one CSV line; a quoted cell may hold commas and doubled quotes. */
+export function csvCells(line: string): string[] {
+  if (!line.includes('"')) return line.split(",").map((c) => c.trim());
+  const cells: string[] = [];
+  let cell = "", quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (quoted) {
+      if (c === '"' && line[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else cell += c;
+    } else if (c === '"' && cell.trim() === "") {
+      quoted = true;
+      cell = "";
+    } else if (c === ",") {
+      cells.push(cell.trim());
+      cell = "";
+    } else cell += c;
+  }
+  cells.push(quoted ? cell : cell.trim());
+  return cells;
+}
+
+/** True when `cell` reads as a finite number. */
+export const isNumeric = (cell: string) => cell.trim() !== "" && Number.isFinite(Number(cell));
+
+/** True when `cell` reads as a time (a number, or text `Date.parse` reads). */
+const isTime = (cell: string) => isNumeric(cell) || !Number.isNaN(Date.parse(cell));
+
+/**
+ * The header of a CSV: its first line's cells when the first cell is not a time (a data row
+ * starts with its timestamp), else undefined.
+ */
+export function csvHeader(first: string | undefined): string[] | undefined {
+  if (first === undefined) return undefined;
+  const cells = csvCells(first);
+  return isTime(cells[0] ?? "") ? undefined : cells;
+}
+
+/** Names of the columns of a CSV without a header: the seed's, then `column_4` … */
+export function defaultColumns(count: number): string[] {
+  const seed = ["timestamp", "value", "temperature"];
+  return Array.from({ length: count }, (_, i) => seed[i] ?? `column_${i + 1}`);
+}
+
+/**
+ * An event of one CSV row: `columns[i]` → cell `i`, a numeric cell as a number when `numeric`
+ * says so for its column (else text), an empty cell left out.
+ */
+export function csvRecord(
+  columns: readonly string[],
+  cells: readonly string[],
+  numeric: (column: string) => boolean,
+): Record<string, unknown> {
+  const record: Record<string, unknown> = {};
+  const n = Math.max(columns.length, cells.length);
+  for (let i = 0; i < n; i++) {
+    const cell = cells[i] ?? "";
+    if (cell === "") continue;
+    const name = columns[i] ?? `column_${i + 1}`;
+    record[name] = numeric(name) && isNumeric(cell) ? Number(cell) : cell;
+  }
+  return record;
+}
