@@ -19,7 +19,9 @@ import {
   type Alert,
   AlertSchema,
   consoleBlock,
+  cooldownKeyOf,
   emailMessage,
+  entityOf,
   slackMessage,
 } from "./notify/format.ts";
 import { postSlack } from "./notify/slack.ts";
@@ -109,7 +111,7 @@ function createNotifier(
     }
   }
   return async (alert) => {
-    const decision = storm.admit(alert.sensor_id, Date.now() / 1000);
+    const decision = storm.admit(cooldownKeyOf(alert), Date.now() / 1000);
     const channels = [...(slack ? ["slack"] : []), ...(mailer ? ["email"] : [])];
     if (!decision.notify) {
       for (const channel of channels) metrics.notifications.inc({ channel, outcome: "suppressed" });
@@ -129,7 +131,7 @@ function createNotifier(
       if (!r.ok) {
         log.error("notification_given_up", {
           channel,
-          sensor: alert.sensor_id,
+          entity: entityOf(alert),
           attempts: r.attempts,
           error: r.error,
         });

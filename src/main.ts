@@ -21,6 +21,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   alerts: async () => (await import("./alerts.ts")).runAlerts,
   replay: async () => (await import("./replay.ts")).runReplay,
   "test-email": async () => (await import("./alerts.ts")).runTestEmail,
+  contract: async () => (await import("./contract_cli.ts")).runContract,
 };
 
 const USAGE = `usage: anomaly-flow <command> [flags]
@@ -31,6 +32,7 @@ commands:
   alerts      print alerts and notify Slack / email
   replay      run the same checks and detector over a JSONL or CSV file (--report r.html)
   test-email  send one test e-mail with the SMTP settings
+  contract    check FILE | json-schema FILE | infer SAMPLE: tools for event contracts
 
 Settings come from the environment and flags; see README.md, Configuration.`;
 

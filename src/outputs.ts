@@ -18,6 +18,7 @@
  */
 import type { IHeaders, KafkaMessage, Message } from "kafkajs";
 import { CHECKS } from "./event.ts";
+import { ANOMALY_LABELS } from "./sensors.ts";
 import { FEATURES } from "./stage.ts";
 import type { BatchOutcome } from "./pipeline.ts";
 import { type Contract, SEED_CONTRACT } from "./contract/spec.ts";
@@ -150,7 +151,7 @@ export interface BatchOutputs {
 function truthOf(message: KafkaMessage): number {
   const injected = message.headers?.injected?.toString();
   if (injected === "none") return 0;
-  return ["value", "temperature", "spike", "shift", "flat"].includes(injected ?? "") ? 1 : -1;
+  return ANOMALY_LABELS.has(injected ?? "") ? 1 : -1;
 }
 
 /** Alerts, dead letters and counts of records `[from, n)` of a scored batch. */

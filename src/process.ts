@@ -16,6 +16,7 @@
  */
 import type { Checkpoint } from "./checkpoint.ts";
 import { type Config, loadConfig } from "./config.ts";
+import type { Contract } from "./contract/spec.ts";
 import type { ProcessorContext } from "./context.ts";
 import { connectionOf, createKafka, createProducer, startingKafka } from "./kafka.ts";
 import {
@@ -28,7 +29,7 @@ import {
 import { logger, setupLogging } from "./log.ts";
 import { createProcessorMetrics, serveMetrics } from "./metrics.ts";
 import { createModels, readAllCheckpoints } from "./models.ts";
-import { pipelineOptionsOf } from "./options.ts";
+import { contractOfConfig, pipelineOptionsOf } from "./options.ts";
 import { createPartitions } from "./partition.ts";
 import { createPipeline, forestOf, modelKey } from "./pipeline.ts";
 import { ensureTopics, outputLimits, processTopics } from "./topics.ts";
@@ -80,13 +81,14 @@ async function startUp(
   conn: Awaited<ReturnType<typeof connectionOf>>,
   kafka: ReturnType<typeof createKafka>,
   metrics: ReturnType<typeof createProcessorMetrics>,
+  contract: Contract | undefined,
 ): Promise<{ run: ProcessorContext; forgetCheckpoints: () => void }> {
   const log = logger();
   const checkpoints = config.checkpointIntervalSec > 0;
   await startingKafka(conn, () => ensureTopics(conn, processTopics(config)));
   const limits = await startingKafka(conn, () => outputLimits(kafka, config));
   log.info("output_limits", Object.fromEntries(limits));
-  const options = pipelineOptionsOf(config);
+  const options = pipelineOptionsOf(config, contract);
   const pipeline = await createPipeline({ ...options, initialModel: false });
   // Checkpoints are read once at start-up and again after a rebalance that brings partitions
   // new to this instance, not on every batch.
@@ -136,9 +138,20 @@ async function startUp(
 
 /** Runs the processor until SIGINT/SIGTERM (or `signal`); returns the exit code. */
 export async function runProcess(args: string[], signal?: AbortSignal): Promise<number> {
-  const { config } = loadConfig({ args });
+  const loaded = loadConfig({ args });
+  const { config } = loaded;
+  const contract = await contractOfConfig(loaded);
   setupLogging({ level: config.logLevel, format: config.logFormat });
   const log = logger();
+  if (contract) {
+    log.info("contract_loaded", {
+      file: config.contractFile,
+      name: contract.name,
+      version: contract.version,
+      key: contract.key ?? "none",
+      features: contract.features.map((f) => f.field).join(","),
+    });
+  }
   const metrics = createProcessorMetrics();
   metrics.workers.set(config.workers);
   const readiness = createReadiness();
@@ -152,7 +165,7 @@ export async function runProcess(args: string[], signal?: AbortSignal): Promise<
 
   const conn = await connectionOf(config);
   const kafka = createKafka(conn, "anomaly-flow-processor");
-  const { run, forgetCheckpoints } = await startUp(config, conn, kafka, metrics);
+  const { run, forgetCheckpoints } = await startUp(config, conn, kafka, metrics, contract);
   const { producer, consumer } = run;
   const checkpoints = config.checkpointIntervalSec > 0;
   // The producer reconnects by itself: readiness needs it connected once; a broker outage shows

@@ -22,6 +22,7 @@ import { type ReportRow, writeReport } from "./report.ts";
 import { contractOfConfig, pipelineOptionsOf } from "./options.ts";
 import type { Contract } from "./contract/spec.ts";
 import { csvContract, type CsvRanges } from "./contract/infer.ts";
+import { ANOMALY_LABELS } from "./sensors.ts";
 import { csvCells, csvHeader, csvRecord, defaultColumns } from "./csv.ts";
 
 const encoder = new TextEncoder();
@@ -86,7 +87,7 @@ export function splitLabel(line: string): { event: Uint8Array; label?: boolean }
       const { injected, ...event } = parsed;
       return {
         event: encoder.encode(JSON.stringify(event)),
-        label: injected === "value" || injected === "temperature" || injected === true,
+        label: ANOMALY_LABELS.has(injected) || injected === true,
       };
     }
   } catch {

@@ -25,6 +25,18 @@ export const INJECTIONS = [
 /** One of {@link INJECTIONS}. */
 export type Injection = typeof INJECTIONS[number];
 
+/**
+ * The `injected` labels that mark an anomaly (the seed's, the multi-entity scenario's and the
+ * contract generator's); `none` is normal, any other label a data-quality fault.
+ */
+export const ANOMALY_LABELS: ReadonlySet<string> = new Set([
+  "value",
+  "temperature",
+  "spike",
+  "shift",
+  "flat",
+]);
+
 /** Probability of each injection (the rest is `none`). */
 export type InjectionRates = Record<Exclude<Injection, "none">, number>;
 

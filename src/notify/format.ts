@@ -11,10 +11,17 @@
 import { z } from "zod";
 import { cut, fitWidth, slackText, visible } from "./text.ts";
 
-/** An alert as the processor publishes it (extra fields allowed). */
+/**
+ * An alert as the processor publishes it (extra fields allowed): the built-in contract's names
+ * its entity `sensor_id`, a contract from a file `entity` (with `entity_field` and `contract`).
+ * Both read through {@link entityOf}.
+ */
 export const AlertSchema = z.object({
   type: z.string(),
-  sensor_id: z.string(),
+  sensor_id: z.string().optional(),
+  entity: z.string().optional(),
+  entity_field: z.string().nullable().optional(),
+  contract: z.string().optional(),
   ts: z.number(),
   score: z.number(),
   threshold: z.number(),
@@ -29,7 +36,10 @@ export const AlertSchema = z.object({
     typical: z.number().nullable(),
     deviation: z.number().nullable(),
   })).max(64).optional(),
-}).loose();
+}).loose().refine((a) => a.entity !== undefined || a.sensor_id !== undefined, {
+  message: "expected sensor_id or entity",
+  path: ["entity"],
+});
 
 /** A parsed alert. */
 export type Alert = z.output<typeof AlertSchema>;
@@ -54,6 +64,30 @@ function why(alert: Alert, safe: (s: string) => string): string {
   return `${safe(top.feature)} ${top.actual} (typical ${top.typical}, ${sign}${top.deviation} sd)`;
 }
 
+/** The alert's entity: its `entity` (a contract's), or the seed's `sensor_id`. */
+export function entityOf(alert: Alert): string {
+  return alert.entity ?? alert.sensor_id ?? "";
+}
+
+/** Whose cooldown an alert counts in: the entity, within its contract when it names one. */
+export function cooldownKeyOf(alert: Alert): string {
+  return alert.contract === undefined
+    ? entityOf(alert)
+    : `${alert.contract}\u0000${entityOf(alert)}`;
+}
+
+const isSensor = (alert: Alert) => alert.entity === undefined;
+
+/** The entity as shown: `sensor-1`, or `account_id=acc-7` for a contract's key. */
+function who(alert: Alert): string {
+  return alert.entity_field && !isSensor(alert)
+    ? `${alert.entity_field}=${entityOf(alert)}`
+    : entityOf(alert);
+}
+
+const noun = (alert: Alert) => isSensor(alert) ? "sensor" : "entity";
+const label = (alert: Alert) => isSensor(alert) ? "Sensor" : "Entity";
+
 /** Columns inside the box. */
 const WIDTH = 62;
 
@@ -64,14 +98,16 @@ export function consoleBlock(alert: Alert, suppressed = 0): string {
     `╔${"═".repeat(WIDTH)}╗`,
     row("🚨 ANOMALY DETECTED"),
     `╠${"═".repeat(WIDTH)}╣`,
-    row(`Sensor     : ${alert.sensor_id}`),
+    row(`${label(alert).padEnd(11)}: ${who(alert)}`),
     row(`Timestamp  : ${timestamp(alert.ts)}`),
     row(`Score      : ${alert.score.toFixed(4)} (threshold: ${alert.threshold.toFixed(4)})`),
     row(`Features   : ${features(alert, visible)}`),
     ...(why(alert, visible) ? [row(`Why        : ${why(alert, visible)}`)] : []),
   ];
   if (suppressed > 0) {
-    lines.push(row(`Suppressed : ${suppressed} more alerts of this sensor in cooldown`));
+    lines.push(
+      row(`Suppressed : ${suppressed} more alerts of this ${noun(alert)} in cooldown`),
+    );
   }
   lines.push(`╚${"═".repeat(WIDTH)}╝`);
   return lines.join("\n");
@@ -80,9 +116,7 @@ export function consoleBlock(alert: Alert, suppressed = 0): string {
 /** A Slack incoming-webhook payload; event values are made inert with `slackText`. */
 export function slackMessage(alert: Alert, suppressed = 0): { text: string; blocks: unknown[] } {
   const summary =
-    `:rotating_light: Anomaly on *${slackText(alert.sensor_id)}*: score ${
-      alert.score.toFixed(4)
-    } ` +
+    `:rotating_light: Anomaly on *${slackText(who(alert))}*: score ${alert.score.toFixed(4)} ` +
     `(threshold ${alert.threshold.toFixed(4)})`;
   const details = [
     `*Time:* ${timestamp(alert.ts)}`,
@@ -91,7 +125,7 @@ export function slackMessage(alert: Alert, suppressed = 0): { text: string; bloc
       ? [`*Why:* ${why(alert, (k) => slackText(k, 60))}`]
       : []),
     ...(suppressed > 0
-      ? [`*Also:* ${suppressed} more alerts of this sensor were held back by the cooldown`]
+      ? [`*Also:* ${suppressed} more alerts of this ${noun(alert)} were held back by the cooldown`]
       : []),
   ].join("\n");
   return {
@@ -114,10 +148,10 @@ export function emailMessage(
   alert: Alert,
   suppressed = 0,
 ): { subject: string; text: string; html: string } {
-  const sensor = visible(alert.sensor_id);
+  const sensor = visible(who(alert));
   const subject = `[Anomaly Flow] anomaly on ${cut(sensor, 120)} (score ${alert.score.toFixed(4)})`;
   const rows: [string, string][] = [
-    ["Sensor", cut(sensor, 1000)],
+    [label(alert), cut(sensor, 1000)],
     ["Time", timestamp(alert.ts)],
     ["Score", `${alert.score.toFixed(4)} (threshold ${alert.threshold.toFixed(4)})`],
     ["Features", features(alert, (k) => cut(visible(k), 200))],
@@ -126,7 +160,7 @@ export function emailMessage(
       : []),
     ...(suppressed > 0
       ? [
-        ["Suppressed", `${suppressed} more alerts of this sensor during the cooldown`] as [
+        ["Suppressed", `${suppressed} more alerts of this ${noun(alert)} during the cooldown`] as [
           string,
           string,
         ],
