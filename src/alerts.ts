@@ -11,6 +11,7 @@
  */
 import { Counter, Registry } from "prom-client";
 import { type Config, loadConfig } from "./config.ts";
+import { contractOfConfig } from "./options.ts";
 import { connectionOf, createKafka, startingKafka } from "./kafka.ts";
 import { logger, setupLogging } from "./log.ts";
 import { serveMetrics } from "./metrics.ts";
@@ -142,7 +143,10 @@ function createNotifier(
 
 /** Runs `alerts` until SIGINT/SIGTERM; returns the exit code. */
 export async function runAlerts(args: string[]): Promise<number> {
-  const { config } = loadConfig({ args });
+  const loaded = loadConfig({ args });
+  const { config } = loaded;
+  // The stack shares one environment: a bad CONTRACT_FILE stops this command too.
+  await contractOfConfig(loaded);
   setupLogging({ level: config.logLevel, format: config.logFormat });
   const log = logger("alerts");
   const metrics = alertMetrics();
@@ -219,7 +223,10 @@ export async function runAlerts(args: string[]): Promise<number> {
 
 /** Runs `test-email`: sends one message; says whether it worked and, if not, why. */
 export async function runTestEmail(args: string[]): Promise<number> {
-  const { config } = loadConfig({ args });
+  const loaded = loadConfig({ args });
+  const { config } = loaded;
+  // The stack shares one environment: a bad CONTRACT_FILE stops this command too.
+  await contractOfConfig(loaded);
   setupLogging({ level: config.logLevel, format: config.logFormat });
   if (!config.smtpHost || config.emailTo.length === 0) {
     console.error(

@@ -23,6 +23,9 @@ import {
 } from "./kafka.ts";
 import { logger, setupLogging } from "./log.ts";
 import { type LabelledEvent, scenarioEvents, SEED_RATES, type SensorOptions } from "./sensors.ts";
+import { contractOfConfig } from "./options.ts";
+import type { Contract } from "./contract/spec.ts";
+import { CONTRACT_RATES, contractEvents, stampTime } from "./contract/generate.ts";
 import { ensureTopics, eventsTopic } from "./topics.ts";
 import {
   BROKER_DEFAULT_MAX_MESSAGE_BYTES,
@@ -32,11 +35,23 @@ import {
   sendWithinLimits,
 } from "./outbox.ts";
 
+/** A labelled event to send; `key` defaults to the seed's `sensor_id`. */
+export interface Sendable {
+  event: Record<string, unknown> | LabelledEvent["event"];
+  injected: string;
+  key?: string;
+}
+
 /** How {@link sendEvents} sends. */
 export interface SendOptions {
   producer: Producer;
   topic: string;
-  events: Iterator<{ event: LabelledEvent["event"]; injected: string }>;
+  events: Iterator<Sendable>;
+  /**
+   * Sets an event's time to `now` (Unix seconds; three days earlier for `stale`). Default: the
+   * seed's `ts` in seconds.
+   */
+  stamp?: (event: Record<string, unknown>, now: number, injected: string) => void;
   /** Events per second; 0 = load mode (batches of 2,000, 6 in flight, leader acks). */
   rate: number;
   /** Events to send at most. */
@@ -58,14 +73,20 @@ export async function sendEvents(o: SendOptions): Promise<number> {
   const started = Date.now();
   const batchSize = load ? 2000 : Math.max(1, Math.min(500, Math.round(o.rate / 20)));
   const inflight: Promise<unknown>[] = [];
+  const stamp = o.stamp ?? seedStamp;
   let sent = 0;
   while (!o.stopped() && sent < o.limit && Date.now() < o.deadline) {
     const now = Date.now() / 1000;
     const messages = [];
     for (let i = 0; i < batchSize && sent + i < o.limit; i++) {
-      const { event, injected } = o.events.next().value!;
-      event.ts = Math.round((injected === "stale" ? now - 3 * 86400 : now) * 1000) / 1000;
-      messages.push({ key: event.sensor_id, value: JSON.stringify(event), headers: { injected } });
+      const { event, injected, key } = o.events.next().value!;
+      const record = event as Record<string, unknown>;
+      stamp(record, now, injected);
+      messages.push({
+        key: key ?? String(record.sensor_id),
+        value: JSON.stringify(record),
+        headers: { injected },
+      });
     }
     sent += messages.length;
     if (load) {
@@ -86,6 +107,31 @@ export async function sendEvents(o: SendOptions): Promise<number> {
   return sent;
 }
 
+/** The seed's time: `ts` in Unix seconds, three days earlier for `stale`. */
+function seedStamp(event: Record<string, unknown>, now: number, injected: string): void {
+  event.ts = Math.round((injected === "stale" ? now - 3 * 86400 : now) * 1000) / 1000;
+}
+
+/**
+ * The labelled stream `generate` sends, and how its events are timed: the contract's events
+ * ({@link contractEvents}) when there is a contract, else the scenario's seed events.
+ */
+export function streamOf(
+  scenario: "seed" | "multi",
+  sensors: SensorOptions,
+  contract?: Contract,
+): { events: Iterator<Sendable>; stamp?: SendOptions["stamp"] } {
+  if (!contract) return { events: scenarioEvents(scenario, sensors) };
+  return {
+    events: contractEvents(contract, {
+      seed: sensors.seed,
+      entities: sensors.sensors,
+      rates: { spike: sensors.rates?.value ?? CONTRACT_RATES.spike },
+    }),
+    stamp: stampTime(contract),
+  };
+}
+
 /** Every `stride`-th event of `events`, from `offset`: one producer's share of the stream. */
 export function* shareOf<T>(events: Iterator<T>, offset: number, stride: number): Generator<T> {
   for (let i = 0;; i++) {
@@ -101,6 +147,8 @@ export interface ProducerTask {
   topic: string;
   sensors: SensorOptions;
   scenario: "seed" | "multi";
+  /** The contract whose events to send (undefined: the scenario's seed events). */
+  contract?: Contract;
   offset: number;
   stride: number;
   limit: number;
@@ -177,7 +225,9 @@ async function eventsTopicLimit(conn: KafkaConnection, config: Config) {
 
 /** Runs `generate`; returns the exit code. */
 export async function runGenerate(args: string[]): Promise<number> {
-  const { config } = loadConfig({ args, aliases: { seed: "gen-seed" } });
+  const loaded = loadConfig({ args, aliases: { seed: "gen-seed" } });
+  const { config } = loaded;
+  const contract = await contractOfConfig(loaded);
   const options = generatorOptions(config);
   setupLogging({ level: config.logLevel, format: config.logFormat });
   const log = logger("generator");
@@ -200,6 +250,7 @@ export async function runGenerate(args: string[]): Promise<number> {
     rate: options.rate,
     sensors: options.sensors,
     producers,
+    contract: contract ? `${contract.name}@${contract.version}` : "built-in",
   });
   const sensors: SensorOptions = {
     seed: options.seed,
@@ -221,6 +272,7 @@ export async function runGenerate(args: string[]): Promise<number> {
         topic: config.topicEvents,
         sensors,
         scenario: config.genScenario,
+        ...(contract ? { contract } : {}),
         stride: producers,
         limit,
         deadline,
@@ -234,7 +286,7 @@ export async function runGenerate(args: string[]): Promise<number> {
         sent = await sendEvents({
           producer,
           topic: config.topicEvents,
-          events: scenarioEvents(config.genScenario, sensors),
+          ...streamOf(config.genScenario, sensors, contract),
           rate: options.rate,
           limit,
           deadline,

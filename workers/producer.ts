@@ -7,8 +7,7 @@
  */
 /// <reference lib="deno.worker" />
 import { createKafka } from "../src/kafka.ts";
-import { loadProducer, type ProducerTask, sendEvents, shareOf } from "../src/generate.ts";
-import { scenarioEvents } from "../src/sensors.ts";
+import { loadProducer, type ProducerTask, sendEvents, shareOf, streamOf } from "../src/generate.ts";
 
 let stopped = false;
 
@@ -24,10 +23,12 @@ self.onmessage = async (e: MessageEvent<ProducerTask | { stop: true }>) => {
     );
     await producer.connect();
     try {
+      const stream = streamOf(task.scenario, task.sensors, task.contract);
       const sent = await sendEvents({
         producer,
         topic: task.topic,
-        events: shareOf(scenarioEvents(task.scenario, task.sensors), task.offset, task.stride),
+        events: shareOf(stream.events, task.offset, task.stride),
+        stamp: stream.stamp,
         rate: 0,
         limit: task.limit,
         deadline: task.deadline,

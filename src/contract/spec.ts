@@ -416,7 +416,14 @@ export function seedContract(r: SeedRanges): Contract {
     key: "sensor_id",
     time: { field: "ts", freshnessLagSec: r.freshnessMaxLagSec, maxFutureSec: 86_400 },
     fields: [
-      { name: "sensor_id", type: "string", required: true, nullable: false, minLength: 1 },
+      {
+        name: "sensor_id",
+        type: "string",
+        required: true,
+        nullable: false,
+        minLength: 1,
+        examples: ["sensor-0"],
+      },
       { name: "ts", type: "timestamp", required: true, nullable: false, unit: "seconds" },
       {
         name: "value",

@@ -1,0 +1,357 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import {
+  type Contract,
+  ContractError,
+  parseContract,
+  SEED_CONTRACT,
+} from "../../src/contract/spec.ts";
+import { contractFromText, loadContract } from "../../src/contract/load.ts";
+import { checkTime, compileChecker, isoSeconds } from "../../src/contract/compile.ts";
+import { jsonSchemaOf } from "../../src/contract/json_schema.ts";
+import { csvContract, inferContract } from "../../src/contract/infer.ts";
+import { contractEvents } from "../../src/contract/generate.ts";
+import { checkRecord } from "../../src/event.ts";
+import { csvCells } from "../../src/csv.ts";
+import { sampleText } from "../../scripts/samples.ts";
+
+const ROOT = new URL("../../contracts/", import.meta.url);
+const contractPath = (name: string) => new URL(`${name}.yaml`, ROOT).pathname;
+const bytes = (v: unknown) =>
+  new TextEncoder().encode(typeof v === "string" ? v : JSON.stringify(v));
+
+/** The problem lines a document is refused with. */
+function problems(document: unknown): string[] {
+  try {
+    parseContract(document, "c.yaml");
+  } catch (e) {
+    assert.ok(e instanceof ContractError, String(e));
+    return e.problems;
+  }
+  assert.fail("expected the contract to be refused");
+}
+
+const minimal = () => ({
+  name: "m",
+  version: 1,
+  key: "id",
+  time: { field: "ts" },
+  fields: {
+    id: { type: "string" },
+    ts: { type: "timestamp" },
+    amount: { type: "number", min: 0, max: 100 },
+  },
+  features: ["amount"],
+});
+
+Deno.test("a bad contract is refused with one line per problem, naming the file and the path in it", () => {
+  const doc = minimal() as Record<string, unknown>;
+  (doc.fields as Record<string, Record<string, unknown>>).amount.min = "ten";
+  assert.deepEqual(problems(doc), ['c.yaml: fields.amount.min: expected a number, got "ten"']);
+  const many = problems({
+    ...minimal(),
+    key: "nobody",
+    features: ["id", { field: "ghost" }],
+    fields: { ...minimal().fields, n: { type: "number", min: 5, max: 1 }, id: { type: "string" } },
+  });
+  assert.ok(many.some((l) => /^c\.yaml: key: "nobody" is not a field/.test(l)), many.join("\n"));
+  assert.ok(
+    many.some((l) => /features\.0: field "id" is string; a feature must be a number/.test(l)),
+  );
+  assert.ok(many.some((l) => /features\.1: "ghost" is not a field/.test(l)));
+  assert.ok(many.some((l) => /fields\.n: the range is empty \(min 5 > max 1\)/.test(l)));
+  assert.ok(problems({ ...minimal(), colour: "red" }).some((l) => /unknown key "colour"/.test(l)));
+  assert.ok(
+    problems({ ...minimal(), fields: { ...minimal().fields, amount: { type: "decimal" } } })
+      .some((l) =>
+        /fields\.amount\.type: expected one of string, number, integer, boolean, timestamp, got "decimal"/
+          .test(l)
+      ),
+  );
+  assert.ok(
+    problems({ ...minimal(), features: [{ field: "amount", min: 3, max: 3 }] })
+      .some((l) => /the range of feature "amount" is empty/.test(l)),
+  );
+  assert.ok(
+    problems({ ...minimal(), fields: { ...minimal().fields, amount: { type: "number" } } })
+      .some((l) => /feature "amount" needs limits/.test(l)),
+  );
+  assert.ok(
+    problems({ ...minimal(), time: { field: "amount" } }).some((l) =>
+      /time\.field: field "amount" is number/.test(l)
+    ),
+  );
+  assert.ok(
+    problems({
+      ...minimal(),
+      fields: { ...minimal().fields, p: { type: "string", pattern: "([" } },
+    })
+      .some((l) => /fields\.p\.pattern: not a regular expression/.test(l)),
+  );
+});
+
+Deno.test("YAML errors name the line and column; the file's own problems name the file", async () => {
+  assert.throws(
+    () => contractFromText("name: a\nname: b\n", "x.yaml"),
+    (e: unknown) =>
+      e instanceof ContractError &&
+      /^x\.yaml: line 2, column 1: Map keys must be unique/.test(e.problems[0]),
+  );
+  await assert.rejects(
+    loadContract("/nonexistent/c.yaml"),
+    (e: unknown) => e instanceof ContractError && /cannot read the contract file/.test(e.message),
+  );
+});
+
+Deno.test("contracts/iot-sensor.yaml is the built-in contract, and checks exactly as it does", async () => {
+  const file = await loadContract(contractPath("iot-sensor"));
+  const { builtin: _, ...seed } = SEED_CONTRACT;
+  assert.deepEqual({ ...file, description: seed.description }, seed);
+  const checker = compileChecker(file);
+  const x = new Float64Array(2);
+  const out = { ts: NaN, key: "", record: {}, reason: "", field: "", rule: "" };
+  fc.assert(
+    fc.property(
+      fc.record({
+        sensor_id: fc.oneof(fc.string(), fc.constant(null), fc.integer()),
+        ts: fc.oneof(fc.double(), fc.string()),
+        value: fc.oneof(fc.double({ min: -200, max: 200 }), fc.string(), fc.constant(null)),
+        temperature: fc.oneof(fc.double({ min: -50, max: 100 }), fc.constant(undefined)),
+        status: fc.oneof(fc.constantFrom("OK", "WARN", "FAIL"), fc.string()),
+      }, { requiredKeys: [] }),
+      (event) => {
+        const b = bytes(event);
+        const seedResult = checkRecord(b);
+        const code = checker.check(b, x, 0, out);
+        assert.equal(checker.checks[code], seedResult.ok ? "ok" : seedResult.check);
+      },
+    ),
+    { numRuns: 3000 },
+  );
+});
+
+/** Checks `event` with `contract`; returns the check name and the reason. */
+function check(contract: Contract, event: unknown) {
+  const checker = compileChecker(contract);
+  const x = new Float64Array(contract.features.length);
+  const out = {
+    ts: NaN,
+    key: "",
+    record: {} as Record<string, unknown>,
+    reason: "",
+    field: "",
+    rule: "",
+  };
+  const code = checker.check(bytes(event), x, 0, out);
+  return { check: checker.checks[code], ...out, x: [...x] };
+}
+
+Deno.test("payments: each rule has its check name, field and reason; a valid event gives key, time and features", async () => {
+  const c = await loadContract(contractPath("payments"));
+  const good = {
+    transaction_id: "tx-00000042",
+    account_id: "acc-0007",
+    amount: 12.5,
+    currency: "EUR",
+    merchant_category: "5411",
+    ts: "2026-01-02T10:00:00Z",
+  };
+  const ok = check(c, good);
+  assert.equal(ok.check, "ok");
+  assert.equal(ok.key, "acc-0007");
+  assert.equal(ok.ts, Date.parse("2026-01-02T10:00:00Z") / 1000);
+  assert.deepEqual(ok.x, [12.5]);
+  assert.equal(check(c, { ...good, merchant_category: null }).check, "ok", "nullable");
+  const { merchant_category: _, ...noMcc } = good;
+  assert.equal(check(c, noMcc).check, "ok", "optional");
+  const cases: [Record<string, unknown>, string, string, RegExp][] = [
+    [{ ...good, amount: undefined }, "required", "amount", /missing field amount/],
+    [{ ...good, account_id: null }, "required", "account_id", /missing field account_id/],
+    [{ ...good, amount: -1 }, "range_amount", "amount", /amount -1 outside \[0, 100000\]/],
+    [{ ...good, amount: "12" }, "type_amount", "amount", /expected number, received string/],
+    [{ ...good, currency: "XXX" }, "enum_currency", "currency", /expected one of "EUR"\|"USD"/],
+    [{ ...good, account_id: "bob" }, "pattern_account_id", "account_id", /does not match/],
+    [
+      { ...good, merchant_category: 5411 },
+      "type_merchant_category",
+      "merchant_category",
+      /expected string/,
+    ],
+    [{ ...good, ts: "yesterday" }, "type_ts", "ts", /expected ISO 8601 time/],
+    [{ ...good, tip: 1 }, "schema", "", /unknown field "tip"/],
+  ];
+  for (const [event, name, field, reason] of cases) {
+    const r = check(c, event);
+    assert.equal(r.check, name, JSON.stringify(event));
+    assert.equal(r.field, field, name);
+    assert.match(r.reason, reason);
+    assert.deepEqual(r.x, [NaN], "a rejected event gives the model nothing");
+  }
+  assert.equal(check(c, '{"amount":1,"amount":2}').rule, "duplicate");
+});
+
+Deno.test("time units: seconds, milliseconds and ISO 8601 (offsets, no offset = UTC) all read as Unix seconds", async () => {
+  const c = await loadContract(contractPath("pipeline-metrics"));
+  const event = {
+    job: "orders",
+    run_id: "r1",
+    rows: 10,
+    duration_ms: 5,
+    bytes: 1,
+    status: "succeeded",
+    finished_at_ms: 1767347851123,
+  };
+  assert.equal(check(c, event).ts, 1767347851.123);
+  assert.equal(check(c, { ...event, rows: 1.5 }).check, "type_rows", "integer");
+  assert.equal(isoSeconds("2024-01-01T10:00:00+01:00"), Date.UTC(2024, 0, 1, 9) / 1000);
+  assert.equal(isoSeconds("2024-01-01T10:00:00+0100"), Date.UTC(2024, 0, 1, 9) / 1000);
+  assert.equal(isoSeconds("2024-01-01 10:00:00"), Date.UTC(2024, 0, 1, 10) / 1000);
+  assert.equal(isoSeconds("2024-01-01"), Date.UTC(2024, 0, 1) / 1000);
+  assert.ok(Number.isNaN(isoSeconds("Tue Dec 1 2026")), "not ISO 8601");
+  const limits = { freshnessLagSec: 300, maxFutureSec: 300, field: "finished_at_ms" };
+  assert.deepEqual(checkTime(1000, 1100, limits), { ok: true });
+  const future = checkTime(2000, 1000, limits);
+  assert.ok(
+    !future.ok && future.which === "future" &&
+      /finished_at_ms 2000 is more than 300 s in the future/.test(future.reason),
+  );
+  const stale = checkTime(0, 1000, limits);
+  assert.ok(!stale.ok && stale.which === "stale");
+  assert.deepEqual(
+    checkTime(0, 1e9, { ...limits, freshnessLagSec: null }),
+    { ok: true },
+    "no lag: never stale",
+  );
+});
+
+Deno.test("fuzz: no input bytes make a compiled contract throw, and a pass always gives finite features within their field's range", async () => {
+  for (const name of ["payments", "pipeline-metrics"]) {
+    const c = await loadContract(contractPath(name));
+    const checker = compileChecker(c, { maxEventBytes: 4096 });
+    const x = new Float64Array(c.features.length);
+    const out = { ts: NaN, key: "", record: {}, reason: "", field: "", rule: "" };
+    const field = fc.constantFrom(...c.fields.map((f) => f.name), "__proto__", "constructor", "x");
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 100 }),
+          fc.dictionary(field, fc.jsonValue()).map((o) => bytes(o)),
+          fc.json().map((s) => bytes(s)),
+        ),
+        (b) => {
+          const code = checker.check(b, x, 0, out);
+          assert.ok(code >= 0 && code < checker.checks.length);
+          if (code === 0) {
+            c.features.forEach((f, j) => {
+              const spec = c.fields.find((s) => s.name === f.field)!;
+              assert.ok(Number.isFinite(x[j]) && x[j] >= spec.min! && x[j] <= spec.max!);
+            });
+          } else assert.ok(out.reason.length > 0);
+        },
+      ),
+      { numRuns: 5000 },
+    );
+  }
+});
+
+Deno.test("json-schema: every sample event the contract accepts validates, every one its field checks reject does not", async () => {
+  for (const name of ["iot-sensor", "payments", "pipeline-metrics"]) {
+    const c = await loadContract(contractPath(name));
+    const schema = jsonSchemaOf(c);
+    const validate = new Ajv2020({
+      validateFormats: false,
+      strict: true,
+      keywords: ["x-anomaly-flow"],
+    })
+      .compile(schema);
+    const checker = compileChecker(c);
+    const x = new Float64Array(c.features.length);
+    const out = { ts: NaN, key: "", record: {}, reason: "", field: "", rule: "" };
+    let accepted = 0, rejected = 0;
+    for (const { event } of take(contractEvents(c, { seed: 3 }), 2000)) {
+      const code = checker.check(bytes(event), x, 0, out);
+      assert.equal(validate(event), code === 0, `${name}: ${JSON.stringify(event)} ${out.reason}`);
+      code === 0 ? accepted++ : rejected++;
+    }
+    assert.ok(
+      accepted > 1800 && rejected > 20,
+      `${name}: ${accepted} accepted, ${rejected} rejected`,
+    );
+  }
+});
+
+function* take<T>(it: Iterator<T>, n: number): Generator<T> {
+  for (let i = 0; i < n; i++) yield it.next().value!;
+}
+
+Deno.test("infer drafts a contract that checks its own sample: types, required, widened ranges, enums, time, key, features", () => {
+  const records = Array.from({ length: 200 }, (_, i) => ({
+    device: `dev-${i % 7}`,
+    at: new Date(Date.UTC(2026, 0, 1) + i * 60_000).toISOString(),
+    watts: 100 + (i % 13),
+    count: i % 5,
+    mode: ["eco", "boost"][i % 2],
+    note: i % 3 === 0 ? null : `n${i}`,
+  }));
+  const { document } = inferContract(records, { name: "power" });
+  const c = parseContract(document, "draft");
+  assert.equal(c.key, "device");
+  assert.equal(c.time.field, "at");
+  assert.equal(c.fields.find((f) => f.name === "at")!.unit, "iso8601");
+  const watts = c.fields.find((f) => f.name === "watts")!;
+  assert.equal(watts.type, "integer");
+  assert.ok(watts.min! < 100 && watts.max! > 112, `widened: ${watts.min}..${watts.max}`);
+  assert.deepEqual(c.fields.find((f) => f.name === "mode")!.enum, ["boost", "eco"]);
+  assert.equal(c.fields.find((f) => f.name === "note")!.nullable, true);
+  assert.deepEqual(c.features.map((f) => f.field), ["watts", "count"]);
+  const checker = compileChecker(c);
+  const x = new Float64Array(c.features.length);
+  const out = { ts: NaN, key: "", record: {}, reason: "", field: "", rule: "" };
+  for (const r of records) assert.equal(checker.check(bytes(r), x, 0, out), 0, out.reason);
+  assert.throws(() => inferContract([{ a: "x" }]), /no field of the sample looks like a time/);
+  const ms = inferContract([{ t: 1767347851123, v: 1 }, { t: 1767347852123, v: 2 }]).document;
+  assert.equal((ms.fields as Record<string, Record<string, unknown>>).t.unit, "milliseconds");
+});
+
+Deno.test("a CSV without a contract: the first column is the time, every other numeric column a feature named by its header", () => {
+  const rows = ["2026-01-01 00:00:00,1.5,7,x", "2026-01-01 00:01:00,2.5,8,y"].map(csvCells);
+  const ranges = {
+    valueMin: -10,
+    valueMax: 10,
+    temperatureMin: -20,
+    temperatureMax: 80,
+    freshnessMaxLagSec: 300,
+  };
+  const c = csvContract(["time", "a", "b", "label"], rows, ranges);
+  assert.deepEqual(c.features, [{ field: "a", min: -10, max: 10 }, {
+    field: "b",
+    min: -10,
+    max: 10,
+  }]);
+  assert.equal(c.fields[0].unit, "iso8601");
+  assert.equal(c.fields.find((f) => f.name === "label")!.type, "string");
+  const seconds = csvContract(
+    ["timestamp", "value", "temperature"],
+    [["1767347851", "1", "20"]],
+    ranges,
+  );
+  assert.equal(seconds.fields[0].unit, "seconds");
+  assert.deepEqual(seconds.features.map((f) => [f.field, f.min, f.max]), [["value", -10, 10], [
+    "temperature",
+    -20,
+    80,
+  ]]);
+  assert.deepEqual(csvCells('1,"a, b","say ""hi"""'), ["1", "a, b", 'say "hi"']);
+});
+
+Deno.test("the committed sample files are what scripts/samples.ts writes", async () => {
+  for (const name of ["iot-sensor", "payments", "pipeline-metrics"]) {
+    const committed = await Deno.readTextFile(new URL(`samples/${name}.jsonl`, ROOT));
+    assert.equal(
+      committed,
+      await sampleText(contractPath(name)),
+      `regenerate: deno run -A scripts/samples.ts`,
+    );
+  }
+});
