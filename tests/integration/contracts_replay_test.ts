@@ -5,37 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { loadContract } from "../../src/contract/load.ts";
+import { EXPECTED } from "../helpers/contracts.ts";
 
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
 const ROOT = new URL("../../contracts/", import.meta.url).pathname;
-
-/** The check each generator fault of a contract must end in. */
-export const EXPECTED: Record<string, Record<string, string>> = {
-  "iot-sensor": {
-    missing_field: "required",
-    out_of_range: "range_value",
-    bad_type: "schema",
-    bad_enum: "schema",
-    unknown_field: "schema",
-    stale: "freshness",
-  },
-  payments: {
-    missing_field: "required",
-    out_of_range: "range_amount",
-    bad_type: "type_amount",
-    bad_enum: "enum_currency",
-    unknown_field: "schema",
-    stale: "freshness",
-  },
-  "pipeline-metrics": {
-    missing_field: "required",
-    out_of_range: "range_rows",
-    bad_type: "type_rows",
-    bad_enum: "enum_status",
-    unknown_field: "schema",
-    stale: "freshness",
-  },
-};
 
 async function run(args: string[], env: Record<string, string> = {}) {
   const out = await new Deno.Command(Deno.execPath(), {
