@@ -4,6 +4,11 @@
  * the same topic, measured in the same run; event-to-alert latency and RSS (2 workers) at 20
  * events/s; RSS at full load.
  *
+ * The same is measured for the payments example contract (`contracts/payments.yaml`, 4
+ * partitions, 2 workers): `pipeline_cpu_vs_raw` (the seed's event) and
+ * `pipeline_cpu_vs_raw_payments` are CPU per event over the raw consumer's CPU per event on the
+ * same topic, and `contract_cpu_payments_vs_seed` the ratio of the two.
+ *
  * `BENCH_PIPELINE_EVENTS` (default 200000) sets the number of events per topic.
  *
  * @module
@@ -11,6 +16,8 @@
 import { Kafka, logLevel } from "kafkajs";
 import { LOCAL_DIR, startBroker, stopBroker } from "../scripts/kafka.ts";
 import { sensorEvents } from "../src/sensors.ts";
+import { loadContract } from "../src/contract/load.ts";
+import { contractEvents, stampTime } from "../src/contract/generate.ts";
 import { startProcessor, waitFor } from "../tests/helpers/processor.ts";
 import { report } from "./report.ts";
 
@@ -35,19 +42,57 @@ async function createTopic(kafka: Kafka, topic: string, partitions: number) {
   await admin.disconnect();
 }
 
-async function fill(kafka: Kafka, topic: string, n: number): Promise<number> {
+type Message = { key: string; value: string; headers: { injected: string } };
+
+/** The seed's events, `ts` = now. */
+function* seedMessages(): Generator<Message> {
+  const now = Date.now() / 1000;
+  for (const { event, injected } of sensorEvents({ seed: 3 })) {
+    event.ts = injected === "stale" ? now - 3 * 86400 : now;
+    yield { key: event.sensor_id, value: JSON.stringify(event), headers: { injected } };
+  }
+}
+
+/** The payments example's events, time = now. */
+async function* paymentMessages(): AsyncGenerator<Message> {
+  const contract = await loadContract(
+    new URL("../contracts/payments.yaml", import.meta.url).pathname,
+  );
+  const stamp = stampTime(contract);
+  const now = Date.now() / 1000;
+  // The seed stream's mix: 3 % anomalies, 1.5 % data-quality faults.
+  const fault = 0.015 / 6;
+  const rates = {
+    spike: 0.03,
+    missing_field: fault,
+    out_of_range: fault,
+    bad_type: fault,
+    bad_enum: fault,
+    unknown_field: fault,
+    stale: fault,
+  };
+  for (
+    const { event, key, injected } of contractEvents(contract, { seed: 3, entities: 5, rates })
+  ) {
+    stamp(event, now, injected);
+    yield { key, value: JSON.stringify(event), headers: { injected } };
+  }
+}
+
+async function fill(
+  kafka: Kafka,
+  topic: string,
+  n: number,
+  source: Iterator<Message> | AsyncIterator<Message> = seedMessages(),
+): Promise<number> {
   const producer = kafka.producer();
   await producer.connect();
-  const now = Date.now() / 1000;
-  const events = sensorEvents({ seed: 3 });
   const started = performance.now();
   const inflight: Promise<unknown>[] = [];
   for (let sent = 0; sent < n;) {
     const messages = [];
     for (let i = 0; i < 2000 && sent < n; i++, sent++) {
-      const { event, injected } = events.next().value!;
-      event.ts = injected === "stale" ? now - 3 * 86400 : now;
-      messages.push({ key: event.sensor_id, value: JSON.stringify(event), headers: { injected } });
+      messages.push((await source.next()).value as Message);
     }
     inflight.push(producer.send({ topic, acks: 1, messages }));
     if (inflight.length >= 4) await inflight.shift();
@@ -100,8 +145,15 @@ async function rawConsume(
   return { rate: n / ((ended - started) / 1000), cpuUs: (cpu / n) * 1e6 };
 }
 
-async function pipelineRate(address: string, topic: string, n: number, workers: number) {
+async function pipelineRate(
+  address: string,
+  topic: string,
+  n: number,
+  workers: number,
+  extra: Record<string, string> = {},
+) {
   const env = {
+    ...extra,
     KAFKA_BROKER: address,
     TOPIC_EVENTS: topic,
     TOPIC_ALERTS: `${topic}.alerts`,
@@ -203,6 +255,41 @@ async function alertLatency(address: string): Promise<{ latencies: number[]; rss
   return { latencies: latencies.sort((a, b) => a - b), rss };
 }
 
+/**
+ * CPU per event over the raw consumer's, 4 partitions and 2 workers, for the seed's event and for
+ * the payments contract, the same mix of records (3 % anomalies, 1.5 % data-quality faults), in
+ * alternating rounds; the lowest of each (`seedFirst`: the seed's of the main runs). Prints the
+ * payments run's own figures.
+ */
+async function compareContracts(kafka: Kafka, address: string, n: number, seedFirst: number) {
+  const contractFile = new URL("../contracts/payments.yaml", import.meta.url).pathname;
+  const topics = { seed: `cmp-seed-${Date.now()}`, payments: `cmp-payments-${Date.now()}` };
+  for (const topic of Object.values(topics)) {
+    await createTopic(kafka, topic, 4);
+    await createTopic(kafka, `${topic}.alerts`, 1);
+    await createTopic(kafka, `${topic}.dlq`, 1);
+  }
+  await fill(kafka, topics.seed, n);
+  await fill(kafka, topics.payments, n, paymentMessages());
+  const raw = {
+    seed: (await rawConsume(kafka, topics.seed, n)).cpuUs,
+    payments: (await rawConsume(kafka, topics.payments, n)).cpuUs,
+  };
+  report("raw_consume_cpu_us_per_event_seed_cmp", raw.seed.toFixed(2));
+  report("raw_consume_cpu_us_per_event_payments", raw.payments.toFixed(2));
+  const best = { seed: seedFirst, payments: Infinity };
+  for (let round = 0; round < 2; round++) {
+    const seed = await pipelineRate(address, topics.seed, n, 2);
+    best.seed = Math.min(best.seed, seed.cpuUs / raw.seed);
+    report(`pipeline_cpu_us_per_event_seed_round${round + 1}`, seed.cpuUs.toFixed(2));
+    const pay = await pipelineRate(address, topics.payments, n, 2, { CONTRACT_FILE: contractFile });
+    best.payments = Math.min(best.payments, pay.cpuUs / raw.payments);
+    report(`pipeline_cpu_us_per_event_payments_round${round + 1}`, pay.cpuUs.toFixed(2));
+    report(`pipeline_events_per_sec_payments_round${round + 1}`, Math.round(pay.rate));
+  }
+  return best;
+}
+
 /** Runs the pipeline benchmark; prints `name=value` lines. */
 export async function benchPipeline(): Promise<void> {
   const n = Number(Deno.env.get("BENCH_PIPELINE_EVENTS") ?? 200_000);
@@ -212,6 +299,7 @@ export async function benchPipeline(): Promise<void> {
   try {
     const kafka = kafkaAt(broker.address);
     let best = 0, bestRaw = 0, rssWorkers2 = 0, bestCpu = 0, bestRawCpu = 0;
+    let seedCpuRatio = Infinity;
     for (const partitions of [1, 4]) {
       const topic = `bench-${partitions}p-${Date.now()}`;
       await createTopic(kafka, topic, partitions);
@@ -235,8 +323,13 @@ export async function benchPipeline(): Promise<void> {
           bestRawCpu = rawCpu;
         }
         if (workers === 2) rssWorkers2 = Math.max(rssWorkers2, rss);
+        if (workers === 2 && partitions === 4) seedCpuRatio = cpuUs / rawCpu;
       }
     }
+    const contracts = await compareContracts(kafka, broker.address, n, seedCpuRatio);
+    report("pipeline_cpu_vs_raw", contracts.seed.toFixed(3));
+    report("pipeline_cpu_vs_raw_payments", contracts.payments.toFixed(3));
+    report("contract_cpu_payments_vs_seed", (contracts.payments / contracts.seed).toFixed(3));
     report("pipeline_events_per_sec", Math.round(best));
     report("raw_consume_events_per_sec", Math.round(bestRaw));
     report("pipeline_vs_raw", (best / bestRaw).toFixed(3));

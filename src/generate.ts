@@ -10,6 +10,10 @@
  * share of the stream (event i goes to producer i mod N).
  * `ts` is the wall clock at send time (three days earlier for `stale`).
  *
+ * With `CONTRACT_FILE`, the contract's labelled events instead (`contract/generate.ts`): one
+ * entity per `--sensors`, keyed by the contract's key, the time field at send time in its unit,
+ * `--value-anomaly-rate` as the share of spikes.
+ *
  * @module
  */
 import { type Config, loadConfig } from "./config.ts";

@@ -80,18 +80,83 @@ const kindOf = (v: unknown) =>
     : typeof v;
 
 const ISO =
-  /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(Z|([+-])(\d{2})(?::?(\d{2}))?)?)?$/i;
+
+/** Days from 1970-01-01 to a proleptic Gregorian date (month 1–12). */
+function daysFromCivil(y: number, m: number, d: number): number {
+  const yy = m <= 2 ? y - 1 : y;
+  const era = Math.floor(yy / 400);
+  const yoe = yy - era * 400;
+  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
+}
+
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** Unix seconds of a UTC civil time; NaN when no calendar has it (Feb 30, 24:00, 23:60). */
+function civilSeconds(
+  y: number,
+  mo: number,
+  d: number,
+  h: number,
+  mi: number,
+  s: number,
+  frac: number,
+): number {
+  const leap = mo === 2 && (y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0)) ? 1 : 0;
+  if (mo < 1 || mo > 12 || d < 1 || d > MONTH_DAYS[mo - 1] + leap || h > 23 || mi > 59 || s > 59) {
+    return NaN;
+  }
+  return daysFromCivil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s + frac;
+}
+
+/** The value of the digits of `s` in [from, to); -1 when one is not a digit. */
+function digits(s: string, from: number, to: number): number {
+  let v = 0;
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
 
 /**
  * Unix seconds of ISO 8601 text (`2024-01-01`, `2024-01-01T10:00:00Z`, `2024-01-01 10:00:00`,
- * offsets `+01:00` / `+0100`); NaN when it is not one. A time without an offset is UTC.
+ * fractions to 9 digits, offsets `+01:00` / `+0100` / `+01`); NaN when it is not one or names a
+ * time no calendar has. A time without an offset is UTC.
  */
 export function isoSeconds(s: string): number {
+  const n = s.length;
+  // The common form, `YYYY-MM-DDTHH:MM:SS[.fff]Z`, read without a regular expression.
+  if (
+    n >= 20 && n <= 30 && s.charCodeAt(n - 1) === 90 && s.charCodeAt(10) === 84 &&
+    s.charCodeAt(4) === 45 && s.charCodeAt(7) === 45 && s.charCodeAt(13) === 58 &&
+    s.charCodeAt(16) === 58 && (n === 20 || (s.charCodeAt(19) === 46 && n > 21))
+  ) {
+    const f = n === 20 ? 0 : digits(s, 20, n - 1);
+    const y = digits(s, 0, 4), mo = digits(s, 5, 7), d = digits(s, 8, 10);
+    const h = digits(s, 11, 13), mi = digits(s, 14, 16), sec = digits(s, 17, 19);
+    if ((y | mo | d | h | mi | sec | f) < 0) return NaN;
+    return civilSeconds(y, mo, d, h, mi, sec, n === 20 ? 0 : f / 10 ** (n - 21));
+  }
   const m = ISO.exec(s);
   if (!m) return NaN;
-  let t = s.replace(" ", "T").replace(",", ".");
-  if (t.length > 10 && m[1] === undefined) t += "Z";
-  return Date.parse(t) / 1000;
+  const frac = m[7] ? Number(m[7]) / 10 ** m[7].length : 0;
+  const t = civilSeconds(
+    Number(m[1]),
+    Number(m[2]),
+    Number(m[3]),
+    Number(m[4] ?? 0),
+    Number(m[5] ?? 0),
+    Number(m[6] ?? 0),
+    frac,
+  );
+  if (!m[9]) return t;
+  const oh = Number(m[10]), om = Number(m[11] ?? 0);
+  if (oh > 23 || om > 59) return NaN;
+  return t - (m[9] === "-" ? -1 : 1) * (oh * 3600 + om * 60);
 }
 
 /** The helpers and constants the generated code reaches through `C`. */
@@ -124,7 +189,9 @@ function badType(f: FieldSpec, v: string): string {
     case "boolean":
       return `typeof ${v} !== "boolean"`;
     case "timestamp":
-      if (f.unit === "iso8601") return `typeof ${v} !== "string" || !(C.iso(${v}) > -Infinity)`;
+      if (f.unit === "iso8601") {
+        return `typeof ${v} !== "string" || !((t${v.slice(1)} = C.iso(${v})) > -Infinity)`;
+      }
       return `typeof ${v} !== "number" || ${v} - ${v} !== 0`;
     default:
       return `typeof ${v} !== "number" || ${v} - ${v} !== 0`;
@@ -147,6 +214,7 @@ export function checkerSource(contract: Contract, C: Constants): string {
         : `let v${i} = r[${q(f.name)}];`,
       `if (v${i} !== undefined) present++;`,
     );
+    if (f.unit === "iso8601") lines.push(`let t${i} = NaN;`);
   });
   const fail = (c: number, reason: string, field: string, rule: string) =>
     `return C.fail(o, ${c}, ${reason}, ${q(field)}, ${q(rule)});`;
@@ -242,7 +310,7 @@ export function checkerSource(contract: Contract, C: Constants): string {
   const unit = fields[t].unit;
   lines.push(
     unit === "iso8601"
-      ? `o.ts = C.iso(v${t});`
+      ? `o.ts = t${t};`
       : unit === "milliseconds"
       ? `o.ts = v${t} / 1000;`
       : `o.ts = v${t};`,

@@ -209,6 +209,34 @@ Deno.test("time units: seconds, milliseconds and ISO 8601 (offsets, no offset = 
   assert.equal(isoSeconds("2024-01-01 10:00:00"), Date.UTC(2024, 0, 1, 10) / 1000);
   assert.equal(isoSeconds("2024-01-01"), Date.UTC(2024, 0, 1) / 1000);
   assert.ok(Number.isNaN(isoSeconds("Tue Dec 1 2026")), "not ISO 8601");
+  for (
+    const impossible of [
+      "2024-02-30T00:00:00Z",
+      "2023-02-29",
+      "2024-01-01T24:00:00Z",
+      "2024-01-01T10:00+25:00",
+    ]
+  ) {
+    assert.ok(Number.isNaN(isoSeconds(impossible)), `${impossible}: no calendar has it`);
+  }
+  assert.equal(isoSeconds("2024-02-29T00:00:00.25Z"), Date.UTC(2024, 1, 29) / 1000 + 0.25);
+  fc.assert(
+    fc.property(
+      fc.date({
+        min: new Date("0001-01-01T00:00:00Z"),
+        max: new Date("9999-12-31T23:59:59Z"),
+        noInvalidDate: true,
+      }),
+      (d) => {
+        const z = d.toISOString();
+        assert.ok(Math.abs(isoSeconds(z) - d.getTime() / 1000) < 1e-6, z);
+        const whole = Math.floor(d.getTime() / 1000);
+        assert.equal(isoSeconds(z.slice(0, 19) + "-01:30"), whole + 5400);
+        assert.equal(isoSeconds(z.slice(0, 19).replace("T", " ")), whole);
+      },
+    ),
+    { numRuns: 5000 },
+  );
   const limits = { freshnessLagSec: 300, maxFutureSec: 300, field: "finished_at_ms" };
   assert.deepEqual(checkTime(1000, 1100, limits), { ok: true });
   const future = checkTime(2000, 1000, limits);
