@@ -21,6 +21,8 @@ interface FieldStats {
   numbers: number[];
   integers: number;
   strings: Map<string, number>;
+  /** String values, all of them (`strings` stops counting new ones past 1,000). */
+  stringCount: number;
   isoStrings: number;
   booleans: number;
   other: number;
@@ -41,6 +43,7 @@ function statsOf(records: readonly Record<string, unknown>[]): FieldStats[] {
           numbers: [],
           integers: 0,
           strings: new Map(),
+          stringCount: 0,
           isoStrings: 0,
           booleans: 0,
           other: 0,
@@ -55,7 +58,10 @@ function statsOf(records: readonly Record<string, unknown>[]): FieldStats[] {
         s.numbers.push(v);
         if (Number.isInteger(v)) s.integers++;
       } else if (typeof v === "string") {
-        if (s.strings.size <= 1000) s.strings.set(v, (s.strings.get(v) ?? 0) + 1);
+        s.stringCount++;
+        if (s.strings.size <= 1000 || s.strings.has(v)) {
+          s.strings.set(v, (s.strings.get(v) ?? 0) + 1);
+        }
         if (!Number.isNaN(isoSeconds(v))) s.isoStrings++;
         s.longest = Math.max(s.longest, v.length);
         s.shortest = Math.min(s.shortest, v.length);
@@ -104,9 +110,32 @@ export interface InferOptions {
   maxEnum?: number;
 }
 
+/** Share of the sample below which a field, a type or a value is taken for a fault. */
+const RARE = 0.01;
+
+/** The `q` quantile of sorted `xs`. */
+const quantile = (xs: number[], q: number) =>
+  xs[Math.min(xs.length - 1, Math.floor(q * xs.length))];
+
+/** The type most of a field's values have, and how many values have another. */
+function majorityType(s: FieldStats): { type: string; others: number } {
+  const valued = s.present - s.nulls;
+  const strings = s.stringCount;
+  const counts: [string, number][] = [
+    ["number", s.numbers.length],
+    ["string", strings],
+    ["boolean", s.booleans],
+  ];
+  counts.sort((x, y) => y[1] - x[1]);
+  return { type: counts[0][1] > 0 ? counts[0][0] : "string", others: valued - counts[0][1] };
+}
+
 /**
  * A draft contract (the document a contract file holds) from sample events, and notes on what
- * was guessed. Throws a RangeError when the sample holds no event or no time field.
+ * was guessed. A sample may hold bad events: a field seen in under 1 % of them is left out, a
+ * field's type is the one most of its values have, its range spans the values inside Tukey's far
+ * fences (quartiles ∓ 3 × IQR) widened by half, and strings under 1 % of a field's values are not
+ * allowed values. Throws a RangeError when the sample holds no event or no time field.
  */
 export function inferContract(
   records: readonly Record<string, unknown>[],
@@ -117,15 +146,23 @@ export function inferContract(
   }
   const n = records.length;
   const maxEnum = options.maxEnum ?? 12;
-  const stats = statsOf(records);
   const notes: string[] = [`drafted from ${n} sample events`];
+  const stats = statsOf(records).filter((s) => {
+    if (s.present >= Math.max(1, RARE * n)) return true;
+    notes.push(
+      `${s.name}: in ${s.present} of ${n} events only, left out (unknown fields fail schema)`,
+    );
+    return false;
+  });
   const fields: Record<string, Record<string, unknown>> = {};
   const kinds = new Map<string, string>();
-  // The time field: by name first, then by values.
-  const timeLike = stats.filter((s) =>
-    (s.isoStrings > 0 && s.isoStrings === s.present - s.nulls) ||
-    (s.numbers.length === s.present - s.nulls && numericTimeUnit(s.numbers) !== undefined)
-  );
+  const typeOf = new Map(stats.map((s) => [s.name, majorityType(s)]));
+  // The time field: by name first, then by values (most of them a time).
+  const timeLike = stats.filter((s) => {
+    const valued = s.present - s.nulls;
+    return (s.isoStrings >= 0.99 * valued && valued > 0) ||
+      (s.numbers.length >= 0.99 * valued && numericTimeUnit(s.numbers) !== undefined);
+  });
   const time = timeLike.find((s) => TIME_NAMES.test(s.name)) ?? timeLike[0];
   if (!time) {
     throw new RangeError(
@@ -134,38 +171,67 @@ export function inferContract(
   }
   for (const s of stats) {
     const valued = s.present - s.nulls;
+    const { type, others } = typeOf.get(s.name)!;
     const f: Record<string, unknown> = {};
     if (s === time) {
       f.type = "timestamp";
-      f.unit = s.isoStrings > 0 ? "iso8601" : numericTimeUnit(s.numbers);
-    } else if (valued > 0 && s.numbers.length === valued) {
-      const integer = s.integers === valued;
+      f.unit = s.isoStrings >= s.numbers.length ? "iso8601" : numericTimeUnit(s.numbers);
+    } else if (type === "number") {
+      const integer = s.integers === s.numbers.length;
       f.type = integer ? "integer" : "number";
-      const [lo, hi] = widenRange(Math.min(...s.numbers), Math.max(...s.numbers), integer);
-      f.min = lo;
-      f.max = hi;
-    } else if (valued > 0 && s.booleans === valued) f.type = "boolean";
+      const sorted = [...s.numbers].sort((x, y) => x - y);
+      // The extremes of the values inside Tukey's far fences (a sample's faults are outside).
+      const q1 = quantile(sorted, 0.25), q3 = quantile(sorted, 0.75), iqr = q3 - q1;
+      const inside = iqr > 0
+        ? sorted.filter((x) => x >= q1 - 3 * iqr && x <= q3 + 3 * iqr)
+        : sorted;
+      const lo = inside[0], hi = inside[inside.length - 1];
+      [f.min, f.max] = widenRange(lo, hi, integer);
+      const beyond = sorted.filter((x) => x < (f.min as number) || x > (f.max as number)).length;
+      if (beyond > 0) {
+        notes.push(
+          `${s.name}: ${beyond} values beyond [${f.min}, ${f.max}] (they will fail range_${s.name})`,
+        );
+      }
+    } else if (type === "boolean") f.type = "boolean";
     else {
       f.type = "string";
-      const distinct = s.strings.size;
-      if (distinct > 0 && distinct <= maxEnum && valued >= 2 * distinct) {
-        f.enum = [...s.strings.keys()].sort();
+      const common = [...s.strings].filter(([, c]) => c >= RARE * valued);
+      const rare = [...s.strings].filter(([, c]) => c < RARE * valued);
+      if (
+        common.length > 0 && common.length <= maxEnum && s.strings.size <= 1000 &&
+        valued >= 2 * common.length && rare.length <= RARE * valued * 5
+      ) {
+        f.enum = common.map(([v]) => v).sort();
+        if (rare.length > 0) {
+          notes.push(
+            `${s.name}: ${
+              rare.map(([v]) => JSON.stringify(v)).slice(0, 5).join(", ")
+            } rare, not allowed values; add any that are valid`,
+          );
+        }
       } else {
         if (s.shortest > 0 && s.shortest !== Infinity) f.min_length = 1;
         f.max_length = Math.max(64, 2 * s.longest);
       }
-      if (s.other > 0) {
-        notes.push(`${s.name}: some values are neither text nor numbers; typed string`);
-      }
     }
-    f.required = s.present === n && s.nulls === 0;
-    if (s.nulls > 0) f.nullable = true;
+    if (others > 0 && s !== time) {
+      notes.push(
+        `${s.name}: ${others} of ${valued} values are not ${type} (they will fail type_${s.name})`,
+      );
+    }
+    f.required = s.present - s.nulls >= (1 - RARE) * n;
+    if (f.required && s.present - s.nulls < n) {
+      notes.push(`${s.name}: missing in ${n - s.present + s.nulls} events, taken as required`);
+    }
+    if (s.nulls >= RARE * s.present) f.nullable = true;
+    if (f.nullable) f.required = s.present >= (1 - RARE) * n;
     fields[s.name] = f;
     kinds.set(s.name, String(f.type));
   }
   const keyCandidates = stats.filter((s) =>
     s !== time && kinds.get(s.name) === "string" && fields[s.name].required &&
-    s.strings.size >= 2 && s.strings.size <= n / 2
+    s.strings.size >= 2 && s.strings.size <= Math.min(1000, n / 2)
   );
   const key = keyCandidates.find((s) => KEY_NAMES.test(s.name)) ?? keyCandidates[0];
   if (key) {
@@ -190,7 +256,7 @@ export function inferContract(
   notes.push(
     `time: ${time.name} (${
       fields[time.name].unit
-    }); ranges are the sample's extremes widened by half their span`,
+    }); ranges: the sample's extremes (outliers left out) widened by half their span`,
   );
   const document: Record<string, unknown> = {
     name: options.name ?? "my-events",
