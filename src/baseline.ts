@@ -4,7 +4,18 @@
  * event is judged against its entity's own level and noise: the deviation
  * `z = (x − mean) / sd`, taken before the event is learned.
  *
- * State is a few numbers per entity and feature (mean, variance, events seen), bounded by
+ * **Flat lines.** A value equal to the entity's previous one is a repeat. Each entity learns how
+ * often its values repeat (`p`, a running share with a uniform prior). An entity whose values
+ * rarely repeat (`p` below 1 %: a continuous reading) and that has varied for `warmUp` events is
+ * judged on a run of `r` repeats too: its chance is `p^r` (`p` as it was when the run began), its
+ * flatness the deviation whose two-sided Gaussian tail is that chance, and the event's deviation
+ * the larger of the two, at runs of 2, 4, 8, 16 … repeats (a stuck sensor alerts once, then again
+ * each time its run doubles). So a sensor stuck inside its normal range is caught after a few
+ * equal values, and a run being judged teaches nothing of repeats. Values that often repeat (counts,
+ * coarse readings) are not judged for it: a run of them says little.
+ *
+ * State is a few numbers per entity and feature (level, trend, variance, events seen, previous
+ * value, run, repeat share and the share when the run began), bounded by
  * `maxEntities`: the entity seen least recently is evicted first (counted). Updated on the main
  * thread in offset order, so it is the same for any number of workers; exported with its model
  * for checkpoints.
@@ -25,8 +36,14 @@ export interface BaselineOptions {
 /** Events between two refreshes of an entity's recency, with many entities kept. */
 const REFRESH = 256;
 
-/** Numbers per entity and feature: level, trend, variance, events seen. */
-const SLOTS = 4;
+/**
+ * Numbers per entity and feature: level, trend, variance, events seen; last value, run, `p` (share
+ * of repeats), its updates, `p` when the run began.
+ */
+const SLOTS = 9;
+
+/** Share of repeats under which an entity's runs of repeats are judged. */
+const FLAT_MAX_P = 0.01;
 
 /** Weight of the trend's update, relative to the level's. */
 const TREND = 0.05;
@@ -37,11 +54,11 @@ const CLIP = 6;
 /** Defaults of {@link BaselineOptions}. */
 export const BASELINE_DEFAULTS = { alpha: 0.02, warmUp: 30, maxEntities: 100_000 } as const;
 
-/** Baselines as plain data (for checkpoints): keys, and per key `4·features` numbers. */
+/** Baselines as plain data (for checkpoints): keys, and per key `9·features` numbers. */
 export interface BaselineState {
   features: number;
   keys: string[];
-  /** Per key, per feature: level, trend, variance, events seen. */
+  /** Per key, per feature: the 9 numbers of {@link SLOTS}' order. */
   values: number[];
   evicted: number;
 }
@@ -54,10 +71,17 @@ export interface Baselines {
   readonly evicted: number;
   /**
    * Judges then learns `x` (one value per feature, NaN = absent) of entity `key`: writes each
-   * feature's deviation to `z` (NaN while the entity warms up or the feature is absent) and its
-   * typical value (the mean before this event) to `typical`.
+   * feature's deviation to `z` (NaN while the entity warms up or the feature is absent; the
+   * larger of the level's and the flatness's), its typical value (the forecast before this
+   * event) to `typical`, and, when given, its run of repeated values to `run`.
    */
-  judgeLearn(key: string, x: ArrayLike<number>, z: Float64Array, typical: Float64Array): void;
+  judgeLearn(
+    key: string,
+    x: ArrayLike<number>,
+    z: Float64Array,
+    typical: Float64Array,
+    run?: Float64Array,
+  ): void;
   /** The state, for a checkpoint. */
   state(): BaselineState;
 }
@@ -104,7 +128,7 @@ export function createBaselines(
     get evicted() {
       return evicted;
     },
-    judgeLearn(key, x, z, typical) {
+    judgeLearn(key, x, z, typical, runs) {
       tick++;
       let s = entities.get(key);
       if (!s) {
@@ -125,6 +149,10 @@ export function createBaselines(
       for (let f = 0; f < features; f++) {
         const at = SLOTS * f;
         const v = x[f], level = s[at], trend = s[at + 1], variance = s[at + 2], n = s[at + 3];
+        // Repeats: the run of values equal to the previous one.
+        const repeat = n > 0 && v === s[at + 4];
+        const run = repeat ? s[at + 5] + 1 : 0;
+        if (runs) runs[f] = Number.isNaN(v) ? NaN : run;
         // The forecast follows the entity's level and its trend (Holt), so a slow cycle (a day's
         // temperature) is not taken for a deviation.
         const forecast = n > 1 ? level + trend : level;
@@ -133,6 +161,8 @@ export function createBaselines(
           ? (v - forecast) / Math.sqrt(variance + 1e-12)
           : NaN;
         if (Number.isNaN(v)) continue;
+        const flat = learnRepeats(s, at, n, v, run, o.alpha, o.warmUp);
+        if (n >= o.warmUp && flat > Math.abs(z[f])) z[f] = flat;
         if (n === 0) s[at] = v;
         else {
           // The noise is winsorised: once warm, a value far out widens it as one 6 sd away
@@ -155,6 +185,39 @@ export function createBaselines(
       return { features, keys, values, evicted };
     },
   };
+}
+
+/**
+ * Learns one event's repeat (or change) into feature slots `s[at …]` and returns the flatness of
+ * the run it ends or continues (0 when it is not judged).
+ */
+function learnRepeats(
+  s: Float64Array,
+  at: number,
+  n: number,
+  v: number,
+  run: number,
+  alpha: number,
+  warmUp: number,
+): number {
+  if (run === 1) s[at + 8] = s[at + 7] >= warmUp ? s[at + 6] : 1;
+  const p0 = s[at + 8];
+  const judged = run >= 2 && p0 < FLAT_MAX_P;
+  if (n === 0) s[at + 6] = 0.5;
+  else if (!judged) {
+    s[at + 7]++;
+    s[at + 6] += Math.max(alpha, 1 / (s[at + 7] + 2)) * ((run > 0 ? 1 : 0) - s[at + 6]);
+  }
+  s[at + 4] = v;
+  s[at + 5] = run;
+  // Judged at runs of 2, 4, 8, 16 … repeats: a stuck sensor alerts once, then as it stays stuck.
+  return judged && (run & (run - 1)) === 0 ? flatness(run, p0) : 0;
+}
+
+/** Flatness of a run of `run` repeats of chance `p` each: the deviation of `p^run`'s tail. */
+export function flatness(run: number, p: number): number {
+  const chance = Math.pow(Math.max(p, 1e-12), run);
+  return chance >= 0.5 ? 0 : deviationForRate(Math.max(chance, 1e-300));
 }
 
 /** The deviation, in standard deviations, at which a two-sided Gaussian tail is `rate`. */

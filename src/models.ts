@@ -11,6 +11,7 @@ import type { Config } from "./config.ts";
 import type { ProcessorContext } from "./context.ts";
 import { logger } from "./log.ts";
 import { isProducerLost } from "./outbox.ts";
+import { MODEL_STATE_VERSION } from "./pipeline.ts";
 
 /** Opening and checkpointing the models of a running processor. */
 export interface Models {
@@ -48,7 +49,7 @@ async function openModel(run: ProcessorContext, partition: number, first: string
   const found = config.checkpointIntervalSec > 0
     ? (await run.readCheckpoints()).get(partition)
     : undefined;
-  if (found && found.state.model === run.modelKey && found.state.version === 3) {
+  if (found && found.state.model === run.modelKey && found.state.version === MODEL_STATE_VERSION) {
     await pipeline.open(partition, found.state);
     state.checkpointedScored = found.state.scored;
     const at = BigInt(found.offset);
@@ -76,7 +77,14 @@ async function openModel(run: ProcessorContext, partition: number, first: string
       age_sec: Math.round((Date.now() - found.takenAt) / 1000),
     });
   } else {
-    if (found) log.warning("checkpoint_ignored", { partition, reason: "model settings changed" });
+    if (found) {
+      log.warning("checkpoint_ignored", {
+        partition,
+        reason: found.state.version === MODEL_STATE_VERSION
+          ? "model settings changed"
+          : `checkpoint format ${found.state.version}, this version reads ${MODEL_STATE_VERSION}`,
+      });
+    }
     await pipeline.open(partition);
     state.checkpointedScored = 0;
   }

@@ -86,20 +86,32 @@ const round = (x: number, digits = 6) => Number.isFinite(x) ? Number(x.toFixed(d
 
 /**
  * Which features drove record `i`'s alert: each feature with a deviation from its entity's
- * level, largest first, with the actual value, the entity's typical value and the deviation (sd).
+ * level, largest first, with the actual value, the entity's typical value and the deviation (sd),
+ * and `repeats` when the value repeated the previous one twice or more in a row (a flat line).
  */
 export function explainOf(
   out: BatchOutcome,
   i: number,
   features: readonly string[] = FEATURES,
-): { feature: string; actual: number; typical: number | null; deviation: number | null }[] {
+): {
+  feature: string;
+  actual: number;
+  typical: number | null;
+  deviation: number | null;
+  repeats?: number;
+}[] {
   const d = features.length;
-  const rows = features.map((feature, f) => ({
-    feature,
-    actual: out.features[d * i + f],
-    typical: round(out.typical[d * i + f], 4),
-    deviation: round(out.deviation[d * i + f], 2),
-  })).filter((r) => !Number.isNaN(r.actual));
+  const rows = features.map((feature, f) => {
+    const repeats = out.repeats?.[d * i + f] ?? 0;
+    return {
+      feature,
+      actual: out.features[d * i + f],
+      typical: round(out.typical[d * i + f], 4),
+      deviation: round(out.deviation[d * i + f], 2),
+      // A flat line: the value repeated this many times in a row.
+      ...(repeats >= 2 ? { repeats } : {}),
+    };
+  }).filter((r) => !Number.isNaN(r.actual));
   return rows.sort((a, b) => Math.abs(b.deviation ?? 0) - Math.abs(a.deviation ?? 0));
 }
 

@@ -79,9 +79,12 @@ export interface PipelineOptions {
 /** A feature's name (a numeric field of the contract). */
 export type Feature = string;
 
+/** Version of {@link ModelState}: 4 since the baselines learn repeats (flat lines). */
+export const MODEL_STATE_VERSION = 4;
+
 /** The learned state of the model: forest masses, threshold, events scored, and what they fit. */
 export interface ModelState {
-  version: 3;
+  version: typeof MODEL_STATE_VERSION;
   /** The parameters the state belongs to; a state is only restored onto the same. */
   model: string;
   scored: number;
@@ -152,6 +155,8 @@ export interface BatchOutcome extends CheckedBatch {
   deviation: Float64Array;
   /** Per record and feature: its entity's typical value (mean) before it; NaN when unknown. */
   typical: Float64Array;
+  /** Per record and feature: how many times in a row its value repeated the previous one. */
+  repeats?: Float64Array;
 }
 
 /**
@@ -253,7 +258,7 @@ interface PipelineCore {
   /** Columns of the contract's features the model sees, in order. */
   columns: number[];
   /** Per-event scratch of the baselines. */
-  scratch: { x: Float64Array; z: Float64Array; t: Float64Array };
+  scratch: { x: Float64Array; z: Float64Array; t: Float64Array; r: Float64Array };
 }
 
 /** Stage 1, stateless: decode and check the records, one contiguous slice per worker. */
@@ -328,14 +333,16 @@ function judgeEntity(
   i: number,
   deviation: Float64Array,
   typical: Float64Array,
+  repeats: Float64Array,
 ): void {
   const d = core.columns.length;
-  const x = core.scratch.x, z = core.scratch.z, t = core.scratch.t;
+  const { x, z, t, r } = core.scratch;
   for (let f = 0; f < d; f++) x[f] = c.features[core.stride * i + core.columns[f]];
-  m0.baselines.judgeLearn(c.keys[i], x, z, t);
+  m0.baselines.judgeLearn(c.keys[i], x, z, t, r);
   for (let f = 0; f < d; f++) {
     deviation[core.stride * i + core.columns[f]] = z[f];
     typical[core.stride * i + core.columns[f]] = t[f];
+    repeats[core.stride * i + core.columns[f]] = r[f];
   }
 }
 
@@ -354,6 +361,7 @@ async function scoreBatch(
   const alertScore = new Float64Array(n).fill(NaN);
   const deviation = new Float64Array(core.stride * n).fill(NaN);
   const typical = new Float64Array(core.stride * n).fill(NaN);
+  const repeats = new Float64Array(core.stride * n).fill(NaN);
   if (m > 0) {
     // Every shard sees every valid event, in order: the model's columns only.
     const d = core.columns.length;
@@ -374,7 +382,7 @@ async function scoreBatch(
       const warm = isWarm(m0.scored++, core.params.windowSize);
       score[i] = massToScore(mass, warm, core.params);
       thresholds[i] = m0.threshold.value;
-      judgeEntity(core, m0, c, i, deviation, typical);
+      judgeEntity(core, m0, c, i, deviation, typical, repeats);
       const judged = m0.threshold.judge(
         score[i],
         warm,
@@ -386,7 +394,16 @@ async function scoreBatch(
       alertScore[i] = judged.alertScore;
     }
   }
-  return { ...c, score, threshold: thresholds, anomaly, alertScore, deviation, typical };
+  return {
+    ...c,
+    score,
+    threshold: thresholds,
+    anomaly,
+    alertScore,
+    deviation,
+    typical,
+    repeats,
+  };
 }
 
 /** The model state of `key`: the shards' masses merged, with the main thread's part. */
@@ -406,7 +423,7 @@ async function snapshotOf(
   }
   const { counter, window, events } = parts[0];
   return {
-    version: 3,
+    version: MODEL_STATE_VERSION,
     model,
     scored: own.scored,
     masses: { counter, window, entries, events },
@@ -431,10 +448,10 @@ function serialQueue(failed: () => Error | undefined) {
 
 /** Throws unless `state` was taken with the parameters `model` names. */
 function checkFits(state: ModelState, model: string): void {
-  if (state.version !== 3 || state.model !== model) {
+  if (state.version !== MODEL_STATE_VERSION || state.model !== model) {
     throw new RangeError(
       `model state does not fit these parameters: ${state.model} (version ${state.version}) ` +
-        `vs ${model} (version 3)`,
+        `vs ${model} (version ${MODEL_STATE_VERSION})`,
     );
   }
 }
@@ -469,6 +486,7 @@ function coreOf(
       x: new Float64Array(forest.features.length),
       z: new Float64Array(forest.features.length),
       t: new Float64Array(forest.features.length),
+      r: new Float64Array(forest.features.length),
     },
   };
 }

@@ -35,6 +35,7 @@ export const AlertSchema = z.object({
     actual: z.number(),
     typical: z.number().nullable(),
     deviation: z.number().nullable(),
+    repeats: z.number().optional(),
   })).max(64).optional(),
 }).loose().refine((a) => a.entity !== undefined || a.sensor_id !== undefined, {
   message: "expected sensor_id or entity",
@@ -61,6 +62,11 @@ function why(alert: Alert, safe: (s: string) => string): string {
   const top = alert.explain?.find((e) => e.typical !== null && e.deviation !== null);
   if (!top) return "";
   const sign = top.deviation! >= 0 ? "+" : "";
+  if (top.repeats !== undefined && top.repeats >= 2) {
+    return `${
+      safe(top.feature)
+    } stuck at ${top.actual} (${top.repeats} repeats, ${top.deviation} sd)`;
+  }
   return `${safe(top.feature)} ${top.actual} (typical ${top.typical}, ${sign}${top.deviation} sd)`;
 }
 

@@ -52,3 +52,32 @@ Deno.test("the deviation of a target false-alert rate, and bad options named", (
   assert.throws(() => createBaselines(1, { alpha: 2 }), /alpha must be in \(0, 1\), got 2/);
   assert.throws(() => createBaselines(1, { maxEntities: 0 }), /maxEntities .* got 0/);
 });
+
+Deno.test("a continuous reading stuck inside its normal range is caught; values that often repeat, or never varied, are not", () => {
+  const zStar = deviationForRate(1e-6);
+  const judgeRun = (b: ReturnType<typeof createBaselines>, key: string, value: number, n: number) =>
+    Array.from({ length: n }, () => {
+      const z = new Float64Array(1), t = new Float64Array(1), run = new Float64Array(1);
+      b.judgeLearn(key, [value], z, t, run);
+      return { z: z[0], run: run[0] };
+    });
+  const b = createBaselines(1);
+  let x = 1;
+  const noise = () => (x = (x * 16807) % 2147483647) / 2147483647 - 0.5;
+  for (let i = 0; i < 500; i++) judge(b, "thermo", 20 + noise());
+  // Stuck at its mean: no level deviation, yet flagged once its run is unlikely, at 2, 4, 8 …
+  const stuck = judgeRun(b, "thermo", 20, 20);
+  assert.deepEqual(stuck.map((s) => s.run).slice(0, 5), [0, 1, 2, 3, 4], "repeats of the first");
+  const flagged = stuck.filter((s) => Math.abs(s.z) >= zStar).map((s) => s.run);
+  assert.deepEqual(flagged, [2, 4, 8, 16], "flagged when its run reaches 2, 4, 8, 16 repeats");
+  // A counter that repeats half the time: runs are ordinary.
+  const counter = createBaselines(1);
+  for (let i = 0; i < 2000; i++) {
+    const z = judge(counter, "c", Math.floor(i / 2) % 7).z[0];
+    assert.ok(!(Math.abs(z) >= zStar) || i < 30, `counter flagged at ${i}`);
+  }
+  assert.ok(judgeRun(counter, "c", 3, 40).every((s) => Math.abs(s.z) < zStar || Number.isNaN(s.z)));
+  // A series flat from its start has shown no variation to compare with.
+  const flat = createBaselines(1);
+  assert.ok(judgeRun(flat, "f", 5, 500).every((s) => !(Math.abs(s.z) >= zStar)));
+});
