@@ -14,8 +14,14 @@
  * equal values, and a run being judged teaches nothing of repeats. Values that often repeat (counts,
  * coarse readings) are not judged for it: a run of them says little.
  *
+ * **Time of day.** With `season: "daily"` (the default) each entity and feature also keeps a
+ * profile of 24 hourly offsets from its level (UTC hours of the event time, learned with weight
+ * 0.05, the first visit of an hour taking its value at once): the forecast is level + trend + the
+ * hour's offset (Holt–Winters), so a normal daily cycle is neither flagged nor widens the noise
+ * that deviations are measured in.
+ *
  * State is a few numbers per entity and feature (level, trend, variance, events seen, previous
- * value, run, repeat share and the share when the run began), bounded by
+ * value, run, repeat share and the share when the run began, the 24 hourly offsets), bounded by
  * `maxEntities`: the entity seen least recently is evicted first (counted). Updated on the main
  * thread in offset order, so it is the same for any number of workers; exported with its model
  * for checkpoints.
@@ -31,7 +37,16 @@ export interface BaselineOptions {
   warmUp?: number;
   /** Entities kept at most; the least recently seen is evicted. Default: 100,000. */
   maxEntities?: number;
+  /** A profile by hour of day in the forecast (`daily`) or none. Default: `daily`. */
+  season?: "daily" | "none";
 }
+
+/** Values of {@link BaselineOptions.season}. */
+export const SEASONS = ["daily", "none"] as const;
+
+/** Hours in the daily profile, and the weight of an hour's update. */
+const HOURS = 24;
+const SEASON_WEIGHT = 0.05;
 
 /** Events between two refreshes of an entity's recency, with many entities kept. */
 const REFRESH = 256;
@@ -40,7 +55,7 @@ const REFRESH = 256;
  * Numbers per entity and feature: level, trend, variance, events seen; last value, run, `p` (share
  * of repeats), its updates, `p` when the run began.
  */
-const SLOTS = 9;
+const SLOTS = 9 + HOURS;
 
 /** Share of repeats under which an entity's runs of repeats are judged. */
 const FLAT_MAX_P = 0.01;
@@ -52,13 +67,18 @@ const TREND = 0.05;
 const CLIP = 6;
 
 /** Defaults of {@link BaselineOptions}. */
-export const BASELINE_DEFAULTS = { alpha: 0.02, warmUp: 30, maxEntities: 100_000 } as const;
+export const BASELINE_DEFAULTS = {
+  alpha: 0.02,
+  warmUp: 30,
+  maxEntities: 100_000,
+  season: "daily",
+} as const;
 
-/** Baselines as plain data (for checkpoints): keys, and per key `9·features` numbers. */
+/** Baselines as plain data (for checkpoints): keys, and per key `33·features` numbers. */
 export interface BaselineState {
   features: number;
   keys: string[];
-  /** Per key, per feature: the 9 numbers of {@link SLOTS}' order. */
+  /** Per key, per feature: the 33 numbers of {@link SLOTS}' order. */
   values: number[];
   evicted: number;
 }
@@ -73,7 +93,8 @@ export interface Baselines {
    * Judges then learns `x` (one value per feature, NaN = absent) of entity `key`: writes each
    * feature's deviation to `z` (NaN while the entity warms up or the feature is absent; the
    * larger of the level's and the flatness's), its typical value (the forecast before this
-   * event) to `typical`, and, when given, its run of repeated values to `run`.
+   * event) to `typical`, and, when given, its run of repeated values to `run`. `ts` (Unix
+   * seconds) places the event in the daily profile; without it the profile is not used.
    */
   judgeLearn(
     key: string,
@@ -81,6 +102,7 @@ export interface Baselines {
     z: Float64Array,
     typical: Float64Array,
     run?: Float64Array,
+    ts?: number,
   ): void;
   /** The state, for a checkpoint. */
   state(): BaselineState;
@@ -95,6 +117,9 @@ function checkOptions(o: Required<BaselineOptions>): void {
   }
   if (!Number.isInteger(o.maxEntities) || o.maxEntities < 1) {
     throw new RangeError(`baseline maxEntities must be a positive integer, got ${o.maxEntities}`);
+  }
+  if (!(SEASONS as readonly string[]).includes(o.season)) {
+    throw new RangeError(`baseline season must be one of ${SEASONS.join(", ")}, got ${o.season}`);
   }
 }
 
@@ -117,7 +142,8 @@ export function createBaselines(
     }
     from.keys.forEach((k, i) => {
       const s = new Float64Array(stride + 1);
-      s.set(from.values.slice(i * stride, (i + 1) * stride));
+      // A checkpoint's JSON writes NaN (an hour not seen yet) as null.
+      for (let k = 0; k < stride; k++) s[k] = from.values[i * stride + k] ?? NaN;
       entities.set(k, s);
     });
   }
@@ -128,11 +154,14 @@ export function createBaselines(
     get evicted() {
       return evicted;
     },
-    judgeLearn(key, x, z, typical, runs) {
+    judgeLearn(key, x, z, typical, runs, ts) {
+      const hour = o.season === "daily" && Number.isFinite(ts)
+        ? Math.floor((((ts! % 86_400) + 86_400) % 86_400) / 3600)
+        : -1;
       tick++;
       let s = entities.get(key);
       if (!s) {
-        s = new Float64Array(stride + 1);
+        s = freshSlots(stride, features);
         if (entities.size >= o.maxEntities) {
           entities.delete(entities.keys().next().value!);
           evicted++;
@@ -154,8 +183,10 @@ export function createBaselines(
         const run = repeat ? s[at + 5] + 1 : 0;
         if (runs) runs[f] = Number.isNaN(v) ? NaN : run;
         // The forecast follows the entity's level and its trend (Holt), so a slow cycle (a day's
-        // temperature) is not taken for a deviation.
-        const forecast = n > 1 ? level + trend : level;
+        // temperature) is not taken for a deviation, plus the hour's offset when it has one.
+        const offset = hour >= 0 && !Number.isNaN(s[at + 9 + hour]) ? s[at + 9 + hour] : 0;
+        const base = n > 1 ? level + trend : level;
+        const forecast = base + offset;
         typical[f] = n > 0 ? forecast : NaN;
         z[f] = n >= o.warmUp && !Number.isNaN(v)
           ? (v - forecast) / Math.sqrt(variance + 1e-12)
@@ -170,10 +201,15 @@ export function createBaselines(
           // lasting shift becomes the new normal.
           const d = v - forecast, sd = Math.sqrt(variance + 1e-12);
           const clipped = n >= o.warmUp ? Math.max(-CLIP * sd, Math.min(CLIP * sd, d)) : d;
-          const next = forecast + o.alpha * d;
+          const next = base + o.alpha * d;
           s[at + 1] = n > 1 ? trend + o.alpha * TREND * (next - level - trend) : 0;
           s[at] = next;
           s[at + 2] = (1 - o.alpha) * (variance + o.alpha * clipped * clipped);
+        }
+        if (hour >= 0) {
+          // The hour's offset from the level it left: its first visit takes it at once.
+          const h = at + 9 + hour, seen = !Number.isNaN(s[h]);
+          s[h] = seen ? s[h] + SEASON_WEIGHT * (v - s[at] - s[h]) : v - s[at];
         }
         s[at + 3] = n + 1;
       }
@@ -185,6 +221,13 @@ export function createBaselines(
       return { features, keys, values, evicted };
     },
   };
+}
+
+/** The slots of a new entity: zeros, its hourly offsets unknown (NaN). */
+function freshSlots(stride: number, features: number): Float64Array {
+  const s = new Float64Array(stride + 1);
+  for (let f = 0; f < features; f++) s.fill(NaN, SLOTS * f + 9, SLOTS * f + 9 + HOURS);
+  return s;
 }
 
 /**

@@ -50,21 +50,30 @@ async function gzip(
 
 /**
  * Checkpoint → bytes: `[u32 header length][header JSON][Int32 mass entries][Float64 window
- * events]` (little-endian), gzip. The arrays stay binary: NaN (a missing feature) survives.
+ * events][Float64 baseline values]` (little-endian), gzip. The arrays stay binary: NaN (a
+ * missing feature, an hour not seen yet) survives.
  */
 export async function encodeCheckpoint(c: Checkpoint): Promise<Uint8Array> {
   const { entries, events, ...masses } = c.state.masses;
+  const { values, ...baselines } = c.state.baselines;
   const header = new TextEncoder().encode(JSON.stringify({
     ...c,
-    state: { ...c.state, masses: { ...masses, entriesLength: entries.length } },
+    state: {
+      ...c.state,
+      masses: { ...masses, entriesLength: entries.length, eventsLength: events.length },
+      baselines: { ...baselines, valuesLength: values.length },
+    },
   }));
-  const body = new Uint8Array(4 + header.length + entries.byteLength + events.byteLength);
+  const body = new Uint8Array(
+    4 + header.length + entries.byteLength + events.byteLength + 8 * values.length,
+  );
   const view = new DataView(body.buffer);
   view.setUint32(0, header.length, true);
   body.set(header, 4);
   let at = 4 + header.length;
   for (const v of entries) (view.setInt32(at, v, true), at += 4);
   for (const v of events) (view.setFloat64(at, v, true), at += 8);
+  for (const v of values) (view.setFloat64(at, v, true), at += 8);
   return await gzip(body, "compress");
 }
 
@@ -74,13 +83,21 @@ export async function decodeCheckpoint(bytes: Uint8Array<ArrayBuffer>): Promise<
   const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
   const length = view.getUint32(0, true);
   const header = JSON.parse(new TextDecoder().decode(body.subarray(4, 4 + length)));
-  const { entriesLength, ...masses } = header.state.masses;
+  const { entriesLength, eventsLength, ...masses } = header.state.masses;
   let at = 4 + length;
   const entries = new Int32Array(entriesLength);
   for (let i = 0; i < entries.length; i++, at += 4) entries[i] = view.getInt32(at, true);
-  const events = new Float64Array((body.byteLength - at) / 8);
+  // A checkpoint of an earlier format has its events last and its baseline values in the JSON.
+  const events = new Float64Array(eventsLength ?? (body.byteLength - at) / 8);
   for (let i = 0; i < events.length; i++, at += 8) events[i] = view.getFloat64(at, true);
   header.state.masses = { ...masses, entries, events };
+  const baselines = header.state.baselines;
+  if (baselines && baselines.valuesLength !== undefined) {
+    const { valuesLength, ...rest } = baselines;
+    const values: number[] = new Array(valuesLength);
+    for (let i = 0; i < valuesLength; i++, at += 8) values[i] = view.getFloat64(at, true);
+    header.state.baselines = { ...rest, values };
+  }
   return header as Checkpoint;
 }
 

@@ -14,7 +14,7 @@ import { z } from "zod";
 import { LOG_FORMATS, LOG_LEVELS } from "./log.ts";
 import { THRESHOLD_MODES } from "./threshold.ts";
 import { SEED_RATES } from "./sensors.ts";
-import { BASELINE_DEFAULTS } from "./baseline.ts";
+import { BASELINE_DEFAULTS, SEASONS } from "./baseline.ts";
 import { FOREST_DEFAULTS, PARTITION_DEFAULTS, THRESHOLD_DEFAULTS } from "./defaults.ts";
 
 interface Spec {
@@ -235,6 +235,15 @@ export const SETTINGS = {
     allowed: "a number > 0 and < 1",
     schema: open01(),
     doc: "weight of the newest event in each entity's running level and noise",
+  },
+  baselineSeason: {
+    env: "BASELINE_SEASON",
+    flag: "baseline-season",
+    default: BASELINE_DEFAULTS.season,
+    allowed: `one of ${SEASONS.join(", ")}`,
+    schema: z.string().trim().toLowerCase().pipe(oneOf(SEASONS)),
+    doc:
+      "`daily`: each entity's forecast includes its own profile by hour of day (UTC), so a daily cycle is not flagged; `none`: level and trend only",
   },
   maxEntities: {
     env: "MAX_ENTITIES",

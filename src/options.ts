@@ -75,6 +75,10 @@ export function pipelineOptionsOf(config: Config, contract?: Contract) {
       massRatio: config.thresholdMassRatio,
       targetFalseAlertRate: config.targetFalseAlertRate,
     },
-    baseline: { alpha: config.baselineAlpha, maxEntities: config.maxEntities },
+    baseline: {
+      alpha: config.baselineAlpha,
+      maxEntities: config.maxEntities,
+      season: config.baselineSeason,
+    },
   } satisfies PipelineOptions;
 }

@@ -338,7 +338,7 @@ function judgeEntity(
   const d = core.columns.length;
   const { x, z, t, r } = core.scratch;
   for (let f = 0; f < d; f++) x[f] = c.features[core.stride * i + core.columns[f]];
-  m0.baselines.judgeLearn(c.keys[i], x, z, t, r);
+  m0.baselines.judgeLearn(c.keys[i], x, z, t, r, c.ts[i]);
   for (let f = 0; f < d; f++) {
     deviation[core.stride * i + core.columns[f]] = z[f];
     typical[core.stride * i + core.columns[f]] = t[f];

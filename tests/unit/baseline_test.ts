@@ -81,3 +81,37 @@ Deno.test("a continuous reading stuck inside its normal range is caught; values 
   const flat = createBaselines(1);
   assert.ok(judgeRun(flat, "f", 5, 500).every((s) => !(Math.abs(s.z) >= zStar)));
 });
+
+Deno.test("a daily cycle is learned per entity and hour: not flagged, and a step small against it still is", () => {
+  const zStar = deviationForRate(1e-6);
+  const day = 86_400;
+  let x = 7;
+  const noise = () => ((x = (x * 16807) % 2147483647) / 2147483647 - 0.5) * 0.4;
+  // Every 10 minutes for 6 days: 20 ± 8 over the day, noise ±0.2.
+  const value = (t: number) => 20 + 8 * Math.sin((2 * Math.PI * t) / day) + noise();
+  const run = (season: "daily" | "none") => {
+    const b = createBaselines(1, { season });
+    let flagged = 0;
+    for (let t = 0; t < 6 * day; t += 600) {
+      const z = new Float64Array(1), typical = new Float64Array(1);
+      b.judgeLearn("s", [value(t)], z, typical, undefined, t);
+      if (t > 2 * day && Math.abs(z[0]) >= zStar) flagged++;
+    }
+    const z = new Float64Array(1), typical = new Float64Array(1);
+    // A step of 2 (10 noise units) at the peak hour: small against the cycle's 16.
+    b.judgeLearn("s", [value(6 * day + day / 4) + 2], z, typical, undefined, 6 * day + day / 4);
+    return { flagged, step: z[0], typical: typical[0] };
+  };
+  const daily = run("daily"), plain = run("none");
+  assert.equal(daily.flagged, 0, "the cycle itself is never flagged after its first days");
+  assert.ok(daily.step >= zStar, `the step is caught against the hour's profile: ${daily.step}`);
+  assert.ok(Math.abs(daily.typical - 28) < 1, `typical at the peak hour: ${daily.typical}`);
+  assert.ok(
+    plain.flagged > 0 || plain.step < zStar,
+    "without the profile the cycle costs detection",
+  );
+  assert.throws(
+    () => createBaselines(1, { season: "hourly" as "daily" }),
+    /season must be one of daily, none, got hourly/,
+  );
+});
