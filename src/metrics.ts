@@ -84,7 +84,7 @@ export function createProcessorMetrics(): ProcessorMetrics {
     }),
     eventValue: new Histogram({
       name: "event_value",
-      help: "Distribution of the `value` of valid events.",
+      help: "Distribution of the first feature of valid events (`value` for the seed's event).",
       buckets: [-100, -50, -25, -10, -5, -1, 0, 1, 5, 10, 25, 50, 100],
       registers,
     }),
