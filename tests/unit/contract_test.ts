@@ -383,3 +383,12 @@ Deno.test("the committed sample files are what scripts/samples.ts writes", async
     );
   }
 });
+
+Deno.test("the README's contract example is a valid contract", async () => {
+  const readme = await Deno.readTextFile(new URL("../../README.md", import.meta.url));
+  const section = readme.slice(readme.indexOf("## Your own events"));
+  const yaml = section.match(/```yaml\n([\s\S]*?)```/)![1];
+  const c = contractFromText(yaml, "README.md");
+  assert.equal(c.key, "account_id");
+  assert.deepEqual(c.features, [{ field: "amount", min: 0, max: 5000 }]);
+});
