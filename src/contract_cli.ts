@@ -17,7 +17,7 @@ import { loadContract } from "./contract/load.ts";
 import { checkNamesOf, type Contract } from "./contract/spec.ts";
 import { jsonSchemaOf } from "./contract/json_schema.ts";
 import { inferContract } from "./contract/infer.ts";
-import { csvCells, csvHeader, csvRecord, defaultColumns, isNumeric } from "./csv.ts";
+import { csvCells, csvHeader, csvRecord, defaultColumns, isNumericColumn } from "./csv.ts";
 
 const USAGE = `usage: contract <check|json-schema> FILE
        contract infer SAMPLE.jsonl|SAMPLE.csv [--name NAME] [--max-enum N]`;
@@ -80,9 +80,7 @@ export function sampleRecords(text: string, csv: boolean): Record<string, unknow
   const header = csvHeader(lines[0]);
   const rows = lines.slice(header ? 1 : 0).map(csvCells);
   const columns = header ?? defaultColumns(rows[0]?.length ?? 0);
-  const numericColumns = new Set(
-    columns.filter((_, i) => rows.every((r) => (r[i] ?? "") === "" || isNumeric(r[i]))),
-  );
+  const numericColumns = new Set(columns.filter((_, i) => isNumericColumn(rows, i)));
   return rows.map((cells) => csvRecord(columns, cells, (c) => numericColumns.has(c)));
 }
 

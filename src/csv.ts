@@ -33,6 +33,11 @@ export function csvCells(line: string): string[] {
 /** True when `cell` reads as a finite number. */
 export const isNumeric = (cell: string) => cell.trim() !== "" && Number.isFinite(Number(cell));
 
+/** True when every cell of column `i` of `rows` is empty or a number. */
+export function isNumericColumn(rows: readonly (readonly string[])[], i: number): boolean {
+  return rows.every((cells) => (cells[i] ?? "") === "" || isNumeric(cells[i]));
+}
+
 /** True when `cell` reads as a time (a number, or text `Date.parse` reads). */
 const isTime = (cell: string) => isNumeric(cell) || !Number.isNaN(Date.parse(cell));
 

@@ -26,6 +26,7 @@ import {
   type Checker,
   checkTime as checkContractTime,
   compileChecker,
+  createCheckOutput,
 } from "./contract/compile.ts";
 import { checkNamesOf, type Contract, SEED_CONTRACT, seedContract } from "./contract/spec.ts";
 
@@ -95,21 +96,21 @@ export type RecordCheck =
   | { ok: true; event: Event }
   | { ok: false; check: Exclude<Check, "ok">; reason: string };
 
-const checkers = new Map<string, Checker>();
+const checkers = new WeakMap<CheckLimits, Checker>();
 const scratch = new Float64Array(2);
+const out = createCheckOutput();
 
 /**
  * Decodes and checks one record's value bytes against the built-in contract, everything but
  * the time checks ({@link checkTime}). Never throws: every failure is a check and a reason.
+ * The contract is compiled once per limits object.
  */
 export function checkRecord(bytes: Uint8Array, limits: CheckLimits = DEFAULT_LIMITS): RecordCheck {
-  const id = JSON.stringify(limits);
-  let checker = checkers.get(id);
+  let checker = checkers.get(limits);
   if (!checker) {
     checker = compileChecker(builtinContract(limits), { maxEventBytes: limits.maxEventBytes });
-    checkers.set(id, checker);
+    checkers.set(limits, checker);
   }
-  const out = { ts: NaN, key: "", record: {}, reason: "", field: "", rule: "" };
   const code = checker.check(bytes, scratch, 0, out);
   if (code !== 0) {
     return { ok: false, check: CHECKS[code] as Exclude<Check, "ok">, reason: out.reason };

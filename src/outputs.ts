@@ -115,30 +115,34 @@ export function explainOf(
   return rows.sort((a, b) => Math.abs(b.deviation ?? 0) - Math.abs(a.deviation ?? 0));
 }
 
-/** Why a record was rejected: its check, reason, and (contracts from a file) rule and field. */
-export interface Rejection {
-  check: string;
-  reason: string;
-  rule?: string;
-  field?: string;
+/** What a contract from a file adds to a dead letter: the rule, the field and the contract. */
+export interface RejectionDetail {
+  rule: string;
+  /** The field concerned ("" when none). */
+  field: string;
   /** `name@version` of the contract. */
-  contract?: string;
+  contract: string;
 }
 
-/** The dead letter of a rejected record: original key and value, headers naming why and whence. */
+/**
+ * The dead letter of a rejected record: original key and value, headers naming why (and, with
+ * `detail`, the rule, field and contract) and whence.
+ */
 export function deadLetterOf(
   message: KafkaMessage,
-  check: string | Rejection,
+  check: string,
   reason: string,
   source: BatchSource,
+  detail?: RejectionDetail,
 ): Message {
-  const why = typeof check === "string" ? { check, reason } : check;
   const headers: IHeaders = { ...message.headers };
-  headers["dq_check"] = why.check;
-  headers["dq_reason"] = why.reason;
-  if (why.rule !== undefined) headers["dq_rule"] = why.rule;
-  if (why.field) headers["dq_field"] = why.field;
-  if (why.contract !== undefined) headers["dq_contract"] = why.contract;
+  headers["dq_check"] = check;
+  headers["dq_reason"] = reason;
+  if (detail) {
+    headers["dq_rule"] = detail.rule;
+    if (detail.field) headers["dq_field"] = detail.field;
+    headers["dq_contract"] = detail.contract;
+  }
   headers["source_topic"] = source.topic;
   headers["source_partition"] = String(source.partition);
   headers["source_offset"] = message.offset;
@@ -191,15 +195,10 @@ export function batchOutputs(
     const code = out.status[i];
     o.counts.perCheck[code]++;
     if (code !== 0) {
-      const reason = out.reasons[i] ?? checks[code];
-      const why: Rejection = tag === undefined ? { check: checks[code], reason } : {
-        check: checks[code],
-        reason,
-        rule: out.rules?.[i] ?? checks[code],
-        field: out.fields?.[i] ?? "",
-        contract: tag,
-      };
-      o.dead.push(deadLetterOf(m, why, reason, source));
+      const detail = tag === undefined
+        ? undefined
+        : { rule: out.rules?.[i] ?? checks[code], field: out.fields?.[i] ?? "", contract: tag };
+      o.dead.push(deadLetterOf(m, checks[code], out.reasons[i] ?? checks[code], source, detail));
       continue;
     }
     o.values.push(out.features[d * i]);

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { Checker, CheckOutput } from "./contract/compile.ts";
+import { type Checker, createCheckOutput } from "./contract/compile.ts";
 import type { Contract } from "./contract/spec.ts";
 import type { ForestOptions, MassState, Shard } from "./hst/mod.ts";
 
@@ -85,7 +85,7 @@ export function checkSlice(
   const features = new Float64Array(d * n).fill(NaN);
   const reasons: [number, string, string, string][] = [];
   const keys = new Array<string>(n).fill("");
-  const out: CheckOutput = { ts: NaN, key: "", record: {}, reason: "", field: "", rule: "" };
+  const out = createCheckOutput();
   for (let i = 0; i < n; i++) {
     const code = checker.check(bytes.subarray(offsets[i], offsets[i + 1]), features, d * i, out);
     if (code !== 0) {

@@ -37,6 +37,11 @@ export interface CheckOutput {
   rule: string;
 }
 
+/** A fresh {@link CheckOutput} to reuse across {@link Checker.check} calls. */
+export function createCheckOutput(): CheckOutput {
+  return { ts: NaN, key: "", record: {}, reason: "", field: "", rule: "" };
+}
+
 /** A compiled contract. */
 export interface Checker {
   readonly contract: Contract;
@@ -363,47 +368,51 @@ export function compileChecker(contract: Contract, options: CompileOptions = {})
   const failed = (o: CheckOutput, reason: string, rule: string) =>
     C.fail(o, schema, reason, "", rule);
   const stale = checks.indexOf("freshness");
+  /** Decodes and checks one record; writes the features of a valid one. */
+  const checkBytes = (bytes: Uint8Array, x: Float64Array, at: number, o: CheckOutput) => {
+    if (bytes.length === 0) return failed(o, "empty record", "size");
+    if (bytes.length > maxEventBytes) {
+      return failed(
+        o,
+        `record of ${bytes.length} bytes exceeds the limit of ${maxEventBytes} bytes`,
+        "size",
+      );
+    }
+    let text: string;
+    try {
+      text = decoder.decode(bytes);
+    } catch {
+      return failed(o, "not UTF-8 text", "encoding");
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (e) {
+      return failed(o, `not JSON: ${(e as Error).message}`, "json");
+    }
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+      return failed(o, `not a JSON object but ${describeValue(parsed)}`, "object");
+    }
+    const keyCount = Object.keys(parsed).length;
+    // JSON.parse keeps the last of duplicate keys: fewer keys parsed than written means duplicates.
+    if (countTopLevelKeys(text) !== keyCount) {
+      const seen = new Set<string>();
+      for (const key of topLevelKeys(text)) {
+        if (seen.has(key)) return failed(o, `duplicate key ${q(key)}`, "duplicate");
+        seen.add(key);
+      }
+    }
+    return fields(parsed as Record<string, unknown>, keyCount, x, at, o);
+  };
   return {
     contract,
     checks,
     features: contract.features.map((f) => f.field),
     timeCodes: { stale, future: contract.checkNames === "schema" ? schema : stale },
     check(bytes, x, at, o) {
-      for (let j = 0; j < contract.features.length; j++) x[at + j] = NaN;
-      if (bytes.length === 0) return failed(o, "empty record", "size");
-      if (bytes.length > maxEventBytes) {
-        return failed(
-          o,
-          `record of ${bytes.length} bytes exceeds the limit of ${maxEventBytes} bytes`,
-          "size",
-        );
-      }
-      let text: string;
-      try {
-        text = decoder.decode(bytes);
-      } catch {
-        return failed(o, "not UTF-8 text", "encoding");
-      }
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(text);
-      } catch (e) {
-        return failed(o, `not JSON: ${(e as Error).message}`, "json");
-      }
-      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-        return failed(o, `not a JSON object but ${describeValue(parsed)}`, "object");
-      }
-      const keyCount = Object.keys(parsed).length;
-      // JSON.parse keeps the last of duplicate keys: fewer keys parsed than written means duplicates.
-      if (countTopLevelKeys(text) !== keyCount) {
-        const seen = new Set<string>();
-        for (const key of topLevelKeys(text)) {
-          if (seen.has(key)) return failed(o, `duplicate key ${q(key)}`, "duplicate");
-          seen.add(key);
-        }
-      }
-      const code = fields(parsed as Record<string, unknown>, keyCount, x, at, o);
-      if (code !== 0) { for (let j = 0; j < contract.features.length; j++) x[at + j] = NaN; }
+      const code = checkBytes(bytes, x, at, o);
+      // A rejected record gives the model nothing (a valid one wrote every feature).
+      if (code !== 0) x.fill(NaN, at, at + contract.features.length);
       return code;
     },
   };

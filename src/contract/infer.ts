@@ -12,6 +12,7 @@
  */
 import { isoSeconds } from "./compile.ts";
 import { type Contract, parseContract } from "./spec.ts";
+import { isNumericColumn } from "../csv.ts";
 
 /** What was seen of one field over the sample. */
 interface FieldStats {
@@ -292,8 +293,6 @@ export function csvContract(
   sample: readonly (readonly string[])[],
   ranges: CsvRanges,
 ): Contract {
-  const numericColumn = (i: number) =>
-    sample.every((cells) => (cells[i] ?? "") === "" || Number.isFinite(Number(cells[i])));
   const times = sample.map((cells) => Number(cells[0])).filter(Number.isFinite);
   const unit = times.length === sample.length && times.length > 0
     ? (numericTimeUnit(times) === "milliseconds" ? "milliseconds" : "seconds")
@@ -304,7 +303,7 @@ export function csvContract(
   const features: string[] = [];
   columns.forEach((name, i) => {
     if (i === 0) return;
-    if (!numericColumn(i)) {
+    if (!isNumericColumn(sample, i)) {
       fields[name] = { type: "string", required: false };
       return;
     }

@@ -9,7 +9,7 @@ import { testBroker, testTopic } from "../helpers/kafka.ts";
 import { produce, readAll, startProcessor, waitFor } from "../helpers/processor.ts";
 import { loadContract } from "../../src/contract/load.ts";
 import { stampTime } from "../../src/contract/generate.ts";
-import { compileChecker } from "../../src/contract/compile.ts";
+import { compileChecker, createCheckOutput } from "../../src/contract/compile.ts";
 import { EXPECTED } from "../helpers/contracts.ts";
 
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
@@ -136,7 +136,7 @@ Deno.test("generate with a contract: its labelled events, keyed by the entity, t
   assert.equal(records.length, 2000);
   const checker = compileChecker(contract);
   const x = new Float64Array(1);
-  const o = { ts: NaN, key: "", record: {}, reason: "", field: "", rule: "" };
+  const o = createCheckOutput();
   const labels = new Map<string, number>();
   const entities = new Set<string>();
   for (const m of records) {

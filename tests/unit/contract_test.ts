@@ -8,7 +8,12 @@ import {
   SEED_CONTRACT,
 } from "../../src/contract/spec.ts";
 import { contractFromText, loadContract } from "../../src/contract/load.ts";
-import { checkTime, compileChecker, isoSeconds } from "../../src/contract/compile.ts";
+import {
+  checkTime,
+  compileChecker,
+  createCheckOutput,
+  isoSeconds,
+} from "../../src/contract/compile.ts";
 import { jsonSchemaOf } from "../../src/contract/json_schema.ts";
 import { csvContract, inferContract } from "../../src/contract/infer.ts";
 import { contractEvents } from "../../src/contract/generate.ts";
@@ -110,7 +115,7 @@ Deno.test("contracts/iot-sensor.yaml is the built-in contract, and checks exactl
   assert.deepEqual({ ...file, description: seed.description }, seed);
   const checker = compileChecker(file);
   const x = new Float64Array(2);
-  const out = { ts: NaN, key: "", record: {}, reason: "", field: "", rule: "" };
+  const out = createCheckOutput();
   fc.assert(
     fc.property(
       fc.record({
@@ -135,14 +140,7 @@ Deno.test("contracts/iot-sensor.yaml is the built-in contract, and checks exactl
 function check(contract: Contract, event: unknown) {
   const checker = compileChecker(contract);
   const x = new Float64Array(contract.features.length);
-  const out = {
-    ts: NaN,
-    key: "",
-    record: {} as Record<string, unknown>,
-    reason: "",
-    field: "",
-    rule: "",
-  };
+  const out = createCheckOutput();
   const code = checker.check(bytes(event), x, 0, out);
   return { check: checker.checks[code], ...out, x: [...x] };
 }
@@ -258,7 +256,7 @@ Deno.test("fuzz: no input bytes make a compiled contract throw, and a pass alway
     const c = await loadContract(contractPath(name));
     const checker = compileChecker(c, { maxEventBytes: 4096 });
     const x = new Float64Array(c.features.length);
-    const out = { ts: NaN, key: "", record: {}, reason: "", field: "", rule: "" };
+    const out = createCheckOutput();
     const field = fc.constantFrom(...c.fields.map((f) => f.name), "__proto__", "constructor", "x");
     fc.assert(
       fc.property(
@@ -295,7 +293,7 @@ Deno.test("json-schema: every sample event the contract accepts validates, every
       .compile(schema);
     const checker = compileChecker(c);
     const x = new Float64Array(c.features.length);
-    const out = { ts: NaN, key: "", record: {}, reason: "", field: "", rule: "" };
+    const out = createCheckOutput();
     let accepted = 0, rejected = 0;
     for (const { event } of take(contractEvents(c, { seed: 3 }), 2000)) {
       const code = checker.check(bytes(event), x, 0, out);
@@ -335,7 +333,7 @@ Deno.test("infer drafts a contract that checks its own sample: types, required, 
   assert.deepEqual(c.features.map((f) => f.field), ["watts", "count"]);
   const checker = compileChecker(c);
   const x = new Float64Array(c.features.length);
-  const out = { ts: NaN, key: "", record: {}, reason: "", field: "", rule: "" };
+  const out = createCheckOutput();
   for (const r of records) assert.equal(checker.check(bytes(r), x, 0, out), 0, out.reason);
   assert.throws(() => inferContract([{ a: "x" }]), /no field of the sample looks like a time/);
   const ms = inferContract([{ t: 1767347851123, v: 1 }, { t: 1767347852123, v: 2 }]).document;
