@@ -14,17 +14,31 @@
  * equal values, and a run being judged teaches nothing of repeats. Values that often repeat (counts,
  * coarse readings) are not judged for it: a run of them says little.
  *
- * **Time of day.** With `season: "daily"` (the default) each entity and feature also keeps a
- * profile of 24 hourly offsets from its level (UTC hours of the event time, learned with weight
- * 0.05, the first visit of an hour taking its value at once): the forecast is level + trend + the
- * hour's offset (Holt–Winters), so a normal daily cycle is neither flagged nor widens the noise
- * that deviations are measured in.
+ * **Time of day and week.** With `season: "daily"` (the default) each entity and feature also
+ * keeps a profile of 24 hourly offsets from its level (UTC hours of the event time, learned with
+ * weight 0.05, the first visit of an hour taking its value at once): the forecast is level + trend
+ * + the hour's offset (Holt–Winters), so a normal daily cycle is neither flagged nor widens the
+ * noise that deviations are measured in. `season: "weekly"` keeps 168 offsets, one per hour of the
+ * week (weekdays apart from weekends, for 7 × the profile's state), each learned with weight 0.35.
+ *
+ * **Calibration of extremes.** A deviation is measured in the entity's own noise, which assumes
+ * its errors are about Gaussian. Real streams often are not: some spike far out now and then as a
+ * matter of course (a load balancer's periodic bursts). So each entity and feature also counts its
+ * own extreme deviations (|z| ≥ 7, in 16 bins up to 200 sd, counts fading over about
+ * {@link EXTREME_MEMORY} of its events). The **calibrated deviation** of an event is the deviation
+ * whose two-sided Gaussian tail is the chance of a deviation at least as large for that entity:
+ * the Gaussian tail itself, or, when the entity has shown deviations in the event's bin or beyond
+ * more than once before, their rate (with 100 events of Gaussian prior). A first spike, or a
+ * second, is judged as before; a size that has recurred is not rare for that entity, and is not
+ * alerted again until it fades from memory. Deviations under 7 sd are never changed, so streams
+ * with Gaussian noise are judged exactly as before. The alert decision uses the calibrated
+ * deviation; the raw one is what an alert shows.
  *
  * State is a few numbers per entity and feature (level, trend, variance, events seen, previous
- * value, run, repeat share and the share when the run began, the 24 hourly offsets), bounded by
- * `maxEntities`: the entity seen least recently is evicted first (counted). Updated on the main
- * thread in offset order, so it is the same for any number of workers; exported with its model
- * for checkpoints.
+ * value, run, repeat share and the share when the run began, the hourly offsets, the extremes'
+ * counts), bounded by `maxEntities`: the entity seen least recently is evicted first (counted).
+ * Updated on the main thread in offset order, so it is the same for any number of workers;
+ * exported with its model for checkpoints.
  *
  * @module
  */
@@ -37,25 +51,49 @@ export interface BaselineOptions {
   warmUp?: number;
   /** Entities kept at most; the least recently seen is evicted. Default: 100,000. */
   maxEntities?: number;
-  /** A profile by hour of day in the forecast (`daily`) or none. Default: `daily`. */
-  season?: "daily" | "none";
+  /**
+   * A profile by hour of day (`daily`), by hour of the week (`weekly`) or none in the forecast.
+   * Default: `daily`.
+   */
+  season?: Season;
 }
 
 /** Values of {@link BaselineOptions.season}. */
-export const SEASONS = ["daily", "none"] as const;
+export const SEASONS = ["daily", "weekly", "none"] as const;
+/** One of {@link SEASONS}. */
+export type Season = typeof SEASONS[number];
 
-/** Hours in the daily profile, and the weight of an hour's update. */
-const HOURS = 24;
-const SEASON_WEIGHT = 0.05;
+/** Hourly offsets kept per season. */
+const HOURS: Record<Season, number> = { daily: 24, weekly: 168, none: 0 };
+/**
+ * Weight of an hour's update: 0.05 for an hour of the day; an hour of the week is visited 7 times
+ * less often, so it learns 7 times faster (the same weight per day of history).
+ */
+const SEASON_WEIGHT: Record<Season, number> = { daily: 0.05, weekly: 0.35, none: 0 };
+
+/** Lower edges of the bins of extreme deviations (sd); the last one is open. */
+const EXTREMES = [7, 8, 10, 13, 16, 20, 25, 32, 40, 50, 64, 80, 100, 130, 160, 200];
+/** Events of an entity over which its extremes' counts fade (by e). */
+export const EXTREME_MEMORY = 1000;
+const FADE = 1 - 1 / EXTREME_MEMORY;
+/** Events of Gaussian prior in the calibration of extremes. */
+const EXTREME_PRIOR = 100;
 
 /** Events between two refreshes of an entity's recency, with many entities kept. */
 const REFRESH = 256;
 
 /**
- * Numbers per entity and feature: level, trend, variance, events seen; last value, run, `p` (share
- * of repeats), its updates, `p` when the run began.
+ * Numbers per entity and feature before the hourly offsets: level, trend, variance, events seen;
+ * last value, run, `p` (share of repeats), its updates, `p` when the run began.
  */
-const SLOTS = 9 + HOURS;
+const HEAD = 9;
+/** After the offsets: the extremes' counts, and the judged events at their last update. */
+const TAIL = EXTREMES.length + 1;
+
+/** Numbers kept per entity and feature with `season`. */
+export function slotsOf(season: Season): number {
+  return HEAD + HOURS[season] + TAIL;
+}
 
 /** Share of repeats under which an entity's runs of repeats are judged. */
 const FLAT_MAX_P = 0.01;
@@ -74,13 +112,31 @@ export const BASELINE_DEFAULTS = {
   season: "daily",
 } as const;
 
-/** Baselines as plain data (for checkpoints): keys, and per key `33·features` numbers. */
+/** Baselines as plain data (for checkpoints): keys, and per key `slotsOf(season)·features` numbers. */
 export interface BaselineState {
   features: number;
   keys: string[];
-  /** Per key, per feature: the 33 numbers of {@link SLOTS}' order. */
+  /** Per key, per feature: the {@link slotsOf} numbers. */
   values: number[];
   evicted: number;
+}
+
+/** Where {@link Baselines.judgeLearn} writes its judgement, one number per feature. */
+export interface BaselineJudgement {
+  /**
+   * Deviation from the entity's forecast in its noise's sd (the larger of the level's and the
+   * flatness's); NaN while the entity warms up or the feature is absent.
+   */
+  z: Float64Array;
+  /** The entity's typical value: the forecast before this event (NaN before its first). */
+  typical: Float64Array;
+  /** The run of values equal to the previous one (0 for a change). */
+  run?: Float64Array;
+  /**
+   * The calibrated deviation (≥ 0, see the module doc): what the alert decision compares with the
+   * target's; NaN when `z` is.
+   */
+  calibrated?: Float64Array;
 }
 
 /** The baselines of one model. */
@@ -90,19 +146,15 @@ export interface Baselines {
   /** Entities evicted so far. */
   readonly evicted: number;
   /**
-   * Judges then learns `x` (one value per feature, NaN = absent) of entity `key`: writes each
-   * feature's deviation to `z` (NaN while the entity warms up or the feature is absent; the
-   * larger of the level's and the flatness's), its typical value (the forecast before this
-   * event) to `typical`, and, when given, its run of repeated values to `run`. `ts` (Unix
-   * seconds) places the event in the daily profile; without it the profile is not used.
+   * Judges then learns `x` (one value per feature, NaN = absent) of entity `key` at event time
+   * `ts` (Unix seconds; it places the event in the hourly profile, which is not used without it),
+   * writing the judgement to `out`.
    */
   judgeLearn(
     key: string,
     x: ArrayLike<number>,
-    z: Float64Array,
-    typical: Float64Array,
-    run?: Float64Array,
-    ts?: number,
+    ts: number | undefined,
+    out: BaselineJudgement,
   ): void;
   /** The state, for a checkpoint. */
   state(): BaselineState;
@@ -129,9 +181,9 @@ export function createBaselines(
   options: BaselineOptions = {},
   from?: BaselineState,
 ): Baselines {
-  const o = { ...BASELINE_DEFAULTS, ...options };
+  const o: Required<BaselineOptions> = { ...BASELINE_DEFAULTS, ...options };
   checkOptions(o);
-  const stride = SLOTS * features;
+  const hours = HOURS[o.season], slots = slotsOf(o.season), stride = slots * features;
   // Insertion order is recency: an entity seen is moved to the end.
   const entities = new Map<string, Float64Array>();
   let evicted = from?.evicted ?? 0;
@@ -139,6 +191,12 @@ export function createBaselines(
   if (from) {
     if (from.features !== features) {
       throw new RangeError(`baseline state has ${from.features} features, expected ${features}`);
+    }
+    if (from.values.length !== from.keys.length * stride) {
+      throw new RangeError(
+        `baseline state has ${from.values.length} numbers for ${from.keys.length} entities, ` +
+          `expected ${stride} each (season ${o.season})`,
+      );
     }
     from.keys.forEach((k, i) => {
       const s = new Float64Array(stride + 1);
@@ -154,14 +212,15 @@ export function createBaselines(
     get evicted() {
       return evicted;
     },
-    judgeLearn(key, x, z, typical, runs, ts) {
-      const hour = o.season === "daily" && Number.isFinite(ts)
-        ? Math.floor((((ts! % 86_400) + 86_400) % 86_400) / 3600)
+    judgeLearn(key, x, ts, out) {
+      const { z, typical, run: runs, calibrated } = out;
+      const hour = hours > 0 && Number.isFinite(ts)
+        ? Math.floor((((ts! % (3600 * hours)) + 3600 * hours) % (3600 * hours)) / 3600)
         : -1;
       tick++;
       let s = entities.get(key);
       if (!s) {
-        s = freshSlots(stride, features);
+        s = freshSlots(stride, features, slots, hours);
         if (entities.size >= o.maxEntities) {
           entities.delete(entities.keys().next().value!);
           evicted++;
@@ -176,7 +235,7 @@ export function createBaselines(
         s[stride] = tick;
       }
       for (let f = 0; f < features; f++) {
-        const at = SLOTS * f;
+        const at = slots * f;
         const v = x[f], level = s[at], trend = s[at + 1], variance = s[at + 2], n = s[at + 3];
         // Repeats: the run of values equal to the previous one.
         const repeat = n > 0 && v === s[at + 4];
@@ -184,16 +243,21 @@ export function createBaselines(
         if (runs) runs[f] = Number.isNaN(v) ? NaN : run;
         // The forecast follows the entity's level and its trend (Holt), so a slow cycle (a day's
         // temperature) is not taken for a deviation, plus the hour's offset when it has one.
-        const offset = hour >= 0 && !Number.isNaN(s[at + 9 + hour]) ? s[at + 9 + hour] : 0;
+        const offset = hour >= 0 && !Number.isNaN(s[at + HEAD + hour]) ? s[at + HEAD + hour] : 0;
         const base = n > 1 ? level + trend : level;
         const forecast = base + offset;
         typical[f] = n > 0 ? forecast : NaN;
-        z[f] = n >= o.warmUp && !Number.isNaN(v)
-          ? (v - forecast) / Math.sqrt(variance + 1e-12)
-          : NaN;
+        const warm = n >= o.warmUp && !Number.isNaN(v);
+        z[f] = warm ? (v - forecast) / Math.sqrt(variance + 1e-12) : NaN;
+        if (calibrated) calibrated[f] = NaN;
         if (Number.isNaN(v)) continue;
+        if (warm) {
+          const cal = calibrateExtreme(s, at + HEAD + hours, n - o.warmUp, Math.abs(z[f]));
+          if (calibrated) calibrated[f] = cal;
+        }
         const flat = learnRepeats(s, at, n, v, run, o.alpha, o.warmUp);
-        if (n >= o.warmUp && flat > Math.abs(z[f])) z[f] = flat;
+        if (warm && flat > Math.abs(z[f])) z[f] = flat;
+        if (warm && calibrated && flat > calibrated[f]) calibrated[f] = flat;
         if (n === 0) s[at] = v;
         else {
           // The noise is winsorised: once warm, a value far out widens it as one 6 sd away
@@ -208,8 +272,8 @@ export function createBaselines(
         }
         if (hour >= 0) {
           // The hour's offset from the level it left: its first visit takes it at once.
-          const h = at + 9 + hour, seen = !Number.isNaN(s[h]);
-          s[h] = seen ? s[h] + SEASON_WEIGHT * (v - s[at] - s[h]) : v - s[at];
+          const h = at + HEAD + hour, seen = !Number.isNaN(s[h]);
+          s[h] = seen ? s[h] + SEASON_WEIGHT[o.season] * (v - s[at] - s[h]) : v - s[at];
         }
         s[at + 3] = n + 1;
       }
@@ -224,10 +288,40 @@ export function createBaselines(
 }
 
 /** The slots of a new entity: zeros, its hourly offsets unknown (NaN). */
-function freshSlots(stride: number, features: number): Float64Array {
+function freshSlots(stride: number, features: number, slots: number, hours: number): Float64Array {
   const s = new Float64Array(stride + 1);
-  for (let f = 0; f < features; f++) s.fill(NaN, SLOTS * f + 9, SLOTS * f + 9 + HOURS);
+  for (let f = 0; f < features; f++) s.fill(NaN, slots * f + HEAD, slots * f + HEAD + hours);
   return s;
+}
+
+/** The bin of extreme deviation `a` (−1 under the first edge). */
+function extremeBin(a: number): number {
+  let b = -1;
+  while (b + 1 < EXTREMES.length && a >= EXTREMES[b + 1]) b++;
+  return b;
+}
+
+/**
+ * The calibrated deviation of absolute deviation `a` (see the module doc), the `judged`-th
+ * judged event of its entity, whose extremes' counts are `s[at …]` (the last slot: the judged
+ * count at their last update); then counts `a` when it is extreme. Under the first edge, `a`.
+ */
+export function calibrateExtreme(s: Float64Array, at: number, judged: number, a: number): number {
+  const b = extremeBin(a);
+  if (b < 0) return a;
+  const last = at + EXTREMES.length;
+  const fade = Math.pow(FADE, judged - s[last]);
+  let count = 0;
+  for (let k = b; k < EXTREMES.length; k++) count += s[at + k];
+  count *= fade;
+  // Judged events so far, fading as the counts do; a recurrence is one beyond the first.
+  const seen = (1 - Math.pow(FADE, judged)) / (1 - FADE);
+  const gaussian = erfc(a / Math.SQRT2);
+  const rate = (Math.max(0, count - 1) + EXTREME_PRIOR * gaussian) / (seen + EXTREME_PRIOR);
+  for (let k = 0; k < EXTREMES.length; k++) s[at + k] *= fade;
+  s[at + b]++;
+  s[last] = judged;
+  return rate > gaussian ? Math.min(a, deviationForRate(Math.min(rate, 0.5))) : a;
 }
 
 /**

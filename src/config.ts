@@ -243,7 +243,7 @@ export const SETTINGS = {
     allowed: `one of ${SEASONS.join(", ")}`,
     schema: z.string().trim().toLowerCase().pipe(oneOf(SEASONS)),
     doc:
-      "`daily`: each entity's forecast includes its own profile by hour of day (UTC), so a daily cycle is not flagged; `none`: level and trend only",
+      "`daily`: each entity's forecast includes its own profile by hour of day (UTC), so a daily cycle is not flagged; `weekly`: by hour of the week (weekends apart, 7× the state); `none`: level and trend only",
   },
   maxEntities: {
     env: "MAX_ENTITIES",

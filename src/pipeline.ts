@@ -32,6 +32,7 @@ import { createThreshold, type Threshold, type ThresholdOptions } from "./thresh
 import { FOREST_DEFAULTS, THRESHOLD_DEFAULTS } from "./defaults.ts";
 import {
   BASELINE_DEFAULTS,
+  type BaselineJudgement,
   type BaselineOptions,
   type Baselines,
   type BaselineState,
@@ -79,8 +80,8 @@ export interface PipelineOptions {
 /** A feature's name (a numeric field of the contract). */
 export type Feature = string;
 
-/** Version of {@link ModelState}: 4 since the baselines learn repeats (flat lines). */
-export const MODEL_STATE_VERSION = 4;
+/** Version of {@link ModelState}: 5 since the baselines count their extremes. */
+export const MODEL_STATE_VERSION = 5;
 
 /** The learned state of the model: forest masses, threshold, events scored, and what they fit. */
 export interface ModelState {
@@ -153,6 +154,11 @@ export interface BatchOutcome extends CheckedBatch {
   alertScore: Float64Array;
   /** Per record and feature (contract order): deviation from its entity's level, in sd. */
   deviation: Float64Array;
+  /**
+   * Per record and feature: the calibrated deviation (`baseline.ts`), which the alert decision
+   * and the alert score use; NaN when unknown.
+   */
+  calibrated?: Float64Array;
   /** Per record and feature: its entity's typical value (mean) before it; NaN when unknown. */
   typical: Float64Array;
   /** Per record and feature: how many times in a row its value repeated the previous one. */
@@ -258,7 +264,7 @@ interface PipelineCore {
   /** Columns of the contract's features the model sees, in order. */
   columns: number[];
   /** Per-event scratch of the baselines. */
-  scratch: { x: Float64Array; z: Float64Array; t: Float64Array; r: Float64Array };
+  scratch: { x: Float64Array; judgement: Required<BaselineJudgement> };
 }
 
 /** Stage 1, stateless: decode and check the records, one contiguous slice per worker. */
@@ -325,24 +331,32 @@ function checkTimes(core: PipelineCore, c: CheckedBatch): number[] {
   return valid;
 }
 
+/** Per record and feature: what the baselines judged (see {@link BatchOutcome}). */
+interface EntityColumns {
+  deviation: Float64Array;
+  calibrated: Float64Array;
+  typical: Float64Array;
+  repeats: Float64Array;
+}
+
 /** Judges then learns record `i` against its entity's baseline (the model's columns). */
 function judgeEntity(
   core: PipelineCore,
   m0: MainModel,
   c: CheckedBatch,
   i: number,
-  deviation: Float64Array,
-  typical: Float64Array,
-  repeats: Float64Array,
+  into: EntityColumns,
 ): void {
   const d = core.columns.length;
-  const { x, z, t, r } = core.scratch;
+  const { x, judgement: j } = core.scratch;
   for (let f = 0; f < d; f++) x[f] = c.features[core.stride * i + core.columns[f]];
-  m0.baselines.judgeLearn(c.keys[i], x, z, t, r, c.ts[i]);
+  m0.baselines.judgeLearn(c.keys[i], x, c.ts[i], j);
   for (let f = 0; f < d; f++) {
-    deviation[core.stride * i + core.columns[f]] = z[f];
-    typical[core.stride * i + core.columns[f]] = t[f];
-    repeats[core.stride * i + core.columns[f]] = r[f];
+    const at = core.stride * i + core.columns[f];
+    into.deviation[at] = j.z[f];
+    into.calibrated[at] = j.calibrated[f];
+    into.typical[at] = j.typical[f];
+    into.repeats[at] = j.run[f];
   }
 }
 
@@ -359,9 +373,12 @@ async function scoreBatch(
   const thresholds = new Float64Array(n).fill(NaN);
   const anomaly = new Uint8Array(n);
   const alertScore = new Float64Array(n).fill(NaN);
-  const deviation = new Float64Array(core.stride * n).fill(NaN);
-  const typical = new Float64Array(core.stride * n).fill(NaN);
-  const repeats = new Float64Array(core.stride * n).fill(NaN);
+  const columns: EntityColumns = {
+    deviation: new Float64Array(core.stride * n).fill(NaN),
+    calibrated: new Float64Array(core.stride * n).fill(NaN),
+    typical: new Float64Array(core.stride * n).fill(NaN),
+    repeats: new Float64Array(core.stride * n).fill(NaN),
+  };
   if (m > 0) {
     // Every shard sees every valid event, in order: the model's columns only.
     const d = core.columns.length;
@@ -382,11 +399,11 @@ async function scoreBatch(
       const warm = isWarm(m0.scored++, core.params.windowSize);
       score[i] = massToScore(mass, warm, core.params);
       thresholds[i] = m0.threshold.value;
-      judgeEntity(core, m0, c, i, deviation, typical, repeats);
+      judgeEntity(core, m0, c, i, columns);
       const judged = m0.threshold.judge(
         score[i],
         warm,
-        deviation,
+        columns.calibrated,
         core.stride * i,
         core.stride,
       );
@@ -400,9 +417,7 @@ async function scoreBatch(
     threshold: thresholds,
     anomaly,
     alertScore,
-    deviation,
-    typical,
-    repeats,
+    ...columns,
   };
 }
 
@@ -484,9 +499,12 @@ function coreOf(
     columns: forest.features.map((f) => checker.features.indexOf(f)),
     scratch: {
       x: new Float64Array(forest.features.length),
-      z: new Float64Array(forest.features.length),
-      t: new Float64Array(forest.features.length),
-      r: new Float64Array(forest.features.length),
+      judgement: {
+        z: new Float64Array(forest.features.length),
+        typical: new Float64Array(forest.features.length),
+        run: new Float64Array(forest.features.length),
+        calibrated: new Float64Array(forest.features.length),
+      },
     },
   };
 }

@@ -3,7 +3,7 @@ import { createBaselines, deviationForRate, erfc } from "../../src/baseline.ts";
 
 const judge = (b: ReturnType<typeof createBaselines>, key: string, ...x: number[]) => {
   const z = new Float64Array(x.length), t = new Float64Array(x.length);
-  b.judgeLearn(key, x, z, t);
+  b.judgeLearn(key, x, undefined, { z, typical: t });
   return { z: [...z], typical: [...t] };
 };
 
@@ -58,7 +58,7 @@ Deno.test("a continuous reading stuck inside its normal range is caught; values 
   const judgeRun = (b: ReturnType<typeof createBaselines>, key: string, value: number, n: number) =>
     Array.from({ length: n }, () => {
       const z = new Float64Array(1), t = new Float64Array(1), run = new Float64Array(1);
-      b.judgeLearn(key, [value], z, t, run);
+      b.judgeLearn(key, [value], undefined, { z, typical: t, run });
       return { z: z[0], run: run[0] };
     });
   const b = createBaselines(1);
@@ -94,12 +94,12 @@ Deno.test("a daily cycle is learned per entity and hour: not flagged, and a step
     let flagged = 0;
     for (let t = 0; t < 6 * day; t += 600) {
       const z = new Float64Array(1), typical = new Float64Array(1);
-      b.judgeLearn("s", [value(t)], z, typical, undefined, t);
+      b.judgeLearn("s", [value(t)], t, { z, typical });
       if (t > 2 * day && Math.abs(z[0]) >= zStar) flagged++;
     }
     const z = new Float64Array(1), typical = new Float64Array(1);
     // A step of 2 (10 noise units) at the peak hour: small against the cycle's 16.
-    b.judgeLearn("s", [value(6 * day + day / 4) + 2], z, typical, undefined, 6 * day + day / 4);
+    b.judgeLearn("s", [value(6 * day + day / 4) + 2], 6 * day + day / 4, { z, typical });
     return { flagged, step: z[0], typical: typical[0] };
   };
   const daily = run("daily"), plain = run("none");
@@ -112,6 +112,80 @@ Deno.test("a daily cycle is learned per entity and hour: not flagged, and a step
   );
   assert.throws(
     () => createBaselines(1, { season: "hourly" as "daily" }),
-    /season must be one of daily, none, got hourly/,
+    /season must be one of daily, weekly, none, got hourly/,
+  );
+});
+
+Deno.test("extremes are calibrated per entity: a spike size that keeps recurring stops alerting, a first one alerts, Gaussian deviations are unchanged", () => {
+  const zStar = deviationForRate(1e-5);
+  let x = 11;
+  const noise = () => ((x = (x * 16807) % 2147483647) / 2147483647 - 0.5) * 0.2;
+  const b = createBaselines(1);
+  const step = (value: number) => {
+    const z = new Float64Array(1), typical = new Float64Array(1), calibrated = new Float64Array(1);
+    b.judgeLearn("lb", [value], undefined, { z, typical, calibrated });
+    return { z: z[0], calibrated: calibrated[0] };
+  };
+  for (let i = 0; i < 500; i++) {
+    const r = step(10 + noise());
+    if (!Number.isNaN(r.z)) {
+      assert.equal(r.calibrated, Math.abs(r.z), "under 7 sd: the raw deviation");
+    }
+  }
+  // A burst every 50 events, far out: the first two alert, the later ones are this entity's normal.
+  const alerted: boolean[] = [];
+  for (let burst = 0; burst < 10; burst++) {
+    const r = step(40);
+    assert.ok(Math.abs(r.z) > 20, `the raw deviation stays large: ${r.z}`);
+    alerted.push(r.calibrated >= zStar);
+    for (let i = 0; i < 49; i++) step(10 + noise());
+  }
+  assert.deepEqual(alerted.slice(0, 2), [true, true], "the first bursts alert");
+  assert.ok(alerted.slice(3).every((a) => !a), `recurring bursts stop alerting: ${alerted}`);
+  // A new, larger size is rare again for this entity.
+  assert.ok(step(400).calibrated >= zStar, "a far larger excursion still alerts");
+  // An entity that never spiked is judged on the Gaussian tail alone.
+  const quiet = createBaselines(1);
+  for (let i = 0; i < 500; i++) {
+    quiet.judgeLearn("q", [10 + noise()], undefined, {
+      z: new Float64Array(1),
+      typical: new Float64Array(1),
+    });
+  }
+  const z = new Float64Array(1), calibrated = new Float64Array(1);
+  quiet.judgeLearn("q", [40], undefined, { z, typical: new Float64Array(1), calibrated });
+  assert.equal(calibrated[0], Math.abs(z[0]));
+});
+
+Deno.test("a weekly profile learns weekdays apart from weekends; a state of another season is refused", () => {
+  const zStar = deviationForRate(1e-5);
+  const hour = 3600, day = 24 * hour, end = 30 * 7 * day;
+  let x = 5;
+  const noise = () => ((x = (x * 16807) % 2147483647) / 2147483647 - 0.5) * 0.4;
+  // Hourly for 30 weeks: 10 on weekdays, 30 on the two weekend days (ts 0 is a Thursday: days 2, 3).
+  const weekend = (t: number) => [2, 3].includes(Math.floor(t / day) % 7);
+  const value = (t: number) => (weekend(t) ? 30 : 10) + noise();
+  const run = (season: "daily" | "weekly") => {
+    const b = createBaselines(1, { season });
+    let flagged = 0;
+    const judge = (t: number, v: number) => {
+      const z = new Float64Array(1), calibrated = new Float64Array(1);
+      b.judgeLearn("s", [v], t, { z, typical: new Float64Array(1), calibrated });
+      return calibrated[0];
+    };
+    for (let t = 0; t < end; t += hour) {
+      if (judge(t, value(t)) >= zStar && t > 20 * 7 * day) flagged++;
+    }
+    // A weekday step of 2 (about 17 noise sd) at the end.
+    return { flagged, step: judge(end + 12 * hour, value(end + 12 * hour) + 2), state: b.state() };
+  };
+  const weekly = run("weekly"), daily = run("daily");
+  assert.ok(!weekend(end + 12 * hour));
+  assert.equal(weekly.flagged, 0, "the weekend is learned as normal");
+  assert.ok(weekly.step >= zStar, `the step is caught against the week's profile: ${weekly.step}`);
+  assert.ok(daily.step < zStar, `an hour-of-day profile takes weekends for noise: ${daily.step}`);
+  assert.throws(
+    () => createBaselines(1, { season: "daily" }, weekly.state),
+    /expected 50 each \(season daily\)/,
   );
 });
