@@ -5,11 +5,12 @@
  * events is flagged; a flagged event outside every injection is a false alert.
  *
  * Lines: `multi_<mode>_precision=`, `multi_<mode>_recall=`, per kind `multi_<mode>_recall_<kind>=`,
- * and `multi_precision=` / `multi_recall=` for the default mode.
+ * the same for `change` (the default mode with each feature's change since the previous event
+ * judged too), and `multi_precision=` / `multi_recall=` for the default mode.
  *
  * @module
  */
-import { createPipeline } from "../src/pipeline.ts";
+import { contractOf, createPipeline, type PipelineOptions } from "../src/pipeline.ts";
 import { multiEntityEvents } from "../src/sensors.ts";
 import { createThreshold, THRESHOLD_MODES } from "../src/threshold.ts";
 import { report } from "./report.ts";
@@ -39,8 +40,16 @@ export async function benchMulti(): Promise<void> {
   report("multi_events", n);
   report("multi_injections", kinds.length);
   const defaultMode = createThreshold().mode;
-  for (const mode of THRESHOLD_MODES) {
-    const p = await createPipeline({ workers: 1, clock: "event", threshold: { mode } });
+  const builtin = contractOf({});
+  const runs: [string, PipelineOptions][] = [
+    ...THRESHOLD_MODES.map((mode): [string, PipelineOptions] => [mode, { threshold: { mode } }]),
+    // The default mode with each feature's change since the previous event judged too.
+    ["change", {
+      contract: { ...builtin, features: builtin.features.map((f) => ({ ...f, change: true })) },
+    }],
+  ];
+  for (const [label, options] of runs) {
+    const p = await createPipeline({ workers: 1, clock: "event", ...options });
     const caught = new Uint8Array(kinds.length);
     let tp = 0, fp = 0;
     try {
@@ -62,14 +71,14 @@ export async function benchMulti(): Promise<void> {
     }
     const precision = tp / Math.max(1, tp + fp);
     const recall = caught.reduce((a, c) => a + c, 0) / Math.max(1, kinds.length);
-    report(`multi_${mode}_precision`, precision.toFixed(4));
-    report(`multi_${mode}_recall`, recall.toFixed(4));
+    report(`multi_${label}_precision`, precision.toFixed(4));
+    report(`multi_${label}_recall`, recall.toFixed(4));
     for (const kind of ["spike", "shift", "flat"]) {
       const ids = kinds.map((k, j) => k === kind ? j : -1).filter((j) => j >= 0);
       const got = ids.filter((j) => caught[j]).length;
-      report(`multi_${mode}_recall_${kind}`, (got / Math.max(1, ids.length)).toFixed(4));
+      report(`multi_${label}_recall_${kind}`, (got / Math.max(1, ids.length)).toFixed(4));
     }
-    if (mode === defaultMode) {
+    if (label === defaultMode) {
       report("multi_precision", precision.toFixed(4));
       report("multi_recall", recall.toFixed(4));
     }

@@ -21,6 +21,12 @@
  * noise that deviations are measured in. `season: "weekly"` keeps 168 offsets, one per hour of the
  * week (weekdays apart from weekends, for 7 × the profile's state), each learned with weight 0.35.
  *
+ * **Change since the previous event** (per feature, `change`): the difference from the entity's
+ * previous value, in the sd of its own differences (an exponentially weighted variance, winsorised
+ * as the noise is), with its own calibration of extremes. An event is judged on whichever of the
+ * level's and the change's calibrated deviations is larger; when the change's is, the alert shows
+ * the change's deviation and the previous value as the typical one.
+ *
  * **Calibration of extremes.** A deviation is measured in the entity's own noise, which assumes
  * its errors are about Gaussian. Real streams often are not: some spike far out now and then as a
  * matter of course (a load balancer's periodic bursts). So each entity and feature also counts its
@@ -56,6 +62,11 @@ export interface BaselineOptions {
    * Default: `daily`.
    */
   season?: Season;
+  /**
+   * Per feature: also judge the change since the entity's previous value, in the sd of its own
+   * changes (extremes calibrated the same way). Default: none.
+   */
+  change?: readonly boolean[];
 }
 
 /** Values of {@link BaselineOptions.season}. */
@@ -90,9 +101,9 @@ const HEAD = 9;
 /** After the offsets: the extremes' counts, and the judged events at their last update. */
 const TAIL = EXTREMES.length + 1;
 
-/** Numbers kept per entity and feature with `season`. */
-export function slotsOf(season: Season): number {
-  return HEAD + HOURS[season] + TAIL;
+/** Numbers kept per entity and feature with `season` (and the change's, with `change`). */
+export function slotsOf(season: Season, change = false): number {
+  return HEAD + HOURS[season] + TAIL + (change ? 1 + TAIL : 0);
 }
 
 /** Share of repeats under which an entity's runs of repeats are judged. */
@@ -105,12 +116,13 @@ const TREND = 0.05;
 const CLIP = 6;
 
 /** Defaults of {@link BaselineOptions}. */
-export const BASELINE_DEFAULTS = {
+export const BASELINE_DEFAULTS: Required<BaselineOptions> = {
   alpha: 0.02,
   warmUp: 30,
   maxEntities: 100_000,
   season: "daily",
-} as const;
+  change: [],
+};
 
 /** Baselines as plain data (for checkpoints): keys, and per key `slotsOf(season)·features` numbers. */
 export interface BaselineState {
@@ -183,7 +195,15 @@ export function createBaselines(
 ): Baselines {
   const o: Required<BaselineOptions> = { ...BASELINE_DEFAULTS, ...options };
   checkOptions(o);
-  const hours = HOURS[o.season], slots = slotsOf(o.season), stride = slots * features;
+  const hours = HOURS[o.season];
+  const change = Array.from({ length: features }, (_, f) => o.change[f] === true);
+  // Where each feature's numbers start; the stride is an entity's whole record.
+  const offsets: number[] = [];
+  let stride = 0;
+  for (let f = 0; f < features; f++) {
+    offsets.push(stride);
+    stride += slotsOf(o.season, change[f]);
+  }
   // Insertion order is recency: an entity seen is moved to the end.
   const entities = new Map<string, Float64Array>();
   let evicted = from?.evicted ?? 0;
@@ -220,7 +240,7 @@ export function createBaselines(
       tick++;
       let s = entities.get(key);
       if (!s) {
-        s = freshSlots(stride, features, slots, hours);
+        s = freshSlots(stride, offsets, hours);
         if (entities.size >= o.maxEntities) {
           entities.delete(entities.keys().next().value!);
           evicted++;
@@ -235,7 +255,7 @@ export function createBaselines(
         s[stride] = tick;
       }
       for (let f = 0; f < features; f++) {
-        const at = slots * f;
+        const at = offsets[f];
         const v = x[f], level = s[at], trend = s[at + 1], variance = s[at + 2], n = s[at + 3];
         // Repeats: the run of values equal to the previous one.
         const repeat = n > 0 && v === s[at + 4];
@@ -251,13 +271,19 @@ export function createBaselines(
         z[f] = warm ? (v - forecast) / Math.sqrt(variance + 1e-12) : NaN;
         if (calibrated) calibrated[f] = NaN;
         if (Number.isNaN(v)) continue;
-        if (warm) {
-          const cal = calibrateExtreme(s, at + HEAD + hours, n - o.warmUp, Math.abs(z[f]));
-          if (calibrated) calibrated[f] = cal;
+        let cal = warm ? calibrateExtreme(s, at + HEAD + hours, n - o.warmUp, Math.abs(z[f])) : NaN;
+        if (change[f] && n > 0) {
+          const c = judgeChange(s, at + HEAD + hours + TAIL, n, v - s[at + 4], o);
+          if (c && c.calibrated > cal) {
+            z[f] = c.z;
+            typical[f] = s[at + 4];
+            cal = c.calibrated;
+          }
         }
         const flat = learnRepeats(s, at, n, v, run, o.alpha, o.warmUp);
         if (warm && flat > Math.abs(z[f])) z[f] = flat;
-        if (warm && calibrated && flat > calibrated[f]) calibrated[f] = flat;
+        if (warm && flat > cal) cal = flat;
+        if (calibrated) calibrated[f] = cal;
         if (n === 0) s[at] = v;
         else {
           // The noise is winsorised: once warm, a value far out widens it as one 6 sd away
@@ -288,10 +314,33 @@ export function createBaselines(
 }
 
 /** The slots of a new entity: zeros, its hourly offsets unknown (NaN). */
-function freshSlots(stride: number, features: number, slots: number, hours: number): Float64Array {
+function freshSlots(stride: number, offsets: readonly number[], hours: number): Float64Array {
   const s = new Float64Array(stride + 1);
-  for (let f = 0; f < features; f++) s.fill(NaN, slots * f + HEAD, slots * f + HEAD + hours);
+  for (const at of offsets) s.fill(NaN, at + HEAD, at + HEAD + hours);
   return s;
+}
+
+/**
+ * Judges then learns change `d` (from the previous value) of an entity with `n` events, whose
+ * change slots start at `s[at]` (variance, then extremes' counts): the change's deviation and
+ * calibrated deviation once the entity is warm, else undefined.
+ */
+function judgeChange(
+  s: Float64Array,
+  at: number,
+  n: number,
+  d: number,
+  o: Required<BaselineOptions>,
+): { z: number; calibrated: number } | undefined {
+  const variance = s[at], sd = Math.sqrt(variance + 1e-12);
+  let judged: { z: number; calibrated: number } | undefined;
+  if (n >= o.warmUp) {
+    const z = d / sd;
+    judged = { z, calibrated: calibrateExtreme(s, at + 1, n - o.warmUp, Math.abs(z)) };
+  }
+  const clipped = n >= o.warmUp ? Math.max(-CLIP * sd, Math.min(CLIP * sd, d)) : d;
+  s[at] = n === 1 ? d * d : (1 - o.alpha) * (variance + o.alpha * clipped * clipped);
+  return judged;
 }
 
 /** The bin of extreme deviation `a` (−1 under the first edge). */

@@ -234,7 +234,12 @@ export function forestOf(
       return [spec.min, spec.max] as [number, number];
     }),
     features,
-    baseline: { ...BASELINE_DEFAULTS, ...options.baseline },
+    baseline: {
+      ...BASELINE_DEFAULTS,
+      ...options.baseline,
+      // Which features' changes are judged: the contract declares it per feature.
+      change: features.map((f) => all.find((a) => a.field === f)!.change === true),
+    },
     // The entity key decides what a baseline belongs to (the built-in's is implied).
     ...(contract.builtin ? {} : { entity: contract.key ?? "" }),
   };

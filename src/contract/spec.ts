@@ -14,7 +14,7 @@
  *   amount: { type: number, min: 0, max: 100000 }
  *   currency: { type: string, enum: [EUR, USD, GBP] }
  *   ts: { type: timestamp, unit: iso8601 }
- * features: [amount]               # or [{ field: amount, min: 0, max: 5000 }]
+ * features: [amount]               # or [{ field: amount, min: 0, max: 5000, change: true }]
  * ```
  *
  * This module is pure: {@link parseContract} validates a parsed document with zod and the rules
@@ -63,6 +63,11 @@ export interface FeatureSpec {
   field: string;
   min: number;
   max: number;
+  /**
+   * Also judge the change since the entity's previous event against that entity's usual changes
+   * (`baseline.ts`), besides the deviation from its level. Default: false.
+   */
+  change?: boolean;
 }
 
 /** A validated contract. */
@@ -126,7 +131,12 @@ const FieldFile = z.strictObject({
 
 const FeatureFile = z.union([
   z.string(),
-  z.strictObject({ field: z.string(), min: finite.optional(), max: finite.optional() }),
+  z.strictObject({
+    field: z.string(),
+    min: finite.optional(),
+    max: finite.optional(),
+    change: z.boolean().optional(),
+  }),
 ]);
 
 const ContractFile = z.strictObject({
@@ -186,7 +196,7 @@ function issueLine(issue: z.core.$ZodIssue & { input?: unknown }): string {
       }`;
     case "invalid_union":
       return `${path}: expected ${
-        path.startsWith("features") ? "a field name or { field, min, max }" : "a valid value"
+        path.startsWith("features") ? "a field name or { field, min, max, change }" : "a valid value"
       }, got ${describe(issue.input)}`;
     default:
       return `${path}: ${issue.message.replace(/^Invalid input: /, "")}${
@@ -334,6 +344,7 @@ function normalize(file: z.output<typeof ContractFile>): Contract {
       field: name,
       min: (typeof entry === "string" ? undefined : entry.min) ?? f.min!,
       max: (typeof entry === "string" ? undefined : entry.max) ?? f.max!,
+      ...(typeof entry !== "string" && entry.change ? { change: true } : {}),
     };
   });
   return {

@@ -189,3 +189,34 @@ Deno.test("a weekly profile learns weekdays apart from weekends; a state of anot
     /expected 50 each \(season daily\)/,
   );
 });
+
+Deno.test("a feature's change since the previous event is judged when declared: a jump small against the level's noise is caught", () => {
+  const zStar = deviationForRate(1e-5);
+  // A smooth, wandering reading (a slow swing of ±10) with little jitter: the level's forecast
+  // errors are wide, the changes from one event to the next are small.
+  let x = 3;
+  const jitter = () => ((x = (x * 16807) % 2147483647) / 2147483647 - 0.5) * 0.02;
+  const value = (i: number) => 10 * Math.sin(i / 40) + jitter();
+  const run = (change: boolean) => {
+    const b = createBaselines(1, { change: [change], season: "none" });
+    const judge = (v: number) => {
+      const z = new Float64Array(1),
+        typical = new Float64Array(1),
+        calibrated = new Float64Array(1);
+      b.judgeLearn("s", [v], undefined, { z, typical, calibrated });
+      return { z: z[0], typical: typical[0], calibrated: calibrated[0] };
+    };
+    let flagged = 0;
+    for (let i = 0; i < 3000; i++) if (judge(value(i)).calibrated >= zStar && i > 100) flagged++;
+    return { flagged, jump: judge(value(3000) + 1), state: b.state() };
+  };
+  const withChange = run(true), without = run(false);
+  assert.equal(withChange.flagged, 0, "the swing itself is not flagged");
+  assert.ok(
+    withChange.jump.calibrated >= zStar,
+    `the jump is caught: ${withChange.jump.calibrated}`,
+  );
+  assert.ok(Math.abs(withChange.jump.typical - value(2999)) < 0.05, "typical: the previous value");
+  assert.ok(without.jump.calibrated < zStar, `missed without it: ${without.jump.calibrated}`);
+  assert.equal(withChange.state.values.length, without.state.values.length + 18);
+});
