@@ -196,7 +196,9 @@ function issueLine(issue: z.core.$ZodIssue & { input?: unknown }): string {
       }`;
     case "invalid_union":
       return `${path}: expected ${
-        path.startsWith("features") ? "a field name or { field, min, max, change }" : "a valid value"
+        path.startsWith("features")
+          ? "a field name or { field, min, max, change }"
+          : "a valid value"
       }, got ${describe(issue.input)}`;
     default:
       return `${path}: ${issue.message.replace(/^Invalid input: /, "")}${
