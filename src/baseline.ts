@@ -27,18 +27,19 @@
  * level's and the change's calibrated deviations is larger; when the change's is, the alert shows
  * the change's deviation and the previous value as the typical one.
  *
- * **Calibration of extremes.** A deviation is measured in the entity's own noise, which assumes
- * its errors are about Gaussian. Real streams often are not: some spike far out now and then as a
- * matter of course (a load balancer's periodic bursts). So each entity and feature also counts its
- * own extreme deviations (|z| ≥ 7, in 16 bins up to 200 sd, counts fading over about
- * {@link EXTREME_MEMORY} of its events). The **calibrated deviation** of an event is the deviation
- * whose two-sided Gaussian tail is the chance of a deviation at least as large for that entity:
- * the Gaussian tail itself, or, when the entity has shown deviations in the event's bin or beyond
- * more than once before, their rate (with 100 events of Gaussian prior). A first spike, or a
- * second, is judged as before; a size that has recurred is not rare for that entity, and is not
- * alerted again until it fades from memory. Deviations under 7 sd are never changed, so streams
- * with Gaussian noise are judged exactly as before. The alert decision uses the calibrated
- * deviation; the raw one is what an alert shows.
+ * **Calibration of extremes** (`extremes: "learn"`; off with the default, `gaussian`). A
+ * deviation is measured in the entity's own noise, which assumes its errors are about Gaussian.
+ * Some streams spike far out now and then as a matter of course (a load balancer's bursts). With
+ * `learn` each entity and feature also counts its own extreme deviations (|z| ≥ 7, in 16 bins up to
+ * 200 sd, counts fading over about {@link EXTREME_MEMORY} of its events). The **calibrated
+ * deviation** of an event is the deviation whose two-sided Gaussian tail is the chance of a
+ * deviation at least as large for that entity: the Gaussian tail itself, or, when the entity has
+ * shown deviations in the event's bin or beyond more than once before, their rate (with 100 events
+ * of Gaussian prior). A first spike, or a second, is judged as before; a size that has recurred is
+ * not rare for that entity, and is not alerted again until it fades from memory. Deviations under
+ * 7 sd are never changed. It cannot tell routine spikes from anomalies that are frequent and
+ * alike (the seed generator's, 3 % of events): it learns both as normal, hence off by default.
+ * The alert decision uses the calibrated deviation; the raw one is what an alert shows.
  *
  * State is a few numbers per entity and feature (level, trend, variance, events seen, previous
  * value, run, repeat share and the share when the run began, the hourly offsets, the extremes'
@@ -67,7 +68,18 @@ export interface BaselineOptions {
    * changes (extremes calibrated the same way). Default: none.
    */
   change?: readonly boolean[];
+  /**
+   * `gaussian`: every deviation is judged in the entity's own noise as if it were Gaussian;
+   * `learn`: extreme deviations (≥ 7 sd) are weighed by how often that entity has shown them, so
+   * a spike size that keeps recurring stops alerting (see the module doc). Default: `gaussian`.
+   */
+  extremes?: Extremes;
 }
+
+/** Values of {@link BaselineOptions.extremes}. */
+export const EXTREMES_MODES = ["gaussian", "learn"] as const;
+/** One of {@link EXTREMES_MODES}. */
+export type Extremes = typeof EXTREMES_MODES[number];
 
 /** Values of {@link BaselineOptions.season}. */
 export const SEASONS = ["daily", "weekly", "none"] as const;
@@ -101,9 +113,13 @@ const HEAD = 9;
 /** After the offsets: the extremes' counts, and the judged events at their last update. */
 const TAIL = EXTREMES.length + 1;
 
-/** Numbers kept per entity and feature with `season` (and the change's, with `change`). */
-export function slotsOf(season: Season, change = false): number {
-  return HEAD + HOURS[season] + TAIL + (change ? 1 + TAIL : 0);
+/**
+ * Numbers kept per entity and feature with `season`, with the change's (`change`), and with the
+ * extremes' counts of each (`learn`).
+ */
+export function slotsOf(season: Season, change = false, learn = false): number {
+  const tail = learn ? TAIL : 0;
+  return HEAD + HOURS[season] + tail + (change ? 1 + tail : 0);
 }
 
 /** Share of repeats under which an entity's runs of repeats are judged. */
@@ -122,6 +138,7 @@ export const BASELINE_DEFAULTS: Required<BaselineOptions> = {
   maxEntities: 100_000,
   season: "daily",
   change: [],
+  extremes: "gaussian",
 };
 
 /** Baselines as plain data (for checkpoints): keys, and per key `slotsOf(season)·features` numbers. */
@@ -182,6 +199,11 @@ function checkOptions(o: Required<BaselineOptions>): void {
   if (!Number.isInteger(o.maxEntities) || o.maxEntities < 1) {
     throw new RangeError(`baseline maxEntities must be a positive integer, got ${o.maxEntities}`);
   }
+  if (!(EXTREMES_MODES as readonly string[]).includes(o.extremes)) {
+    throw new RangeError(
+      `baseline extremes must be one of ${EXTREMES_MODES.join(", ")}, got ${o.extremes}`,
+    );
+  }
   if (!(SEASONS as readonly string[]).includes(o.season)) {
     throw new RangeError(`baseline season must be one of ${SEASONS.join(", ")}, got ${o.season}`);
   }
@@ -197,12 +219,13 @@ export function createBaselines(
   checkOptions(o);
   const hours = HOURS[o.season];
   const change = Array.from({ length: features }, (_, f) => o.change[f] === true);
+  const learn = o.extremes === "learn", tail = learn ? TAIL : 0;
   // Where each feature's numbers start; the stride is an entity's whole record.
   const offsets: number[] = [];
   let stride = 0;
   for (let f = 0; f < features; f++) {
     offsets.push(stride);
-    stride += slotsOf(o.season, change[f]);
+    stride += slotsOf(o.season, change[f], learn);
   }
   // Insertion order is recency: an entity seen is moved to the end.
   const entities = new Map<string, Float64Array>();
@@ -271,9 +294,10 @@ export function createBaselines(
         z[f] = warm ? (v - forecast) / Math.sqrt(variance + 1e-12) : NaN;
         if (calibrated) calibrated[f] = NaN;
         if (Number.isNaN(v)) continue;
-        let cal = warm ? calibrateExtreme(s, at + HEAD + hours, n - o.warmUp, Math.abs(z[f])) : NaN;
+        const a = Math.abs(z[f]);
+        let cal = !warm ? NaN : learn ? calibrateExtreme(s, at + HEAD + hours, n - o.warmUp, a) : a;
         if (change[f] && n > 0) {
-          const c = judgeChange(s, at + HEAD + hours + TAIL, n, v - s[at + 4], o);
+          const c = judgeChange(s, at + HEAD + hours + tail, n, v - s[at + 4], o, learn);
           if (c && c.calibrated > cal) {
             z[f] = c.z;
             typical[f] = s[at + 4];
@@ -322,7 +346,7 @@ function freshSlots(stride: number, offsets: readonly number[], hours: number): 
 
 /**
  * Judges then learns change `d` (from the previous value) of an entity with `n` events, whose
- * change slots start at `s[at]` (variance, then extremes' counts): the change's deviation and
+ * change slots start at `s[at]` (variance, then, with `learn`, extremes' counts): its deviation and
  * calibrated deviation once the entity is warm, else undefined.
  */
 function judgeChange(
@@ -331,12 +355,13 @@ function judgeChange(
   n: number,
   d: number,
   o: Required<BaselineOptions>,
+  learn: boolean,
 ): { z: number; calibrated: number } | undefined {
   const variance = s[at], sd = Math.sqrt(variance + 1e-12);
   let judged: { z: number; calibrated: number } | undefined;
   if (n >= o.warmUp) {
-    const z = d / sd;
-    judged = { z, calibrated: calibrateExtreme(s, at + 1, n - o.warmUp, Math.abs(z)) };
+    const z = d / sd, a = Math.abs(z);
+    judged = { z, calibrated: learn ? calibrateExtreme(s, at + 1, n - o.warmUp, a) : a };
   }
   const clipped = n >= o.warmUp ? Math.max(-CLIP * sd, Math.min(CLIP * sd, d)) : d;
   s[at] = n === 1 ? d * d : (1 - o.alpha) * (variance + o.alpha * clipped * clipped);

@@ -14,7 +14,7 @@ import { z } from "zod";
 import { LOG_FORMATS, LOG_LEVELS } from "./log.ts";
 import { THRESHOLD_MODES } from "./threshold.ts";
 import { SEED_RATES } from "./sensors.ts";
-import { BASELINE_DEFAULTS, SEASONS } from "./baseline.ts";
+import { BASELINE_DEFAULTS, EXTREMES_MODES, SEASONS } from "./baseline.ts";
 import { FOREST_DEFAULTS, PARTITION_DEFAULTS, THRESHOLD_DEFAULTS } from "./defaults.ts";
 
 interface Spec {
@@ -244,6 +244,15 @@ export const SETTINGS = {
     schema: z.string().trim().toLowerCase().pipe(oneOf(SEASONS)),
     doc:
       "`daily`: each entity's forecast includes its own profile by hour of day (UTC), so a daily cycle is not flagged; `weekly`: by hour of the week (weekends apart, 7× the state); `none`: level and trend only",
+  },
+  baselineExtremes: {
+    env: "BASELINE_EXTREMES",
+    flag: "baseline-extremes",
+    default: BASELINE_DEFAULTS.extremes,
+    allowed: `one of ${EXTREMES_MODES.join(", ")}`,
+    schema: z.string().trim().toLowerCase().pipe(oneOf(EXTREMES_MODES)),
+    doc:
+      "`gaussian`: every deviation is judged in the entity's own noise; `learn`: a spike size an entity keeps showing (7 sd or more, recurring) stops alerting for it, for streams whose bursts are routine",
   },
   maxEntities: {
     env: "MAX_ENTITIES",

@@ -79,6 +79,7 @@ export function pipelineOptionsOf(config: Config, contract?: Contract) {
       alpha: config.baselineAlpha,
       maxEntities: config.maxEntities,
       season: config.baselineSeason,
+      extremes: config.baselineExtremes,
     },
   } satisfies PipelineOptions;
 }

@@ -116,45 +116,42 @@ Deno.test("a daily cycle is learned per entity and hour: not flagged, and a step
   );
 });
 
-Deno.test("extremes are calibrated per entity: a spike size that keeps recurring stops alerting, a first one alerts, Gaussian deviations are unchanged", () => {
+Deno.test("with extremes learned, a spike size an entity keeps showing stops alerting, a first one alerts; by default every one does", () => {
   const zStar = deviationForRate(1e-5);
-  let x = 11;
-  const noise = () => ((x = (x * 16807) % 2147483647) / 2147483647 - 0.5) * 0.2;
-  const b = createBaselines(1);
-  const step = (value: number) => {
-    const z = new Float64Array(1), typical = new Float64Array(1), calibrated = new Float64Array(1);
-    b.judgeLearn("lb", [value], undefined, { z, typical, calibrated });
-    return { z: z[0], calibrated: calibrated[0] };
-  };
-  for (let i = 0; i < 500; i++) {
-    const r = step(10 + noise());
-    if (!Number.isNaN(r.z)) {
-      assert.equal(r.calibrated, Math.abs(r.z), "under 7 sd: the raw deviation");
+  const bursts = (extremes: "gaussian" | "learn") => {
+    let x = 11;
+    const noise = () => ((x = (x * 16807) % 2147483647) / 2147483647 - 0.5) * 0.2;
+    const b = createBaselines(1, { extremes });
+    const step = (value: number) => {
+      const z = new Float64Array(1), typical = new Float64Array(1);
+      const calibrated = new Float64Array(1);
+      b.judgeLearn("lb", [value], undefined, { z, typical, calibrated });
+      return { z: z[0], calibrated: calibrated[0] };
+    };
+    for (let i = 0; i < 500; i++) {
+      const r = step(10 + noise());
+      if (!Number.isNaN(r.z)) assert.equal(r.calibrated, Math.abs(r.z), "under 7 sd: the raw one");
     }
-  }
-  // A burst every 50 events, far out: the first two alert, the later ones are this entity's normal.
-  const alerted: boolean[] = [];
-  for (let burst = 0; burst < 10; burst++) {
-    const r = step(40);
-    assert.ok(Math.abs(r.z) > 20, `the raw deviation stays large: ${r.z}`);
-    alerted.push(r.calibrated >= zStar);
-    for (let i = 0; i < 49; i++) step(10 + noise());
-  }
-  assert.deepEqual(alerted.slice(0, 2), [true, true], "the first bursts alert");
-  assert.ok(alerted.slice(3).every((a) => !a), `recurring bursts stop alerting: ${alerted}`);
-  // A new, larger size is rare again for this entity.
-  assert.ok(step(400).calibrated >= zStar, "a far larger excursion still alerts");
-  // An entity that never spiked is judged on the Gaussian tail alone.
-  const quiet = createBaselines(1);
-  for (let i = 0; i < 500; i++) {
-    quiet.judgeLearn("q", [10 + noise()], undefined, {
-      z: new Float64Array(1),
-      typical: new Float64Array(1),
-    });
-  }
-  const z = new Float64Array(1), calibrated = new Float64Array(1);
-  quiet.judgeLearn("q", [40], undefined, { z, typical: new Float64Array(1), calibrated });
-  assert.equal(calibrated[0], Math.abs(z[0]));
+    // A burst every 50 events, far out.
+    const alerted: boolean[] = [];
+    for (let burst = 0; burst < 10; burst++) {
+      const r = step(40);
+      assert.ok(Math.abs(r.z) > 20, `the raw deviation stays large: ${r.z}`);
+      alerted.push(r.calibrated >= zStar);
+      for (let i = 0; i < 49; i++) step(10 + noise());
+    }
+    return { alerted, larger: step(400).calibrated >= zStar };
+  };
+  const learned = bursts("learn");
+  assert.deepEqual(learned.alerted.slice(0, 2), [true, true], "the first bursts alert");
+  assert.ok(learned.alerted.slice(3).every((a) => !a), `then they stop: ${learned.alerted}`);
+  assert.ok(learned.larger, "a far larger excursion is rare again for this entity");
+  const gaussian = bursts("gaussian");
+  assert.ok(gaussian.alerted.every((a) => a), "by default every burst alerts");
+  assert.throws(
+    () => createBaselines(1, { extremes: "often" as "learn" }),
+    /extremes must be one of gaussian, learn, got often/,
+  );
 });
 
 Deno.test("a weekly profile learns weekdays apart from weekends; a state of another season is refused", () => {
@@ -186,7 +183,7 @@ Deno.test("a weekly profile learns weekdays apart from weekends; a state of anot
   assert.ok(daily.step < zStar, `an hour-of-day profile takes weekends for noise: ${daily.step}`);
   assert.throws(
     () => createBaselines(1, { season: "daily" }, weekly.state),
-    /expected 50 each \(season daily\)/,
+    /expected 33 each \(season daily\)/,
   );
 });
 
@@ -218,5 +215,5 @@ Deno.test("a feature's change since the previous event is judged when declared: 
   );
   assert.ok(Math.abs(withChange.jump.typical - value(2999)) < 0.05, "typical: the previous value");
   assert.ok(without.jump.calibrated < zStar, `missed without it: ${without.jump.calibrated}`);
-  assert.equal(withChange.state.values.length, without.state.values.length + 18);
+  assert.equal(withChange.state.values.length, without.state.values.length + 1);
 });
