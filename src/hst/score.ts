@@ -59,6 +59,7 @@ function scoreSegment(
   to: number,
   out: Float64Array,
 ): void {
+  if (forest.nFeatures === 1) return scoreSegment1(forest, features, from, to, out);
   if (forest.nFeatures !== 2) return scoreSegmentAnyD(forest, features, from, to, out);
   const f64 = new Float64Array(forest.reachable), i32 = new Int32Array(forest.reachable);
   const trees = forest.endTree - forest.firstTree, twins = forest.reachableUsed;
@@ -116,6 +117,74 @@ function scoreSegment(
         k = i32[CHILD_STRIDE_2 * k + CHILD_2] +
           (+(u >= f64[SLOTS_2 * k]) & +(v >= f64[SLOTS_2 * k + 1]));
       }
+      out[e] += endSum[k - twins];
+      ends[endAt + e] = k - twins;
+    }
+  }
+}
+
+/** The entry layout of one-feature tables, as constants for the fast walk. */
+const SLOTS_1 = entrySlots(1);
+const CHILD_STRIDE_1 = childAt(1, 1) - childAt(1, 0);
+const CHILD_1 = childAt(1, 0);
+
+/**
+ * {@link scoreSegment} for a one-feature forest: walks start at the cell of the line's grid
+ * ({@link buildGrid}), four events per tree in lockstep.
+ */
+function scoreSegment1(
+  forest: Forest,
+  features: Float64Array,
+  from: number,
+  to: number,
+  out: Float64Array,
+): void {
+  const f64 = new Float64Array(forest.reachable), i32 = new Int32Array(forest.reachable);
+  const trees = forest.endTree - forest.firstTree, twins = forest.reachableUsed;
+  const x = features;
+  const ends = forest.ends ?? new Int32Array(trees * (to - from));
+  const W = forest.ends ? forest.windowSize : to - from;
+  const shift = forest.ends ? forest.counter - from : -from;
+  if (!forest.cells || forest.cells.length < to) {
+    forest.cells = new Int32Array(Math.max(to, Math.min(forest.windowSize, 1 << 16)));
+  }
+  const cells = forest.cells, outside = GRID * GRID;
+  const lo = forest.box[0], per = forest.box[1];
+  for (let e = from; e < to; e++) {
+    const i = Math.floor((x[e] - lo) * per);
+    cells[e] = i >= 0 && i < outside ? i : outside;
+  }
+  const start = forest.gridStart!, endSum = forest.endSum;
+  for (let t = 0; t < trees; t++) {
+    const endAt = t * W + shift, grid = t * (outside + 1);
+    let e = from;
+    for (; e + 4 <= to; e += 4) {
+      const u0 = x[e], u1 = x[e + 1], u2 = x[e + 2], u3 = x[e + 3];
+      let k0 = start[grid + cells[e]], k1 = start[grid + cells[e + 1]];
+      let k2 = start[grid + cells[e + 2]], k3 = start[grid + cells[e + 3]];
+      while (k0 < twins || k1 < twins || k2 < twins || k3 < twins) {
+        k0 = i32[CHILD_STRIDE_1 * k0 + CHILD_1] + +(u0 >= f64[SLOTS_1 * k0]);
+        k1 = i32[CHILD_STRIDE_1 * k1 + CHILD_1] + +(u1 >= f64[SLOTS_1 * k1]);
+        k2 = i32[CHILD_STRIDE_1 * k2 + CHILD_1] + +(u2 >= f64[SLOTS_1 * k2]);
+        k3 = i32[CHILD_STRIDE_1 * k3 + CHILD_1] + +(u3 >= f64[SLOTS_1 * k3]);
+      }
+      k0 -= twins;
+      k1 -= twins;
+      k2 -= twins;
+      k3 -= twins;
+      out[e] += endSum[k0];
+      out[e + 1] += endSum[k1];
+      out[e + 2] += endSum[k2];
+      out[e + 3] += endSum[k3];
+      ends[endAt + e] = k0;
+      ends[endAt + e + 1] = k1;
+      ends[endAt + e + 2] = k2;
+      ends[endAt + e + 3] = k3;
+    }
+    for (; e < to; e++) {
+      const u = x[e];
+      let k = start[grid + cells[e]];
+      while (k < twins) k = i32[CHILD_STRIDE_1 * k + CHILD_1] + +(u >= f64[SLOTS_1 * k]);
       out[e] += endSum[k - twins];
       ends[endAt + e] = k - twins;
     }

@@ -1,13 +1,13 @@
 /**
  * The table of reachable nodes a score walks (one entry per node a score can reach, laid out
- * as {@link entrySlots} says) and, for two-feature forests, the start grid that says per cell
- * where a walk begins.
+ * as {@link entrySlots} says) and, for one- and two-feature forests, the start grid that says per
+ * cell where a walk begins.
  *
  * @module
  */
 import type { Forest } from "./model.ts";
 
-/** Cells per feature of the grid where score walks start (two-feature forests). */
+/** Cells per feature of the grid where score walks start (two features; one has `GRID²`). */
 export const GRID = 16;
 
 /**
@@ -133,34 +133,37 @@ function growWalkScratch(entries: number): void {
 }
 
 /**
- * Where the score walks of a two-feature forest start. A grid of `GRID × GRID` cells is laid over
- * the box where the first `n` kept events lie: per feature, mean ± 3 standard deviations of the
- * values inside the previous such range, three times over (so a few far anomalies do not widen
- * it), widened by a tenth each side; missing values left out. Per tree, each cell starts at the
- * deepest entry of the reachable table whose region holds the whole cell: a cell inside one
- * region where walks end starts at that end's twin (the walk is already done), a cell cut by a
- * split starts at the split. Cells follow from one monotone function of a value
- * (`⌊(x − low) · perUnit⌋`), and a cell lies left of a split value exactly when its index is below
- * the split value's own: every start is exact, and scores are the same as walking from the root.
- * Events outside the box walk from the root. With fewer than 20 values of a feature (a new or
- * restored model) every walk starts at the root.
+ * Where the score walks of a one- or two-feature forest start. A grid of `GRID × GRID` cells (two
+ * features; `GRID²` cells along the line with one) is laid over the box where the first `n` kept
+ * events lie: per feature, mean ± 3 standard deviations of the values inside the previous such
+ * range, three times over (so a few far anomalies do not widen it), widened by a tenth each side;
+ * missing values left out. Per tree, each cell starts at the deepest entry of the reachable table
+ * whose region holds the whole cell: a cell inside one region where walks end starts at that end's
+ * twin (the walk is already done), a cell cut by a split starts at the split. Cells follow from one
+ * monotone function of a value (`⌊(x − low) · perUnit⌋`), and a cell lies left of a split value
+ * exactly when its index is below the split value's own: every start is exact, and scores are the
+ * same as walking from the root. Events outside the box walk from the root. With fewer than 20
+ * values of a feature (a new or restored model) every walk starts at the root.
  */
 export function buildGrid(forest: Forest, n: number): void {
-  if (forest.nFeatures !== 2) return;
+  const d = forest.nFeatures;
+  if (d !== 1 && d !== 2) return;
   const trees = forest.endTree - forest.firstTree, cellsPer = GRID * GRID + 1;
   const start = forest.gridStart ??= new Int32Array(trees * cellsPer);
   const box = forest.box;
   box[0] = NaN;
   for (let t = 0; t < trees; t++) start[t * cellsPer + GRID * GRID] = t;
   if (n < 20) return;
-  for (let f = 0; f < 2; f++) {
+  // Cells per feature: GRID each of two, GRID² along one.
+  const cellsOf = d === 2 ? GRID : GRID * GRID;
+  for (let f = 0; f < d; f++) {
     // Mean ± 3 standard deviations, recomputed twice over the values inside the last range, so
     // that a few far anomalies do not widen the box.
     let lo = -Infinity, hi = Infinity;
     for (let pass = 0; pass < 3; pass++) {
       let min = Infinity, max = -Infinity, mean = 0, m2 = 0, seen = 0;
       for (let i = 0; i < n; i++) {
-        const v = forest.buffer[2 * i + f];
+        const v = forest.buffer[d * i + f];
         if (!(v >= lo && v <= hi)) continue; // NaN (missing) too
         min = Math.min(min, v);
         max = Math.max(max, v);
@@ -179,11 +182,31 @@ export function buildGrid(forest: Forest, n: number): void {
     }
     const pad = hi > lo ? 0.1 * (hi - lo) : 1e-6 * Math.max(1, Math.abs(lo));
     box[2 * f] = lo - pad;
-    box[2 * f + 1] = GRID / (hi + pad - (lo - pad));
+    box[2 * f + 1] = cellsOf / (hi + pad - (lo - pad));
   }
   const f64 = new Float64Array(forest.reachable), i32 = new Int32Array(forest.reachable);
   const used = forest.reachableUsed;
   let cells = 0;
+  if (d === 1) {
+    const line = GRID * GRID;
+    const fill1 = (e: number, i0: number, i1: number): void => {
+      if (i0 >= i1) return;
+      const child = i32[childAt(1, e)];
+      if (child >= used) {
+        start.fill(child, cells + i0, cells + i1);
+        return;
+      }
+      const cut = Math.floor((f64[slotAt(1, e, 0)] - box[0]) * box[1]);
+      fill1(child, i0, Math.min(i1, cut));
+      if (cut >= i0 && cut < i1) start[cells + cut] = e;
+      fill1(child + 1, Math.max(i0, cut + 1), i1);
+    };
+    for (let t = 0; t < trees; t++) {
+      cells = t * cellsPer;
+      fill1(t, 0, line);
+    }
+    return;
+  }
   const assign = (entry: number, i0: number, i1: number, j0: number, j1: number): void => {
     for (let i = i0; i < i1; i++) {
       for (let j = j0; j < j1; j++) start[cells + i * GRID + j] = entry;

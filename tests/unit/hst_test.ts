@@ -165,6 +165,53 @@ Deno.test("property: streams of few distinct values, split values themselves inc
   );
 });
 
+Deno.test("property: one-feature forests (their walks start on a line's grid) score as River's plain algorithm, under any sharding", () => {
+  const limits = [[-100, 100]] as [number, number][];
+  const options: ForestOptions = { nTrees: 3, height: 6, windowSize: 25, limits, seed: 8 };
+  const splits = buildTrees(options).split.filter((v) => !Number.isNaN(v));
+  const value = fc.oneof(
+    fc.constantFrom(...splits),
+    fc.constantFrom(-100, -20, 0, 3.5, 80, 100),
+    fc.double({ min: -100, max: 100, noNaN: true }),
+    fc.double({ min: 1, max: 1.001, noNaN: true }),
+  );
+  fc.assert(
+    fc.property(
+      fc.array(value, { minLength: 60, maxLength: 400 }),
+      fc.integer({ min: 1, max: 40 }),
+      fc.integer({ min: 1, max: 3 }),
+      (events, batch, w) => {
+        const reference = referenceDetector(buildForest(options));
+        const shards = Array.from(
+          { length: w },
+          (_, i) => buildForest(options, { index: i, count: w }),
+        );
+        const features = Float64Array.from(events);
+        const out = new Float64Array(batch);
+        const sum = new Float64Array(batch);
+        for (let s = 0; s < events.length; s += batch) {
+          const m = Math.min(batch, events.length - s);
+          sum.fill(0);
+          for (const shard of shards) {
+            scoreLearnBatch(shard, features.subarray(s, s + m), m, out);
+            for (let i = 0; i < m; i++) sum[i] += out[i];
+          }
+          for (let i = 0; i < m; i++) {
+            assert.equal(sum[i], reference(features.subarray(s + i, s + i + 1)), `event ${s + i}`);
+          }
+        }
+      },
+    ),
+    { numRuns: 200 },
+  );
+  // The grid is in use: a stream concentrated near one value starts most walks below the root.
+  const forest = buildForest({ ...options, nTrees: 25, height: 15, windowSize: 250 });
+  const data = Float64Array.from({ length: 2000 }, (_, i) => 40 + ((i * 7919) % 1000) / 100);
+  scoreLearnBatch(forest, data, data.length, new Float64Array(data.length));
+  const starts = forest.gridStart!.subarray(0, 256);
+  assert.ok(starts.some((e) => e !== 0), "cells start below the root");
+});
+
 Deno.test("W shards sum to the whole forest's scores, bit for bit, for W = 1…8 over 100,000 events", () => {
   const n = 100_000;
   const options: ForestOptions = { limits: LIMITS, seed: 5 };
