@@ -96,6 +96,23 @@ Deno.test("a bad contract is refused with one line per problem, naming the file 
   );
 });
 
+Deno.test("a feature may declare its change since the previous event to be judged; only as true or false", () => {
+  const c = parseContract(
+    { ...minimal(), features: [{ field: "amount", change: true }] },
+    "c.yaml",
+  );
+  assert.deepEqual(c.features, [{ field: "amount", min: 0, max: 100, change: true }]);
+  assert.deepEqual(parseContract(minimal(), "c.yaml").features, [
+    { field: "amount", min: 0, max: 100 },
+  ]);
+  assert.ok(
+    problems({ ...minimal(), features: [{ field: "amount", change: "yes" }] })
+      .some((l) =>
+        /^c\.yaml: features\.0: expected a field name or \{ field, min, max, change \}/.test(l)
+      ),
+  );
+});
+
 Deno.test("YAML errors name the line and column; the file's own problems name the file", async () => {
   assert.throws(
     () => contractFromText("name: a\nname: b\n", "x.yaml"),

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { CHECKS } from "../../src/event.ts";
 import { createDetector, isWarm } from "../../src/hst/mod.ts";
+import { parseContract } from "../../src/contract/spec.ts";
+import { explainOf } from "../../src/outputs.ts";
 import { createPipeline } from "../../src/pipeline.ts";
 import { sensorEvents } from "../../src/sensors.ts";
 import { createThreshold } from "../../src/threshold.ts";
@@ -196,4 +198,53 @@ Deno.test("models are kept per key: interleaved partitions score as separate pip
     await moved?.close();
     for (const p of alone) await p.close();
   }
+});
+
+Deno.test("a contract's `change: true` reaches the baselines: a jump on a smooth reading alerts, shown against the previous value", async () => {
+  const contractWith = (change: boolean) =>
+    parseContract({
+      name: "smooth",
+      version: 1,
+      key: "id",
+      time: { field: "ts", freshness_lag_sec: null },
+      fields: {
+        id: { type: "string" },
+        ts: { type: "timestamp" },
+        level: { type: "number", min: -100, max: 100 },
+      },
+      features: [{ field: "level", change }],
+    }, "smooth.yaml");
+  const enc = new TextEncoder();
+  // A slow swing of ±10 with ±0.01 jitter, then a jump of 1.
+  const value = (i: number) => 10 * Math.sin(i / 40) + 0.01 * Math.sin(i * 12.9898);
+  const records = Array.from({ length: 3001 }, (_, i) =>
+    enc.encode(JSON.stringify({
+      id: "a",
+      ts: 1_767_225_600 + 60 * i,
+      level: Number((value(i) + (i === 3000 ? 1 : 0)).toFixed(4)),
+    })));
+  const run = async (change: boolean) => {
+    const p = await createPipeline({ workers: 1, clock: "event", contract: contractWith(change) });
+    try {
+      let last;
+      for (let i = 0; i < records.length; i += 500) {
+        last = await p.process(records.slice(i, i + 500));
+      }
+      return last!;
+    } finally {
+      await p.close();
+    }
+  };
+  const withChange = await run(true), without = await run(false);
+  const k = withChange.n - 1;
+  assert.equal(withChange.anomaly[k], 1, "the jump alerts with the change judged");
+  assert.equal(without.anomaly[k], 0, "and not without it");
+  const [top] = explainOf(withChange, k, ["level"]);
+  assert.ok(
+    Math.abs(top.typical! - Number(value(2999).toFixed(4))) < 1e-3,
+    `typical ${top.typical}`,
+  );
+  let flagged = 0;
+  for (let i = 0; i < k; i++) flagged += withChange.anomaly[i];
+  assert.equal(flagged, 0, "the swing itself never alerts in the last batch");
 });
