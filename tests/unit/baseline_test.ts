@@ -116,7 +116,7 @@ Deno.test("a daily cycle is learned per entity and hour: not flagged, and a step
   );
 });
 
-Deno.test("with extremes learned, a spike size an entity keeps showing stops alerting, a first one alerts; by default every one does", () => {
+Deno.test("with extremes learned, a spike size an entity keeps showing stops alerting, a first one alerts; with `gaussian` every one does", () => {
   const zStar = deviationForRate(1e-5);
   const bursts = (extremes: "gaussian" | "learn") => {
     let x = 11;
@@ -147,7 +147,7 @@ Deno.test("with extremes learned, a spike size an entity keeps showing stops ale
   assert.ok(learned.alerted.slice(3).every((a) => !a), `then they stop: ${learned.alerted}`);
   assert.ok(learned.larger, "a far larger excursion is rare again for this entity");
   const gaussian = bursts("gaussian");
-  assert.ok(gaussian.alerted.every((a) => a), "by default every burst alerts");
+  assert.ok(gaussian.alerted.every((a) => a), "with gaussian extremes every burst alerts");
   assert.throws(
     () => createBaselines(1, { extremes: "often" as "learn" }),
     /extremes must be one of gaussian, learn, got often/,
