@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { CHUNK_BYTES, decodeCheckpoint, encodeCheckpoint } from "../../src/checkpoint.ts";
-import { createPipeline } from "../../src/pipeline.ts";
+import { contractOf, createPipeline } from "../../src/pipeline.ts";
 import { sensorEvents } from "../../src/sensors.ts";
 
 function withoutTemperature(value: Uint8Array): Uint8Array {
@@ -40,5 +40,44 @@ Deno.test("a checkpoint of the default forest encodes compactly and decodes to t
     assert.ok(bytes.length < 4 * CHUNK_BYTES, `${bytes.length} bytes: a few chunks at most`);
   } finally {
     await pipeline.close();
+  }
+});
+
+Deno.test("baselines with every option (weekly profile, change, learned extremes) survive a checkpoint: the restored model judges on exactly as the original", async () => {
+  const now = 1_767_347_851;
+  const values: Uint8Array[] = [];
+  for (const { event } of sensorEvents({ seed: 4 })) {
+    if (values.length === 4000) break;
+    values.push(new TextEncoder().encode(JSON.stringify({ ...event, ts: now + values.length })));
+  }
+  const builtin = contractOf({});
+  const options = {
+    workers: 2,
+    clock: "event" as const,
+    contract: { ...builtin, features: builtin.features.map((f) => ({ ...f, change: true })) },
+    baseline: { season: "weekly" as const, extremes: "learn" as const },
+  };
+  const original = await createPipeline(options);
+  const restored = await createPipeline(options);
+  try {
+    await original.process(values.slice(0, 3000));
+    const checkpoint = { topic: "events", partition: 0, offset: "3000", takenAt: 0 };
+    const bytes = await encodeCheckpoint({ ...checkpoint, state: await original.snapshot() });
+    const back = await decodeCheckpoint(new Uint8Array(bytes));
+    await restored.open(0, back.state);
+    const a = await original.process(values.slice(3000));
+    const b = await restored.process(values.slice(3000));
+    assert.deepEqual([...b.deviation], [...a.deviation]);
+    assert.deepEqual([...b.calibrated!], [...a.calibrated!]);
+    assert.deepEqual([...b.anomaly], [...a.anomaly]);
+    assert.ok(
+      a.status.every((c) => c === 0 || c > 0) && a.status.filter((c) => c === 0).length > 900,
+    );
+    // The learned extremes matter in the continuation: some deviations are calibrated down.
+    const discounted = [...a.calibrated!].filter((c, k) => c < Math.abs(a.deviation[k]) - 1);
+    assert.ok(discounted.length >= 5, `${discounted.length} deviations calibrated down`);
+  } finally {
+    await original.close();
+    await restored.close();
   }
 });
