@@ -23,7 +23,7 @@
  *
  * **Change since the previous event** (per feature, `change`): the difference from the entity's
  * previous value, in the sd of its own differences (an exponentially weighted variance, winsorised
- * as the noise is), with its own calibration of extremes. An event is judged on whichever of the
+ * as the noise is; with `learn`, extremes calibrated on their own). An event is judged on whichever of the
  * level's and the change's calibrated deviations is larger; when the change's is, the alert shows
  * the change's deviation and the previous value as the typical one.
  *
@@ -65,7 +65,7 @@ export interface BaselineOptions {
   season?: Season;
   /**
    * Per feature: also judge the change since the entity's previous value, in the sd of its own
-   * changes (extremes calibrated the same way). Default: none.
+   * changes (with `learn`, their extremes calibrated the same way). Default: none.
    */
   change?: readonly boolean[];
   /**
@@ -141,7 +141,7 @@ export const BASELINE_DEFAULTS: Required<BaselineOptions> = {
   extremes: "gaussian",
 };
 
-/** Baselines as plain data (for checkpoints): keys, and per key `slotsOf(season)·features` numbers. */
+/** Baselines as plain data (for checkpoints): keys, and per key the {@link slotsOf} of each feature. */
 export interface BaselineState {
   features: number;
   keys: string[];
@@ -154,7 +154,8 @@ export interface BaselineState {
 export interface BaselineJudgement {
   /**
    * Deviation from the entity's forecast in its noise's sd (the larger of the level's and the
-   * flatness's); NaN while the entity warms up or the feature is absent.
+   * flatness's; the change's when that decides); NaN while the entity warms up or the feature is
+   * absent.
    */
   z: Float64Array;
   /** The entity's typical value: the forecast before this event (NaN before its first). */
@@ -238,7 +239,8 @@ export function createBaselines(
     if (from.values.length !== from.keys.length * stride) {
       throw new RangeError(
         `baseline state has ${from.values.length} numbers for ${from.keys.length} entities, ` +
-          `expected ${stride} each (season ${o.season})`,
+          `expected ${stride} each (season ${o.season}, extremes ${o.extremes}` +
+          `${change.some(Boolean) ? ", change" : ""})`,
       );
     }
     from.keys.forEach((k, i) => {

@@ -183,7 +183,7 @@ Deno.test("a weekly profile learns weekdays apart from weekends; a state of anot
   assert.ok(daily.step < zStar, `an hour-of-day profile takes weekends for noise: ${daily.step}`);
   assert.throws(
     () => createBaselines(1, { season: "daily" }, weekly.state),
-    /expected 33 each \(season daily\)/,
+    /expected 33 each \(season daily, extremes gaussian\)/,
   );
 });
 
