@@ -47,6 +47,28 @@ export function scoreLearnBatch(
  * lockstep with their features in registers and branch-free child choices: each step is one
  * round of independent loads, and the CPU overlaps the four walks.
  */
+/**
+ * What the grid-started walks of events `[from, to)` share: the table's views, where each walk's
+ * end is written for the pivot (event e of this call is event `e + shift` of the window, `W` per
+ * tree), and the scratch of each event's grid cell.
+ */
+function walkSetup(forest: Forest, from: number, to: number) {
+  const trees = forest.endTree - forest.firstTree;
+  if (!forest.cells || forest.cells.length < to) {
+    forest.cells = new Int32Array(Math.max(to, Math.min(forest.windowSize, 1 << 16)));
+  }
+  return {
+    f64: new Float64Array(forest.reachable),
+    i32: new Int32Array(forest.reachable),
+    trees,
+    twins: forest.reachableUsed,
+    ends: forest.ends ?? new Int32Array(trees * (to - from)),
+    W: forest.ends ? forest.windowSize : to - from,
+    shift: forest.ends ? forest.counter - from : -from,
+    cells: forest.cells,
+  };
+}
+
 /** The entry layout of two-feature tables ({@link entrySlots}), as constants for the fast walk. */
 const SLOTS_2 = entrySlots(2);
 const CHILD_STRIDE_2 = childAt(2, 1) - childAt(2, 0);
@@ -61,18 +83,9 @@ function scoreSegment(
 ): void {
   if (forest.nFeatures === 1) return scoreSegment1(forest, features, from, to, out);
   if (forest.nFeatures !== 2) return scoreSegmentAnyD(forest, features, from, to, out);
-  const f64 = new Float64Array(forest.reachable), i32 = new Int32Array(forest.reachable);
-  const trees = forest.endTree - forest.firstTree, twins = forest.reachableUsed;
-  const x = features;
-  // Where each walk ends, for the pivot: event e of this call is event `e + shift` of the window.
-  const ends = forest.ends ?? new Int32Array(trees * (to - from));
-  const W = forest.ends ? forest.windowSize : to - from;
-  const shift = forest.ends ? forest.counter - from : -from;
+  const { f64, i32, trees, twins, ends, W, shift, cells } = walkSetup(forest, from, to);
+  const x = features, outside = GRID * GRID;
   // Each event's cell of the grid (the same for every tree), `GRID²` outside the box.
-  if (!forest.cells || forest.cells.length < to) {
-    forest.cells = new Int32Array(Math.max(to, Math.min(forest.windowSize, 1 << 16)));
-  }
-  const cells = forest.cells, outside = GRID * GRID;
   const [lo0, per0, lo1, per1] = forest.box;
   for (let e = from; e < to; e++) {
     const i = Math.floor((x[2 * e] - lo0) * per0), j = Math.floor((x[2 * e + 1] - lo1) * per1);
@@ -139,16 +152,8 @@ function scoreSegment1(
   to: number,
   out: Float64Array,
 ): void {
-  const f64 = new Float64Array(forest.reachable), i32 = new Int32Array(forest.reachable);
-  const trees = forest.endTree - forest.firstTree, twins = forest.reachableUsed;
-  const x = features;
-  const ends = forest.ends ?? new Int32Array(trees * (to - from));
-  const W = forest.ends ? forest.windowSize : to - from;
-  const shift = forest.ends ? forest.counter - from : -from;
-  if (!forest.cells || forest.cells.length < to) {
-    forest.cells = new Int32Array(Math.max(to, Math.min(forest.windowSize, 1 << 16)));
-  }
-  const cells = forest.cells, outside = GRID * GRID;
+  const { f64, i32, trees, twins, ends, W, shift, cells } = walkSetup(forest, from, to);
+  const x = features, outside = GRID * GRID;
   const lo = forest.box[0], per = forest.box[1];
   for (let e = from; e < to; e++) {
     const i = Math.floor((x[e] - lo) * per);
