@@ -315,12 +315,11 @@ export function createBaselines(
           // The noise is winsorised: once warm, a value far out widens it as one 6 sd away
           // would, so anomalies do not hide the next ones; the level follows every value, so a
           // lasting shift becomes the new normal.
-          const d = v - forecast, sd = Math.sqrt(variance + 1e-12);
-          const clipped = n >= o.warmUp ? Math.max(-CLIP * sd, Math.min(CLIP * sd, d)) : d;
+          const d = v - forecast;
           const next = base + o.alpha * d;
           s[at + 1] = n > 1 ? trend + o.alpha * TREND * (next - level - trend) : 0;
           s[at] = next;
-          s[at + 2] = (1 - o.alpha) * (variance + o.alpha * clipped * clipped);
+          s[at + 2] = winsorisedVariance(variance, d, n >= o.warmUp, o.alpha);
         }
         if (hour >= 0) {
           // The hour's offset from the level it left: its first visit takes it at once.
@@ -365,9 +364,18 @@ function judgeChange(
     const z = d / sd, a = Math.abs(z);
     judged = { z, calibrated: learn ? calibrateExtreme(s, at + 1, n - o.warmUp, a) : a };
   }
-  const clipped = n >= o.warmUp ? Math.max(-CLIP * sd, Math.min(CLIP * sd, d)) : d;
-  s[at] = n === 1 ? d * d : (1 - o.alpha) * (variance + o.alpha * clipped * clipped);
+  s[at] = n === 1 ? d * d : winsorisedVariance(variance, d, n >= o.warmUp, o.alpha);
   return judged;
+}
+
+/**
+ * The exponentially weighted variance after error `d`; once `warm`, an error beyond {@link CLIP}
+ * sd counts as one of CLIP sd, so a far-out value does not widen the noise the next are judged in.
+ */
+function winsorisedVariance(variance: number, d: number, warm: boolean, alpha: number): number {
+  const sd = Math.sqrt(variance + 1e-12);
+  const clipped = warm ? Math.max(-CLIP * sd, Math.min(CLIP * sd, d)) : d;
+  return (1 - alpha) * (variance + alpha * clipped * clipped);
 }
 
 /** The bin of extreme deviation `a` (−1 under the first edge). */
