@@ -6,7 +6,8 @@
  *
  * Lines: `multi_<mode>_precision=`, `multi_<mode>_recall=`, per kind `multi_<mode>_recall_<kind>=`,
  * the same for `change` (the default mode with each feature's change since the previous event
- * judged too), and `multi_precision=` / `multi_recall=` for the default mode.
+ * judged too), `recent` (with each feature's recent level judged too) and `change_recent` (both),
+ * and `multi_precision=` / `multi_recall=` for the default mode.
  *
  * @module
  */
@@ -46,6 +47,16 @@ export async function benchMulti(): Promise<void> {
     // The default mode with each feature's change since the previous event judged too.
     ["change", {
       contract: { ...builtin, features: builtin.features.map((f) => ({ ...f, change: true })) },
+    }],
+    // … with each feature's recent level judged too, and with both.
+    ["recent", {
+      contract: { ...builtin, features: builtin.features.map((f) => ({ ...f, recent: true })) },
+    }],
+    ["change_recent", {
+      contract: {
+        ...builtin,
+        features: builtin.features.map((f) => ({ ...f, change: true, recent: true })),
+      },
     }],
   ];
   for (const [label, options] of runs) {

@@ -27,6 +27,14 @@
  * level's and the change's calibrated deviations is larger; when the change's is, the alert shows
  * the change's deviation and the previous value as the typical one.
  *
+ * **Recent level** (per feature, `recent`): the running mean of the entity's last few forecast
+ * errors (weight {@link RECENT_WEIGHT}, about 5 events; each error winsorised as the noise is),
+ * in that mean's own sd, taken from a running median of its square (moving 1 % an event, so a
+ * shift lasting tens of events, or anomalies a few percent of the events, barely move it), and
+ * never narrower than the sd it would have with independent errors. A shift of a few noise units
+ * that lasts is caught within a few events even when no single event stands out. Judged once the
+ * entity has seen 5 warm-ups of events, on the larger of it and the level's deviation.
+ *
  * **Calibration of extremes** (`extremes: "learn"`; off with the default, `gaussian`). A
  * deviation is measured in the entity's own noise, which assumes its errors are about Gaussian.
  * Some streams spike far out now and then as a matter of course (a load balancer's bursts). With
@@ -68,6 +76,12 @@ export interface BaselineOptions {
    * changes (with `learn`, their extremes calibrated the same way). Default: none.
    */
   change?: readonly boolean[];
+  /**
+   * Per feature: also judge the entity's recent level (the running mean of its last few forecast
+   * errors, in that mean's own sd), so a lasting shift of a few noise units is caught. Default:
+   * none.
+   */
+  recent?: readonly boolean[];
   /**
    * `gaussian`: every deviation is judged in the entity's own noise as if it were Gaussian;
    * `learn`: extreme deviations (≥ 7 sd) are weighed by how often that entity has shown them, so
@@ -114,13 +128,22 @@ const HEAD = 9;
 const TAIL = EXTREMES.length + 1;
 
 /**
- * Numbers kept per entity and feature with `season`, with the change's (`change`), and with the
- * extremes' counts of each (`learn`).
+ * Numbers kept per entity and feature with `season`, with the change's (`change`), with the
+ * extremes' counts of each (`learn`), and with the recent level's (`recent`).
  */
-export function slotsOf(season: Season, change = false, learn = false): number {
+export function slotsOf(season: Season, change = false, learn = false, recent = false): number {
   const tail = learn ? TAIL : 0;
-  return HEAD + HOURS[season] + tail + (change ? 1 + tail : 0);
+  return HEAD + HOURS[season] + tail + (change ? 1 + tail : 0) + (recent ? 2 : 0);
 }
+
+/** Weight of the newest forecast error in the recent level's running mean (about 5 events). */
+export const RECENT_WEIGHT = 0.2;
+/** Step of the recent level's running median (a factor per event). */
+const RECENT_STEP = 0.01;
+/** Median of a χ² variable of one degree of freedom: the squared mean's median over its sd². */
+const CHI2_MEDIAN = 0.4549;
+/** Events of an entity, in warm-ups, before its recent level is judged (the median settles). */
+const RECENT_WARM_UPS = 5;
 
 /** Share of repeats under which an entity's runs of repeats are judged. */
 const FLAT_MAX_P = 0.01;
@@ -138,6 +161,7 @@ export const BASELINE_DEFAULTS: Required<BaselineOptions> = {
   maxEntities: 100_000,
   season: "daily",
   change: [],
+  recent: [],
   extremes: "gaussian",
 };
 
@@ -220,13 +244,14 @@ export function createBaselines(
   checkOptions(o);
   const hours = HOURS[o.season];
   const change = Array.from({ length: features }, (_, f) => o.change[f] === true);
+  const recent = Array.from({ length: features }, (_, f) => o.recent[f] === true);
   const learn = o.extremes === "learn", tail = learn ? TAIL : 0;
   // Where each feature's numbers start; the stride is an entity's whole record.
   const offsets: number[] = [];
   let stride = 0;
   for (let f = 0; f < features; f++) {
     offsets.push(stride);
-    stride += slotsOf(o.season, change[f], learn);
+    stride += slotsOf(o.season, change[f], learn, recent[f]);
   }
   // Insertion order is recency: an entity seen is moved to the end.
   const entities = new Map<string, Float64Array>();
@@ -240,7 +265,7 @@ export function createBaselines(
       throw new RangeError(
         `baseline state has ${from.values.length} numbers for ${from.keys.length} entities, ` +
           `expected ${stride} each (season ${o.season}, extremes ${o.extremes}` +
-          `${change.some(Boolean) ? ", change" : ""})`,
+          `${change.some(Boolean) ? ", change" : ""}${recent.some(Boolean) ? ", recent" : ""})`,
       );
     }
     from.keys.forEach((k, i) => {
@@ -306,6 +331,14 @@ export function createBaselines(
             cal = c.calibrated;
           }
         }
+        if (recent[f] && n > 0) {
+          const at2 = at + slotsOf(o.season, change[f], learn);
+          const r = judgeRecent(s, at2, n, v - forecast, variance, o);
+          if (Math.abs(r) > cal) {
+            z[f] = r;
+            cal = Math.abs(r);
+          }
+        }
         const flat = learnRepeats(s, at, n, v, run, o.alpha, o.warmUp);
         if (warm && flat > Math.abs(z[f])) z[f] = flat;
         if (warm && flat > cal) cal = flat;
@@ -365,6 +398,34 @@ function judgeChange(
     judged = { z, calibrated: learn ? calibrateExtreme(s, at + 1, n - o.warmUp, a) : a };
   }
   s[at] = n === 1 ? d * d : winsorisedVariance(variance, d, n >= o.warmUp, o.alpha);
+  return judged;
+}
+
+/**
+ * Judges then learns forecast error `d` of an entity with `n` events and noise `variance` into
+ * its recent level's slots: `s[at]`, the errors' running mean, and `s[at + 1]`, the running
+ * median of that mean's square. Returns the mean's deviation once the entity has seen
+ * {@link RECENT_WARM_UPS} warm-ups of events, else NaN (which never decides).
+ */
+function judgeRecent(
+  s: Float64Array,
+  at: number,
+  n: number,
+  d: number,
+  variance: number,
+  o: Required<BaselineOptions>,
+): number {
+  const sd = Math.sqrt(variance + 1e-12);
+  const error = n >= o.warmUp ? Math.max(-CLIP * sd, Math.min(CLIP * sd, d)) : d;
+  const mean = s[at] + RECENT_WEIGHT * (error - s[at]);
+  // The mean's variance were the errors independent: where the median starts, and the least
+  // the mean's variance is taken to be (errors that alternate do not make it narrower).
+  const independent = (variance + 1e-12) * RECENT_WEIGHT / (2 - RECENT_WEIGHT);
+  const median = n <= o.warmUp ? CHI2_MEDIAN * independent : s[at + 1];
+  const spread = Math.max(median / CHI2_MEDIAN, independent);
+  const judged = n >= RECENT_WARM_UPS * o.warmUp ? mean / Math.sqrt(spread) : NaN;
+  s[at] = mean;
+  s[at + 1] = median * (mean * mean > median ? 1 + RECENT_STEP : 1 / (1 + RECENT_STEP));
   return judged;
 }
 

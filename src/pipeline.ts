@@ -239,6 +239,7 @@ export function forestOf(
       ...options.baseline,
       // Which features' changes are judged: the contract declares it per feature.
       change: features.map((f) => all.find((a) => a.field === f)!.change === true),
+      recent: features.map((f) => all.find((a) => a.field === f)!.recent === true),
     },
     // The entity key decides what a baseline belongs to (the built-in's is implied).
     ...(contract.builtin ? {} : { entity: contract.key ?? "" }),

@@ -14,7 +14,7 @@
  *   amount: { type: number, min: 0, max: 100000 }
  *   currency: { type: string, enum: [EUR, USD, GBP] }
  *   ts: { type: timestamp, unit: iso8601 }
- * features: [amount]               # or [{ field: amount, min: 0, max: 5000, change: true }]
+ * features: [amount]    # or [{ field: amount, min: 0, max: 5000, change: true, recent: true }]
  * ```
  *
  * This module is pure: {@link parseContract} validates a parsed document with zod and the rules
@@ -68,6 +68,11 @@ export interface FeatureSpec {
    * (`baseline.ts`), besides the deviation from its level. Default: false.
    */
   change?: boolean;
+  /**
+   * Also judge the entity's recent level (the mean of its last few deviations, `baseline.ts`),
+   * so a lasting shift of a few noise units is caught. Default: false.
+   */
+  recent?: boolean;
 }
 
 /** A validated contract. */
@@ -136,6 +141,7 @@ const FeatureFile = z.union([
     min: finite.optional(),
     max: finite.optional(),
     change: z.boolean().optional(),
+    recent: z.boolean().optional(),
   }),
 ]);
 
@@ -197,7 +203,7 @@ function issueLine(issue: z.core.$ZodIssue & { input?: unknown }): string {
     case "invalid_union":
       return `${path}: expected ${
         path.startsWith("features")
-          ? "a field name or { field, min, max, change }"
+          ? "a field name or { field, min, max, change, recent }"
           : "a valid value"
       }, got ${describe(issue.input)}`;
     default:
@@ -347,6 +353,7 @@ function normalize(file: z.output<typeof ContractFile>): Contract {
       min: (typeof entry === "string" ? undefined : entry.min) ?? f.min!,
       max: (typeof entry === "string" ? undefined : entry.max) ?? f.max!,
       ...(typeof entry !== "string" && entry.change ? { change: true } : {}),
+      ...(typeof entry !== "string" && entry.recent ? { recent: true } : {}),
     };
   });
   return {

@@ -217,3 +217,33 @@ Deno.test("a feature's change since the previous event is judged when declared: 
   assert.ok(without.jump.calibrated < zStar, `missed without it: ${without.jump.calibrated}`);
   assert.equal(withChange.state.values.length, without.state.values.length + 1);
 });
+
+Deno.test("a feature's recent level is judged when declared: a lasting shift of 2.5 noise units is caught within 10 events", () => {
+  const zStar = deviationForRate(1e-6);
+  // A Gaussian reading (σ = 1, Box–Muller over a fixed LCG), then a shift of +2.5σ that lasts.
+  let x = 11;
+  const uniform = () => (x = (x * 16807) % 2147483647) / 2147483647;
+  const normal = () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
+  const noise = Array.from({ length: 3020 }, normal);
+  const run = (recent: boolean) => {
+    const b = createBaselines(1, { recent: [recent], season: "none" });
+    const z = new Float64Array(1), typical = new Float64Array(1), calibrated = new Float64Array(1);
+    let before = 0, firstCaught = -1;
+    for (let i = 0; i < noise.length; i++) {
+      const shifted = i >= 3000;
+      b.judgeLearn("s", [(shifted ? 2.5 : 0) + noise[i]], undefined, { z, typical, calibrated });
+      if (calibrated[0] < zStar) continue;
+      if (!shifted && i > 100) before++;
+      if (shifted && firstCaught < 0) firstCaught = i - 3000;
+    }
+    return { before, firstCaught, state: b.state() };
+  };
+  const withRecent = run(true), without = run(false);
+  assert.equal(withRecent.before, 0, "the noise itself is not flagged");
+  assert.ok(
+    withRecent.firstCaught >= 0 && withRecent.firstCaught < 10,
+    `caught at event ${withRecent.firstCaught} of the shift`,
+  );
+  assert.equal(without.firstCaught, -1, "missed without it: no single event stands out");
+  assert.equal(withRecent.state.values.length, without.state.values.length + 2);
+});

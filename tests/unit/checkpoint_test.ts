@@ -43,7 +43,7 @@ Deno.test("a checkpoint of the default forest encodes compactly and decodes to t
   }
 });
 
-Deno.test("baselines with every option (weekly profile, change, learned extremes) survive a checkpoint: the restored model judges on exactly as the original", async () => {
+Deno.test("baselines with every option (weekly profile, change, recent level, learned extremes) survive a checkpoint: the restored model judges on exactly as the original", async () => {
   const now = 1_767_347_851;
   const values: Uint8Array[] = [];
   for (const { event } of sensorEvents({ seed: 4 })) {
@@ -54,7 +54,11 @@ Deno.test("baselines with every option (weekly profile, change, learned extremes
   const options = {
     workers: 2,
     clock: "event" as const,
-    contract: { ...builtin, features: builtin.features.map((f) => ({ ...f, change: true })) },
+    // Every feature's change judged, the first one's recent level too.
+    contract: {
+      ...builtin,
+      features: builtin.features.map((f, i) => ({ ...f, change: true, recent: i === 0 })),
+    },
     baseline: { season: "weekly" as const, extremes: "learn" as const },
   };
   const original = await createPipeline(options);

@@ -108,8 +108,23 @@ Deno.test("a feature may declare its change since the previous event to be judge
   assert.ok(
     problems({ ...minimal(), features: [{ field: "amount", change: "yes" }] })
       .some((l) =>
-        /^c\.yaml: features\.0: expected a field name or \{ field, min, max, change \}/.test(l)
+        /^c\.yaml: features\.0: expected a field name or \{ field, min, max, change, recent \}/
+          .test(l)
       ),
+  );
+});
+
+Deno.test("a feature may declare its recent level to be judged; only as true or false", () => {
+  const c = parseContract(
+    { ...minimal(), features: [{ field: "amount", recent: true, change: true }] },
+    "c.yaml",
+  );
+  assert.deepEqual(c.features, [
+    { field: "amount", min: 0, max: 100, change: true, recent: true },
+  ]);
+  assert.ok(
+    problems({ ...minimal(), features: [{ field: "amount", recent: 1 }] })
+      .some((l) => /^c\.yaml: features\.0: expected a field name or \{ field/.test(l)),
   );
 });
 

@@ -248,3 +248,53 @@ Deno.test("a contract's `change: true` reaches the baselines: a jump on a smooth
   for (let i = 0; i < k; i++) flagged += withChange.anomaly[i];
   assert.equal(flagged, 0, "the swing itself never alerts in the last batch");
 });
+
+Deno.test("a contract's `recent: true` reaches the baselines: a lasting shift no single event shows alerts", async () => {
+  const contractWith = (recent: boolean) =>
+    parseContract({
+      name: "steady",
+      version: 1,
+      key: "id",
+      time: { field: "ts", freshness_lag_sec: null },
+      fields: {
+        id: { type: "string" },
+        ts: { type: "timestamp" },
+        level: { type: "number", min: -100, max: 100 },
+      },
+      features: [{ field: "level", recent }],
+    }, "steady.yaml");
+  const enc = new TextEncoder();
+  // Gaussian noise (σ = 1, a fixed LCG), then from event 3000 a shift of +2.5σ for 20 events.
+  let x = 11;
+  const uniform = () => (x = (x * 16807) % 2147483647) / 2147483647;
+  const normal = () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
+  const records = Array.from({ length: 3020 }, (_, i) =>
+    enc.encode(JSON.stringify({
+      id: "a",
+      ts: 1_767_225_600 + 60 * i,
+      level: Number(((i >= 3000 ? 2.5 : 0) + normal()).toFixed(4)),
+    })));
+  const run = async (recent: boolean) => {
+    const p = await createPipeline({
+      workers: 1,
+      clock: "event",
+      contract: contractWith(recent),
+      baseline: { season: "none" },
+    });
+    const flags: number[] = [];
+    try {
+      for (let i = 0; i < records.length; i += 500) {
+        const r = await p.process(records.slice(i, i + 500));
+        for (let k = 0; k < r.n; k++) flags.push(r.anomaly[k]);
+      }
+      return flags;
+    } finally {
+      await p.close();
+    }
+  };
+  const withRecent = await run(true), without = await run(false);
+  const sum = (a: number[]) => a.reduce((s, f) => s + f, 0);
+  assert.equal(sum(withRecent.slice(300, 3000)), 0, "the noise never alerts");
+  assert.ok(sum(withRecent.slice(3000)) > 0, "the shift alerts with the recent level judged");
+  assert.equal(sum(without.slice(3000)), 0, "and not without it");
+});
