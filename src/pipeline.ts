@@ -23,7 +23,7 @@
  */
 import { builtinContract, type CheckLimits, DEFAULT_LIMITS } from "./event.ts";
 import { type Checker, checkTime, compileChecker } from "./contract/compile.ts";
-import type { Contract } from "./contract/spec.ts";
+import { type Contract, type Cycle, CYCLE_SECONDS } from "./contract/spec.ts";
 import { type ForestOptions, isWarm, type MassState, massToScore } from "./hst/mod.ts";
 import type { QuantileState } from "./quantile.ts";
 import { packRecords } from "./stage.ts";
@@ -99,6 +99,7 @@ export interface ModelState {
 export function modelKey(
   forest: ForestOptions & {
     features?: readonly string[];
+    cycles?: readonly string[];
     baseline?: BaselineOptions;
     entity?: string;
   },
@@ -111,6 +112,7 @@ export function modelKey(
     seed: forest.seed ?? FOREST_DEFAULTS.seed,
     limits: forest.limits,
     features: forest.features,
+    ...(forest.cycles && forest.cycles.length > 0 ? { cycles: forest.cycles } : {}),
     baseline: forest.baseline,
     ...(forest.entity !== undefined ? { entity: forest.entity } : {}),
     mode: threshold.mode ?? THRESHOLD_DEFAULTS.mode,
@@ -209,7 +211,12 @@ export function contractOf(options: PipelineOptions): Contract {
 /** The forest of a pipeline: its parameters, limits of its features from the contract. */
 export function forestOf(
   options: PipelineOptions,
-): ForestOptions & { features: readonly Feature[]; baseline: BaselineOptions; entity?: string } {
+): ForestOptions & {
+  features: readonly Feature[];
+  cycles: readonly Cycle[];
+  baseline: BaselineOptions;
+  entity?: string;
+} {
   const contract = contractOf(options);
   const all = contract.features;
   const features = options.features ?? all.map((f) => f.field);
@@ -227,13 +234,22 @@ export function forestOf(
       `contract ${contract.name} declares no features: the model has nothing to see`,
     );
   }
+  const cycles = contract.time.cycles ?? [];
+  const limits = features.map((f) => {
+    const spec = all.find((a) => a.field === f)!;
+    return [spec.min, spec.max] as [number, number];
+  });
+  // A cycle's sine and cosine span the features' mean width, so the trees split on them as often
+  // as on a feature (a split's feature is drawn in proportion to its range).
+  const radius = cycleRadius(limits);
   return {
     ...options.forest,
-    limits: features.map((f) => {
-      const spec = all.find((a) => a.field === f)!;
-      return [spec.min, spec.max] as [number, number];
-    }),
+    limits: [
+      ...limits,
+      ...cycles.flatMap(() => [[-radius, radius], [-radius, radius]] as [number, number][]),
+    ],
     features,
+    cycles,
     baseline: {
       ...BASELINE_DEFAULTS,
       ...options.baseline,
@@ -244,6 +260,11 @@ export function forestOf(
     // The entity key decides what a baseline belongs to (the built-in's is implied).
     ...(contract.builtin ? {} : { entity: contract.key ?? "" }),
   };
+}
+
+/** Half the mean width of `limits`: the amplitude of a time cycle's sine and cosine features. */
+export function cycleRadius(limits: readonly (readonly [number, number])[]): number {
+  return limits.reduce((a, [lo, hi]) => a + (hi - lo), 0) / (2 * limits.length);
 }
 
 /** The main-thread part of a model: threshold, events scored, entity baselines. */
@@ -269,6 +290,10 @@ interface PipelineCore {
   time: { freshnessLagSec: number | null; maxFutureSec: number; field: string };
   /** Columns of the contract's features the model sees, in order. */
   columns: number[];
+  /** Seconds of each time cycle the forest also sees (two features each, after the columns). */
+  cycles: number[];
+  /** Amplitude of the cycles' sine and cosine ({@link cycleRadius}). */
+  cycleRadius: number;
   /** Per-event scratch of the baselines. */
   scratch: { x: Float64Array; judgement: Required<BaselineJudgement> };
 }
@@ -386,12 +411,17 @@ async function scoreBatch(
     repeats: new Float64Array(core.stride * n).fill(NaN),
   };
   if (m > 0) {
-    // Every shard sees every valid event, in order: the model's columns only.
-    const d = core.columns.length;
+    // Every shard sees every valid event, in order: the model's columns only, then the phase of
+    // each time cycle as its sine and cosine.
+    const d = core.columns.length + 2 * core.cycles.length;
     const shared = new Float64Array(new SharedArrayBuffer(8 * d * m));
     valid.forEach((i, k) => {
-      for (let f = 0; f < d; f++) {
-        shared[d * k + f] = c.features[core.stride * i + core.columns[f]];
+      let at = d * k;
+      for (const col of core.columns) shared[at++] = c.features[core.stride * i + col];
+      for (const period of core.cycles) {
+        const phase = (2 * Math.PI * (c.ts[i] % period)) / period;
+        shared[at++] = core.cycleRadius * Math.sin(phase);
+        shared[at++] = core.cycleRadius * Math.cos(phase);
       }
     });
     const replies = await core.pool.broadcast(
@@ -503,6 +533,8 @@ function coreOf(
     now: options.now ?? (() => Date.now() / 1000),
     eventClock: NaN,
     columns: forest.features.map((f) => checker.features.indexOf(f)),
+    cycles: forest.cycles.map((c) => CYCLE_SECONDS[c]),
+    cycleRadius: cycleRadius(forest.limits.slice(0, forest.features.length)),
     scratch: {
       x: new Float64Array(forest.features.length),
       judgement: {

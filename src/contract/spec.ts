@@ -8,7 +8,7 @@
  * name: payments
  * version: 1
  * key: account_id                  # whose events belong together
- * time: { field: ts, freshness_lag_sec: 300, max_future_sec: 86400 }
+ * time: { field: ts, freshness_lag_sec: 300, max_future_sec: 86400 }   # cycles: [day, week]
  * fields:
  *   account_id: { type: string, pattern: "^acc-[0-9]+$" }
  *   amount: { type: number, min: 0, max: 100000 }
@@ -58,6 +58,14 @@ export interface FieldSpec {
   description?: string;
 }
 
+/** Cycles of the event time a contract may give the forest (`time.cycles`). */
+export const CYCLES = ["day", "week"] as const;
+/** One of {@link CYCLES}. */
+export type Cycle = typeof CYCLES[number];
+
+/** Seconds in each of {@link CYCLES}. */
+export const CYCLE_SECONDS: Record<Cycle, number> = { day: 86_400, week: 604_800 };
+
 /** A numeric field the model sees, with the limits the forest splits within. */
 export interface FeatureSpec {
   field: string;
@@ -96,6 +104,11 @@ export interface Contract {
     freshnessLagSec: number | null;
     /** Newest accepted time, seconds after the clock. */
     maxFutureSec: number;
+    /**
+     * Cycles of the event time the forest also sees, each as two features (the sine and cosine
+     * of its phase, in UTC): `day` (time of day), `week` (time of the week). Default: none.
+     */
+    cycles?: readonly Cycle[];
   };
   fields: FieldSpec[];
   features: FeatureSpec[];
@@ -156,6 +169,10 @@ const ContractFile = z.strictObject({
     field: z.string(),
     freshness_lag_sec: z.union([finite.pipe(z.number().min(0)), z.null()]).default(300),
     max_future_sec: finite.pipe(z.number().min(0)).default(86_400),
+    cycles: z.array(z.enum(CYCLES)).max(CYCLES.length).refine(
+      (c) => new Set(c).size === c.length,
+      "expected each cycle at most once",
+    ).default([]),
   }),
   fields: z.record(z.string(), FieldFile).refine(
     (f) => Object.keys(f).length >= 1,
@@ -367,6 +384,7 @@ function normalize(file: z.output<typeof ContractFile>): Contract {
       field: file.time.field,
       freshnessLagSec: file.time.freshness_lag_sec,
       maxFutureSec: file.time.max_future_sec,
+      ...(file.time.cycles.length > 0 ? { cycles: file.time.cycles } : {}),
     },
     fields,
     features,

@@ -298,3 +298,66 @@ Deno.test("a contract's `recent: true` reaches the baselines: a lasting shift no
   assert.ok(sum(withRecent.slice(3000)) > 0, "the shift alerts with the recent level judged");
   assert.equal(sum(without.slice(3000)), 0, "and not without it");
 });
+
+Deno.test("a contract's `time.cycles` gives the forest the time of day: a daytime level at night is isolated, not without it", async () => {
+  const contractWith = (cycles: string[]) =>
+    parseContract({
+      name: "office",
+      version: 1,
+      key: "id",
+      time: { field: "ts", freshness_lag_sec: null, cycles },
+      fields: {
+        id: { type: "string" },
+        ts: { type: "timestamp" },
+        load: { type: "number", min: 0, max: 100 },
+      },
+      features: ["load"],
+    }, "office.yaml");
+  const enc = new TextEncoder();
+  // Every 15 minutes (the forest's window of 250 events spans more than a day, as it must for
+  // a cycle): load 80 ± 2 from 08:00 to 20:00 UTC, 20 ± 2 at night; then, on day 9 at 03:00,
+  // the daytime load.
+  const start = 1_767_225_600, every = 900;
+  const records = Array.from({ length: 8 * 96 + 12 }, (_, i) => {
+    const ts = start + every * i, hour = Math.floor((ts % 86_400) / 3600);
+    const day = hour >= 8 && hour < 20;
+    const load = (day ? 80 : 20) + 2 * Math.sin(i * 12.9898);
+    return { ts, load };
+  });
+  records.push({ ts: records.at(-1)!.ts + every, load: 80 });
+  const values = records.map((r) => enc.encode(JSON.stringify({ id: "a", ...r })));
+  const run = async (cycles: string[]) => {
+    const p = await createPipeline({
+      workers: 2,
+      clock: "event",
+      contract: contractWith(cycles),
+      threshold: { mode: "adaptive" },
+    });
+    try {
+      let last;
+      for (let i = 0; i < values.length; i += 200) last = await p.process(values.slice(i, i + 200));
+      return { last: last!, features: p.features };
+    } finally {
+      await p.close();
+    }
+  };
+  const withDay = await run(["day"]), without = await run([]);
+  const k = withDay.last.n - 1;
+  assert.equal(withDay.last.anomaly[k], 1, `isolated: score ${withDay.last.score[k]}`);
+  assert.equal(without.last.anomaly[k], 0, "without the cycle it is an ordinary load");
+  // Of the last batch's other events, only some at the switch between night and day (08:00,
+  // 20:00: a level seen twice a day) may be flagged.
+  const batchStart = records.length - withDay.last.n;
+  for (let i = 0; i < k; i++) {
+    if (!withDay.last.anomaly[i]) continue;
+    const t = records[batchStart + i].ts % 86_400;
+    const fromSwitch = Math.min(Math.abs(t - 8 * 3600), Math.abs(t - 20 * 3600));
+    assert.ok(fromSwitch <= 2 * every, `flagged at ${t / 3600} h, away from a switch`);
+  }
+  assert.deepEqual(withDay.features, ["load"], "the cycle is the forest's, not a field");
+  assert.throws(
+    () => contractWith(["day", "day"]),
+    /time\.cycles: expected each cycle at most once/,
+  );
+  assert.throws(() => contractWith(["month"]), /time\.cycles\.0/);
+});
