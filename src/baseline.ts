@@ -133,7 +133,7 @@ const TAIL = EXTREMES.length + 1;
  */
 export function slotsOf(season: Season, change = false, learn = false, recent = false): number {
   const tail = learn ? TAIL : 0;
-  return HEAD + HOURS[season] + tail + (change ? 1 + tail : 0) + (recent ? 2 : 0);
+  return HEAD + HOURS[season] + tail + (change ? 3 + tail : 0) + (recent ? 2 : 0);
 }
 
 /** Weight of the newest forecast error in the recent level's running mean (about 5 events). */
@@ -324,10 +324,10 @@ export function createBaselines(
         const a = Math.abs(z[f]);
         let cal = !warm ? NaN : learn ? calibrateExtreme(s, at + HEAD + hours, n - o.warmUp, a) : a;
         if (change[f] && n > 0) {
-          const c = judgeChange(s, at + HEAD + hours + tail, n, v - s[at + 4], o, learn);
+          const c = judgeChange(s, at + HEAD + hours + tail, n, v, s[at + 4], o, learn);
           if (c && c.calibrated > cal) {
             z[f] = c.z;
-            typical[f] = s[at + 4];
+            typical[f] = c.from;
             cal = c.calibrated;
           }
         }
@@ -379,25 +379,35 @@ function freshSlots(stride: number, offsets: readonly number[], hours: number): 
 }
 
 /**
- * Judges then learns change `d` (from the previous value) of an entity with `n` events, whose
- * change slots start at `s[at]` (variance, then, with `learn`, extremes' counts): its deviation and
- * calibrated deviation once the entity is warm, else undefined.
+ * Judges then learns the change of value `v` of an entity with `n` events, whose previous value
+ * is `previous` and whose change slots start at `s[at]`: the changes' variance, the value the
+ * last change was measured from, whether that change was extreme (beyond {@link CLIP} sd), then
+ * with `learn` the extremes' counts. A change is measured from the previous value, or, right
+ * after an extreme change, from the value that one was measured from: the return from a spike
+ * is not a second jump, and a lasting step is judged twice before it is the new reference.
+ * Returns its deviation, calibrated deviation and reference once the entity is warm.
  */
 function judgeChange(
   s: Float64Array,
   at: number,
   n: number,
-  d: number,
+  v: number,
+  previous: number,
   o: Required<BaselineOptions>,
   learn: boolean,
-): { z: number; calibrated: number } | undefined {
+): { z: number; calibrated: number; from: number } | undefined {
   const variance = s[at], sd = Math.sqrt(variance + 1e-12);
-  let judged: { z: number; calibrated: number } | undefined;
-  if (n >= o.warmUp) {
+  const afterExtreme = n > 1 && s[at + 2] === 1;
+  const from = afterExtreme ? s[at + 1] : previous;
+  const d = v - from, warm = n >= o.warmUp;
+  let judged: { z: number; calibrated: number; from: number } | undefined;
+  if (warm) {
     const z = d / sd, a = Math.abs(z);
-    judged = { z, calibrated: learn ? calibrateExtreme(s, at + 1, n - o.warmUp, a) : a };
+    judged = { z, calibrated: learn ? calibrateExtreme(s, at + 3, n - o.warmUp, a) : a, from };
   }
-  s[at] = n === 1 ? d * d : winsorisedVariance(variance, d, n >= o.warmUp, o.alpha);
+  s[at + 1] = from;
+  s[at + 2] = !afterExtreme && warm && Math.abs(d) > CLIP * sd ? 1 : 0;
+  s[at] = n === 1 ? d * d : winsorisedVariance(variance, d, warm, o.alpha);
   return judged;
 }
 

@@ -215,7 +215,24 @@ Deno.test("a feature's change since the previous event is judged when declared: 
   );
   assert.ok(Math.abs(withChange.jump.typical - value(2999)) < 0.05, "typical: the previous value");
   assert.ok(without.jump.calibrated < zStar, `missed without it: ${without.jump.calibrated}`);
-  assert.equal(withChange.state.values.length, without.state.values.length + 1);
+  assert.equal(withChange.state.values.length, without.state.values.length + 3);
+});
+
+Deno.test("with the change judged, the return from a spike is not a second jump", () => {
+  const zStar = deviationForRate(1e-6);
+  let x = 5;
+  const uniform = () => (x = (x * 16807) % 2147483647) / 2147483647;
+  const normal = () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
+  const b = createBaselines(1, { change: [true], season: "none" });
+  const z = new Float64Array(1), typical = new Float64Array(1), calibrated = new Float64Array(1);
+  const judge = (v: number) => {
+    b.judgeLearn("s", [v], undefined, { z, typical, calibrated });
+    return calibrated[0];
+  };
+  for (let i = 0; i < 2000; i++) judge(normal());
+  assert.ok(judge(40 + normal()) >= zStar, "the spike alerts");
+  const back = judge(normal());
+  assert.ok(back < zStar, `the return does not: ${back}`);
 });
 
 Deno.test("a feature's recent level is judged when declared: a lasting shift of 2.5 noise units is caught within 10 events", () => {
