@@ -6,8 +6,7 @@
  *
  * Lines: `multi_<mode>_precision=`, `multi_<mode>_recall=`, per kind `multi_<mode>_recall_<kind>=`,
  * the same for `change` (the default mode with each feature's change since the previous event
- * judged too), `recent` (with each feature's recent level judged too) and `change_recent` (both),
- * and `multi_precision=` / `multi_recall=` for the default mode.
+ * judged too) and `level_only` (without the built-in contract's recent level), and `multi_precision=` / `multi_recall=` for the default mode.
  *
  * @module
  */
@@ -44,19 +43,13 @@ export async function benchMulti(): Promise<void> {
   const builtin = contractOf({});
   const runs: [string, PipelineOptions][] = [
     ...THRESHOLD_MODES.map((mode): [string, PipelineOptions] => [mode, { threshold: { mode } }]),
-    // The default mode with each feature's change since the previous event judged too.
+    // The default mode with each feature's change since the previous event judged too, and
+    // without the built-in contract's recent level (the level alone).
     ["change", {
       contract: { ...builtin, features: builtin.features.map((f) => ({ ...f, change: true })) },
     }],
-    // … with each feature's recent level judged too, and with both.
-    ["recent", {
-      contract: { ...builtin, features: builtin.features.map((f) => ({ ...f, recent: true })) },
-    }],
-    ["change_recent", {
-      contract: {
-        ...builtin,
-        features: builtin.features.map((f) => ({ ...f, change: true, recent: true })),
-      },
+    ["level_only", {
+      contract: { ...builtin, features: builtin.features.map((f) => ({ ...f, recent: false })) },
     }],
   ];
   for (const [label, options] of runs) {

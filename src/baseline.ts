@@ -6,7 +6,7 @@
  *
  * **Flat lines.** A value equal to the entity's previous one is a repeat. Each entity learns how
  * often its values repeat (`p`, a running share with a uniform prior). An entity whose values
- * rarely repeat (`p` below 1 %: a continuous reading) and that has varied for `warmUp` events is
+ * rarely repeat (`p` below 5 %: a continuous reading) and that has varied for `warmUp` events is
  * judged on a run of `r` repeats too: its chance is `p^r` (`p` as it was when the run began), its
  * flatness the deviation whose two-sided Gaussian tail is that chance, and the event's deviation
  * the larger of the two, at runs of 2, 4, 8, 16 … repeats (a stuck sensor alerts once, then again
@@ -146,7 +146,7 @@ const CHI2_MEDIAN = 0.4549;
 const RECENT_WARM_UPS = 5;
 
 /** Share of repeats under which an entity's runs of repeats are judged. */
-const FLAT_MAX_P = 0.01;
+const FLAT_MAX_P = 0.05;
 
 /** Weight of the trend's update, relative to the level's. */
 const TREND = 0.05;

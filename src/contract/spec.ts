@@ -488,9 +488,10 @@ export function seedContract(r: SeedRanges): Contract {
         default: "OK",
       },
     ],
+    // Sensor readings: each one's recent level is judged too (a lasting shift of a few noise units).
     features: [
-      { field: "value", min: r.valueMin, max: r.valueMax },
-      { field: "temperature", min: r.temperatureMin, max: r.temperatureMax },
+      { field: "value", min: r.valueMin, max: r.valueMax, recent: true },
+      { field: "temperature", min: r.temperatureMin, max: r.temperatureMax, recent: true },
     ],
     builtin: true,
   };
