@@ -48,12 +48,22 @@ export function contractSummary(contract: Contract, file: string): string {
     `key:      ${contract.key ?? `none (every event is entity "${contract.name}")`}`,
     `time:     ${t.field} (${timeField.unit}), freshness ${
       t.freshnessLagSec === null ? "unchecked" : `${t.freshnessLagSec} s`
-    }, future skew ${t.maxFutureSec} s`,
+    }, future skew ${t.maxFutureSec} s${
+      t.cycles?.length ? `, cycles for the forest: ${t.cycles.join(", ")}` : ""
+    }`,
     `unknown fields: ${contract.unknownFields}`,
     `fields:`,
     ...contract.fields.map((f) => `  ${f.name.padEnd(width)}  ${f.type.padEnd(9)}  ${rules(f)}`),
     `features: ${
-      contract.features.map((f) => `${f.field} [${f.min}, ${f.max}]`).join(", ") || "none"
+      contract.features.map((f) =>
+        `${f.field} [${f.min}, ${f.max}]${
+          f.change || f.recent
+            ? ` (+ ${
+              [f.change ? "change" : "", f.recent ? "recent level" : ""].filter(Boolean).join(", ")
+            })`
+            : ""
+        }`
+      ).join(", ") || "none"
     }`,
     `checks:   ${checkNamesOf(contract).slice(1).join(", ")}`,
   ].join("\n");
