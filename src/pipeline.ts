@@ -80,8 +80,11 @@ export interface PipelineOptions {
 /** A feature's name (a numeric field of the contract). */
 export type Feature = string;
 
-/** Version of {@link ModelState}: 5 since the baselines count their extremes. */
-export const MODEL_STATE_VERSION = 5;
+/**
+ * Version of {@link ModelState}: 6 since a feature's change keeps the value it was measured from
+ * and its recent level may be judged.
+ */
+export const MODEL_STATE_VERSION = 6;
 
 /** The learned state of the model: forest masses, threshold, events scored, and what they fit. */
 export interface ModelState {
