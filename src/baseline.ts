@@ -25,7 +25,9 @@
  * previous value, in the sd of its own differences (an exponentially weighted variance, winsorised
  * as the noise is; with `learn`, extremes calibrated on their own). An event is judged on whichever of the
  * level's and the change's calibrated deviations is larger; when the change's is, the alert shows
- * the change's deviation and the previous value as the typical one.
+ * the change's deviation and the value it was measured from as the typical one: the previous
+ * value, or, right after an extreme change, the one before it (so the return from a spike is not
+ * a second jump).
  *
  * **Recent level** (per feature, `recent`): the running mean of the entity's last few forecast
  * errors (weight {@link RECENT_WEIGHT}, about 5 events; each error winsorised as the noise is),
