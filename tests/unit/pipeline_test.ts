@@ -200,20 +200,23 @@ Deno.test("models are kept per key: interleaved partitions score as separate pip
   }
 });
 
+/** A contract of one entity `id` with one feature, `level`, declared as `feature` says. */
+const levelContract = (name: string, feature: { change?: boolean; recent?: boolean }) =>
+  parseContract({
+    name,
+    version: 1,
+    key: "id",
+    time: { field: "ts", freshness_lag_sec: null },
+    fields: {
+      id: { type: "string" },
+      ts: { type: "timestamp" },
+      level: { type: "number", min: -100, max: 100 },
+    },
+    features: [{ field: "level", ...feature }],
+  }, `${name}.yaml`);
+
 Deno.test("a contract's `change: true` reaches the baselines: a jump on a smooth reading alerts, shown against the previous value", async () => {
-  const contractWith = (change: boolean) =>
-    parseContract({
-      name: "smooth",
-      version: 1,
-      key: "id",
-      time: { field: "ts", freshness_lag_sec: null },
-      fields: {
-        id: { type: "string" },
-        ts: { type: "timestamp" },
-        level: { type: "number", min: -100, max: 100 },
-      },
-      features: [{ field: "level", change }],
-    }, "smooth.yaml");
+  const contractWith = (change: boolean) => levelContract("smooth", { change });
   const enc = new TextEncoder();
   // A slow swing of ±10 with ±0.01 jitter, then a jump of 1.
   const value = (i: number) => 10 * Math.sin(i / 40) + 0.01 * Math.sin(i * 12.9898);
@@ -250,19 +253,7 @@ Deno.test("a contract's `change: true` reaches the baselines: a jump on a smooth
 });
 
 Deno.test("a contract's `recent: true` reaches the baselines: a lasting shift no single event shows alerts", async () => {
-  const contractWith = (recent: boolean) =>
-    parseContract({
-      name: "steady",
-      version: 1,
-      key: "id",
-      time: { field: "ts", freshness_lag_sec: null },
-      fields: {
-        id: { type: "string" },
-        ts: { type: "timestamp" },
-        level: { type: "number", min: -100, max: 100 },
-      },
-      features: [{ field: "level", recent }],
-    }, "steady.yaml");
+  const contractWith = (recent: boolean) => levelContract("steady", { recent });
   const enc = new TextEncoder();
   // Gaussian noise (σ = 1, a fixed LCG), then from event 3000 a shift of +2.5σ for 20 events.
   let x = 11;
