@@ -250,9 +250,12 @@ export function createBaselines(
   const learn = o.extremes === "learn", tail = learn ? TAIL : 0;
   // Where each feature's numbers start; the stride is an entity's whole record.
   const offsets: number[] = [];
+  // Where each feature's recent level's slots start (after its change's).
+  const recentAt: number[] = [];
   let stride = 0;
   for (let f = 0; f < features; f++) {
     offsets.push(stride);
+    recentAt.push(stride + slotsOf(o.season, change[f], learn));
     stride += slotsOf(o.season, change[f], learn, recent[f]);
   }
   // Insertion order is recency: an entity seen is moved to the end.
@@ -334,8 +337,7 @@ export function createBaselines(
           }
         }
         if (recent[f] && n > 0) {
-          const at2 = at + slotsOf(o.season, change[f], learn);
-          const r = judgeRecent(s, at2, n, v - forecast, variance, o);
+          const r = judgeRecent(s, recentAt[f], n, v - forecast, variance, o);
           if (Math.abs(r) > cal) {
             z[f] = r;
             cal = Math.abs(r);

@@ -42,12 +42,6 @@ export function scoreLearnBatch(
 }
 
 /**
- * Scores events `[from, to)` from the reference masses (no event lacks a feature), walking the
- * table of reachable nodes. With two features (the product's), four events walk a tree in
- * lockstep with their features in registers and branch-free child choices: each step is one
- * round of independent loads, and the CPU overlaps the four walks.
- */
-/**
  * What the grid-started walks of events `[from, to)` share: the table's views, where each walk's
  * end is written for the pivot (event e of this call is event `e + shift` of the window, `W` per
  * tree), and the scratch of each event's grid cell.
@@ -74,6 +68,12 @@ const SLOTS_2 = entrySlots(2);
 const CHILD_STRIDE_2 = childAt(2, 1) - childAt(2, 0);
 const CHILD_2 = childAt(2, 0);
 
+/**
+ * Scores events `[from, to)` from the reference masses (no event lacks a feature), walking the
+ * table of reachable nodes. With two features (the product's), four events walk a tree in
+ * lockstep with their features in registers and branch-free child choices: each step is one
+ * round of independent loads, and the CPU overlaps the four walks.
+ */
 function scoreSegment(
   forest: Forest,
   features: Float64Array,
