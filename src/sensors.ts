@@ -221,7 +221,7 @@ export function* multiEntityEvents(
     value: setup.uniform(-5, 5),
     valueNoise: setup.uniform(0.5, 1.5),
   }));
-  const state = profile.map(() => ({ kind: "none" as EntityInjection, left: 0, age: 0 }));
+  const state = profile.map(() => ({ kind: "none" as EntityInjection, left: 0, age: 0, sign: 1 }));
   const rng = createRandom(options.seed ?? 1, 8);
   for (let i = 0;; i++) {
     const s = i % sensors, p = profile[s], st = state[s];
@@ -231,14 +231,15 @@ export function* multiEntityEvents(
     const value = p.value + p.valueNoise * rng.normal();
     if (st.left === 0 && rng.next() < chance) {
       const u = rng.next();
-      Object.assign(st, { kind: u < 0.4 ? "spike" : u < 0.7 ? "shift" : "flat", age: 0 });
+      // One direction per injection: a shift stays on one side for all its events.
+      const sign = (s + Math.floor(i / 97)) % 2 ? 1 : -1;
+      Object.assign(st, { kind: u < 0.4 ? "spike" : u < 0.7 ? "shift" : "flat", age: 0, sign });
       st.left = st.kind === "spike" ? 1 : st.kind === "shift" ? 30 : 20;
     }
     let injected: EntityInjection = "none", labelled = false;
     if (st.left > 0) {
       injected = st.kind;
-      const sign = (s + Math.floor(i / 97)) % 2 ? 1 : -1;
-      if (st.kind === "spike" || st.kind === "shift") temperature += sign * size * p.noise;
+      if (st.kind === "spike" || st.kind === "shift") temperature += st.sign * size * p.noise;
       if (st.kind === "flat") temperature = p.level;
       labelled = st.kind !== "shift" || st.age < 5;
       st.age++;

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { INJECTIONS, labelledFeatures, SEED_RATES, sensorEvents } from "../../src/sensors.ts";
+import {
+  INJECTIONS,
+  labelledFeatures,
+  multiEntityEvents,
+  SEED_RATES,
+  sensorEvents,
+} from "../../src/sensors.ts";
 
 function take(n: number, options = {}) {
   const out = [];
@@ -61,4 +67,28 @@ Deno.test("labelled features keep only model-bound events, labelled by injection
   const share = data.labels.reduce((a, b) => a + b, 0) / data.n;
   assert.ok(share > 0.025 && share < 0.037, `anomaly share ${share}`);
   assert.ok(data.features.every(Number.isFinite));
+});
+
+Deno.test("the multi-entity stream's level shifts keep one direction for all their events", () => {
+  // Against the mean of the sensor's last 10 normal readings: a 5-noise-sd shift stays on one side.
+  let shifts = 0, i = 0;
+  const recent = new Map<string, number[]>(), open = new Map<string, number[]>();
+  for (const { event, injected } of multiEntityEvents({ seed: 3 })) {
+    if (i++ === 60_000) break;
+    const id = event.sensor_id, before = recent.get(id) ?? [], run = open.get(id);
+    const temperature = event.temperature!;
+    if (injected === "shift") {
+      const reference = before.reduce((a, b) => a + b, 0) / before.length;
+      open.set(id, [...(run ?? []), temperature - reference]);
+      continue;
+    }
+    if (run) {
+      shifts++;
+      assert.equal(run.length, 30, "a shift lasts 30 events");
+      assert.ok(run.every((d) => Math.sign(d) === Math.sign(run[0])), `${id}: ${run}`);
+      open.delete(id);
+    }
+    if (injected === "none") recent.set(id, [...before, temperature].slice(-10));
+  }
+  assert.ok(shifts > 20, `shifts seen: ${shifts}`);
 });
