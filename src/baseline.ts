@@ -1,6 +1,7 @@
 /**
  * Per-entity baselines: for each entity (the event's key, `sensor_id` for the seed's event) and
- * each model feature, an exponentially weighted mean and variance of its own recent values. An
+ * each model feature, an exponentially weighted mean and variance of its own recent values (the
+ * plain mean and variance of its first values until their weight falls to `alpha`). An
  * event is judged against its entity's own level and noise: the deviation
  * `z = (x − mean) / sd`, taken before the event is learned.
  *
@@ -16,9 +17,10 @@
  *
  * **Time of day and week.** With `season: "daily"` (the default) each entity and feature also
  * keeps a profile of 24 hourly offsets from its level (UTC hours of the event time, learned with
- * weight 0.05, the first visit of an hour taking its value at once): the forecast is level + trend
- * + the hour's offset (Holt–Winters), so a normal daily cycle is neither flagged nor widens the
- * noise that deviations are measured in. `season: "weekly"` keeps 168 offsets, one per hour of the
+ * weight 0.05): the forecast is level + trend + the hour's offset (Holt–Winters), so a normal
+ * daily cycle is neither flagged nor widens the noise that deviations are measured in. An hour not
+ * yet seen is forecast with the previous hour's offset, and its first value moves that offset by
+ * its error shrunk by the noise (see `firstVisitStep`). `season: "weekly"` keeps 168 offsets, one per hour of the
  * week (weekdays apart from weekends, for 7 × the profile's state), each learned with weight 0.35.
  *
  * **Change since the previous event** (per feature, `change`): the difference from the entity's
@@ -318,7 +320,7 @@ export function createBaselines(
         if (runs) runs[f] = Number.isNaN(v) ? NaN : run;
         // The forecast follows the entity's level and its trend (Holt), so a slow cycle (a day's
         // temperature) is not taken for a deviation, plus the hour's offset when it has one.
-        const offset = hour >= 0 && !Number.isNaN(s[at + HEAD + hour]) ? s[at + HEAD + hour] : 0;
+        const offset = hour < 0 ? 0 : hourOffset(s, at + HEAD, hour, hours);
         const base = n > 1 ? level + trend : level;
         const forecast = base + offset;
         typical[f] = n > 0 ? forecast : NaN;
@@ -353,15 +355,21 @@ export function createBaselines(
           // would, so anomalies do not hide the next ones; the level follows every value, so a
           // lasting shift becomes the new normal.
           const d = v - forecast;
-          const next = base + o.alpha * d;
+          // A new entity's level and noise start as the plain mean and variance of its first
+          // values (weight 1/n until that falls to alpha), so its noise is not underestimated
+          // when it is first judged.
+          const a = Math.max(o.alpha, 1 / (n + 1));
+          const next = base + a * d;
           s[at + 1] = n > 1 ? trend + o.alpha * TREND * (next - level - trend) : 0;
           s[at] = next;
-          s[at + 2] = winsorisedVariance(variance, d, n >= o.warmUp, o.alpha);
+          s[at + 2] = winsorisedVariance(variance, d, n >= o.warmUp, a);
         }
         if (hour >= 0) {
-          // The hour's offset from the level it left: its first visit takes it at once.
-          const h = at + HEAD + hour, seen = !Number.isNaN(s[h]);
-          s[h] = seen ? s[h] + SEASON_WEIGHT[o.season] * (v - s[at] - s[h]) : v - s[at];
+          // The hour's offset from the level it left, learned with the season's weight; its
+          // first visit starts from the previous hour's offset (see hourOffset).
+          const h = at + HEAD + hour, e = v - s[at] - offset;
+          s[h] = offset +
+            (Number.isNaN(s[h]) ? firstVisitStep(e, variance) : SEASON_WEIGHT[o.season] * e);
         }
         s[at + 3] = n + 1;
       }
@@ -373,6 +381,28 @@ export function createBaselines(
       return { features, keys, values, evicted };
     },
   };
+}
+
+/**
+ * The offset of `hour` in the offsets at `s[at …]`; before the hour's first visit, the previous
+ * hour's (0 when neither is known). A day's shape is smooth, so the previous hour is the best guess.
+ */
+function hourOffset(s: Float64Array, at: number, hour: number, hours: number): number {
+  const own = s[at + hour];
+  if (!Number.isNaN(own)) return own;
+  const previous = s[at + (hour + hours - 1) % hours];
+  return Number.isNaN(previous) ? 0 : previous;
+}
+
+/**
+ * How far an hour's first visit moves its offset from the previous hour's, after the error `e` of
+ * one value against a noise of `variance`: `e` shrunk by `variance / e²` (positive-part
+ * James–Stein), so an error within the noise moves it not at all and one far beyond nearly all
+ * the way (a steep daily shape is followed at once).
+ */
+function firstVisitStep(e: number, variance: number): number {
+  const e2 = e * e;
+  return e2 > variance ? e - variance / e : 0;
 }
 
 /** The slots of a new entity: zeros, its hourly offsets unknown (NaN). */

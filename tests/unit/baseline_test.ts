@@ -264,3 +264,47 @@ Deno.test("a feature's recent level is judged when declared: a lasting shift of 
   assert.equal(without.firstCaught, -1, "missed without it: no single event stands out");
   assert.equal(withRecent.state.values.length, without.state.values.length + 2);
 });
+
+Deno.test("on an entity's first day, an hour not seen yet is not flagged for the day's shape", () => {
+  // 20 sensors, one reading a minute, a daily swing of ±10 noise sd: each new hour of the first
+  // day was judged against the bare level (its offset unknown), and ~40 % of those first events
+  // were flagged; now the previous hour's offset stands in until the hour has been seen.
+  const zStar = deviationForRate(1e-6);
+  let x = 3;
+  const u = () => (x = (x * 16807) % 2147483647) / 2147483647;
+  const normal = () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
+  const b = createBaselines(1);
+  let firstDay = 0, hourStarts = 0;
+  for (let e = 0; e < 20; e++) {
+    for (let t = 0; t < 86_400; t += 60) {
+      const z = new Float64Array(1), typical = new Float64Array(1);
+      b.judgeLearn(`s${e}`, [10 + 10 * Math.sin((2 * Math.PI * t) / 86_400) + normal()], t, {
+        z,
+        typical,
+      });
+      if (Math.abs(z[0]) >= zStar) firstDay++, hourStarts += t % 3600 === 0 ? 1 : 0;
+    }
+  }
+  assert.equal(hourStarts, 0, "first events of the day's hours flagged");
+  assert.ok(firstDay <= 2, `false alerts on the first day: ${firstDay} of ${20 * 1440}`);
+});
+
+Deno.test("a new entity is no more alert-prone in its first events than later", () => {
+  // Its level and noise start as the plain mean and variance of its first values; an
+  // exponentially weighted variance started at 0 is still ~45 % short when judging starts at
+  // event 30, and the first 300 events of an entity drew 3.8 × the false alerts of the next 300.
+  const zStar = deviationForRate(1e-4);
+  let x = 5;
+  const u = () => (x = (x * 16807) % 2147483647) / 2147483647;
+  const normal = () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
+  const b = createBaselines(1, { season: "none" });
+  let early = 0, late = 0;
+  for (let e = 0; e < 2000; e++) {
+    for (let i = 0; i < 600; i++) {
+      if (Math.abs(judge(b, `s${e}`, 10 + normal()).z[0]) >= zStar) i < 300 ? early++ : late++;
+    }
+  }
+  // Judged events: 270 early (after the warm-up of 30), 300 late, per entity.
+  assert.ok(early / 270 <= 2 * (late / 300), `early ${early} against late ${late}`);
+  assert.ok(late > 0);
+});
