@@ -384,12 +384,17 @@ export function createBaselines(
 }
 
 /**
- * The offset of `hour` in the offsets at `s[at …]`; before the hour's first visit, the previous
- * hour's (0 when neither is known). A day's shape is smooth, so the previous hour is the best guess.
+ * The offset of `hour` in the offsets at `s[at …]`; before the hour's first visit, with a weekly
+ * profile the same hour of the day before, else the previous hour's (0 when none is known): a
+ * day's shape is smooth and mostly repeats.
  */
 function hourOffset(s: Float64Array, at: number, hour: number, hours: number): number {
   const own = s[at + hour];
   if (!Number.isNaN(own)) return own;
+  if (hours > 24) {
+    const dayBefore = s[at + (hour + hours - 24) % hours];
+    if (!Number.isNaN(dayBefore)) return dayBefore;
+  }
   const previous = s[at + (hour + hours - 1) % hours];
   return Number.isNaN(previous) ? 0 : previous;
 }
