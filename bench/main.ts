@@ -10,6 +10,7 @@ import { benchSoak } from "./soak.ts";
 import { benchBacklog } from "./backlog.ts";
 import { benchNab } from "./nab.ts";
 import { benchMulti } from "./multi.ts";
+import { benchCalibration } from "./calibration.ts";
 
 const SECTIONS: Record<string, () => Promise<void>> = {
   detector: benchDetector,
@@ -17,6 +18,7 @@ const SECTIONS: Record<string, () => Promise<void>> = {
   generator: benchGenerator,
   nab: benchNab,
   multi: benchMulti,
+  calibration: benchCalibration,
 };
 /** Long runs, only when named: `deno task bench soak`, `deno task bench backlog`. */
 const ON_REQUEST: Record<string, () => Promise<void>> = { soak: benchSoak, backlog: benchBacklog };

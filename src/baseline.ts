@@ -53,6 +53,12 @@
  * alike (the seed generator's, 3 % of events): it learns both as normal, hence off by default.
  * The alert decision uses the calibrated deviation; the raw one is what an alert shows.
  *
+ * **Null tails.** The noise a deviation is measured in is an estimate, so under the null a
+ * deviation follows Student's t rather than a Gaussian (`nullDegrees` of freedom for `alpha`, 80
+ * at the default 0.02): every calibrated deviation (level, change, recent level) is the Gaussian
+ * equivalent of its t tail (`tails.ts`), and flatness is the Gaussian equivalent of its run's
+ * chance, so each is judged against the same Gaussian `z*` at the rate it really occurs.
+ *
  * State is a few numbers per entity and feature (level, trend, variance, events seen, previous
  * value, run, repeat share and the share when the run began, the hourly offsets, the extremes'
  * counts), bounded by `maxEntities`: the entity seen least recently is evicted first (counted).
@@ -61,6 +67,9 @@
  *
  * @module
  */
+import { deviationForRate, erfc, nullDegrees, studentScale } from "./tails.ts";
+
+export { deviationForRate, erfc } from "./tails.ts";
 
 /** Options of {@link createBaselines}. */
 export interface BaselineOptions {
@@ -250,6 +259,7 @@ export function createBaselines(
   const change = Array.from({ length: features }, (_, f) => o.change[f] === true);
   const recent = Array.from({ length: features }, (_, f) => o.recent[f] === true);
   const learn = o.extremes === "learn", tail = learn ? TAIL : 0;
+  const scale = studentScale(nullDegrees(o.alpha));
   // Where each feature's numbers start; the stride is an entity's whole record.
   const offsets: number[] = [];
   // Where each feature's recent level's slots start (after its change's).
@@ -329,9 +339,14 @@ export function createBaselines(
         if (calibrated) calibrated[f] = NaN;
         if (Number.isNaN(v)) continue;
         const a = Math.abs(z[f]);
-        let cal = !warm ? NaN : learn ? calibrateExtreme(s, at + HEAD + hours, n - o.warmUp, a) : a;
+        // Judged on the t tail's Gaussian equivalent: the noise is itself an estimate.
+        let cal = !warm
+          ? NaN
+          : learn
+          ? calibrateExtreme(s, at + HEAD + hours, n - o.warmUp, a, scale(a))
+          : scale(a);
         if (change[f] && n > 0) {
-          const c = judgeChange(s, at + HEAD + hours + tail, n, v, s[at + 4], o, learn);
+          const c = judgeChange(s, at + HEAD + hours + tail, n, v, s[at + 4], o, learn, scale);
           if (c && c.calibrated > cal) {
             z[f] = c.z;
             typical[f] = c.from;
@@ -340,9 +355,10 @@ export function createBaselines(
         }
         if (recent[f] && n > 0) {
           const r = judgeRecent(s, recentAt[f], n, v - forecast, variance, o);
-          if (Math.abs(r) > cal) {
+          const rc = scale(r);
+          if (rc > cal) {
             z[f] = r;
-            cal = Math.abs(r);
+            cal = rc;
           }
         }
         const flat = learnRepeats(s, at, n, v, run, o.alpha, o.warmUp);
@@ -434,6 +450,7 @@ function judgeChange(
   previous: number,
   o: Required<BaselineOptions>,
   learn: boolean,
+  scale: (z: number) => number,
 ): { z: number; calibrated: number; from: number } | undefined {
   const variance = s[at], sd = Math.sqrt(variance + 1e-12);
   const afterExtreme = n > 1 && s[at + 2] === 1;
@@ -442,7 +459,8 @@ function judgeChange(
   let judged: { z: number; calibrated: number; from: number } | undefined;
   if (warm) {
     const z = d / sd, a = Math.abs(z);
-    judged = { z, calibrated: learn ? calibrateExtreme(s, at + 3, n - o.warmUp, a) : a, from };
+    const calibrated = learn ? calibrateExtreme(s, at + 3, n - o.warmUp, a, scale(a)) : scale(a);
+    judged = { z, calibrated, from };
   }
   s[at + 1] = from;
   s[at + 2] = !afterExtreme && warm && Math.abs(d) > CLIP * sd ? 1 : 0;
@@ -496,13 +514,20 @@ function extremeBin(a: number): number {
 }
 
 /**
- * The calibrated deviation of absolute deviation `a` (see the module doc), the `judged`-th
- * judged event of its entity, whose extremes' counts are `s[at …]` (the last slot: the judged
- * count at their last update); then counts `a` when it is extreme. Under the first edge, `a`.
+ * The calibrated deviation of absolute deviation `a`, whose Gaussian equivalent under the null is
+ * `equivalent` (see the module doc), the `judged`-th judged event of its entity, whose extremes'
+ * counts are `s[at …]` (the last slot: the judged count at their last update); then counts `a`
+ * when it is extreme. Under the first edge, `equivalent`.
  */
-export function calibrateExtreme(s: Float64Array, at: number, judged: number, a: number): number {
+export function calibrateExtreme(
+  s: Float64Array,
+  at: number,
+  judged: number,
+  a: number,
+  equivalent = a,
+): number {
   const b = extremeBin(a);
-  if (b < 0) return a;
+  if (b < 0) return equivalent;
   const last = at + EXTREMES.length;
   const fade = Math.pow(FADE, judged - s[last]);
   let count = 0;
@@ -510,12 +535,12 @@ export function calibrateExtreme(s: Float64Array, at: number, judged: number, a:
   count *= fade;
   // Judged events so far, fading as the counts do; a recurrence is one beyond the first.
   const seen = (1 - Math.pow(FADE, judged)) / (1 - FADE);
-  const gaussian = erfc(a / Math.SQRT2);
+  const gaussian = erfc(equivalent / Math.SQRT2);
   const rate = (Math.max(0, count - 1) + EXTREME_PRIOR * gaussian) / (seen + EXTREME_PRIOR);
   for (let k = 0; k < EXTREMES.length; k++) s[at + k] *= fade;
   s[at + b]++;
   s[last] = judged;
-  return rate > gaussian ? Math.min(a, deviationForRate(Math.min(rate, 0.5))) : a;
+  return rate > gaussian ? Math.min(equivalent, deviationForRate(Math.min(rate, 0.5))) : equivalent;
 }
 
 /**
@@ -549,28 +574,4 @@ function learnRepeats(
 export function flatness(run: number, p: number): number {
   const chance = Math.pow(Math.max(p, 1e-12), run);
   return chance >= 0.5 ? 0 : deviationForRate(Math.max(chance, 1e-300));
-}
-
-/** The deviation, in standard deviations, at which a two-sided Gaussian tail is `rate`. */
-export function deviationForRate(rate: number): number {
-  if (!(rate > 0 && rate < 1)) throw new RangeError(`rate must be in (0, 1), got ${rate}`);
-  // Bisection on the tail 2·Q(z) = erfc(z/√2), decreasing in z.
-  let lo = 0, hi = 40;
-  for (let i = 0; i < 100; i++) {
-    const mid = (lo + hi) / 2;
-    if (erfc(mid / Math.SQRT2) > rate) lo = mid;
-    else hi = mid;
-  }
-  return (lo + hi) / 2;
-}
-
-/** The complementary error function (Numerical Recipes' erfcc, relative error < 1.2e-7). */
-export function erfc(x: number): number {
-  const z = Math.abs(x), t = 1 / (1 + 0.5 * z);
-  const r = t * Math.exp(
-    -z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
-                  t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 +
-                                  t * (-0.82215223 + t * 0.17087277)))))))),
-  );
-  return x >= 0 ? r : 2 - r;
 }

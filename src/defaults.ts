@@ -12,7 +12,8 @@ export const FOREST_DEFAULTS = { nTrees: 25, height: 15, windowSize: 250, seed: 
 /**
  * Threshold: `context` mode (the forest's adaptive threshold gated by the entity's own
  * deviation); the seed's quantile p = 0.995; adaptive mass ratio 10; a target false-alert rate of
- * 1e-6 (4.9 sd) for the calibrated alert score.
+ * 5e-6 for the calibrated alert score (about 4.9 sd of an entity's estimated noise at the
+ * baselines' default weight; see `tails.ts`).
  */
 export const THRESHOLD_DEFAULTS: {
   mode: "quantile" | "adaptive" | "context";
@@ -23,7 +24,7 @@ export const THRESHOLD_DEFAULTS: {
   mode: "context",
   quantileP: 0.995,
   massRatio: 10,
-  targetFalseAlertRate: 1e-6,
+  targetFalseAlertRate: 5e-6,
 };
 
 /** Partitions of the topics the product creates: events 4, alerts 1, dead letters 1. */

@@ -12,8 +12,10 @@
  *
  * - `context` — calibrated (the default): anomaly when the event's calibrated deviation from its
  *   own entity's recent level (`baseline.ts`: in its own noise; with `BASELINE_EXTREMES=learn`,
- *   extremes weighed by how often that entity shows them) is at least the deviation whose two-sided Gaussian tail is
- *   `targetFalseAlertRate` (default 1e-6: 4.9 sd). So an entity is judged against its own level
+ *   extremes weighed by how often that entity shows them; the Gaussian equivalent of its tail, as
+ *   the noise is an estimate) is at least the deviation whose two-sided Gaussian tail is
+ *   `targetFalseAlertRate` (default 5e-6: 4.56, reached at about 4.9 sd of an entity's
+ *   estimated noise). So an entity is judged against its own level
  *   and noise, not against the other entities sharing its partition's forest, and the rate of
  *   false alerts is set in the same terms on every stream. The forest's score (and its adaptive
  *   threshold, still learned) is carried along as the raw score; it alone judges the first events
@@ -44,7 +46,7 @@ export interface ThresholdOptions {
   quantileP?: number;
   /** `adaptive` mode: flag when mass < median mass / massRatio. Default: 10. */
   massRatio?: number;
-  /** `context` mode: share of normal events allowed to alert. Default: 1e-6. */
+  /** `context` mode: share of normal events allowed to alert. Default: 5e-6. */
   targetFalseAlertRate?: number;
 }
 

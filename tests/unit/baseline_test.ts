@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { createBaselines, deviationForRate, erfc } from "../../src/baseline.ts";
+import { BASELINE_DEFAULTS, createBaselines, deviationForRate, erfc } from "../../src/baseline.ts";
+import { nullDegrees, studentScale } from "../../src/tails.ts";
 
 const judge = (b: ReturnType<typeof createBaselines>, key: string, ...x: number[]) => {
   const z = new Float64Array(x.length), t = new Float64Array(x.length);
@@ -118,6 +119,7 @@ Deno.test("a daily cycle is learned per entity and hour: not flagged, and a step
 
 Deno.test("with extremes learned, a spike size an entity keeps showing stops alerting, a first one alerts; with `gaussian` every one does", () => {
   const zStar = deviationForRate(1e-5);
+  const equivalent = studentScale(nullDegrees(BASELINE_DEFAULTS.alpha));
   const bursts = (extremes: "gaussian" | "learn") => {
     let x = 11;
     const noise = () => ((x = (x * 16807) % 2147483647) / 2147483647 - 0.5) * 0.2;
@@ -130,7 +132,9 @@ Deno.test("with extremes learned, a spike size an entity keeps showing stops ale
     };
     for (let i = 0; i < 500; i++) {
       const r = step(10 + noise());
-      if (!Number.isNaN(r.z)) assert.equal(r.calibrated, Math.abs(r.z), "under 7 sd: the raw one");
+      if (!Number.isNaN(r.z)) {
+        assert.equal(r.calibrated, equivalent(r.z), "under 7 sd: the raw one's null equivalent");
+      }
     }
     // A burst every 50 events, far out.
     const alerted: boolean[] = [];
@@ -307,4 +311,30 @@ Deno.test("a new entity is no more alert-prone in its first events than later", 
   // Judged events: 270 early (after the warm-up of 30), 300 late, per entity.
   assert.ok(early / 270 <= 2 * (late / 300), `early ${early} against late ${late}`);
   assert.ok(late > 0);
+});
+
+Deno.test("normal events alert at the target false-alert rate: deviations are judged on their null tail", () => {
+  // 200 Gaussian sensors with a daily cycle, one reading a minute, after their first day. The
+  // noise they are measured in is an estimate: on the Gaussian tail alone they alerted at 2.0 ×
+  // a 1e-4 target and 3.1 × a 1e-5 one.
+  let x = 9;
+  const u = () => (x = (x * 48271) % 2147483647) / 2147483647;
+  const normal = () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
+  const b = createBaselines(1);
+  const rates = [1e-4, 1e-5], zStar = rates.map(deviationForRate), alerts = [0, 0];
+  const z = new Float64Array(1), typical = new Float64Array(1), calibrated = new Float64Array(1);
+  let judged = 0;
+  for (let i = 0; i < 25_000; i++) {
+    for (let e = 0; e < 200; e++) {
+      const v = 100 + e + 3 * Math.sin((2 * Math.PI * i) / 1440) + normal();
+      b.judgeLearn(`s${e}`, [v], i * 60, { z, typical, calibrated });
+      if (i < 1440) continue;
+      judged++;
+      rates.forEach((_, k) => alerts[k] += calibrated[0] >= zStar[k] ? 1 : 0);
+    }
+  }
+  rates.forEach((rate, k) => {
+    const ratio = alerts[k] / judged / rate;
+    assert.ok(ratio > 0.6 && ratio < 1.5, `at ${rate}: ${alerts[k]} of ${judged} (${ratio} ×)`);
+  });
 });

@@ -1,0 +1,161 @@
+/**
+ * Tails of a deviation, and deviations of a tail: the two-sided Gaussian tail and its inverse
+ * ({@link erfc}, {@link deviationForRate}), and the Gaussian-equivalent of a deviation whose null
+ * distribution is Student's t ({@link studentScale}).
+ *
+ * A baseline measures a deviation in its entity's *estimated* noise: an exponentially weighted
+ * variance of weight α holds about `(2 − α) / α` errors' worth of information, so under the null
+ * (Gaussian noise) the deviation is closer to Student's t than to a Gaussian, and the Gaussian tail
+ * understates how often a normal event lands far out: at α = 0.02 with a daily profile, Gaussian
+ * noise reached 4.89 sd (a Gaussian tail of 1e-6) 5.5 times in a million judged events. Judging
+ * the t tail's Gaussian equivalent against the Gaussian `z*` makes the target false-alert rate the
+ * rate normal events actually alert at.
+ *
+ * Pure functions; the scales are tables built once per degree of freedom.
+ *
+ * @module
+ */
+
+/** The complementary error function (Numerical Recipes' erfcc, relative error < 1.2e-7). */
+export function erfc(x: number): number {
+  const z = Math.abs(x), t = 1 / (1 + 0.5 * z);
+  const r = t * Math.exp(-z * z - 1.26551223 + erfcPoly(t));
+  return x >= 0 ? r : 2 - r;
+}
+
+/** `ln erfc(x)` for `x ≥ 0`, without underflow far out. */
+export function logErfc(x: number): number {
+  const t = 1 / (1 + 0.5 * x);
+  return Math.log(t) - x * x - 1.26551223 + erfcPoly(t);
+}
+
+function erfcPoly(t: number): number {
+  return t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 +
+                t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 +
+                                t * 0.17087277))))))));
+}
+
+/** The deviation, in standard deviations, at which a two-sided Gaussian tail is `rate`. */
+export function deviationForRate(rate: number): number {
+  if (!(rate > 0 && rate < 1)) throw new RangeError(`rate must be in (0, 1), got ${rate}`);
+  return deviationForLogTail(Math.log(rate));
+}
+
+/** The deviation at which the two-sided Gaussian tail is `exp(logTail)` (`logTail ≤ 0`). */
+export function deviationForLogTail(logTail: number): number {
+  if (!(logTail < 0)) return 0;
+  // Bisection on ln 2·Q(z) = ln erfc(z/√2), decreasing in z; z ≤ √(−2 ln tail) + 1.
+  let lo = 0, hi = Math.sqrt(-2 * logTail) + 1;
+  for (let i = 0; i < 100; i++) {
+    const mid = (lo + hi) / 2;
+    if (logErfc(mid / Math.SQRT2) > logTail) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
+
+/**
+ * Degrees of freedom of a baseline's deviations under the null, for level weight `alpha`: 0.8 of
+ * the `(2 − α) / α` errors an exponentially weighted variance holds, the 0.8 for the forecast's
+ * own error. Fitted on Gaussian sensors (200 entities, a daily cycle, one event a minute, 10⁷
+ * judged events): with α = 0.02 their rates of deviations from 3.5 to 5.1 sd were within ±4 % of
+ * t with 80 degrees of freedom (without a daily profile, t with about 110).
+ */
+export function nullDegrees(alpha: number): number {
+  return 0.8 * (2 - alpha) / alpha;
+}
+
+/** `ln P(|T| > t)` for Student's t with `nu` degrees of freedom, `t ≥ 0`. */
+export function logStudentTail(t: number, nu: number): number {
+  // P(|T| > t) = I_x(ν/2, 1/2), x = ν / (ν + t²): the regularised incomplete beta.
+  const a = nu / 2, b = 0.5, x = nu / (nu + t * t);
+  if (x >= 1) return 0;
+  const logFront = logGamma(a + b) - logGamma(a) - logGamma(b) + a * Math.log(x) +
+    b * Math.log1p(-x);
+  if (x < (a + 1) / (a + b + 2)) return logFront + Math.log(betaFraction(a, b, x) / a);
+  return Math.log1p(-Math.exp(logFront) * betaFraction(b, a, 1 - x) / b);
+}
+
+/** Knots of a scale: every 0.01 sd to 8 sd, then 1 % apart to 10⁴ sd. */
+const KNOTS: Float64Array = (() => {
+  const out: number[] = [];
+  for (let i = 0; i <= 800; i++) out.push(i / 100);
+  for (let z = 8 * 1.01; z < 1e4; z *= 1.01) out.push(z);
+  return Float64Array.from(out);
+})();
+const LINEAR_END = 800;
+const scales = new Map<number, Float64Array>();
+
+/**
+ * The Gaussian-equivalent of a deviation under Student's t with `nu` degrees of freedom: maps
+ * `|z|` to the deviation whose two-sided Gaussian tail is `P(|T| > |z|)`. Increasing, below `|z|`;
+ * interpolated in a table built once per `nu` (error < 0.001 sd to 8 sd); beyond 10⁴ sd it grows as
+ * `√(2ν ln z)`, as the t tail's Gaussian equivalent does.
+ */
+export function studentScale(nu: number): (z: number) => number {
+  if (!(nu > 0) || !Number.isFinite(nu)) {
+    throw new RangeError(`degrees of freedom must be a finite number > 0, got ${nu}`);
+  }
+  let table = scales.get(nu);
+  if (!table) {
+    table = KNOTS.map((z) => deviationForLogTail(logStudentTail(z, nu)));
+    scales.set(nu, table);
+  }
+  const values = table, last = KNOTS.length - 1, far = KNOTS[last];
+  return (z: number): number => {
+    const a = Math.abs(z);
+    if (!(a < far)) {
+      return Number.isNaN(a) ? NaN : Math.sqrt(values[last] ** 2 + 2 * nu * Math.log(a / far));
+    }
+    const k = a < 8
+      ? Math.floor(a * 100)
+      : LINEAR_END + Math.floor(Math.log(a / 8) / Math.log(1.01));
+    const lo = Math.min(k, last - 1), z0 = KNOTS[lo], z1 = KNOTS[lo + 1];
+    return values[lo] + (values[lo + 1] - values[lo]) * ((a - z0) / (z1 - z0));
+  };
+}
+
+/** `ln Γ(x)` for `x > 0` (Lanczos, g = 7, n = 9). */
+function logGamma(x: number): number {
+  if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
+  const c = [
+    0.99999999999980993,
+    676.5203681218851,
+    -1259.1392167224028,
+    771.32342877765313,
+    -176.61502916214059,
+    12.507343278686905,
+    -0.13857109526572012,
+    9.9843695780195716e-6,
+    1.5056327351493116e-7,
+  ];
+  const y = x - 1, t = y + 7.5;
+  let sum = c[0];
+  for (let i = 1; i < 9; i++) sum += c[i] / (y + i);
+  return 0.5 * Math.log(2 * Math.PI) + (y + 0.5) * Math.log(t) - t + Math.log(sum);
+}
+
+/** The incomplete beta function's continued fraction (modified Lentz). */
+function betaFraction(a: number, b: number, x: number): number {
+  const tiny = 1e-300;
+  let c = 1, d = 1 - (a + b) * x / (a + 1);
+  d = 1 / (Math.abs(d) < tiny ? tiny : d);
+  let h = d;
+  for (let m = 1; m <= 300; m++) {
+    const m2 = 2 * m;
+    for (
+      const step of [
+        m * (b - m) * x / ((a - 1 + m2) * (a + m2)),
+        -(a + m) * (a + b + m) * x / ((a + m2) * (a + 1 + m2)),
+      ]
+    ) {
+      d = 1 + step * d;
+      d = 1 / (Math.abs(d) < tiny ? tiny : d);
+      c = 1 + step / c;
+      if (Math.abs(c) < tiny) c = tiny;
+      h *= d * c;
+    }
+    if (Math.abs(d * c - 1) < 1e-15) break;
+  }
+  return h;
+}

@@ -1,0 +1,53 @@
+import assert from "node:assert/strict";
+import {
+  deviationForLogTail,
+  deviationForRate,
+  erfc,
+  logStudentTail,
+  nullDegrees,
+  studentScale,
+} from "../../src/tails.ts";
+
+Deno.test("Student's t tails match the closed forms of 1 and 2 degrees of freedom and a table value", () => {
+  for (const t of [0.1, 0.5, 1, 2, 5, 30, 1e3]) {
+    // ν = 1 (Cauchy): 1 − 2·atan(t)/π; ν = 2: 1 − t/√(2 + t²).
+    const cauchy = 1 - (2 * Math.atan(t)) / Math.PI, two = 1 - t / Math.sqrt(2 + t * t);
+    assert.ok(Math.abs(Math.exp(logStudentTail(t, 1)) / cauchy - 1) < 1e-9, `ν=1, t=${t}`);
+    assert.ok(Math.abs(Math.exp(logStudentTail(t, 2)) / two - 1) < 1e-9, `ν=2, t=${t}`);
+  }
+  // The two-sided 5 % point of t with 10 degrees of freedom is 2.228139.
+  assert.ok(Math.abs(Math.exp(logStudentTail(2.228139, 10)) - 0.05) < 1e-6);
+  assert.equal(logStudentTail(0, 80), 0);
+});
+
+Deno.test("a deviation's Gaussian equivalent: the identity for many degrees of freedom, smaller for few, finite far out", () => {
+  const gaussian = studentScale(1e9), eighty = studentScale(80);
+  let before = 0;
+  for (let z = 0; z < 12; z += 0.013) {
+    assert.ok(Math.abs(gaussian(z) - z) < 0.002, `ν=1e9 at ${z}: ${gaussian(z)}`);
+    const e = eighty(z);
+    assert.ok(e <= z + 1e-9 && e >= before, `ν=80 at ${z}: ${e}`);
+    // The table against the tail computed directly.
+    assert.ok(Math.abs(e - deviationForLogTail(logStudentTail(z, 80))) < 1e-3, `table at ${z}`);
+    before = e;
+  }
+  assert.equal(eighty(-3), eighty(3), "symmetric");
+  assert.ok(eighty(1e12) > eighty(1e4) && Number.isFinite(eighty(1e12)));
+  assert.ok(Number.isNaN(eighty(NaN)));
+  // At the baselines' default weight, 1e-6 of the null lies beyond 5.30 sd, not 4.89.
+  assert.equal(nullDegrees(0.02), 0.8 * 99);
+  const z = 5.3;
+  assert.ok(Math.abs(eighty(z) - deviationForRate(1e-6)) < 0.02, `${eighty(z)}`);
+  assert.throws(() => studentScale(0), /degrees of freedom must be a finite number > 0, got 0/);
+});
+
+Deno.test("the Gaussian tail and its inverse agree, down to tails below floating point's range", () => {
+  for (const rate of [0.5, 0.05, 1e-3, 1e-6, 1e-12, 1e-300]) {
+    const z = deviationForRate(rate);
+    assert.ok(Math.abs(erfc(z / Math.SQRT2) / rate - 1) < 1e-5, `${rate}: ${z}`);
+  }
+  // ln tail −2,000: erfc underflows, its logarithm does not.
+  const far = deviationForLogTail(-2000);
+  assert.ok(far > 62 && far < 64, `${far}`);
+  assert.throws(() => deviationForRate(0), /rate must be in \(0, 1\), got 0/);
+});
