@@ -19,9 +19,10 @@
  * keeps a profile of 24 hourly offsets from its level (UTC hours of the event time, learned with
  * weight 0.05): the forecast is level + trend + the hour's offset (Holt–Winters), so a normal
  * daily cycle is neither flagged nor widens the noise that deviations are measured in. An hour not
- * yet seen is forecast with the previous hour's offset, and its first value moves that offset by
- * its error shrunk by the noise (see `firstVisitStep`). `season: "weekly"` keeps 168 offsets, one per hour of the
- * week (weekdays apart from weekends, for 7 × the profile's state), each learned with weight 0.35.
+ * yet seen is forecast with the previous hour's offset (see `hourOffset`), and its first value
+ * moves that offset by its error shrunk by the noise (`firstVisitStep`). `season: "weekly"` keeps
+ * 168 offsets, one per hour of the week (weekdays apart from weekends, for 7 × the profile's
+ * state), each learned with weight 0.35.
  *
  * **Change since the previous event** (per feature, `change`): the difference from the entity's
  * previous value, in the sd of its own differences (an exponentially weighted variance, winsorised
@@ -374,11 +375,11 @@ export function createBaselines(
           // A new entity's level and noise start as the plain mean and variance of its first
           // values (weight 1/n until that falls to alpha), so its noise is not underestimated
           // when it is first judged.
-          const a = Math.max(o.alpha, 1 / (n + 1));
-          const next = base + a * d;
+          const weight = Math.max(o.alpha, 1 / (n + 1));
+          const next = base + weight * d;
           s[at + 1] = n > 1 ? trend + o.alpha * TREND * (next - level - trend) : 0;
           s[at] = next;
-          s[at + 2] = winsorisedVariance(variance, d, n >= o.warmUp, a);
+          s[at + 2] = winsorisedVariance(variance, d, n >= o.warmUp, weight);
         }
         if (hour >= 0) {
           // The hour's offset from the level it left, learned with the season's weight; its
