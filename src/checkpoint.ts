@@ -152,7 +152,11 @@ export async function writeCheckpoint(
 /**
  * The newest complete checkpoint of each partition of `eventsTopic` that `group` wrote to
  * `topic`. Records of other groups or topics, and of older formats, are skipped.
- * `options.timeoutMs` (default 60,000) bounds the read.
+ * `options.timeoutMs` (default 60,000) bounds the whole read: each step of it (connecting,
+ * the offsets, subscribing, reading) must end by then, or the read fails naming the step; its
+ * clean-up (leaving and deleting the reader's group) is best effort, bounded by
+ * {@link CLEANUP_MS} a step. A broker that has just restarted can leave a step waiting with no
+ * timeout of kafkajs's own: the processor then waited on it for good.
  */
 export async function readCheckpoints(
   kafka: Kafka,
@@ -162,14 +166,17 @@ export async function readCheckpoints(
   options: { timeoutMs?: number } = {},
 ): Promise<Map<number, Checkpoint>> {
   const timeoutMs = options.timeoutMs ?? 60_000;
+  const deadline = Date.now() + timeoutMs;
+  const step = <T>(what: string, work: Promise<T>) =>
+    within(work, deadline - Date.now(), `reading checkpoints from ${topic}: ${what}`);
   const admin = kafka.admin();
-  await admin.connect();
   let high: number;
   try {
-    const ends = await admin.fetchTopicOffsets(topic);
+    await step("connecting", admin.connect());
+    const ends = await step("fetching its offsets", admin.fetchTopicOffsets(topic));
     high = Number(ends.find((e) => e.partition === 0)?.high ?? 0);
   } finally {
-    await admin.disconnect();
+    await bestEffort(admin.disconnect());
   }
   const found = new Map<number, Checkpoint>();
   if (high === 0) return found;
@@ -178,14 +185,14 @@ export async function readCheckpoints(
   type Parts = { partition: number; chunks: number; parts: Map<number, Uint8Array>; order: number };
   const byId = new Map<string, Parts>();
   let order = 0;
-  await consumer.connect();
   try {
-    await consumer.subscribe({ topic, fromBeginning: true });
+    await step("connecting its reader", consumer.connect());
+    await step("subscribing", consumer.subscribe({ topic, fromBeginning: true }));
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
         () =>
           reject(new Error(`reading checkpoints from ${topic} timed out after ${timeoutMs} ms`)),
-        timeoutMs,
+        Math.max(0, deadline - Date.now()),
       );
       consumer.run({
         autoCommit: false,
@@ -214,11 +221,10 @@ export async function readCheckpoints(
       });
     });
   } finally {
-    await consumer.disconnect();
+    await bestEffort(consumer.disconnect());
     const admin2 = kafka.admin();
-    await admin2.connect();
-    await admin2.deleteGroups([readerGroup]).catch(() => {});
-    await admin2.disconnect();
+    if (await bestEffort(admin2.connect())) await bestEffort(admin2.deleteGroups([readerGroup]));
+    await bestEffort(admin2.disconnect());
   }
   const newest = new Map<number, Parts>();
   for (const entry of byId.values()) {
@@ -236,4 +242,27 @@ export async function readCheckpoints(
     found.set(partition, await decodeCheckpoint(bytes));
   }
   return found;
+}
+
+/** Milliseconds a clean-up step of {@link readCheckpoints} may take before it is left behind. */
+export const CLEANUP_MS = 5_000;
+
+/** `work`, or a rejection naming `what` after `ms` milliseconds. */
+function within<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out`)), Math.max(0, ms));
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
+/** Whether `work` ended well within {@link CLEANUP_MS}; its failure or lateness is dropped. */
+async function bestEffort(work: Promise<unknown>): Promise<boolean> {
+  work.catch(() => {});
+  try {
+    await within(work, CLEANUP_MS, "clean-up");
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { CHUNK_BYTES, decodeCheckpoint, encodeCheckpoint } from "../../src/checkpoint.ts";
+import { Kafka, logLevel } from "kafkajs";
+import {
+  CHUNK_BYTES,
+  CLEANUP_MS,
+  decodeCheckpoint,
+  encodeCheckpoint,
+  readCheckpoints,
+} from "../../src/checkpoint.ts";
 import { contractOf, createPipeline } from "../../src/pipeline.ts";
 import { sensorEvents } from "../../src/sensors.ts";
 
@@ -83,5 +90,36 @@ Deno.test("baselines with every option (weekly profile, change, recent level, le
   } finally {
     await original.close();
     await restored.close();
+  }
+});
+
+Deno.test("reading checkpoints from a broker that accepts connections and never answers fails in time, naming the step", async () => {
+  // A peer that holds every connection open and says nothing, as a restarting broker can.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of listener) held.push(conn);
+  })();
+  const { port } = listener.addr as Deno.NetAddr;
+  const kafka = new Kafka({
+    clientId: "checkpoint-timeout-test",
+    brokers: [`127.0.0.1:${port}`],
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 60_000,
+    requestTimeout: 60_000,
+    retry: { retries: 0 },
+  });
+  const started = Date.now();
+  try {
+    await assert.rejects(
+      readCheckpoints(kafka, "checkpoints", "g", "events", { timeoutMs: 1_500 }),
+      /reading checkpoints from checkpoints: connecting timed out/,
+    );
+    const took = Date.now() - started;
+    assert.ok(took < 1_500 + 3 * CLEANUP_MS, `gave up after ${took} ms`);
+  } finally {
+    listener.close();
+    for (const conn of held) conn.close();
+    await accepting.catch(() => {});
   }
 });
