@@ -273,7 +273,14 @@ Deno.test({
         async () => (await committedTotal("f-alerts-consumer", "f-alerts")) === published.length,
         120_000,
         "the alert consumer to commit every alert",
-      );
+      ).catch(async (e) => {
+        const committed = await committedTotal("f-alerts-consumer", "f-alerts").catch(() => NaN);
+        throw new Error(
+          `${e.message} (${committed} of ${published.length} committed); the alert consumer's log:\n${
+            alerts!.lines.slice(-80).join("\n")
+          }`,
+        );
+      });
       const consumed = await alerts.metric("alerts_consumed_total");
       const counted = async (channel: string) =>
         (await alerts!.metric(`notifications_total{channel="${channel}",outcome="sent"}`)) +
