@@ -12,7 +12,7 @@
 import { Counter, Registry } from "prom-client";
 import { type Config, loadConfig } from "./config.ts";
 import { contractOfConfig } from "./options.ts";
-import { connectionOf, createKafka, startingKafka } from "./kafka.ts";
+import { connectionOf, createKafka, restartAfterTransientCrash, startingKafka } from "./kafka.ts";
 import { logger, setupLogging } from "./log.ts";
 import { serveMetrics } from "./metrics.ts";
 import { createMailer, sendEmail, type SmtpSettings } from "./notify/email.ts";
@@ -173,6 +173,7 @@ export async function runAlerts(args: string[]): Promise<number> {
   consumer.on(consumer.events.CRASH, (e) => {
     ready = false;
     why = `consumer crashed: ${e.payload.error.message}`;
+    log.warning("consumer_crash", { error: e.payload.error.message, restart: e.payload.restart });
   });
   await startingKafka(conn, async () => {
     // The processor creates it too; whichever starts first.
@@ -180,25 +181,42 @@ export async function runAlerts(args: string[]): Promise<number> {
     await consumer.connect();
     await consumer.subscribe({ topic: config.topicAlerts, fromBeginning: true });
   });
-  await consumer.run({
-    autoCommit: false,
-    eachMessage: async ({ topic, partition, message }) => {
-      metrics.consumed.inc();
-      const read = readAlert(message.value, config.maxEventBytes);
-      if (read.ok) {
-        console.log(consoleBlock(read.alert));
-        await notify(read.alert);
-      } else {
-        metrics.invalid.inc();
-        log.warning("alert_invalid", { partition, offset: message.offset, reason: read.reason });
-      }
-      await consumer.commitOffsets([{
-        topic,
-        partition,
-        offset: (BigInt(message.offset) + 1n).toString(),
-      }]);
-    },
-  });
+  let stopping = false;
+  let finish = (_code: number) => {};
+  const stopped = new Promise<number>((resolve) => finish = resolve);
+  const stop = async (reason: string, code: number) => {
+    if (stopping) return;
+    stopping = true;
+    ready = false;
+    why = reason;
+    await consumer.disconnect().catch(() => {});
+    await server.shutdown();
+    finish(code);
+  };
+  const runConsumer = () =>
+    consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ topic, partition, message }) => {
+        metrics.consumed.inc();
+        const read = readAlert(message.value, config.maxEventBytes);
+        if (read.ok) {
+          console.log(consoleBlock(read.alert));
+          await notify(read.alert);
+        } else {
+          metrics.invalid.inc();
+          log.warning("alert_invalid", { partition, offset: message.offset, reason: read.reason });
+        }
+        await consumer.commitOffsets([{
+          topic,
+          partition,
+          offset: (BigInt(message.offset) + 1n).toString(),
+        }]);
+      },
+    });
+  // A consumer whose group coordinator stayed away through kafkajs' retries (a broker restart)
+  // is started again, as the processor's is; before, it stopped for good and the alerts queued.
+  restartAfterTransientCrash(consumer, conn, config.topicAlerts, runConsumer, stop, () => stopping);
+  await runConsumer();
   log.info("alert_consumer_started", {
     broker: config.kafkaBroker.join(","),
     topic: config.topicAlerts,
@@ -206,17 +224,10 @@ export async function runAlerts(args: string[]): Promise<number> {
     email: mailer ? `on (${smtp.host}:${smtp.port})` : "off",
     cooldown_sec: config.alertCooldownSec,
   });
-  const code = await new Promise<number>((resolve) => {
-    const stop = async () => {
-      ready = false;
-      why = "shutting down";
-      await consumer.disconnect();
-      await server.shutdown();
-      resolve(0);
-    };
-    Deno.addSignalListener("SIGINT", stop);
-    Deno.addSignalListener("SIGTERM", stop);
-  });
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, () => void stop("shutting down", 0));
+  }
+  const code = await stopped;
   log.info("shutdown_complete");
   return code;
 }

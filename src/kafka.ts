@@ -6,6 +6,7 @@
  */
 import process from "node:process";
 import {
+  type Consumer,
   Kafka,
   type KafkaConfig,
   logLevel,
@@ -233,5 +234,43 @@ export function createProducer(kafka: Kafka): Producer {
     allowAutoTopicCreation: false,
     createPartitioner: Partitioners.DefaultPartitioner,
     retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10_000 },
+  });
+}
+
+/**
+ * kafkajs does not restart a consumer whose group coordinator stayed away through its retries (a
+ * broker restart under load): that passes, so the same process starts it again on `topic`, with
+ * backoff (1 s doubling to 10 s, 20 times at most); anything else that stops the consumer for good stops
+ * the process.
+ */
+export function restartAfterTransientCrash(
+  consumer: Consumer,
+  conn: KafkaConnection,
+  topic: string,
+  runConsumer: () => Promise<void>,
+  stop: (reason: string, code: number) => Promise<void>,
+  stopping: () => boolean,
+): void {
+  const log = logger();
+  let restarts = 0;
+  // Working again once a fetch completes: a later crash starts the backoff afresh.
+  consumer.on(consumer.events.FETCH, () => restarts = 0);
+  consumer.on(consumer.events.CRASH, (e) => {
+    if (e.payload.restart || stopping()) return;
+    if (!isTransientKafkaError(e.payload.error) || restarts >= 20) {
+      void stop("consumer crashed without restart", 1);
+      return;
+    }
+    const wait = Math.min(10_000, 1000 * 2 ** restarts++);
+    log.warning("consumer_restart", { error: e.payload.error.message, in_ms: wait });
+    setTimeout(() => {
+      startingKafka(conn, async () => {
+        await consumer.connect();
+        await consumer.subscribe({ topic, fromBeginning: true });
+      }).then(runConsumer).catch((err) => {
+        log.error("consumer_restart_failed", { error: (err as Error).message });
+        void stop("consumer could not be restarted", 1);
+      });
+    }, wait);
   });
 }

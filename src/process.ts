@@ -18,14 +18,14 @@ import type { Checkpoint } from "./checkpoint.ts";
 import { type Config, loadConfig } from "./config.ts";
 import type { Contract } from "./contract/spec.ts";
 import type { ProcessorContext } from "./context.ts";
-import { connectionOf, createKafka, createProducer, startingKafka } from "./kafka.ts";
 import {
-  consumerRun,
-  createConsumer,
-  createReadiness,
+  connectionOf,
+  createKafka,
+  createProducer,
   restartAfterTransientCrash,
-  watchConsumer,
-} from "./consumer.ts";
+  startingKafka,
+} from "./kafka.ts";
+import { consumerRun, createConsumer, createReadiness, watchConsumer } from "./consumer.ts";
 import { logger, setupLogging } from "./log.ts";
 import { createProcessorMetrics, serveMetrics } from "./metrics.ts";
 import { createModels, readAllCheckpoints } from "./models.ts";
@@ -199,7 +199,7 @@ export async function runProcess(args: string[], signal?: AbortSignal): Promise<
   });
   signal?.addEventListener("abort", () => void stop("abort", 0));
   const runConsumer = () => consumer.run(consumerRun(run, models, stop));
-  restartAfterTransientCrash(consumer, conn, config, runConsumer, stop, () => stopping);
+  restartAfterTransientCrash(consumer, conn, config.topicEvents, runConsumer, stop, () => stopping);
   await runConsumer();
   log.info("processor_started", {
     broker: config.kafkaBroker.join(","),
