@@ -530,7 +530,7 @@ export function calibrateExtreme(
   at: number,
   judged: number,
   a: number,
-  equivalent = a,
+  equivalent: number,
 ): number {
   const b = extremeBin(a);
   if (b < 0) return equivalent;

@@ -188,38 +188,33 @@ export async function readCheckpoints(
   try {
     await step("connecting its reader", consumer.connect());
     await step("subscribing", consumer.subscribe({ topic, fromBeginning: true }));
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () =>
-          reject(new Error(`reading checkpoints from ${topic} timed out after ${timeoutMs} ms`)),
-        Math.max(0, deadline - Date.now()),
-      );
-      consumer.run({
-        autoCommit: false,
-        eachMessage: ({ message }) => {
-          const h = message.headers ?? {};
-          if (
-            h.group?.toString() === group && h.topic?.toString() === eventsTopic &&
-            h.partition !== undefined && message.value
-          ) {
-            const id = h.checkpoint_id!.toString();
-            const entry = byId.get(id) ?? {
-              partition: Number(h.partition.toString()),
-              chunks: Number(h.chunks),
-              parts: new Map(),
-              order: order++,
-            };
-            entry.parts.set(Number(h.chunk), new Uint8Array(message.value));
-            byId.set(id, entry);
-          }
-          if (Number(message.offset) + 1 >= high) {
-            clearTimeout(timer);
-            resolve();
-          }
-          return Promise.resolve();
-        },
-      });
-    });
+    await step(
+      "reading",
+      new Promise<void>((resolve, reject) => {
+        consumer.run({
+          autoCommit: false,
+          eachMessage: ({ message }) => {
+            const h = message.headers ?? {};
+            if (
+              h.group?.toString() === group && h.topic?.toString() === eventsTopic &&
+              h.partition !== undefined && message.value
+            ) {
+              const id = h.checkpoint_id!.toString();
+              const entry = byId.get(id) ?? {
+                partition: Number(h.partition.toString()),
+                chunks: Number(h.chunks),
+                parts: new Map(),
+                order: order++,
+              };
+              entry.parts.set(Number(h.chunk), new Uint8Array(message.value));
+              byId.set(id, entry);
+            }
+            if (Number(message.offset) + 1 >= high) resolve();
+            return Promise.resolve();
+          },
+        }).catch(reject);
+      }),
+    );
   } finally {
     await bestEffort(consumer.disconnect());
     const admin2 = kafka.admin();

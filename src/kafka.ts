@@ -240,8 +240,8 @@ export function createProducer(kafka: Kafka): Producer {
 /**
  * kafkajs does not restart a consumer whose group coordinator stayed away through its retries (a
  * broker restart under load): that passes, so the same process starts it again on `topic`, with
- * backoff (1 s doubling to 10 s, 20 times at most); anything else that stops the consumer for good stops
- * the process.
+ * backoff (1 s doubling to 10 s, 20 times at most); anything else that stops the consumer for good
+ * stops the process.
  */
 export function restartAfterTransientCrash(
   consumer: Consumer,
