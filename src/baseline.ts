@@ -276,10 +276,16 @@ export function createBaselines(
     recentAt.push(stride + slotsOf(o.season, change[f], learn));
     stride += slotsOf(o.season, change[f], learn, recent[f]);
   }
-  // Insertion order is recency: an entity seen is moved to the end.
+  // Each record's last number is the tick it was last seen at. Until the map first fills up
+  // the order of its entries does not matter, and a visit only writes that tick; at the first
+  // eviction the entries are put in recency order once, and from then on insertion order is
+  // recency: a visit moves the entity to the end (see REFRESH).
   const entities = new Map<string, Float64Array>();
   let evicted = from?.evicted ?? 0;
   let tick = 0;
+  let ordered = false;
+  const byRecency = () =>
+    [...entities].sort((a, b) => a[1][stride] - b[1][stride]).map(([key]) => key);
   if (from) {
     if (from.features !== features) {
       throw new RangeError(`baseline state has ${from.features} features, expected ${features}`);
@@ -295,6 +301,8 @@ export function createBaselines(
       const s = new Float64Array(stride + 1);
       // A checkpoint's JSON writes NaN (an hour not seen yet) as null.
       for (let k = 0; k < stride; k++) s[k] = from.values[i * stride + k] ?? NaN;
+      // The state lists the keys least recent first: seen before every new visit, in order.
+      s[stride] = i - from.keys.length;
       entities.set(k, s);
     });
   }
@@ -315,14 +323,26 @@ export function createBaselines(
       if (!s) {
         s = freshSlots(stride, offsets, hours);
         if (entities.size >= o.maxEntities) {
+          if (!ordered) {
+            const keys = byRecency();
+            for (const k of keys) {
+              const r = entities.get(k)!;
+              entities.delete(k);
+              entities.set(k, r);
+            }
+            ordered = true;
+          }
           entities.delete(entities.keys().next().value!);
           evicted++;
         }
         entities.set(key, s);
         s[stride] = tick;
-      } else if (tick - s[stride] >= Math.min(REFRESH, entities.size)) {
-        // Recency is kept by re-inserting: exact while fewer entities than REFRESH are kept,
-        // else at most once every REFRESH events per entity.
+      } else if (!ordered) {
+        s[stride] = tick;
+      } else if (tick - s[stride] > (entities.size < REFRESH ? 1 : REFRESH)) {
+        // Recency is kept by re-inserting (unless the entity was the last one placed): exact
+        // while fewer entities than REFRESH are kept, else at most once every REFRESH events
+        // per entity.
         entities.delete(key);
         entities.set(key, s);
         s[stride] = tick;
@@ -397,7 +417,7 @@ export function createBaselines(
       }
     },
     state() {
-      const keys = [...entities.keys()];
+      const keys = ordered ? [...entities.keys()] : byRecency();
       const values: number[] = [];
       for (const k of keys) values.push(...entities.get(k)!.subarray(0, stride));
       return { features, keys, values, evicted };

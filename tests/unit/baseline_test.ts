@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { BASELINE_DEFAULTS, createBaselines, deviationForRate, erfc } from "../../src/baseline.ts";
 import { nullDegrees, studentScale } from "../../src/tails.ts";
 
@@ -36,6 +37,34 @@ Deno.test("entities are bounded: the least recently seen is evicted and counted;
   const copy = createBaselines(2, { maxEntities: 3 }, structuredClone(b.state()));
   assert.deepEqual(copy.state(), b.state());
   assert.throws(() => createBaselines(1, {}, b.state()), /2 features, expected 1/);
+});
+
+Deno.test("eviction is least recently seen first, across a checkpoint, for any visit order", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 6 }),
+      fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 1, maxLength: 80 }),
+      fc.nat(80),
+      (max, visits, at) => {
+        let b = createBaselines(1, { maxEntities: max });
+        // The reference: keys least recently seen first.
+        let lru: string[] = [];
+        let evicted = 0;
+        visits.forEach((v, i) => {
+          if (i === at) b = createBaselines(1, { maxEntities: max }, structuredClone(b.state()));
+          const key = `k${v}`;
+          if (!lru.includes(key) && lru.length === max) {
+            lru = lru.slice(1);
+            evicted++;
+          }
+          lru = [...lru.filter((k) => k !== key), key];
+          judge(b, key, i);
+          assert.deepEqual(b.state().keys, lru);
+          assert.equal(b.evicted, evicted);
+        });
+      },
+    ),
+  );
 });
 
 Deno.test("a far-out value does not widen the noise the next ones are judged against", () => {
