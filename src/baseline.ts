@@ -26,7 +26,7 @@
  *
  * **Change since the previous event** (per feature, `change`): the difference from the entity's
  * previous value, in the sd of its own differences (an exponentially weighted variance, winsorised
- * as the noise is; with `learn`, extremes calibrated on their own). An event is judged on whichever of the
+ * as the noise is; its extremes calibrated as the level's). An event is judged on whichever of the
  * level's and the change's calibrated deviations is larger; when the change's is, the alert shows
  * the change's deviation and the value it was measured from as the typical one: the previous
  * value, or, right after an extreme change, the one before it (so the return from a spike is not
@@ -40,10 +40,10 @@
  * that lasts is caught within a few events even when no single event stands out. Judged once the
  * entity has seen 5 warm-ups of events, on the larger of it and the level's deviation.
  *
- * **Calibration of extremes** (`extremes: "learn"`; off with the default, `gaussian`). A
- * deviation is measured in the entity's own noise, which assumes its errors are about Gaussian.
- * Some streams spike far out now and then as a matter of course (a load balancer's bursts). With
- * `learn` each entity and feature also counts its own extreme deviations (|z| ≥ 7, in 16 bins up to
+ * **Calibration of extremes** (`extremes`). A deviation is measured in the entity's own noise,
+ * which assumes its errors are about Gaussian. Some streams spike far out now and then as a matter
+ * of course (a load balancer's bursts, counts of rare events idle at 0). With `learn` each entity
+ * and feature also counts its own extreme deviations (|z| ≥ 7, in 16 bins up to
  * 200 sd, counts fading over about {@link EXTREME_MEMORY} of its events). The **calibrated
  * deviation** of an event is the deviation whose two-sided Gaussian tail is the chance of a
  * deviation at least as large for that entity: the Gaussian tail itself, or, when the entity has
@@ -51,7 +51,11 @@
  * of Gaussian prior). A first spike, or a second, is judged as before; a size that has recurred is
  * not rare for that entity, and is not alerted again until it fades from memory. Deviations under
  * 7 sd are never changed. It cannot tell routine spikes from anomalies that are frequent and
- * alike (the seed generator's, 3 % of events): it learns both as normal, hence off by default.
+ * alike (the seed generator's, 3 % of events): it learns both as normal. With `coarse` (the
+ * default) the counts are kept for every entity but judge only an entity whose values repeat the
+ * previous one {@link COARSE_REPEATS} of the time or more (coarse or intermittent readings, whose
+ * noise estimate means little: between two bursts of a series idle at 0 it shrinks towards 0);
+ * an entity with finely varying readings is judged on the Gaussian tail, as with `gaussian`.
  * The alert decision uses the calibrated deviation; the raw one is what an alert shows.
  *
  * **Null tails.** The noise a deviation is measured in is an estimate, so under the null a
@@ -87,7 +91,7 @@ export interface BaselineOptions {
   season?: Season;
   /**
    * Per feature: also judge the change since the entity's previous value, in the sd of its own
-   * changes (with `learn`, their extremes calibrated the same way). Default: none.
+   * changes (their extremes calibrated as the level's, see `extremes`). Default: none.
    */
   change?: readonly boolean[];
   /**
@@ -99,13 +103,15 @@ export interface BaselineOptions {
   /**
    * `gaussian`: every deviation is judged in the entity's own noise as if it were Gaussian;
    * `learn`: extreme deviations (≥ 7 sd) are weighed by how often that entity has shown them, so
-   * a spike size that keeps recurring stops alerting (see the module doc). Default: `gaussian`.
+   * a spike size that keeps recurring stops alerting (see the module doc); `coarse`: `learn` for
+   * an entity whose values repeat {@link COARSE_REPEATS} of the time or more, `gaussian` for the
+   * others. Default: `coarse`.
    */
   extremes?: Extremes;
 }
 
 /** Values of {@link BaselineOptions.extremes}. */
-export const EXTREMES_MODES = ["gaussian", "learn"] as const;
+export const EXTREMES_MODES = ["coarse", "gaussian", "learn"] as const;
 /** One of {@link EXTREMES_MODES}. */
 export type Extremes = typeof EXTREMES_MODES[number];
 
@@ -139,7 +145,7 @@ const REFRESH = 256;
  */
 const HEAD = 9;
 /** After the offsets: the extremes' counts, and the judged events at their last update. */
-const TAIL = EXTREMES.length + 1;
+const TAIL = EXTREMES.length + 2;
 
 /**
  * Numbers kept per entity and feature with `season`, with the change's (`change`), with the
@@ -163,6 +169,15 @@ const RECENT_WARM_UPS = 5;
 const FLAT_MAX_P = 0.05;
 
 /**
+ * Share of repeats from which an entity's readings are coarse or intermittent (`coarse`
+ * extremes: its extremes are judged by their own recurrence). Gaussian noise read to a
+ * resolution `r` repeats about `r / (3.5 σ)` of the time: a quarter means steps of about 0.9 σ,
+ * too coarse for a noise estimate to mean much; a series idle at one value most of the time
+ * (counts of rare events) repeats far more.
+ */
+export const COARSE_REPEATS = 0.25;
+
+/**
  * Weight of the trend's update (about 1,000 events), whatever `alpha`. Tied to `alpha` (0.05 of
  * it), a faster level also made a faster trend, which with the daily profile drifted against the
  * offsets over days (Gaussian sensors at `alpha` 0.05: 2.9 × the target rate at 1e-4, 7.7 × at
@@ -181,7 +196,7 @@ export const BASELINE_DEFAULTS: Required<BaselineOptions> = {
   season: "daily",
   change: [],
   recent: [],
-  extremes: "gaussian",
+  extremes: "coarse",
 };
 
 /** Baselines as plain data (for checkpoints): keys, and per key the {@link slotsOf} of each feature. */
@@ -264,7 +279,8 @@ export function createBaselines(
   const hours = HOURS[o.season];
   const change = Array.from({ length: features }, (_, f) => o.change[f] === true);
   const recent = Array.from({ length: features }, (_, f) => o.recent[f] === true);
-  const learn = o.extremes === "learn", tail = learn ? TAIL : 0;
+  const learn = o.extremes !== "gaussian", tail = learn ? TAIL : 0;
+  const always = o.extremes === "learn";
   const scale = studentScale(nullDegrees(o.alpha));
   // Where each feature's numbers start; the stride is an entity's whole record.
   const offsets: number[] = [];
@@ -366,13 +382,26 @@ export function createBaselines(
         if (Number.isNaN(v)) continue;
         const a = Math.abs(z[f]);
         // Judged on the t tail's Gaussian equivalent: the noise is itself an estimate.
-        let cal = !warm
-          ? NaN
-          : learn
-          ? calibrateExtreme(s, at + HEAD + hours, n - o.warmUp, a, scale(a))
-          : scale(a);
+        // With `coarse`, the counts are kept for every entity but judge only one whose values
+        // repeat a quarter of the time or more: its noise is no Gaussian's.
+        const counted = always || s[at + 6] >= COARSE_REPEATS;
+        let cal = !warm ? NaN : scale(a);
+        if (warm && learn) {
+          const c = calibrateExtreme(s, at + HEAD + hours, n - o.warmUp, a, cal, v - forecast);
+          if (counted) cal = c;
+        }
         if (change[f] && n > 0) {
-          const c = judgeChange(s, at + HEAD + hours + tail, n, v, s[at + 4], o, learn, scale);
+          const c = judgeChange(
+            s,
+            at + HEAD + hours + tail,
+            n,
+            v,
+            s[at + 4],
+            o,
+            learn,
+            counted,
+            scale,
+          );
           if (c && c.calibrated > cal) {
             z[f] = c.z;
             typical[f] = c.from;
@@ -463,7 +492,7 @@ function freshSlots(stride: number, offsets: readonly number[], hours: number): 
  * Judges then learns the change of value `v` of an entity with `n` events, whose previous value
  * is `previous` and whose change slots start at `s[at]`: the changes' variance, the value the
  * last change was measured from, whether that change was extreme (beyond {@link CLIP} sd), then
- * with `learn` the extremes' counts. A change is measured from the previous value, or, right
+ * with `learn` the extremes' counts (which judge it when `counted`). A change is measured from the previous value, or, right
  * after an extreme change, from the value that one was measured from: the return from a spike
  * is not a second jump, and a lasting step is judged twice before it is the new reference.
  * Returns its deviation, calibrated deviation and reference once the entity is warm.
@@ -476,6 +505,7 @@ function judgeChange(
   previous: number,
   o: Required<BaselineOptions>,
   learn: boolean,
+  counted: boolean,
   scale: (z: number) => number,
 ): { z: number; calibrated: number; from: number } | undefined {
   const variance = s[at], sd = Math.sqrt(variance + 1e-12);
@@ -485,8 +515,9 @@ function judgeChange(
   let judged: { z: number; calibrated: number; from: number } | undefined;
   if (warm) {
     const z = d / sd, a = Math.abs(z);
-    const calibrated = learn ? calibrateExtreme(s, at + 3, n - o.warmUp, a, scale(a)) : scale(a);
-    judged = { z, calibrated, from };
+    const equivalent = scale(a);
+    const counts = learn ? calibrateExtreme(s, at + 3, n - o.warmUp, a, equivalent, d) : equivalent;
+    judged = { z, calibrated: counted ? counts : equivalent, from };
   }
   s[at + 1] = from;
   s[at + 2] = !afterExtreme && warm && Math.abs(d) > CLIP * sd ? 1 : 0;
@@ -551,9 +582,18 @@ export function calibrateExtreme(
   judged: number,
   a: number,
   equivalent: number,
+  d = NaN,
 ): number {
-  const b = extremeBin(a);
-  if (b < 0) return equivalent;
+  // The size of an extreme is measured in the sd of all the entity's errors over the extremes'
+  // memory, bursts included: the noise between bursts of an idle series shrinks towards 0, so
+  // in it every burst would be as many sd as the largest bin.
+  const slowAt = at + EXTREMES.length + 1, slow = s[slowAt];
+  if (Number.isFinite(d)) {
+    s[slowAt] = slow + Math.max(1 / EXTREME_MEMORY, 1 / (judged + 1)) * (d * d - slow);
+  }
+  if (a < EXTREMES[0]) return equivalent;
+  const size = slow > 0 && Number.isFinite(d) ? Math.abs(d) / Math.sqrt(slow) : a;
+  const b = Math.max(0, extremeBin(Math.min(a, size)));
   const last = at + EXTREMES.length;
   const fade = Math.pow(FADE, judged - s[last]);
   let count = 0;

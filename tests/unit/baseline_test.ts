@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { BASELINE_DEFAULTS, createBaselines, deviationForRate, erfc } from "../../src/baseline.ts";
+import {
+  BASELINE_DEFAULTS,
+  COARSE_REPEATS,
+  createBaselines,
+  deviationForRate,
+  erfc,
+  slotsOf,
+} from "../../src/baseline.ts";
 import { nullDegrees, studentScale } from "../../src/tails.ts";
 
 const judge = (b: ReturnType<typeof createBaselines>, key: string, ...x: number[]) => {
@@ -183,8 +190,41 @@ Deno.test("with extremes learned, a spike size an entity keeps showing stops ale
   assert.ok(gaussian.alerted.every((a) => a), "with gaussian extremes every burst alerts");
   assert.throws(
     () => createBaselines(1, { extremes: "often" as "learn" }),
-    /extremes must be one of gaussian, learn, got often/,
+    /extremes must be one of coarse, gaussian, learn, got often/,
   );
+});
+
+Deno.test("by default a coarse or idle reading's routine bursts stop alerting, a finely varying one's keep alerting", () => {
+  const zStar = deviationForRate(1e-5);
+  // Two entities, the same bursts (40 every 50 events, then 400 once): "idle" reads 0 between
+  // them (a count of rare events), "fine" a level of 10 with small Gaussian-like noise.
+  const run = (between: () => number) => {
+    const b = createBaselines(1);
+    const step = (value: number) => {
+      const z = new Float64Array(1), calibrated = new Float64Array(1);
+      b.judgeLearn("e", [value], undefined, { z, typical: new Float64Array(1), calibrated });
+      return calibrated[0];
+    };
+    for (let i = 0; i < 500; i++) step(between());
+    const alerted: boolean[] = [];
+    for (let burst = 0; burst < 10; burst++) {
+      alerted.push(step(40) >= zStar);
+      for (let i = 0; i < 49; i++) step(between());
+    }
+    return { alerted, larger: step(400) >= zStar };
+  };
+  let x = 7;
+  const noise = () => ((x = (x * 16807) % 2147483647) / 2147483647 - 0.5) * 0.2;
+  const idle = run(() => 0), fine = run(() => 10 + noise());
+  assert.ok(idle.alerted[0], "an idle reading's first burst alerts");
+  assert.ok(idle.alerted.slice(3).every((a) => !a), `then its bursts stop: ${idle.alerted}`);
+  assert.ok(idle.larger, "a far larger one alerts again");
+  assert.ok(fine.alerted.every((a) => a), `every burst of a fine reading alerts: ${fine.alerted}`);
+  // A reading to one decimal with noise of 0.5 (the seed's temperature) repeats about 6 % of the
+  // time: judged as a fine one.
+  const coarse = run(() => Math.round(10 * (10 + 10 * noise())) / 10);
+  assert.ok(COARSE_REPEATS > 0.06);
+  assert.ok(coarse.alerted.every((a) => a), `a reading to 0.1 is fine: ${coarse.alerted}`);
 });
 
 Deno.test("a weekly profile learns weekdays apart from weekends; a state of another season is refused", () => {
@@ -216,7 +256,9 @@ Deno.test("a weekly profile learns weekdays apart from weekends; a state of anot
   assert.ok(daily.step < zStar, `an hour-of-day profile takes weekends for noise: ${daily.step}`);
   assert.throws(
     () => createBaselines(1, { season: "daily" }, weekly.state),
-    /expected 33 each \(season daily, extremes gaussian\)/,
+    new RegExp(
+      `expected ${slotsOf("daily", false, true)} each \\(season daily, extremes coarse\\)`,
+    ),
   );
 });
 
@@ -248,7 +290,11 @@ Deno.test("a feature's change since the previous event is judged when declared: 
   );
   assert.ok(Math.abs(withChange.jump.typical - value(2999)) < 0.05, "typical: the previous value");
   assert.ok(without.jump.calibrated < zStar, `missed without it: ${without.jump.calibrated}`);
-  assert.equal(withChange.state.values.length, without.state.values.length + 3);
+  // The change's variance, reference and flag, and its extremes' counts.
+  assert.equal(
+    withChange.state.values.length - without.state.values.length,
+    slotsOf("daily", true, true) - slotsOf("daily", false, true),
+  );
 });
 
 Deno.test("with the change judged, the return from a spike is not a second jump", () => {
