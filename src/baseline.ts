@@ -492,9 +492,10 @@ function freshSlots(stride: number, offsets: readonly number[], hours: number): 
  * Judges then learns the change of value `v` of an entity with `n` events, whose previous value
  * is `previous` and whose change slots start at `s[at]`: the changes' variance, the value the
  * last change was measured from, whether that change was extreme (beyond {@link CLIP} sd), then
- * with `learn` the extremes' counts (which judge it when `counted`). A change is measured from the previous value, or, right
- * after an extreme change, from the value that one was measured from: the return from a spike
- * is not a second jump, and a lasting step is judged twice before it is the new reference.
+ * with `learn` the extremes' counts (which judge it when `counted`). A change is measured from the
+ * previous value, or, right after an extreme change, from the value that one was measured from:
+ * the return from a spike is not a second jump, and a lasting step is judged twice before it is
+ * the new reference.
  * Returns its deviation, calibrated deviation and reference once the entity is warm.
  */
 function judgeChange(
@@ -573,8 +574,10 @@ function extremeBin(a: number): number {
 /**
  * The calibrated deviation of absolute deviation `a`, whose Gaussian equivalent under the null is
  * `equivalent` (see the module doc), the `judged`-th judged event of its entity, whose extremes'
- * counts are `s[at …]` (the last slot: the judged count at their last update); then counts `a`
- * when it is extreme. Under the first edge, `equivalent`.
+ * counts are `s[at …]` (then the judged count at their last update, then the mean square of the
+ * entity's errors); then counts it when it is extreme. `d` is the event's error: it is learned
+ * into that mean square, and an extreme's bin is the smaller of `a` and `|d|` in its root (without
+ * `d`, `a`). Under the first edge, `equivalent`.
  */
 export function calibrateExtreme(
   s: Float64Array,
