@@ -119,6 +119,51 @@ Deno.test("replay CSV without a contract: every numeric column after the time is
   }
 });
 
+Deno.test("replay CSV of an idle counter: its routine bursts stop alerting, a larger one alerts; a finely varying reading's bursts all alert", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // A burst of 40 every 60 rows (5 minutes apart), then one of 400; between bursts an idle
+    // counter reads 0, a fine reading 10 with a little noise.
+    let x = 7;
+    const noise = () => ((x = (x * 16807) % 2147483647) / 2147483647 - 0.5) * 0.4;
+    const write = async (name: string, between: () => number) => {
+      const rows = ["time,value"];
+      for (let i = 0; i < 3001; i++) {
+        const t = new Date(Date.UTC(2026, 0, 1) + i * 300_000).toISOString();
+        const v = i === 3000 ? 400 : i % 60 === 59 ? 40 : between();
+        rows.push(`${t},${v.toFixed(3)}`);
+      }
+      await Deno.writeTextFile(`${dir}/${name}.csv`, rows.join("\n") + "\n");
+    };
+    await write("idle", () => 0);
+    await write("fine", () => 10 + noise());
+    const alerts = async (name: string, env: Record<string, string> = {}) => {
+      const r = await run(["replay", `${dir}/${name}.csv`], { VALUE_MAX: "500", ...env });
+      assert.equal(r.code, 0, r.stderr);
+      const out = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+      // Bursts after the forest's first window (no alert before it).
+      const bursts = out.filter((_, i) => i % 60 === 59 && i > 250 && i < 3000);
+      return {
+        bursts: bursts.filter((o) => o.anomaly).length,
+        of: bursts.length,
+        larger: out[3000].anomaly === true,
+      };
+    };
+    const idle = await alerts("idle");
+    assert.ok(idle.bursts <= 2, `an idle counter's routine bursts stop alerting: ${idle.bursts}`);
+    assert.ok(idle.larger, "a burst ten times the usual alerts");
+    const gaussian = await alerts("idle", { BASELINE_EXTREMES: "gaussian" });
+    assert.ok(
+      gaussian.bursts >= gaussian.of - 2,
+      `with gaussian: ${gaussian.bursts} of ${gaussian.of}`,
+    );
+    const fine = await alerts("fine");
+    assert.ok(fine.bursts >= fine.of - 2, `a fine reading's bursts: ${fine.bursts} of ${fine.of}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("a bad contract stops every command with one line per problem and exit 2", async () => {
   const dir = await Deno.makeTempDir();
   try {
