@@ -149,10 +149,10 @@ const TAIL = EXTREMES.length + 2;
 
 /**
  * Numbers kept per entity and feature with `season`, with the change's (`change`), with the
- * extremes' counts of each (`learn`), and with the recent level's (`recent`).
+ * extremes' counts of each (`counts`: extremes other than `gaussian`), and with the recent level's (`recent`).
  */
-export function slotsOf(season: Season, change = false, learn = false, recent = false): number {
-  const tail = learn ? TAIL : 0;
+export function slotsOf(season: Season, change = false, counts = false, recent = false): number {
+  const tail = counts ? TAIL : 0;
   return HEAD + HOURS[season] + tail + (change ? 3 + tail : 0) + (recent ? 2 : 0);
 }
 
@@ -279,8 +279,8 @@ export function createBaselines(
   const hours = HOURS[o.season];
   const change = Array.from({ length: features }, (_, f) => o.change[f] === true);
   const recent = Array.from({ length: features }, (_, f) => o.recent[f] === true);
-  const learn = o.extremes !== "gaussian", tail = learn ? TAIL : 0;
-  const always = o.extremes === "learn";
+  const counts = o.extremes !== "gaussian", tail = counts ? TAIL : 0;
+  const countsAlways = o.extremes === "learn";
   const scale = studentScale(nullDegrees(o.alpha));
   // Where each feature's numbers start; the stride is an entity's whole record.
   const offsets: number[] = [];
@@ -289,8 +289,8 @@ export function createBaselines(
   let stride = 0;
   for (let f = 0; f < features; f++) {
     offsets.push(stride);
-    recentAt.push(stride + slotsOf(o.season, change[f], learn));
-    stride += slotsOf(o.season, change[f], learn, recent[f]);
+    recentAt.push(stride + slotsOf(o.season, change[f], counts));
+    stride += slotsOf(o.season, change[f], counts, recent[f]);
   }
   // Each record's last number is the tick it was last seen at. Until the map first fills up
   // the order of its entries does not matter, and a visit only writes that tick; at the first
@@ -384,9 +384,9 @@ export function createBaselines(
         // Judged on the t tail's Gaussian equivalent: the noise is itself an estimate.
         // With `coarse`, the counts are kept for every entity but judge only one whose values
         // repeat a quarter of the time or more: its noise is no Gaussian's.
-        const counted = always || s[at + 6] >= COARSE_REPEATS;
+        const counted = countsAlways || s[at + 6] >= COARSE_REPEATS;
         let cal = !warm ? NaN : scale(a);
-        if (warm && learn) {
+        if (warm && counts) {
           const c = calibrateExtreme(s, at + HEAD + hours, n - o.warmUp, a, cal, v - forecast);
           if (counted) cal = c;
         }
@@ -398,7 +398,7 @@ export function createBaselines(
             v,
             s[at + 4],
             o,
-            learn,
+            counts,
             counted,
             scale,
           );
@@ -492,7 +492,7 @@ function freshSlots(stride: number, offsets: readonly number[], hours: number): 
  * Judges then learns the change of value `v` of an entity with `n` events, whose previous value
  * is `previous` and whose change slots start at `s[at]`: the changes' variance, the value the
  * last change was measured from, whether that change was extreme (beyond {@link CLIP} sd), then
- * with `learn` the extremes' counts (which judge it when `counted`). A change is measured from the
+ * with `counts` the extremes' counts (which judge it when `counted`). A change is measured from the
  * previous value, or, right after an extreme change, from the value that one was measured from:
  * the return from a spike is not a second jump, and a lasting step is judged twice before it is
  * the new reference.
@@ -505,7 +505,7 @@ function judgeChange(
   v: number,
   previous: number,
   o: Required<BaselineOptions>,
-  learn: boolean,
+  counts: boolean,
   counted: boolean,
   scale: (z: number) => number,
 ): { z: number; calibrated: number; from: number } | undefined {
@@ -517,8 +517,10 @@ function judgeChange(
   if (warm) {
     const z = d / sd, a = Math.abs(z);
     const equivalent = scale(a);
-    const counts = learn ? calibrateExtreme(s, at + 3, n - o.warmUp, a, equivalent, d) : equivalent;
-    judged = { z, calibrated: counted ? counts : equivalent, from };
+    const learned = counts
+      ? calibrateExtreme(s, at + 3, n - o.warmUp, a, equivalent, d)
+      : equivalent;
+    judged = { z, calibrated: counted ? learned : equivalent, from };
   }
   s[at + 1] = from;
   s[at + 2] = !afterExtreme && warm && Math.abs(d) > CLIP * sd ? 1 : 0;
@@ -576,8 +578,8 @@ function extremeBin(a: number): number {
  * `equivalent` (see the module doc), the `judged`-th judged event of its entity, whose extremes'
  * counts are `s[at …]` (then the judged count at their last update, then the mean square of the
  * entity's errors); then counts it when it is extreme. `d` is the event's error: it is learned
- * into that mean square, and an extreme's bin is the smaller of `a` and `|d|` in its root (without
- * `d`, `a`). Under the first edge, `equivalent`.
+ * into that mean square, and an extreme's bin is the smaller of `a` and `|d|` in its root. Under
+ * the first edge, `equivalent`.
  */
 export function calibrateExtreme(
   s: Float64Array,
@@ -585,7 +587,7 @@ export function calibrateExtreme(
   judged: number,
   a: number,
   equivalent: number,
-  d = NaN,
+  d: number,
 ): number {
   // The size of an extreme is measured in the sd of all the entity's errors over the extremes'
   // memory, bursts included: the noise between bursts of an idle series shrinks towards 0, so
