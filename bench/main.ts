@@ -9,6 +9,7 @@ import { benchGenerator, benchPipeline } from "./pipeline.ts";
 import { benchSoak } from "./soak.ts";
 import { benchBacklog } from "./backlog.ts";
 import { benchNab } from "./nab.ts";
+import { benchNabBaselines } from "./nab_baselines.ts";
 import { benchMulti } from "./multi.ts";
 import { benchCalibration } from "./calibration.ts";
 
@@ -20,8 +21,15 @@ const SECTIONS: Record<string, () => Promise<void>> = {
   multi: benchMulti,
   calibration: benchCalibration,
 };
-/** Long runs, only when named: `deno task bench soak`, `deno task bench backlog`. */
-const ON_REQUEST: Record<string, () => Promise<void>> = { soak: benchSoak, backlog: benchBacklog };
+/**
+ * Only when named: the long runs (`deno task bench soak`, `deno task bench backlog`) and the
+ * in-process NAB of the baselines for method work (`deno task bench nab_baselines`).
+ */
+const ON_REQUEST: Record<string, () => Promise<void>> = {
+  soak: benchSoak,
+  backlog: benchBacklog,
+  nab_baselines: benchNabBaselines,
+};
 
 const chosen = Deno.args.length > 0 ? Deno.args : Object.keys(SECTIONS);
 for (const name of chosen) {

@@ -21,7 +21,8 @@ interface Row {
   anomaly: boolean;
 }
 
-async function csvRows(path: string): Promise<{ ts: string[]; values: number[] }> {
+/** The timestamps and values of a NAB CSV (`timestamp,value`). */
+export async function csvRows(path: string): Promise<{ ts: string[]; values: number[] }> {
   const lines = (await Deno.readTextFile(path)).trim().split("\n").slice(1);
   return {
     ts: lines.map((l) => l.split(",")[0]),
@@ -54,8 +55,13 @@ async function replay(path: string, values: number[], extraEnv: Record<string, s
   });
 }
 
-/** Runs the NAB benchmark; prints `name=value` lines. */
-export async function benchNab(): Promise<void> {
+/**
+ * The NAB corpus of `NAB_DIR` (default `../shared/nab`): its directory, its labelled windows and
+ * the names (`category/file.csv`) of the files present, sorted.
+ */
+export async function nabCorpus(): Promise<
+  { dir: string; windows: Record<string, [string, string][]>; names: string[] }
+> {
   const dir = Deno.env.get("NAB_DIR") ?? new URL("../../shared/nab", import.meta.url).pathname;
   const windows: Record<string, [string, string][]> = JSON.parse(
     await Deno.readTextFile(`${dir}/labels/combined_windows.json`),
@@ -68,6 +74,12 @@ export async function benchNab(): Promise<void> {
       return false;
     }
   }).sort();
+  return { dir, windows, names };
+}
+
+/** Runs the NAB benchmark; prints `name=value` lines. */
+export async function benchNab(): Promise<void> {
+  const { dir, windows, names } = await nabCorpus();
   const files: NabFile[] = [];
   const numenta: number[][] = [];
   const product: Row[][] = [];
