@@ -34,7 +34,17 @@ Deno.test("every deno task the README shows exists, with sub-commands and flags 
     if (name === "bench") {
       for (const a of args) {
         assert.ok(
-          ["detector", "pipeline", "generator", "nab", "multi", "soak", "backlog"].includes(a),
+          [
+            "detector",
+            "pipeline",
+            "generator",
+            "nab",
+            "multi",
+            "calibration",
+            "soak",
+            "backlog",
+            "nab_baselines",
+          ].includes(a),
           cmd,
         );
       }
