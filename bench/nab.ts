@@ -11,7 +11,14 @@
  *
  * @module
  */
-import { bestThreshold, corpusScore, type NabFile, prepareFile, PROFILES } from "./nab_score.ts";
+import {
+  bestThreshold,
+  corpusScore,
+  type NabFile,
+  prepareFile,
+  PROFILE_SUFFIX,
+  PROFILES,
+} from "./nab_score.ts";
 import { report } from "./report.ts";
 
 const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
@@ -109,14 +116,9 @@ export async function benchNab(): Promise<void> {
   }
   const scores = product.map((rows) => rows.map((r) => r.score));
   const flags = product.map((rows) => rows.map((r) => r.anomaly));
-  const names3 = {
-    standard: "nab_standard",
-    reward_low_FP_rate: "nab_low_fp",
-    reward_low_FN_rate: "nab_low_fn",
-  };
   for (const [key, p] of Object.entries(PROFILES)) {
     const best = bestThreshold(files, scores, p);
-    report(names3[key as keyof typeof names3], best.score.toFixed(2));
+    report(`nab_${PROFILE_SUFFIX[key as keyof typeof PROFILES]}`, best.score.toFixed(2));
     if (key === "standard") report("nab_best_threshold", best.threshold.toFixed(6));
   }
   report("nab_alerts_standard", corpusScore(files, flags, PROFILES.standard).toFixed(2));

@@ -21,13 +21,16 @@
  * @module
  */
 import { type BaselineOptions, createBaselines, deviationForRate } from "../src/baseline.ts";
+import { isoSeconds } from "../src/contract/compile.ts";
 import { THRESHOLD_DEFAULTS } from "../src/defaults.ts";
+import { alertScoreOf } from "../src/threshold.ts";
 import { csvRows, nabCorpus } from "./nab.ts";
 import {
   bestThreshold,
   corpusScore,
   type NabFile,
   prepareFile,
+  PROFILE_SUFFIX,
   PROFILES,
   scoreFile,
 } from "./nab_score.ts";
@@ -48,12 +51,11 @@ export function baselineScores(
   };
   const scores = new Float64Array(values.length), alerts = new Uint8Array(values.length);
   for (let i = 0; i < values.length; i++) {
-    // NAB's timestamps carry no zone; `replay` reads them as UTC.
-    const t = Date.parse(`${ts[i].trim().replace(" ", "T")}Z`) / 1000;
-    baselines.judgeLearn("series", [values[i]], t, out);
+    // Read as `replay` reads them: a time without an offset is UTC.
+    baselines.judgeLearn("series", [values[i]], isoSeconds(ts[i].trim()), out);
     const c = out.calibrated[0];
     if (!Number.isFinite(c)) continue;
-    scores[i] = c / (c + zStar);
+    scores[i] = alertScoreOf(c, zStar);
     alerts[i] = c >= zStar ? 1 : 0;
   }
   return { scores, alerts };
@@ -76,29 +78,17 @@ export async function benchNabBaselines(): Promise<void> {
     scores.push(r.scores);
     alerts.push(r.alerts);
     const s = scoreFile(f, r.alerts, PROFILES.standard);
-    const first = new Array<number>(f.windows).fill(-1);
-    let false_ = 0;
-    for (let i = 0; i < f.window.length; i++) {
-      if (!f.scored[i] || !r.alerts[i]) continue;
-      const w = f.window[i];
-      if (w < 0) false_++;
-      else if (first[w] < 0) first[w] = i;
-    }
     const file = name.split("/")[1].replace(/\.csv$/, "");
     report(`nab_baselines_raw_${file}`, (s.raw - s.nullScore).toFixed(2));
     report(
       `nab_baselines_caught_${file}`,
-      first.map((i) => i < 0 ? "miss" : f.weight[i].toFixed(2)).join(",") || "-",
+      s.first.map((i) => i < 0 ? "miss" : f.weight[i].toFixed(2)).join(",") || "-",
     );
-    report(`nab_baselines_false_${file}`, false_);
+    report(`nab_baselines_false_${file}`, s.falseAlerts);
   }
-  const names3 = {
-    standard: "nab_baselines_standard",
-    reward_low_FP_rate: "nab_baselines_low_fp",
-    reward_low_FN_rate: "nab_baselines_low_fn",
-  };
   for (const [key, p] of Object.entries(PROFILES)) {
-    report(names3[key as keyof typeof names3], bestThreshold(files, scores, p).score.toFixed(2));
+    const suffix = PROFILE_SUFFIX[key as keyof typeof PROFILES];
+    report(`nab_baselines_${suffix}`, bestThreshold(files, scores, p).score.toFixed(2));
   }
   report("nab_baselines_alerts_standard", corpusScore(files, alerts, PROFILES.standard).toFixed(2));
 }

@@ -31,6 +31,13 @@ export const PROFILES: Record<"standard" | "reward_low_FP_rate" | "reward_low_FN
   reward_low_FN_rate: { tpWeight: 1, fnWeight: 2, fpWeight: 0.11 },
 };
 
+/** The suffix of each profile's figures (`nab_standard=`, `nab_low_fp=`, `nab_low_fn=`). */
+export const PROFILE_SUFFIX: Record<keyof typeof PROFILES, string> = {
+  standard: "standard",
+  reward_low_FP_rate: "low_fp",
+  reward_low_FN_rate: "low_fn",
+};
+
 /** The scaled sigmoid of a position `y` (in window widths): +0.987 at a window's start, −1 far past it. */
 export function scaledSigmoid(y: number): number {
   if (y > 3) return -1;
@@ -89,18 +96,21 @@ export function prepareFile(
   return f;
 }
 
-/** Raw, null and perfect scores of a file whose detections are `detected` (per row). */
+/**
+ * Raw, null and perfect scores of a file whose detections are `detected` (per row), with the row
+ * of each window's first detection (−1 for none) and the count of detections outside every window.
+ */
 export function scoreFile(
   f: NabFile,
   detected: ArrayLike<boolean | number>,
   p: Profile,
-): { raw: number; nullScore: number; perfect: number } {
+): { raw: number; nullScore: number; perfect: number; first: number[]; falseAlerts: number } {
   const first = new Array<number>(f.windows).fill(-1);
-  let raw = 0;
+  let raw = 0, falseAlerts = 0;
   for (let i = 0; i < f.window.length; i++) {
     if (!f.scored[i] || !detected[i]) continue;
     const w = f.window[i];
-    if (w < 0) raw += p.fpWeight * f.weight[i];
+    if (w < 0) (raw += p.fpWeight * f.weight[i], falseAlerts++);
     else if (first[w] < 0) first[w] = i;
   }
   const startWeight = scaledSigmoid(-1);
@@ -111,6 +121,8 @@ export function scoreFile(
     raw,
     nullScore: -p.fnWeight * f.windows,
     perfect: p.tpWeight * startWeight * f.windows,
+    first,
+    falseAlerts,
   };
 }
 

@@ -101,6 +101,14 @@ function largest(deviation: ArrayLike<number>, from: number, count: number): num
   return d;
 }
 
+/**
+ * The alert score of an event whose largest calibrated deviation is `deviation`: in [0, 1),
+ * 0.5 exactly at `zStar` (where it alerts), rising with the deviation.
+ */
+export function alertScoreOf(deviation: number, zStar: number): number {
+  return deviation / (deviation + zStar);
+}
+
 /** Adds {@link Threshold.judge} to a threshold of the forest's score (`context`: deviations). */
 function withJudge(
   t: Omit<Threshold, "judge">,
@@ -119,7 +127,7 @@ function withJudge(
       const before = t.value;
       const flagged = t.observe(score, warm);
       const dev = largest(deviation, from, count);
-      const calibrated = dev / (dev + zStar);
+      const calibrated = alertScoreOf(dev, zStar);
       if (!calibratedMode) return { anomaly: flagged, alertScore: calibrated };
       // An entity without a baseline yet (its first events) is judged by the forest alone, and
       // only when far out: its region held under a tenth of what the forest's threshold asks
