@@ -194,11 +194,14 @@ export function isTransientKafkaError(error: unknown): boolean {
 /**
  * The LogTape level of a kafkajs log entry: its own level, except that a transient condition
  * kafkajs retries is a warning, so an error-level line always means the operator must act.
- * A consumer crash stays an error.
+ * A consumer crash on a transient condition (a coordinator still loading) is a warning, and so is
+ * kafkajs' "Restarting the consumer" that follows it; if the restarts give up,
+ * {@link restartAfterTransientCrash} logs the error. Any other crash stays an error.
  */
 export function kafkajsLevel(level: number, message: string, error?: string): string {
   const mapped = LEVELS[level] ?? "info";
-  if (mapped !== "error" || /^Crash/.test(message)) return mapped;
+  if (mapped !== "error") return mapped;
+  if (/^Restarting the consumer in/.test(message)) return "warning";
   return TRANSIENT.test(`${message} ${error ?? ""}`) ? "warning" : "error";
 }
 
@@ -258,6 +261,7 @@ export function restartAfterTransientCrash(
   consumer.on(consumer.events.CRASH, (e) => {
     if (e.payload.restart || stopping()) return;
     if (!isTransientKafkaError(e.payload.error) || restarts >= 20) {
+      log.error("consumer_stopped", { error: e.payload.error.message, restarts });
       void stop("consumer crashed without restart", 1);
       return;
     }

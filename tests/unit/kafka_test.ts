@@ -83,6 +83,16 @@ Deno.test("kafkajs' retried, transient conditions are warnings; what the operato
     ),
     "warning",
   );
+  // Right after a broker starts, the group coordinator is loading: kafkajs crashes the consumer
+  // and restarts it; that passes by itself.
+  assert.equal(
+    kafkajsLevel(
+      ERROR,
+      "Crash: KafkaJSProtocolError: The coordinator is loading and hence can't process requests for this group",
+    ),
+    "warning",
+  );
+  assert.equal(kafkajsLevel(ERROR, "Restarting the consumer in 300ms"), "warning");
   assert.equal(kafkajsLevel(ERROR, "Crash: KafkaJSNonRetriableError: broker refused"), "error");
   assert.equal(kafkajsLevel(ERROR, "SASL SCRAM SHA512 authentication failed"), "error");
   assert.equal(kafkajsLevel(WARN, "anything"), "warning");
