@@ -242,8 +242,8 @@ export async function readCheckpoints(
 /** Milliseconds a clean-up step of {@link readCheckpoints} may take before it is left behind. */
 export const CLEANUP_MS = 5_000;
 
-/** `work`, or a rejection naming `what` after `ms` milliseconds. */
-function within<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+/** `work`, or a rejection naming `what` ("… timed out") after `ms` milliseconds. */
+export function within<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${what} timed out`)), Math.max(0, ms));
@@ -252,7 +252,7 @@ function within<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 /** Whether `work` ended well within {@link CLEANUP_MS}; its failure or lateness is dropped. */
-async function bestEffort(work: Promise<unknown>): Promise<boolean> {
+export async function bestEffort(work: Promise<unknown>): Promise<boolean> {
   work.catch(() => {});
   try {
     await within(work, CLEANUP_MS, "clean-up");

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Kafka } from "kafkajs";
-import { readCheckpoints, writeCheckpoint } from "./checkpoint.ts";
+import { bestEffort, readCheckpoints, within, writeCheckpoint } from "./checkpoint.ts";
 import type { Config } from "./config.ts";
 import type { ProcessorContext } from "./context.ts";
 import { logger } from "./log.ts";
@@ -134,26 +134,38 @@ async function checkpointAll(run: ProcessorContext, reason: string): Promise<voi
 
 /**
  * Every partition's newest checkpoint, each offset raised to the oldest event the broker still
- * holds (retention may have removed some).
+ * holds (retention may have removed some). Bounded in time: the checkpoints' read by
+ * `options.checkpointsMs` (default 20,000), the events topic's offsets by `options.offsetsMs`
+ * (default 10,000), so a read started just before a broker outage fails (and the
+ * batch that needed it is retried) instead of holding every later batch that waits on it.
  */
-export async function readAllCheckpoints(kafka: Kafka, config: Config) {
+export async function readAllCheckpoints(
+  kafka: Kafka,
+  config: Pick<Config, "checkpointTopic" | "consumerGroup" | "topicEvents">,
+  options: { checkpointsMs?: number; offsetsMs?: number } = {},
+) {
   const found = await readCheckpoints(
     kafka,
     config.checkpointTopic,
     config.consumerGroup,
     config.topicEvents,
-    { timeoutMs: 20_000 },
+    { timeoutMs: options.checkpointsMs ?? 20_000 },
   );
   if (found.size === 0) return found;
   const admin = kafka.admin();
-  await admin.connect();
+  const what = `reading the offsets of ${config.topicEvents}`;
   try {
-    for (const o of await admin.fetchTopicOffsets(config.topicEvents)) {
+    const offsets = await within(
+      admin.connect().then(() => admin.fetchTopicOffsets(config.topicEvents)),
+      options.offsetsMs ?? 10_000,
+      what,
+    );
+    for (const o of offsets) {
       const c = found.get(o.partition);
       if (c && BigInt(c.offset) < BigInt(o.low)) c.offset = o.low;
     }
   } finally {
-    await admin.disconnect();
+    await bestEffort(admin.disconnect());
   }
   return found;
 }

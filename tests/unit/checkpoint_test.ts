@@ -123,3 +123,69 @@ Deno.test("reading checkpoints from a broker that accepts connections and never 
     await accepting.catch(() => {});
   }
 });
+
+Deno.test("a checkpoint read whose events-topic offsets never come back fails in time, naming the step", async () => {
+  // A broker that has just restarted can leave a request unanswered with no timeout of kafkajs's
+  // own; a read held that way held every batch waiting for it.
+  const { readAllCheckpoints } = await import("../../src/models.ts");
+  const pipeline = await createPipeline({ workers: 1, now: () => 1_767_347_851 });
+  let value: Uint8Array;
+  try {
+    value = await encodeCheckpoint({
+      topic: "events",
+      partition: 0,
+      offset: "10",
+      state: await pipeline.snapshot(),
+      takenAt: Date.now(),
+    });
+  } finally {
+    await pipeline.close();
+  }
+  const done = () => Promise.resolve();
+  let eventsOffsetsAsked = 0;
+  const kafka = {
+    admin: () => ({
+      connect: done,
+      disconnect: done,
+      deleteGroups: done,
+      fetchTopicOffsets: (topic: string) => {
+        if (topic === "checkpoints") {
+          return Promise.resolve([{ partition: 0, high: "1", low: "0" }]);
+        }
+        eventsOffsetsAsked++;
+        return new Promise(() => {});
+      },
+    }),
+    consumer: () => ({
+      connect: done,
+      disconnect: done,
+      subscribe: done,
+      run: ({ eachMessage }: { eachMessage: (p: unknown) => Promise<void> }) =>
+        eachMessage({
+          message: {
+            offset: "0",
+            value,
+            headers: {
+              group: "g",
+              topic: "events",
+              partition: "0",
+              checkpoint_id: "c1",
+              chunks: "1",
+              chunk: "0",
+            },
+          },
+        }),
+    }),
+  } as unknown as Kafka;
+  const config = { checkpointTopic: "checkpoints", consumerGroup: "g", topicEvents: "events" };
+  const started = Date.now();
+  await assert.rejects(
+    readAllCheckpoints(kafka, config, { offsetsMs: 300 }),
+    /reading the offsets of events timed out/,
+  );
+  assert.ok(
+    Date.now() - started < 300 + 2 * CLEANUP_MS,
+    `gave up after ${Date.now() - started} ms`,
+  );
+  assert.equal(eventsOffsetsAsked, 1);
+});
