@@ -134,31 +134,30 @@ async function checkpointAll(run: ProcessorContext, reason: string): Promise<voi
 
 /**
  * Every partition's newest checkpoint, each offset raised to the oldest event the broker still
- * holds (retention may have removed some). Bounded in time: the checkpoints' read by
- * `options.checkpointsMs` (default 20,000), the events topic's offsets by `options.offsetsMs`
- * (default 10,000), so a read started just before a broker outage fails (and the
- * batch that needed it is retried) instead of holding every later batch that waits on it.
+ * holds (retention may have removed some). Bounded in time: the checkpoints' read by 20 s, the
+ * events topic's offsets by `options.offsetsMs` (default 10,000), so a read started just before a
+ * broker outage fails (and the batch that needed it is retried) instead of holding every later
+ * batch that waits on it.
  */
 export async function readAllCheckpoints(
   kafka: Kafka,
   config: Pick<Config, "checkpointTopic" | "consumerGroup" | "topicEvents">,
-  options: { checkpointsMs?: number; offsetsMs?: number } = {},
+  options: { offsetsMs?: number } = {},
 ) {
   const found = await readCheckpoints(
     kafka,
     config.checkpointTopic,
     config.consumerGroup,
     config.topicEvents,
-    { timeoutMs: options.checkpointsMs ?? 20_000 },
+    { timeoutMs: 20_000 },
   );
   if (found.size === 0) return found;
   const admin = kafka.admin();
-  const what = `reading the offsets of ${config.topicEvents}`;
   try {
     const offsets = await within(
       admin.connect().then(() => admin.fetchTopicOffsets(config.topicEvents)),
       options.offsetsMs ?? 10_000,
-      what,
+      `reading the offsets of ${config.topicEvents}`,
     );
     for (const o of offsets) {
       const c = found.get(o.partition);
