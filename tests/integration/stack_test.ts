@@ -36,8 +36,10 @@ Deno.test("deno task stack brings up Kafka, Prometheus, Alertmanager and the pro
     args: ["run", "-A", `${ROOT}scripts/stack.ts`],
     env: {
       STACK_MODE: "local",
-      KAFKA_PORT: "39092",
-      KAFKA_CONTROLLER_PORT: "39094",
+      // Under Linux's ephemeral range (32768–60999): a client socket of another test can
+      // hold any port in it (39092 was, once, and the broker could not bind).
+      KAFKA_PORT: "29192",
+      KAFKA_CONTROLLER_PORT: "29194",
       KAFKA_DATA_DIR: dataDir,
       KAFKA_HEAP: "256m",
       METRICS_PORT: String(ports.processor),
