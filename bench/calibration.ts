@@ -10,18 +10,43 @@
  * give if their noise were known exactly) and with the recent level judged too, as the built-in
  * sensor contract does (`calibration_recent_ratio_<rate>=`: an event alerts when either does).
  *
+ * Then noise that is not Gaussian (100 sensors, 30,000 minutes, judged after each sensor's first
+ * 5,000 events, when `shape` extremes have learned it): Student's t with 5 degrees of freedom,
+ * Laplace, log-normal (σ 0.3 of the log) and exponential, with the defaults
+ * (`calibration_<noise>_ratio_<rate>=`) and with `extremes: "shape"`
+ * (`calibration_<noise>_shape_ratio_<rate>=`), at 1e-4 and the default rate.
+ *
  * @module
  */
 import { type BaselineOptions, createBaselines, deviationForRate } from "../src/baseline.ts";
 import { THRESHOLD_DEFAULTS } from "../src/defaults.ts";
-import { createRandom } from "../src/random.ts";
+import { createRandom, type Random } from "../src/random.ts";
 import { report } from "./report.ts";
 
-/** Alerts of the Gaussian sensors through baselines with `options`, per rate of `zStar`. */
-function countAlerts(options: BaselineOptions, zStar: readonly number[]) {
-  const sensors = 200, minutes = 50_000;
+/** Noises of the sensors, each of its own scale. */
+const NOISES: Record<string, (rng: Random) => number> = {
+  gaussian: (rng) => rng.normal(),
+  t5: (rng) => {
+    let c = 0;
+    for (let k = 0; k < 5; k++) c += rng.normal() ** 2;
+    return rng.normal() / Math.sqrt(c / 5);
+  },
+  laplace: (rng) => (rng.next() < 0.5 ? 1 : -1) * Math.log(1 - rng.next()),
+  lognormal: (rng) => 10 * Math.exp(0.3 * rng.normal()),
+  exponential: (rng) => -Math.log(1 - rng.next()),
+};
+
+/**
+ * Alerts of sensors with `noise` through baselines with `options`, per rate of `zStar`, judged
+ * after each sensor's first `skip` minutes.
+ */
+function countAlerts(
+  options: BaselineOptions,
+  zStar: readonly number[],
+  { noise = "gaussian", sensors = 200, minutes = 50_000, skip = 1440 } = {},
+) {
   const calibrated = new Float64Array(zStar.length), raw = new Float64Array(zStar.length);
-  const rng = createRandom(9, 1);
+  const rng = createRandom(9, 1), draw = NOISES[noise];
   const b = createBaselines(1, options);
   const out = {
     z: new Float64Array(1),
@@ -33,8 +58,8 @@ function countAlerts(options: BaselineOptions, zStar: readonly number[]) {
   for (let i = 0; i < minutes; i++) {
     const day = 3 * Math.sin((2 * Math.PI * i) / 1440);
     for (let e = 0; e < sensors; e++) {
-      b.judgeLearn(keys[e], [100 + e + day + rng.normal()], i * 60, out);
-      if (i < 1440 || Number.isNaN(out.calibrated[0])) continue;
+      b.judgeLearn(keys[e], [100 + e + day + draw(rng)], i * 60, out);
+      if (i < skip || Number.isNaN(out.calibrated[0])) continue;
       judged++;
       const a = Math.abs(out.z[0]);
       for (let k = 0; k < zStar.length; k++) {
@@ -63,5 +88,18 @@ export function benchCalibration(): Promise<void> {
       (recent.calibrated[k] / recent.judged / rate).toFixed(3),
     );
   });
+  const tails = [1e-4, THRESHOLD_DEFAULTS.targetFalseAlertRate];
+  const tailZ = tails.map(deviationForRate);
+  for (const noise of ["t5", "laplace", "lognormal", "exponential"]) {
+    const size = { noise, sensors: 100, minutes: 30_000, skip: 5_000 };
+    const fixed = countAlerts({}, tailZ, size);
+    const shaped = countAlerts({ extremes: "shape" }, tailZ, size);
+    tails.forEach((rate, k) => {
+      const name = rate === THRESHOLD_DEFAULTS.targetFalseAlertRate ? "default" : String(rate);
+      const ratio = (c: Float64Array, judged: number) => (c[k] / judged / rate).toFixed(3);
+      report(`calibration_${noise}_ratio_${name}`, ratio(fixed.calibrated, fixed.judged));
+      report(`calibration_${noise}_shape_ratio_${name}`, ratio(shaped.calibrated, shaped.judged));
+    });
+  }
   return Promise.resolve();
 }

@@ -7,9 +7,12 @@
  * Lines: `multi_<mode>_precision=`, `multi_<mode>_recall=`, per kind `multi_<mode>_recall_<kind>=`,
  * the same for `change` (the default mode with each feature's change since the previous event
  * judged too) and `level_only` (without the built-in contract's recent level), and `multi_precision=` / `multi_recall=` for the default mode.
+ * `MULTI_BASELINE_OPTIONS` (JSON of `BaselineOptions`, e.g. `{"extremes":"shape"}`) sets the
+ * baselines' options of every run.
  *
  * @module
  */
+import type { BaselineOptions } from "../src/baseline.ts";
 import { contractOf, createPipeline, type PipelineOptions } from "../src/pipeline.ts";
 import { multiEntityEvents } from "../src/sensors.ts";
 import { createThreshold, THRESHOLD_MODES } from "../src/threshold.ts";
@@ -40,6 +43,7 @@ export async function benchMulti(): Promise<void> {
   report("multi_events", n);
   report("multi_injections", kinds.length);
   const defaultMode = createThreshold().mode;
+  const baseline: BaselineOptions = JSON.parse(Deno.env.get("MULTI_BASELINE_OPTIONS") ?? "{}");
   const builtin = contractOf({});
   const runs: [string, PipelineOptions][] = [
     ...THRESHOLD_MODES.map((mode): [string, PipelineOptions] => [mode, { threshold: { mode } }]),
@@ -53,7 +57,7 @@ export async function benchMulti(): Promise<void> {
     }],
   ];
   for (const [label, options] of runs) {
-    const p = await createPipeline({ workers: 1, clock: "event", ...options });
+    const p = await createPipeline({ workers: 1, clock: "event", baseline, ...options });
     const caught = new Uint8Array(kinds.length);
     let tp = 0, fp = 0;
     try {

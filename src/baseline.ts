@@ -56,6 +56,10 @@
  * previous one {@link COARSE_REPEATS} of the time or more (coarse or intermittent readings, whose
  * noise estimate means little: between two bursts of a series idle at 0 it shrinks towards 0);
  * an entity with finely varying readings is judged on the Gaussian tail, as with `gaussian`.
+ * With `shape`, as with `coarse`, and every entity's level deviations are also judged by the shape
+ * of its own deviations (`shape.ts`: running quantiles on each side, read as Tukey's h
+ * distribution), so skewed or heavy-tailed noise alerts near the target rate; a calibrated
+ * deviation is never raised by it, only lowered.
  * The alert decision uses the calibrated deviation; the raw one is what an alert shows.
  *
  * **Null tails.** The noise a deviation is measured in is an estimate, so under the null a
@@ -73,6 +77,7 @@
  * @module
  */
 import { deviationForRate, erfc, nullDegrees, studentScale } from "./tails.ts";
+import { learnShape, SHAPE_SLOTS, shapeDeviation, startShape } from "./shape.ts";
 
 export { deviationForRate, erfc } from "./tails.ts";
 
@@ -105,13 +110,14 @@ export interface BaselineOptions {
    * `learn`: extreme deviations (≥ 7 sd) are weighed by how often that entity has shown them, so
    * a spike size that keeps recurring stops alerting (see the module doc); `coarse`: `learn` for
    * an entity whose values repeat {@link COARSE_REPEATS} of the time or more, `gaussian` for the
-   * others. Default: `coarse`.
+   * others; `shape`: `coarse`, and each entity's level deviations judged by the skew and tail
+   * weight of its own (see the module doc), for skewed or heavy-tailed noise. Default: `coarse`.
    */
   extremes?: Extremes;
 }
 
 /** Values of {@link BaselineOptions.extremes}. */
-export const EXTREMES_MODES = ["coarse", "gaussian", "learn"] as const;
+export const EXTREMES_MODES = ["coarse", "gaussian", "learn", "shape"] as const;
 /** One of {@link EXTREMES_MODES}. */
 export type Extremes = typeof EXTREMES_MODES[number];
 
@@ -149,11 +155,19 @@ const TAIL = EXTREMES.length + 2;
 
 /**
  * Numbers kept per entity and feature with `season`, with the change's (`change`), with the
- * extremes' counts of each (`counts`: extremes other than `gaussian`), and with the recent level's (`recent`).
+ * extremes' counts of each (`counts`: extremes other than `gaussian`), with the recent level's
+ * (`recent`) and with the shape's of its deviations (`shape`: extremes `shape`).
  */
-export function slotsOf(season: Season, change = false, counts = false, recent = false): number {
+export function slotsOf(
+  season: Season,
+  change = false,
+  counts = false,
+  recent = false,
+  shape = false,
+): number {
   const tail = counts ? TAIL : 0;
-  return HEAD + HOURS[season] + tail + (change ? 3 + tail : 0) + (recent ? 2 : 0);
+  return HEAD + HOURS[season] + tail + (change ? 3 + tail : 0) + (recent ? 2 : 0) +
+    (shape ? SHAPE_SLOTS : 0);
 }
 
 /** Weight of the newest forecast error in the recent level's running mean (about 5 events). */
@@ -281,16 +295,18 @@ export function createBaselines(
   const recent = Array.from({ length: features }, (_, f) => o.recent[f] === true);
   const counts = o.extremes !== "gaussian", tail = counts ? TAIL : 0;
   const countsAlways = o.extremes === "learn";
+  const shape = o.extremes === "shape";
   const scale = studentScale(nullDegrees(o.alpha));
   // Where each feature's numbers start; the stride is an entity's whole record.
   const offsets: number[] = [];
-  // Where each feature's recent level's slots start (after its change's).
-  const recentAt: number[] = [];
+  // Where each feature's recent level's slots start (after its change's), and its shape's.
+  const recentAt: number[] = [], shapeAt: number[] = [];
   let stride = 0;
   for (let f = 0; f < features; f++) {
     offsets.push(stride);
     recentAt.push(stride + slotsOf(o.season, change[f], counts));
-    stride += slotsOf(o.season, change[f], counts, recent[f]);
+    shapeAt.push(stride + slotsOf(o.season, change[f], counts, recent[f]));
+    stride += slotsOf(o.season, change[f], counts, recent[f], shape);
   }
   // Each record's last number is the tick it was last seen at. Until the map first fills up
   // the order of its entries does not matter, and a visit only writes that tick; at the first
@@ -337,7 +353,7 @@ export function createBaselines(
       tick++;
       let s = entities.get(key);
       if (!s) {
-        s = freshSlots(stride, offsets, hours);
+        s = freshSlots(stride, offsets, hours, shape ? shapeAt : []);
         if (entities.size >= o.maxEntities) {
           if (!ordered) {
             const keys = byRecency();
@@ -386,6 +402,11 @@ export function createBaselines(
         // repeat a quarter of the time or more: its noise is no Gaussian's.
         const counted = countsAlways || s[at + 6] >= COARSE_REPEATS;
         let cal = !warm ? NaN : scale(a);
+        if (warm && shape) {
+          // The entity's own skew and tail weight can only lower the deviation's equivalent.
+          cal = Math.min(cal, shapeDeviation(s, shapeAt[f], z[f]));
+          learnShape(s, shapeAt[f], z[f]);
+        }
         if (warm && counts) {
           const c = calibrateExtreme(s, at + HEAD + hours, n - o.warmUp, a, cal, v - forecast);
           if (counted) cal = c;
@@ -481,10 +502,19 @@ function firstVisitStep(e: number, variance: number): number {
   return e2 > variance ? e - variance / e : 0;
 }
 
-/** The slots of a new entity: zeros, its hourly offsets unknown (NaN). */
-function freshSlots(stride: number, offsets: readonly number[], hours: number): Float64Array {
+/**
+ * The slots of a new entity: zeros, its hourly offsets unknown (NaN), the shapes at `shapes`
+ * Gaussian.
+ */
+function freshSlots(
+  stride: number,
+  offsets: readonly number[],
+  hours: number,
+  shapes: readonly number[],
+): Float64Array {
   const s = new Float64Array(stride + 1);
   for (const at of offsets) s.fill(NaN, at + HEAD, at + HEAD + hours);
+  for (const at of shapes) startShape(s, at);
   return s;
 }
 

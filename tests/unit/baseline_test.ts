@@ -190,7 +190,7 @@ Deno.test("with extremes learned, a spike size an entity keeps showing stops ale
   assert.ok(gaussian.alerted.every((a) => a), "with gaussian extremes every burst alerts");
   assert.throws(
     () => createBaselines(1, { extremes: "often" as "learn" }),
-    /extremes must be one of coarse, gaussian, learn, got often/,
+    /extremes must be one of coarse, gaussian, learn, shape, got often/,
   );
 });
 

@@ -1,0 +1,91 @@
+/**
+ * The shape of an entity's deviations: how far its errors really reach on each side, so that a
+ * deviation can be judged at the rate it occurs for that entity when its noise is skewed or
+ * heavy-tailed (latencies, CPU, counts), not only when it is Gaussian.
+ *
+ * A deviation `z` is measured in the entity's noise sd. If the noise is Gaussian, `|z|` is already
+ * its own Gaussian equivalent; if it is skewed (log-normal) or heavy-tailed (Student's t, Laplace),
+ * large `|z|` are far more common, and an alert threshold set for a Gaussian tail fires hundreds
+ * of times more often than its target (measured by `deno task bench calibration`). This module
+ * keeps five running quantiles of the entity's `z` — the median, and on each side the
+ * {@link SHAPE_INNER} and {@link SHAPE_OUTER} quantiles — and reads each side as Tukey's *h*
+ * distribution, `z = m ± A·N·exp(h·N²/2)` with `N` standard normal: two quantiles of a side give
+ * its scale `A` and tail weight `h ≥ 0` (never lighter than Gaussian), and a deviation's
+ * **Gaussian equivalent** is the `N` it maps to (Lambert's W). For Gaussian noise `h ≈ 0`, `A ≈ 1`
+ * and the equivalent is `|z|`.
+ *
+ * The quantiles follow the entity by stochastic approximation, each step scaled by the Gaussian
+ * density at its level so that each forgets over about {@link SHAPE_MEMORY} events. Quantiles of
+ * the bulk, not the extremes, are what is learned, so a few anomalies barely move them, but
+ * anomalies that are a few percent of an entity's events do make its tail heavier (they are then
+ * what that entity does).
+ *
+ * State: {@link SHAPE_SLOTS} numbers per entity and feature, in a `Float64Array`; pure functions.
+ *
+ * @module
+ */
+import { deviationForRate } from "./tails.ts";
+
+/** Numbers kept per entity and feature. */
+export const SHAPE_SLOTS = 5;
+/** The inner quantile of each side (and its mirror, 1 − it). */
+export const SHAPE_INNER = 0.9;
+/** The outer quantile of each side (and its mirror). */
+export const SHAPE_OUTER = 0.995;
+/** Events over which the quantiles forget (each step scaled by the Gaussian density there). */
+export const SHAPE_MEMORY = 3000;
+
+/** Standard normal deviates of the inner and outer quantiles. */
+const N1 = deviationForRate(2 * (1 - SHAPE_INNER));
+const N2 = deviationForRate(2 * (1 - SHAPE_OUTER));
+const density = (n: number) => Math.exp(-n * n / 2) / Math.sqrt(2 * Math.PI);
+/** Step sizes: a quantile moves `step·p` up or `step·(1 − p)` down per event. */
+const STEP_MEDIAN = 1 / (SHAPE_MEMORY * density(0));
+const STEP_INNER = 1 / (SHAPE_MEMORY * density(N1));
+const STEP_OUTER = 1 / (SHAPE_MEMORY * density(N2));
+
+/** Writes a Gaussian shape (median 0, the quantiles of N(0, 1)) at `s[at …]`. */
+export function startShape(s: Float64Array, at: number): void {
+  s[at] = 0;
+  s[at + 1] = -N1;
+  s[at + 2] = -N2;
+  s[at + 3] = N1;
+  s[at + 4] = N2;
+}
+
+/**
+ * The Gaussian equivalent of deviation `z` under the shape at `s[at …]`: the standard normal
+ * deviate at the same tail on `z`'s side of the median. `|z|` when the side's quantiles are not
+ * ordered (not learned yet).
+ */
+export function shapeDeviation(s: Float64Array, at: number, z: number): number {
+  const m = s[at], up = z >= m;
+  const inner = up ? s[at + 3] - m : m - s[at + 1];
+  const outer = up ? s[at + 4] - m : m - s[at + 2];
+  if (!(inner > 0 && outer > inner)) return Math.abs(z);
+  const h = Math.max(0, 2 * (Math.log(outer / inner) - Math.log(N2 / N1)) / (N2 * N2 - N1 * N1));
+  const scale = inner / (N1 * Math.exp(h * N1 * N1 / 2));
+  const r = Math.abs(z - m) / scale;
+  // r = N·exp(h·N²/2)  ⇔  h·N² = W(h·r²).
+  return h < 1e-9 ? r : Math.sqrt(lambertW(h * r * r) / h);
+}
+
+/** Learns deviation `z` into the shape at `s[at …]` (one step of each quantile). */
+export function learnShape(s: Float64Array, at: number, z: number): void {
+  s[at] += STEP_MEDIAN * (z > s[at] ? 0.5 : -0.5);
+  s[at + 1] += STEP_INNER * (z < s[at + 1] ? -SHAPE_INNER : 1 - SHAPE_INNER);
+  s[at + 2] += STEP_OUTER * (z < s[at + 2] ? -SHAPE_OUTER : 1 - SHAPE_OUTER);
+  s[at + 3] += STEP_INNER * (z > s[at + 3] ? SHAPE_INNER : -(1 - SHAPE_INNER));
+  s[at + 4] += STEP_OUTER * (z > s[at + 4] ? SHAPE_OUTER : -(1 - SHAPE_OUTER));
+}
+
+/** Lambert's W (principal branch) of `x ≥ 0`, by Newton's method from `ln(1 + x)`. */
+export function lambertW(x: number): number {
+  let w = Math.log1p(x);
+  for (let i = 0; i < 50; i++) {
+    const e = Math.exp(w), step = (w * e - x) / (e * (w + 1));
+    w -= step;
+    if (Math.abs(step) <= 1e-12 * (1 + Math.abs(w))) break;
+  }
+  return w;
+}
