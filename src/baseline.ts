@@ -40,6 +40,14 @@
  * that lasts is caught within a few events even when no single event stands out. Judged once the
  * entity has seen 5 warm-ups of events, on the larger of it and the level's deviation.
  *
+ * **Drift** (every feature): the long-run mean of the entity's forecast errors in its noise (each
+ * deviation clipped at 6 sd, weight 1/{@link DRIFT_EVENTS}), in that mean's own spread (the
+ * running mean of its square over {@link DRIFT_MEMORY} times as many events). Judged once the
+ * entity has that many events behind its warm-up, on its Gaussian tail. The level follows every
+ * value, so its errors average out within tens of events, whatever the noise; a bias that the level
+ * cannot follow for hundreds of events (the bulk of a spiky reading moving while its spikes do
+ * not) stands out against the mean's usual wandering.
+ *
  * **Calibration of extremes** (`extremes`). A deviation is measured in the entity's own noise,
  * which assumes its errors are about Gaussian. Some streams spike far out now and then as a matter
  * of course (a load balancer's bursts, counts of rare events idle at 0). With `learn` each entity
@@ -147,9 +155,15 @@ const REFRESH = 256;
 
 /**
  * Numbers per entity and feature before the hourly offsets: level, trend, variance, events seen;
- * last value, run, `p` (share of repeats), its updates, `p` when the run began.
+ * last value, run, `p` (share of repeats), its updates, `p` when the run began; the drift's mean
+ * and mean square.
  */
-const HEAD = 9;
+const HEAD = 11;
+
+/** Events over which the drift (the long-run mean of the forecast errors in sd) averages. */
+export const DRIFT_EVENTS = 256;
+/** The drift's spread is learned over this many times {@link DRIFT_EVENTS} events. */
+export const DRIFT_MEMORY = 10;
 /** After the offsets: the extremes' counts, and the judged events at their last update. */
 const TAIL = EXTREMES.length + 2;
 
@@ -397,6 +411,9 @@ export function createBaselines(
         if (calibrated) calibrated[f] = NaN;
         if (Number.isNaN(v)) continue;
         const a = Math.abs(z[f]);
+        // The drift learns from the entity's warm-up on; it decides nothing until its spread has
+        // seen DRIFT_MEMORY × DRIFT_EVENTS events.
+        const drift = warm ? judgeDrift(s, at + 9, n - o.warmUp, z[f]) : NaN;
         // Judged on the t tail's Gaussian equivalent: the noise is itself an estimate.
         // With `coarse`, the counts are kept for every entity but judge only one whose values
         // repeat a quarter of the time or more: its noise is no Gaussian's.
@@ -436,6 +453,10 @@ export function createBaselines(
             z[f] = r;
             cal = rc;
           }
+        }
+        if (drift > cal) {
+          z[f] = Math.sign(s[at + 9]) * drift;
+          cal = drift;
         }
         const flat = learnRepeats(s, at, n, v, run, o.alpha, o.warmUp);
         if (warm && flat > Math.abs(z[f])) z[f] = flat;
@@ -584,6 +605,24 @@ function judgeRecent(
   s[at] = mean;
   s[at + 1] = median * (mean * mean > median ? 1 + RECENT_STEP : 1 / (1 + RECENT_STEP));
   return judged;
+}
+
+/**
+ * Judges then learns deviation `z` of an entity's `judged`-th judged event into its drift slots:
+ * `s[at]`, the running mean of its deviations (clipped at {@link CLIP} sd), and `s[at + 1]`, the
+ * running mean of that mean's square. Returns the mean's deviation in its own spread, once
+ * `judged` has reached {@link DRIFT_MEMORY} × {@link DRIFT_EVENTS}, else NaN (which never decides).
+ */
+function judgeDrift(s: Float64Array, at: number, judged: number, z: number): number {
+  const mean = s[at] + (Math.max(-CLIP, Math.min(CLIP, z)) - s[at]) / DRIFT_EVENTS;
+  const square = s[at + 1];
+  const judgement = judged >= DRIFT_MEMORY * DRIFT_EVENTS && square > 0
+    ? Math.abs(mean) / Math.sqrt(square)
+    : NaN;
+  s[at] = mean;
+  s[at + 1] = square +
+    Math.max(1 / (DRIFT_MEMORY * DRIFT_EVENTS), 1 / (judged + 1)) * (mean * mean - square);
+  return judgement;
 }
 
 /**

@@ -81,10 +81,10 @@ export interface PipelineOptions {
 export type Feature = string;
 
 /**
- * Version of {@link ModelState}: 6 since a feature's change keeps the value it was measured from
- * and its recent level may be judged.
+ * Version of {@link ModelState}: 7 since every feature's baseline keeps its drift (the long-run
+ * mean of its forecast errors).
  */
-export const MODEL_STATE_VERSION = 6;
+export const MODEL_STATE_VERSION = 7;
 
 /** The learned state of the model: forest masses, threshold, events scored, and what they fit. */
 export interface ModelState {

@@ -328,7 +328,7 @@ Deno.test("a feature's recent level is judged when declared: a lasting shift of 
     for (let i = 0; i < noise.length; i++) {
       const shifted = i >= 3000;
       b.judgeLearn("s", [(shifted ? 2.5 : 0) + noise[i]], undefined, { z, typical, calibrated });
-      if (calibrated[0] < zStar) continue;
+      if (!(calibrated[0] >= zStar)) continue;
       if (!shifted && i > 100) before++;
       if (shifted && firstCaught < 0) firstCaught = i - 3000;
     }
@@ -417,4 +417,30 @@ Deno.test("normal events alert at the target false-alert rate: deviations are ju
   };
   run(0.02, 25_000, [1e-4, 1e-5]);
   run(0.05, 30_000, [1e-4]);
+});
+
+Deno.test("a bias the level cannot follow is flagged as drift: the bulk of a spiky reading moves while its spikes do not", () => {
+  // A CPU-like reading: its bulk at 30 ± 0.5, 30 % of its events spikes between 50 and 100. The
+  // level is the mean of both, so when the bulk moves to 55 the errors stay biased for hundreds
+  // of events: no single event stands out (the spikes now deviate less), their long-run mean does.
+  let x = 11;
+  const u = () => (x = (x * 48271) % 2147483647) / 2147483647;
+  const normal = () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
+  const b = createBaselines(1);
+  const zStar = deviationForRate(5e-6);
+  const z = new Float64Array(1), typical = new Float64Array(1), calibrated = new Float64Array(1);
+  let before = 0, after = -1;
+  for (let i = 0; i < 7_000; i++) {
+    const bulk = i < 6_000 ? 30 : 55;
+    const v = u() < 0.3 ? 50 + 50 * u() : bulk + 0.5 * normal();
+    b.judgeLearn("cpu", [v], i * 300, { z, typical, calibrated });
+    if (!(calibrated[0] >= zStar)) continue;
+    if (i < 6_000) before++;
+    else if (after < 0) {
+      after = i - 6_000;
+      assert.ok(z[0] > 0, `the drift is upwards: z ${z[0]}`);
+    }
+  }
+  assert.equal(before, 0, "the spiky reading alone never alerts");
+  assert.ok(after >= 0 && after < 500, `flagged ${after} events after the bulk moved`);
 });
