@@ -8,7 +8,7 @@
  * the same for `change` (the default mode with each feature's change since the previous event
  * judged too) and `level_only` (without the built-in contract's recent level), and `multi_precision=` / `multi_recall=` for the default mode.
  * `MULTI_BASELINE_OPTIONS` (JSON of `BaselineOptions`, e.g. `{"extremes":"shape"}`) sets the
- * baselines' options of every run.
+ * baselines' options of every run, `TARGET_FALSE_ALERT_RATE` its target rate.
  *
  * @module
  */
@@ -44,15 +44,21 @@ export async function benchMulti(): Promise<void> {
   report("multi_injections", kinds.length);
   const defaultMode = createThreshold().mode;
   const baseline: BaselineOptions = JSON.parse(Deno.env.get("MULTI_BASELINE_OPTIONS") ?? "{}");
+  const rate = Deno.env.get("TARGET_FALSE_ALERT_RATE");
+  const target = rate === undefined ? {} : { targetFalseAlertRate: Number(rate) };
   const builtin = contractOf({});
   const runs: [string, PipelineOptions][] = [
-    ...THRESHOLD_MODES.map((mode): [string, PipelineOptions] => [mode, { threshold: { mode } }]),
+    ...THRESHOLD_MODES.map((
+      mode,
+    ): [string, PipelineOptions] => [mode, { threshold: { mode, ...target } }]),
     // The default mode with each feature's change since the previous event judged too, and
     // without the built-in contract's recent level (the level alone).
     ["change", {
+      threshold: target,
       contract: { ...builtin, features: builtin.features.map((f) => ({ ...f, change: true })) },
     }],
     ["level_only", {
+      threshold: target,
       contract: { ...builtin, features: builtin.features.map((f) => ({ ...f, recent: false })) },
     }],
   ];
