@@ -46,7 +46,9 @@
  * entity has that many events behind its warm-up, on its Gaussian tail. The level follows every
  * value, so its errors average out within tens of events, whatever the noise; a bias that the level
  * cannot follow for hundreds of events (the bulk of a spiky reading moving while its spikes do
- * not) stands out against the mean's usual wandering.
+ * not) stands out against the mean's usual wandering. For {@link DRIFT_EVENTS} events after a
+ * deviation beyond 6 sd it is not judged: after a step, flagged on its own, the level's catching
+ * up is such a bias too.
  *
  * **Calibration of extremes** (`extremes`). A deviation is measured in the entity's own noise,
  * which assumes its errors are about Gaussian. Some streams spike far out now and then as a matter
@@ -155,10 +157,10 @@ const REFRESH = 256;
 
 /**
  * Numbers per entity and feature before the hourly offsets: level, trend, variance, events seen;
- * last value, run, `p` (share of repeats), its updates, `p` when the run began; the drift's mean
- * and mean square.
+ * last value, run, `p` (share of repeats), its updates, `p` when the run began; the drift's mean,
+ * mean square and the judged event after its last error beyond {@link CLIP} sd (0: none).
  */
-const HEAD = 11;
+const HEAD = 12;
 
 /** Events over which the drift (the long-run mean of the forecast errors in sd) averages. */
 export const DRIFT_EVENTS = 256;
@@ -609,14 +611,20 @@ function judgeRecent(
 
 /**
  * Judges then learns deviation `z` of an entity's `judged`-th judged event into its drift slots:
- * `s[at]`, the running mean of its deviations (clipped at {@link CLIP} sd), and `s[at + 1]`, the
- * running mean of that mean's square. Returns the mean's deviation in its own spread, once
- * `judged` has reached {@link DRIFT_MEMORY} × {@link DRIFT_EVENTS}, else NaN (which never decides).
+ * `s[at]`, the running mean of its deviations (clipped at {@link CLIP} sd), `s[at + 1]`, the
+ * running mean of that mean's square, and `s[at + 2]`, one after the last event whose deviation
+ * was beyond CLIP sd. Returns the mean's deviation in its own spread, once `judged` has reached
+ * {@link DRIFT_MEMORY} × {@link DRIFT_EVENTS} and no deviation beyond CLIP sd came in the last
+ * {@link DRIFT_EVENTS} events, else NaN (which never decides).
  */
 function judgeDrift(s: Float64Array, at: number, judged: number, z: number): number {
   const mean = s[at] + (Math.max(-CLIP, Math.min(CLIP, z)) - s[at]) / DRIFT_EVENTS;
   const square = s[at + 1];
-  const judgement = judged >= DRIFT_MEMORY * DRIFT_EVENTS && square > 0
+  if (Math.abs(z) >= CLIP) s[at + 2] = judged + 1;
+  // After an error beyond CLIP sd (a step, flagged on its own) the level's catching up is a run
+  // of same-signed errors too: not judged for DRIFT_EVENTS events.
+  const quiet = s[at + 2] === 0 || judged + 1 - s[at + 2] > DRIFT_EVENTS;
+  const judgement = judged >= DRIFT_MEMORY * DRIFT_EVENTS && square > 0 && quiet
     ? Math.abs(mean) / Math.sqrt(square)
     : NaN;
   s[at] = mean;

@@ -444,3 +444,28 @@ Deno.test("a bias the level cannot follow is flagged as drift: the bulk of a spi
   assert.equal(before, 0, "the spiky reading alone never alerts");
   assert.ok(after >= 0 && after < 500, `flagged ${after} events after the bulk moved`);
 });
+
+Deno.test("a lasting step is flagged at its start, not again by the drift while the level catches up", () => {
+  let x = 5;
+  const u = () => (x = (x * 48271) % 2147483647) / 2147483647;
+  const normal = () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
+  const b = createBaselines(1);
+  const zStar = deviationForRate(5e-6);
+  const z = new Float64Array(1), typical = new Float64Array(1), calibrated = new Float64Array(1);
+  const first: number[] = [], later: string[] = [];
+  for (let i = 0; i < 6_000; i++) {
+    // 20 sensors, a reading a minute; at 11:20 on day 4 each one's level steps up by 30 noise
+    // sd, for good.
+    for (let e = 0; e < 20; e++) {
+      const v = 100 + e + (i >= 5_000 ? 30 : 0) + normal();
+      b.judgeLearn(`s${e}`, [v], i * 60, { z, typical, calibrated });
+      if (i < 5_000 || !(calibrated[0] >= zStar)) continue;
+      if (i === 5_000) first.push(e);
+      // The level takes about 10 events to come within z* of the step; the hours after it are
+      // new (their offsets the day before's, see the first-visit rule) but not flagged.
+      else if (i >= 5_010) later.push(`s${e} +${i - 5_000}`);
+    }
+  }
+  assert.equal(first.length, 20, "every step's first event is flagged");
+  assert.deepEqual(later, [], "nothing flagged after the catch-up");
+});
