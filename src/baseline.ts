@@ -66,8 +66,8 @@
  * previous one {@link COARSE_REPEATS} of the time or more (coarse or intermittent readings, whose
  * noise estimate means little: between two bursts of a series idle at 0 it shrinks towards 0);
  * an entity with finely varying readings is judged on the Gaussian tail, as with `gaussian`.
- * With `shape`, as with `coarse`, and every entity's level deviations are also judged by the shape
- * of its own deviations (`shape.ts`: running quantiles on each side, read as Tukey's h
+ * With `shape`, as with `coarse`, and besides every entity's level deviations are judged by the
+ * shape of its own deviations (`shape.ts`: running quantiles on each side, read as Tukey's h
  * distribution), so skewed or heavy-tailed noise alerts near the target rate; a calibrated
  * deviation is never raised by it, only lowered.
  * The alert decision uses the calibrated deviation; the raw one is what an alert shows.
@@ -238,14 +238,26 @@ export interface BaselineState {
   evicted: number;
 }
 
+/**
+ * What an event's deviation measures, by its index in {@link BaselineJudgement.basis}: its
+ * distance from the forecast (`level`), from the value before it (`change`), the mean of its
+ * entity's last few errors (`recent`) or of its last few hundred (`drift`), or a run of repeats
+ * (`flat`).
+ */
+export const BASES = ["level", "change", "recent", "drift", "flat"] as const;
+/** One of {@link BASES}. */
+export type Basis = typeof BASES[number];
+
 /** Where {@link Baselines.judgeLearn} writes its judgement, one number per feature. */
 export interface BaselineJudgement {
   /**
    * Deviation from the entity's forecast in its noise's sd (the larger of the level's and the
-   * flatness's; the change's when that decides); NaN while the entity warms up or the feature is
-   * absent.
+   * flatness's; the change's, the recent level's or the drift's when that decides; `basis` says
+   * which); NaN while the entity warms up or the feature is absent.
    */
   z: Float64Array;
+  /** Which judgement `z` is, as an index in {@link BASES}. */
+  basis?: Uint8Array;
   /** The entity's typical value: the forecast before this event (NaN before its first). */
   typical: Float64Array;
   /** The run of values equal to the previous one (0 for a change). */
@@ -362,7 +374,7 @@ export function createBaselines(
       return evicted;
     },
     judgeLearn(key, x, ts, out) {
-      const { z, typical, run: runs, calibrated } = out;
+      const { z, typical, run: runs, calibrated, basis } = out;
       const hour = hours > 0 && Number.isFinite(ts)
         ? Math.floor((((ts! % (3600 * hours)) + 3600 * hours) % (3600 * hours)) / 3600)
         : -1;
@@ -402,6 +414,9 @@ export function createBaselines(
         const repeat = n > 0 && v === s[at + 4];
         const run = repeat ? s[at + 5] + 1 : 0;
         if (runs) runs[f] = Number.isNaN(v) ? NaN : run;
+        // Which judgement z[f] is (an index in BASES): the level's unless another decides.
+        let by = 0;
+        if (basis) basis[f] = 0;
         // The forecast follows the entity's level and its trend (Holt), so a slow cycle (a day's
         // temperature) is not taken for a deviation, plus the hour's offset when it has one.
         const offset = hour < 0 ? 0 : hourOffset(s, at + HEAD, hour, hours);
@@ -444,6 +459,7 @@ export function createBaselines(
           );
           if (c && c.calibrated > cal) {
             z[f] = c.z;
+            by = 1;
             typical[f] = c.from;
             cal = c.calibrated;
           }
@@ -453,15 +469,21 @@ export function createBaselines(
           const rc = scale(r);
           if (rc > cal) {
             z[f] = r;
+            by = 2;
             cal = rc;
           }
         }
         if (drift > cal) {
           z[f] = Math.sign(s[at + 9]) * drift;
+          by = 3;
           cal = drift;
         }
         const flat = learnRepeats(s, at, n, v, run, o.alpha, o.warmUp);
-        if (warm && flat > Math.abs(z[f])) z[f] = flat;
+        if (warm && flat > Math.abs(z[f])) {
+          z[f] = flat;
+          by = 4;
+        }
+        if (basis) basis[f] = by;
         if (warm && flat > cal) cal = flat;
         if (calibrated) calibrated[f] = cal;
         if (n === 0) s[at] = v;

@@ -21,6 +21,7 @@ import { CHECKS } from "./event.ts";
 import { ANOMALY_LABELS } from "./sensors.ts";
 import { FEATURES } from "./stage.ts";
 import type { BatchOutcome } from "./pipeline.ts";
+import { BASES } from "./baseline.ts";
 import { type Contract, SEED_CONTRACT } from "./contract/spec.ts";
 import type { BatchCounts } from "./partition.ts";
 
@@ -82,12 +83,18 @@ export function alertOf(
   };
 }
 
+/** What an `explain` entry's `by` says its deviation measures (absent: the value's own). */
+export type ExplainBasis = "change" | "recent" | "drift";
+
 const round = (x: number, digits = 6) => Number.isFinite(x) ? Number(x.toFixed(digits)) : null;
 
 /**
  * Which features drove record `i`'s alert: each feature with a deviation from its entity's
  * level, largest first, with the actual value, the entity's typical value and the deviation (sd),
- * and `repeats` when the value repeated the previous one twice or more in a row (a flat line).
+ * `repeats` when the value repeated the previous one twice or more in a row (a flat line), and
+ * `by` when the deviation is not the value's own distance from the typical one: `change` (from
+ * the previous value, which `typical` then is), `recent` (the mean of the entity's last few
+ * deviations) or `drift` (the mean of its last few hundred).
  */
 export function explainOf(
   out: BatchOutcome,
@@ -99,10 +106,12 @@ export function explainOf(
   typical: number | null;
   deviation: number | null;
   repeats?: number;
+  by?: ExplainBasis;
 }[] {
   const d = features.length;
   const rows = features.map((feature, f) => {
     const repeats = out.repeats?.[d * i + f] ?? 0;
+    const by = BASES[out.basis?.[d * i + f] ?? 0];
     return {
       feature,
       actual: out.features[d * i + f],
@@ -110,6 +119,7 @@ export function explainOf(
       deviation: round(out.deviation[d * i + f], 2),
       // A flat line: the value repeated this many times in a row.
       ...(repeats >= 2 ? { repeats } : {}),
+      ...(by === "change" || by === "recent" || by === "drift" ? { by } : {}),
     };
   }).filter((r) => !Number.isNaN(r.actual));
   return rows.sort((a, b) => Math.abs(b.deviation ?? 0) - Math.abs(a.deviation ?? 0));

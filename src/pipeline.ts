@@ -168,6 +168,8 @@ export interface BatchOutcome extends CheckedBatch {
   typical: Float64Array;
   /** Per record and feature: how many times in a row its value repeated the previous one. */
   repeats?: Float64Array;
+  /** Per record and feature: which judgement `deviation` is, as an index in `BASES`. */
+  basis?: Uint8Array;
 }
 
 /**
@@ -371,6 +373,7 @@ interface EntityColumns {
   calibrated: Float64Array;
   typical: Float64Array;
   repeats: Float64Array;
+  basis: Uint8Array;
 }
 
 /** Judges then learns record `i` against its entity's baseline (the model's columns). */
@@ -391,6 +394,7 @@ function judgeEntity(
     into.calibrated[at] = j.calibrated[f];
     into.typical[at] = j.typical[f];
     into.repeats[at] = j.run[f];
+    into.basis[at] = j.basis[f];
   }
 }
 
@@ -412,6 +416,7 @@ async function scoreBatch(
     calibrated: new Float64Array(core.stride * n).fill(NaN),
     typical: new Float64Array(core.stride * n).fill(NaN),
     repeats: new Float64Array(core.stride * n).fill(NaN),
+    basis: new Uint8Array(core.stride * n),
   };
   if (m > 0) {
     // Every shard sees every valid event, in order: the model's columns only, then the phase of
@@ -545,6 +550,7 @@ function coreOf(
         typical: new Float64Array(forest.features.length),
         run: new Float64Array(forest.features.length),
         calibrated: new Float64Array(forest.features.length),
+        basis: new Uint8Array(forest.features.length),
       },
     },
   };

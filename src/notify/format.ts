@@ -36,6 +36,7 @@ export const AlertSchema = z.object({
     typical: z.number().nullable(),
     deviation: z.number().nullable(),
     repeats: z.number().optional(),
+    by: z.string().optional(),
   })).max(64).optional(),
 }).loose().refine((a) => a.entity !== undefined || a.sensor_id !== undefined, {
   message: "expected sensor_id or entity",
@@ -57,7 +58,10 @@ function features(alert: Alert, safe: (s: string) => string): string {
   return Object.entries(alert.features).map(([k, v]) => `${safe(k)}=${v}`).join(", ");
 }
 
-/** `value 52.3 (typical 1.2, +12.4 sd)` of the feature that drove the alert most; "" if none. */
+/**
+ * `value 52.3 (typical 1.2, +12.4 sd)` of the feature that drove the alert most, saying what the
+ * deviation measures when it is not the value's own distance (`by`); "" if none.
+ */
 function why(alert: Alert, safe: (s: string) => string): string {
   const top = alert.explain?.find((e) => e.typical !== null && e.deviation !== null);
   if (!top) return "";
@@ -67,7 +71,17 @@ function why(alert: Alert, safe: (s: string) => string): string {
       safe(top.feature)
     } stuck at ${top.actual} (${top.repeats} repeats, ${top.deviation} sd)`;
   }
-  return `${safe(top.feature)} ${top.actual} (typical ${top.typical}, ${sign}${top.deviation} sd)`;
+  const deviation = `${sign}${top.deviation} sd`;
+  const name = `${safe(top.feature)} ${top.actual}`;
+  switch (top.by) {
+    case "change":
+      return `${name} (from ${top.typical}, a jump of ${deviation})`;
+    case "recent":
+      return `${name} (typical ${top.typical}, recent level ${deviation})`;
+    case "drift":
+      return `${name} (typical ${top.typical}, drifting ${deviation})`;
+  }
+  return `${name} (typical ${top.typical}, ${deviation})`;
 }
 
 /** The alert's entity: its `entity` (a contract's), or the seed's `sensor_id`. */

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
   BASELINE_DEFAULTS,
+  BASES,
   COARSE_REPEATS,
   createBaselines,
   deviationForRate,
@@ -429,16 +430,18 @@ Deno.test("a bias the level cannot follow is flagged as drift: the bulk of a spi
   const b = createBaselines(1);
   const zStar = deviationForRate(5e-6);
   const z = new Float64Array(1), typical = new Float64Array(1), calibrated = new Float64Array(1);
+  const basis = new Uint8Array(1);
   let before = 0, after = -1;
   for (let i = 0; i < 7_000; i++) {
     const bulk = i < 6_000 ? 30 : 55;
     const v = u() < 0.3 ? 50 + 50 * u() : bulk + 0.5 * normal();
-    b.judgeLearn("cpu", [v], i * 300, { z, typical, calibrated });
+    b.judgeLearn("cpu", [v], i * 300, { z, typical, calibrated, basis });
     if (!(calibrated[0] >= zStar)) continue;
     if (i < 6_000) before++;
     else if (after < 0) {
       after = i - 6_000;
       assert.ok(z[0] > 0, `the drift is upwards: z ${z[0]}`);
+      assert.equal(BASES[basis[0]], "drift", "the judgement says it is the drift");
     }
   }
   assert.equal(before, 0, "the spiky reading alone never alerts");

@@ -278,3 +278,23 @@ Deno.test("every channel says which feature drove the alert: actual vs the entit
   assert.match(emailMessage(explained).text, /Why {7}: value 52\.34 \(typical 1\.2, \+12\.4 sd\)/);
   assert.ok(!consoleBlock(alert).includes("Why"), "no line without an explanation");
 });
+
+Deno.test("every channel says what a deviation measures when it is not the value's own distance", () => {
+  const cases = [
+    ["change", /Why {8}: value 61 \(from 55\.2, a jump of \+6\.1 sd\)/],
+    ["recent", /Why {8}: value 61 \(typical 55\.2, recent level \+6\.1 sd\)/],
+    ["drift", /Why {8}: value 61 \(typical 55\.2, drifting \+6\.1 sd\)/],
+  ] as const;
+  for (const [by, line] of cases) {
+    const explained: Alert = {
+      ...alert,
+      explain: [{ feature: "value", actual: 61, typical: 55.2, deviation: 6.1, by }],
+    };
+    const block = consoleBlock(explained);
+    assert.match(block, line);
+    assert.ok(block.split("\n").every((l) => displayWidth(l) === 64));
+    const text = line.source.replace("Why {8}: ", "");
+    assert.match(slackMessage(explained).text, new RegExp(text));
+    assert.match(emailMessage(explained).text, new RegExp(text));
+  }
+});

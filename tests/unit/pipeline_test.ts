@@ -243,6 +243,7 @@ Deno.test("a contract's `change: true` reaches the baselines: a jump on a smooth
   assert.equal(withChange.anomaly[k], 1, "the jump alerts with the change judged");
   assert.equal(without.anomaly[k], 0, "and not without it");
   const [top] = explainOf(withChange, k, ["level"]);
+  assert.equal(top.by, "change", "the alert says it is the change that deviates");
   assert.ok(
     Math.abs(top.typical! - Number(value(2999).toFixed(4))) < 1e-3,
     `typical ${top.typical}`,
@@ -276,15 +277,20 @@ Deno.test("a contract's `recent: true` reaches the baselines: a lasting shift no
     try {
       for (let i = 0; i < records.length; i += 500) {
         const r = await p.process(records.slice(i, i + 500));
-        for (let k = 0; k < r.n; k++) flags.push(r.anomaly[k]);
+        for (let k = 0; k < r.n; k++) {
+          flags.push(r.anomaly[k]);
+          if (r.anomaly[k] && recent) bases.add(explainOf(r, k, ["level"])[0].by ?? "level");
+        }
       }
       return flags;
     } finally {
       await p.close();
     }
   };
+  const bases = new Set<string>();
   const withRecent = await run(true), without = await run(false);
   const sum = (a: number[]) => a.reduce((s, f) => s + f, 0);
+  assert.ok(bases.has("recent"), `an alert says it is the recent level: ${[...bases]}`);
   assert.equal(sum(withRecent.slice(300, 3000)), 0, "the noise never alerts");
   assert.ok(sum(withRecent.slice(3000)) > 0, "the shift alerts with the recent level judged");
   assert.equal(sum(without.slice(3000)), 0, "and not without it");
