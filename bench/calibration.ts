@@ -10,7 +10,9 @@
  * give if their noise were known exactly) and with the recent level judged too, as the built-in
  * sensor contract does (`calibration_recent_ratio_<rate>=`: an event alerts when either does).
  *
- * Then noise that is not Gaussian (100 sensors, 30,000 minutes, judged after each sensor's first
+ * Then Gaussian readings every 5 minutes with no cycle (100 sensors, 30,000 readings, judged after
+ * 10,000: `calibration_5min_ratio_<rate>=`, at 1e-4 and the default), and noise that is not
+ * Gaussian (100 sensors, 30,000 minutes, judged after each sensor's first
  * 5,000 events, when `shape` extremes have learned it): Student's t with 5 degrees of freedom,
  * Laplace, log-normal (σ 0.3 of the log) and exponential, with the defaults
  * (`calibration_<noise>_ratio_<rate>=`) and with `extremes: "shape"`
@@ -43,7 +45,7 @@ const NOISES: Record<string, (rng: Random) => number> = {
 function countAlerts(
   options: BaselineOptions,
   zStar: readonly number[],
-  { noise = "gaussian", sensors = 200, minutes = 50_000, skip = 1440 } = {},
+  { noise = "gaussian", sensors = 200, minutes = 50_000, skip = 1440, step = 60, cycle = 3 } = {},
 ) {
   const calibrated = new Float64Array(zStar.length), raw = new Float64Array(zStar.length);
   const rng = createRandom(9, 1), draw = NOISES[noise];
@@ -56,9 +58,9 @@ function countAlerts(
   const keys = Array.from({ length: sensors }, (_, e) => `sensor-${e}`);
   let judged = 0;
   for (let i = 0; i < minutes; i++) {
-    const day = 3 * Math.sin((2 * Math.PI * i) / 1440);
+    const day = cycle * Math.sin((2 * Math.PI * i * step) / 86_400);
     for (let e = 0; e < sensors; e++) {
-      b.judgeLearn(keys[e], [100 + e + day + draw(rng)], i * 60, out);
+      b.judgeLearn(keys[e], [100 + e + day + draw(rng)], i * step, out);
       if (i < skip || Number.isNaN(out.calibrated[0])) continue;
       judged++;
       const a = Math.abs(out.z[0]);
@@ -90,6 +92,21 @@ export function benchCalibration(): Promise<void> {
   });
   const tails = [1e-4, THRESHOLD_DEFAULTS.targetFalseAlertRate];
   const tailZ = tails.map(deviationForRate);
+  // Gaussian readings every 5 minutes (NAB's spacing), no cycle, after their first 10,000.
+  const fiveMinutes = countAlerts({}, tailZ, {
+    sensors: 100,
+    minutes: 30_000,
+    skip: 10_000,
+    step: 300,
+    cycle: 0,
+  });
+  tails.forEach((rate, k) => {
+    const name = rate === THRESHOLD_DEFAULTS.targetFalseAlertRate ? "default" : String(rate);
+    report(
+      `calibration_5min_ratio_${name}`,
+      (fiveMinutes.calibrated[k] / fiveMinutes.judged / rate).toFixed(3),
+    );
+  });
   for (const noise of ["t5", "laplace", "lognormal", "exponential"]) {
     const size = { noise, sensors: 100, minutes: 30_000, skip: 5_000 };
     const fixed = countAlerts({}, tailZ, size);

@@ -43,7 +43,8 @@
  * **Drift** (every feature): the long-run mean of the entity's forecast errors in its noise (each
  * deviation clipped at 6 sd, weight 1/{@link DRIFT_EVENTS}), in that mean's own spread (the
  * running mean of its square over {@link DRIFT_MEMORY} times as many events). Judged once the
- * entity has that many events behind its warm-up, on its Gaussian tail. The level follows every
+ * entity has that many events behind its warm-up, on the tail of a t of {@link DRIFT_DEGREES}
+ * degrees of freedom (its spread is itself an estimate from a few tens of its correlation times). The level follows every
  * value, so its errors average out within tens of events, whatever the noise; a bias that the level
  * cannot follow for hundreds of events (the bulk of a spiky reading moving while its spikes do
  * not) stands out against the mean's usual wandering. For {@link DRIFT_EVENTS} events after a
@@ -166,6 +167,14 @@ const HEAD = 12;
 export const DRIFT_EVENTS = 256;
 /** The drift's spread is learned over this many times {@link DRIFT_EVENTS} events. */
 export const DRIFT_MEMORY = 10;
+/**
+ * Degrees of freedom of the t tail the drift is judged on. Its spread is learned from about 20
+ * of its own correlation times (5,120 events of weight, the mean's square correlated over about
+ * 256), so its deviation is t-like, not Gaussian: on its Gaussian tail, Gaussian readings every 5
+ * minutes alerted at 1.9 × a 1e-4 target (the drift 0.9 × of it) and 1.3 × the default's. With 40
+ * the drift adds 0.15 × at 1e-4 and nothing measurable at the default (30: 0.05 ×).
+ */
+export const DRIFT_DEGREES = 40;
 /** After the offsets: the extremes' counts, and the judged events at their last update. */
 const TAIL = EXTREMES.length + 2;
 
@@ -325,6 +334,7 @@ export function createBaselines(
   const countsAlways = o.extremes === "learn";
   const shape = o.extremes === "shape";
   const scale = studentScale(nullDegrees(o.alpha));
+  const driftScale = studentScale(DRIFT_DEGREES);
   // Where each feature's numbers start; the stride is an entity's whole record.
   const offsets: number[] = [];
   // Where each feature's recent level's slots start (after its change's), and its shape's.
@@ -430,7 +440,7 @@ export function createBaselines(
         const a = Math.abs(z[f]);
         // The drift learns from the entity's warm-up on; it decides nothing until its spread has
         // seen DRIFT_MEMORY × DRIFT_EVENTS events.
-        const drift = warm ? judgeDrift(s, at + 9, n - o.warmUp, z[f]) : NaN;
+        const drift = warm ? driftScale(judgeDrift(s, at + 9, n - o.warmUp, z[f])) : NaN;
         // Judged on the t tail's Gaussian equivalent: the noise is itself an estimate.
         // With `coarse`, the counts are kept for every entity but judge only one whose values
         // repeat a quarter of the time or more: its noise is no Gaussian's.

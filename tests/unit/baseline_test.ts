@@ -472,3 +472,25 @@ Deno.test("a lasting step is flagged at its start, not again by the drift while 
   assert.equal(first.length, 20, "every step's first event is flagged");
   assert.deepEqual(later, [], "nothing flagged after the catch-up");
 });
+
+Deno.test("Gaussian readings every 5 minutes alert at the target rate, the drift's judgement included", () => {
+  // On the drift's Gaussian tail these alerted at 1.9 × a 1e-4 target: its spread is itself an
+  // estimate from a few tens of its correlation times.
+  let x = 17;
+  const u = () => (x = (x * 48271) % 2147483647) / 2147483647;
+  const normal = () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
+  const b = createBaselines(1);
+  const zStar = deviationForRate(1e-4);
+  const z = new Float64Array(1), typical = new Float64Array(1), calibrated = new Float64Array(1);
+  let judged = 0, alerts = 0;
+  for (let i = 0; i < 25_000; i++) {
+    for (let e = 0; e < 60; e++) {
+      b.judgeLearn(`s${e}`, [100 + e + normal()], i * 300, { z, typical, calibrated });
+      if (i < 10_000) continue;
+      judged++;
+      if (calibrated[0] >= zStar) alerts++;
+    }
+  }
+  const ratio = alerts / judged / 1e-4;
+  assert.ok(ratio > 0.6 && ratio < 1.5, `${alerts} alerts in ${judged}: ${ratio} × the target`);
+});
