@@ -12,6 +12,7 @@ import { benchNab } from "./nab.ts";
 import { benchNabBaselines } from "./nab_baselines.ts";
 import { benchMulti } from "./multi.ts";
 import { benchCalibration } from "./calibration.ts";
+import { benchCreep } from "./creep.ts";
 
 const SECTIONS: Record<string, () => Promise<void>> = {
   detector: benchDetector,
@@ -20,6 +21,7 @@ const SECTIONS: Record<string, () => Promise<void>> = {
   nab: benchNab,
   multi: benchMulti,
   calibration: benchCalibration,
+  creep: benchCreep,
 };
 /**
  * Only when named: the long runs (`deno task bench soak`, `deno task bench backlog`) and the

@@ -41,6 +41,7 @@ Deno.test("every deno task the README shows exists, with sub-commands and flags 
             "nab",
             "multi",
             "calibration",
+            "creep",
             "soak",
             "backlog",
             "nab_baselines",
