@@ -60,6 +60,7 @@ export function watchConsumer(
       void run.pipeline.drop(partition);
       run.partitions.drop(partition);
     }
+    resumeRewinds(run, consumer);
     log.info("partitions_assigned", {
       partitions: [...run.owned].sort((a, b) => a - b).join(",") || "none",
     });
@@ -81,6 +82,30 @@ export function watchConsumer(
       restart: passes,
     });
   });
+}
+
+/**
+ * Asks again for every rewind to a checkpoint that no batch has reached yet. A join (a
+ * rebalance, or the consumer started again after a crash) resumes fetching at the committed
+ * offsets and forgets seeks not yet fetched, while the partition still waits for a batch at the
+ * rewind's offset: without this, every later batch of it would be skipped (a stall seen in the
+ * fault suite after a broker restart). A seek refused leaves the rewind: its records are then
+ * not learned again (the model misses them once), and nothing else is lost.
+ */
+export function resumeRewinds(run: ProcessorContext, consumer: Pick<Consumer, "seek">): void {
+  for (const partition of run.owned) {
+    if (!run.pipeline.models.includes(partition)) continue;
+    const state = run.partitions.get(partition);
+    if (state.seekTo === undefined) continue;
+    try {
+      consumer.seek({ topic: run.config.topicEvents, partition, offset: state.seekTo });
+      logger().info("rewind_resumed", { partition, offset: state.seekTo });
+    } catch (e) {
+      logger().warning("rewind_dropped", { partition, error: (e as Error).message });
+      state.seekTo = undefined;
+      state.relearn = undefined;
+    }
+  }
 }
 
 /** Builds the consumer `process` uses (fetch sizes bounded, session from the configuration). */
