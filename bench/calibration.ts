@@ -39,13 +39,14 @@ const NOISES: Record<string, (rng: Random) => number> = {
 };
 
 /**
- * Alerts of sensors with `noise` through baselines with `options`, per rate of `zStar`, judged
- * after each sensor's first `skip` minutes.
+ * Alerts of sensors with `noise` through baselines with `options`, per rate of `zStar`: each
+ * sensor gives `readings` readings `step` seconds apart with a daily cycle of `cycle` noise units,
+ * judged after its first `skip`.
  */
 function countAlerts(
   options: BaselineOptions,
   zStar: readonly number[],
-  { noise = "gaussian", sensors = 200, minutes = 50_000, skip = 1440, step = 60, cycle = 3 } = {},
+  { noise = "gaussian", sensors = 200, readings = 50_000, skip = 1440, step = 60, cycle = 3 } = {},
 ) {
   const calibrated = new Float64Array(zStar.length), raw = new Float64Array(zStar.length);
   const rng = createRandom(9, 1), draw = NOISES[noise];
@@ -57,7 +58,7 @@ function countAlerts(
   };
   const keys = Array.from({ length: sensors }, (_, e) => `sensor-${e}`);
   let judged = 0;
-  for (let i = 0; i < minutes; i++) {
+  for (let i = 0; i < readings; i++) {
     const day = cycle * Math.sin((2 * Math.PI * i * step) / 86_400);
     for (let e = 0; e < sensors; e++) {
       b.judgeLearn(keys[e], [100 + e + day + draw(rng)], i * step, out);
@@ -73,6 +74,10 @@ function countAlerts(
   return { judged, calibrated, raw };
 }
 
+/** `default` for the default target rate, else the rate as written. */
+const rateName = (rate: number) =>
+  rate === THRESHOLD_DEFAULTS.targetFalseAlertRate ? "default" : String(rate);
+
 /** Runs the calibration benchmark; prints `name=value` lines. */
 export function benchCalibration(): Promise<void> {
   const rates = [1e-3, 1e-4, 1e-5, THRESHOLD_DEFAULTS.targetFalseAlertRate];
@@ -82,7 +87,7 @@ export function benchCalibration(): Promise<void> {
   const recent = countAlerts({ recent: [true] }, zStar);
   report("calibration_judged", level.judged);
   rates.forEach((rate, k) => {
-    const name = rate === THRESHOLD_DEFAULTS.targetFalseAlertRate ? "default" : String(rate);
+    const name = rateName(rate);
     report(`calibration_ratio_${name}`, (level.calibrated[k] / level.judged / rate).toFixed(3));
     report(`calibration_gaussian_ratio_${name}`, (level.raw[k] / level.judged / rate).toFixed(3));
     report(
@@ -95,24 +100,24 @@ export function benchCalibration(): Promise<void> {
   // Gaussian readings every 5 minutes (NAB's spacing), no cycle, after their first 10,000.
   const fiveMinutes = countAlerts({}, tailZ, {
     sensors: 100,
-    minutes: 30_000,
+    readings: 30_000,
     skip: 10_000,
     step: 300,
     cycle: 0,
   });
   tails.forEach((rate, k) => {
-    const name = rate === THRESHOLD_DEFAULTS.targetFalseAlertRate ? "default" : String(rate);
+    const name = rateName(rate);
     report(
       `calibration_5min_ratio_${name}`,
       (fiveMinutes.calibrated[k] / fiveMinutes.judged / rate).toFixed(3),
     );
   });
   for (const noise of ["t5", "laplace", "lognormal", "exponential"]) {
-    const size = { noise, sensors: 100, minutes: 30_000, skip: 5_000 };
+    const size = { noise, sensors: 100, readings: 30_000, skip: 5_000 };
     const fixed = countAlerts({}, tailZ, size);
     const shaped = countAlerts({ extremes: "shape" }, tailZ, size);
     tails.forEach((rate, k) => {
-      const name = rate === THRESHOLD_DEFAULTS.targetFalseAlertRate ? "default" : String(rate);
+      const name = rateName(rate);
       const ratio = (c: Float64Array, judged: number) => (c[k] / judged / rate).toFixed(3);
       report(`calibration_${noise}_ratio_${name}`, ratio(fixed.calibrated, fixed.judged));
       report(`calibration_${noise}_shape_ratio_${name}`, ratio(shaped.calibrated, shaped.judged));
