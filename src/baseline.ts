@@ -44,12 +44,12 @@
  * deviation clipped at 6 sd, weight 1/{@link DRIFT_EVENTS}), in that mean's own spread (the
  * running mean of its square over {@link DRIFT_MEMORY} times as many events). Judged once the
  * entity has that many events behind its warm-up, on the tail of a t of {@link DRIFT_DEGREES}
- * degrees of freedom (its spread is itself an estimate from a few tens of its correlation times). The level follows every
- * value, so its errors average out within tens of events, whatever the noise; errors that keep
- * their sign for hundreds of events (a reading creeping away faster than the level follows: a
- * leak, a filling disk) stand out against the mean's usual wandering. For {@link DRIFT_EVENTS} events after a
- * deviation beyond 6 sd it is not judged: after a step, flagged on its own, the level's catching
- * up is such a bias too.
+ * degrees of freedom (its spread is itself an estimate from a few tens of its correlation times).
+ * The level follows every value, so its errors average out within tens of events, whatever the
+ * noise; errors that keep their sign for hundreds of events (a reading creeping away faster than
+ * the level follows: a leak, a filling disk) stand out against the mean's usual wandering. For
+ * {@link DRIFT_EVENTS} events after a deviation beyond 6 sd it is not judged: after a step,
+ * flagged on its own, the level's catching up is such a bias too.
  *
  * **Calibration of extremes** (`extremes`). A deviation is measured in the entity's own noise,
  * which assumes its errors are about Gaussian. Some streams spike far out now and then as a matter
