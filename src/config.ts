@@ -17,8 +17,26 @@ import { SEED_RATES } from "./sensors.ts";
 import { BASELINE_DEFAULTS, EXTREMES_MODES, SEASONS } from "./baseline.ts";
 import { FOREST_DEFAULTS, PARTITION_DEFAULTS, THRESHOLD_DEFAULTS } from "./defaults.ts";
 
+/** What a setting is about, for a command's `--help` (`help.ts`). */
+export const SETTING_GROUPS = {
+  kafka: "Kafka connection",
+  topics: "topics",
+  consumer: "processor: consumer group, checkpoints, metrics",
+  contract: "event contract",
+  events: "data-quality checks",
+  detection: "detection",
+  notify: "notifications",
+  email: "e-mail (SMTP)",
+  generator: "generator",
+  logging: "logging",
+} as const;
+/** One of the keys of {@link SETTING_GROUPS}. */
+export type SettingGroup = keyof typeof SETTING_GROUPS;
+
 interface Spec {
   env: string;
+  /** What the setting is about; a command's `--help` lists the groups it reads. */
+  group: SettingGroup;
   flag: string;
   default: string;
   allowed: string;
@@ -55,6 +73,7 @@ const cores = String(Math.max(1, navigator.hardwareConcurrency ?? 1));
 export const SETTINGS = {
   kafkaBroker: {
     env: "KAFKA_BROKER",
+    group: "kafka",
     flag: "kafka-broker",
     default: "localhost:9092",
     allowed: "a comma-separated list of host:port",
@@ -63,6 +82,7 @@ export const SETTINGS = {
   },
   kafkaSsl: {
     env: "KAFKA_SSL",
+    group: "kafka",
     flag: "kafka-ssl",
     default: "false",
     allowed: "true or false",
@@ -71,6 +91,7 @@ export const SETTINGS = {
   },
   kafkaSslCaFile: {
     env: "KAFKA_SSL_CA_FILE",
+    group: "kafka",
     flag: "kafka-ssl-ca-file",
     default: "",
     allowed: "empty or a PEM file path",
@@ -79,6 +100,7 @@ export const SETTINGS = {
   },
   kafkaSaslMechanism: {
     env: "KAFKA_SASL_MECHANISM",
+    group: "kafka",
     flag: "kafka-sasl-mechanism",
     default: "none",
     allowed: "one of none, plain, scram-sha-256, scram-sha-512",
@@ -89,6 +111,7 @@ export const SETTINGS = {
   },
   kafkaSaslUsername: {
     env: "KAFKA_SASL_USERNAME",
+    group: "kafka",
     flag: "kafka-sasl-username",
     default: "",
     allowed: "a user name (required with a SASL mechanism)",
@@ -97,6 +120,7 @@ export const SETTINGS = {
   },
   kafkaSaslPassword: {
     env: "KAFKA_SASL_PASSWORD",
+    group: "kafka",
     flag: "kafka-sasl-password",
     default: "",
     allowed: "any text",
@@ -106,6 +130,7 @@ export const SETTINGS = {
   },
   topicEvents: {
     env: "TOPIC_EVENTS",
+    group: "topics",
     flag: "topic-events",
     default: "events",
     allowed: "a non-empty topic name",
@@ -114,6 +139,7 @@ export const SETTINGS = {
   },
   topicAlerts: {
     env: "TOPIC_ALERTS",
+    group: "topics",
     flag: "topic-alerts",
     default: "alerts",
     allowed: "a non-empty topic name",
@@ -122,6 +148,7 @@ export const SETTINGS = {
   },
   topicDlq: {
     env: "TOPIC_DLQ",
+    group: "topics",
     flag: "topic-dlq",
     default: "events.dlq",
     allowed: "a non-empty topic name",
@@ -130,6 +157,7 @@ export const SETTINGS = {
   },
   consumerGroup: {
     env: "CONSUMER_GROUP",
+    group: "consumer",
     flag: "consumer-group",
     default: "anomaly-flow",
     allowed: "a non-empty group id",
@@ -138,6 +166,7 @@ export const SETTINGS = {
   },
   consumerSessionTimeoutMs: {
     env: "CONSUMER_SESSION_TIMEOUT_MS",
+    group: "consumer",
     flag: "consumer-session-timeout-ms",
     default: "30000",
     allowed: "an integer in 6000..300000 (the broker's group session limits)",
@@ -147,6 +176,7 @@ export const SETTINGS = {
   },
   contractFile: {
     env: "CONTRACT_FILE",
+    group: "contract",
     flag: "contract-file",
     default: "",
     allowed: "empty (the built-in IoT contract) or a YAML or JSON contract file",
@@ -156,6 +186,7 @@ export const SETTINGS = {
   },
   valueMin: {
     env: "VALUE_MIN",
+    group: "events",
     flag: "value-min",
     default: "-100",
     allowed: "a finite number below VALUE_MAX",
@@ -164,6 +195,7 @@ export const SETTINGS = {
   },
   valueMax: {
     env: "VALUE_MAX",
+    group: "events",
     flag: "value-max",
     default: "100",
     allowed: "a finite number above VALUE_MIN",
@@ -172,6 +204,7 @@ export const SETTINGS = {
   },
   temperatureMin: {
     env: "TEMPERATURE_MIN",
+    group: "events",
     flag: "temperature-min",
     default: "-20",
     allowed: "a finite number below TEMPERATURE_MAX",
@@ -180,6 +213,7 @@ export const SETTINGS = {
   },
   temperatureMax: {
     env: "TEMPERATURE_MAX",
+    group: "events",
     flag: "temperature-max",
     default: "80",
     allowed: "a finite number above TEMPERATURE_MIN",
@@ -188,6 +222,7 @@ export const SETTINGS = {
   },
   freshnessMaxLagSec: {
     env: "FRESHNESS_MAX_LAG_SEC",
+    group: "events",
     flag: "freshness-max-lag-sec",
     default: "300",
     allowed: "a number >= 0",
@@ -197,6 +232,7 @@ export const SETTINGS = {
   },
   quantileP: {
     env: "QUANTILE_P",
+    group: "detection",
     flag: "quantile-p",
     default: String(THRESHOLD_DEFAULTS.quantileP),
     allowed: "a number > 0 and < 1",
@@ -205,6 +241,7 @@ export const SETTINGS = {
   },
   thresholdMode: {
     env: "THRESHOLD_MODE",
+    group: "detection",
     flag: "threshold-mode",
     default: THRESHOLD_DEFAULTS.mode,
     allowed: `one of ${THRESHOLD_MODES.join(", ")}`,
@@ -213,6 +250,7 @@ export const SETTINGS = {
   },
   thresholdMassRatio: {
     env: "THRESHOLD_MASS_RATIO",
+    group: "detection",
     flag: "threshold-mass-ratio",
     default: String(THRESHOLD_DEFAULTS.massRatio),
     allowed: "a number > 1",
@@ -221,6 +259,7 @@ export const SETTINGS = {
   },
   targetFalseAlertRate: {
     env: "TARGET_FALSE_ALERT_RATE",
+    group: "detection",
     flag: "target-false-alert-rate",
     default: String(THRESHOLD_DEFAULTS.targetFalseAlertRate),
     allowed: "a number > 0 and < 1",
@@ -230,6 +269,7 @@ export const SETTINGS = {
   },
   baselineAlpha: {
     env: "BASELINE_ALPHA",
+    group: "detection",
     flag: "baseline-alpha",
     default: String(BASELINE_DEFAULTS.alpha),
     allowed: "a number > 0 and < 1",
@@ -238,6 +278,7 @@ export const SETTINGS = {
   },
   baselineSeason: {
     env: "BASELINE_SEASON",
+    group: "detection",
     flag: "baseline-season",
     default: BASELINE_DEFAULTS.season,
     allowed: `one of ${SEASONS.join(", ")}`,
@@ -247,6 +288,7 @@ export const SETTINGS = {
   },
   baselineExtremes: {
     env: "BASELINE_EXTREMES",
+    group: "detection",
     flag: "baseline-extremes",
     default: BASELINE_DEFAULTS.extremes,
     allowed: `one of ${EXTREMES_MODES.join(", ")}`,
@@ -256,6 +298,7 @@ export const SETTINGS = {
   },
   maxEntities: {
     env: "MAX_ENTITIES",
+    group: "detection",
     flag: "max-entities",
     default: String(BASELINE_DEFAULTS.maxEntities),
     allowed: "an integer in 1..10000000",
@@ -264,6 +307,7 @@ export const SETTINGS = {
   },
   hstNTrees: {
     env: "HST_N_TREES",
+    group: "detection",
     flag: "hst-n-trees",
     default: String(FOREST_DEFAULTS.nTrees),
     allowed: "an integer in 1..1000",
@@ -272,6 +316,7 @@ export const SETTINGS = {
   },
   hstHeight: {
     env: "HST_HEIGHT",
+    group: "detection",
     flag: "hst-height",
     default: String(FOREST_DEFAULTS.height),
     allowed: "an integer in 1..24",
@@ -280,6 +325,7 @@ export const SETTINGS = {
   },
   hstWindowSize: {
     env: "HST_WINDOW_SIZE",
+    group: "detection",
     flag: "hst-window-size",
     default: String(FOREST_DEFAULTS.windowSize),
     allowed: "an integer in 1..1000000",
@@ -288,6 +334,7 @@ export const SETTINGS = {
   },
   hstSeed: {
     env: "HST_SEED",
+    group: "detection",
     flag: "seed",
     default: String(FOREST_DEFAULTS.seed),
     allowed: "an integer in 0..4294967295",
@@ -296,6 +343,7 @@ export const SETTINGS = {
   },
   workers: {
     env: "WORKERS",
+    group: "detection",
     flag: "workers",
     default: cores,
     allowed: "an integer in 1..64",
@@ -304,6 +352,7 @@ export const SETTINGS = {
   },
   checkpointIntervalSec: {
     env: "CHECKPOINT_INTERVAL_SEC",
+    group: "consumer",
     flag: "checkpoint-interval-sec",
     default: "30",
     allowed: "a number >= 0 (0: no checkpoints)",
@@ -312,6 +361,7 @@ export const SETTINGS = {
   },
   checkpointTopic: {
     env: "CHECKPOINT_TOPIC",
+    group: "consumer",
     flag: "checkpoint-topic",
     default: "anomaly-flow.checkpoints",
     allowed: "a non-empty topic name",
@@ -320,6 +370,7 @@ export const SETTINGS = {
   },
   metricsHost: {
     env: "METRICS_HOST",
+    group: "consumer",
     flag: "metrics-host",
     default: "0.0.0.0",
     allowed: "an address to bind (0.0.0.0: all, 127.0.0.1: this machine only)",
@@ -328,6 +379,7 @@ export const SETTINGS = {
   },
   maxEventBytes: {
     env: "MAX_EVENT_BYTES",
+    group: "events",
     flag: "max-event-bytes",
     default: "1048576",
     allowed: "an integer in 1..104857600",
@@ -336,6 +388,7 @@ export const SETTINGS = {
   },
   metricsPort: {
     env: "METRICS_PORT",
+    group: "consumer",
     flag: "metrics-port",
     default: "8000",
     allowed: "an integer in 0..65535 (0: any free port)",
@@ -344,6 +397,7 @@ export const SETTINGS = {
   },
   alertsConsumerGroup: {
     env: "ALERTS_CONSUMER_GROUP",
+    group: "notify",
     flag: "alerts-consumer-group",
     default: "anomaly-flow-alerts",
     allowed: "a non-empty group id",
@@ -352,6 +406,7 @@ export const SETTINGS = {
   },
   alertsMetricsPort: {
     env: "ALERTS_METRICS_PORT",
+    group: "notify",
     flag: "alerts-metrics-port",
     default: "8001",
     allowed: "an integer in 0..65535 (0: any free port)",
@@ -360,6 +415,7 @@ export const SETTINGS = {
   },
   alertCooldownSec: {
     env: "ALERT_COOLDOWN_SEC",
+    group: "notify",
     flag: "alert-cooldown-sec",
     default: "300",
     allowed: "a number >= 0 (0: notify every alert)",
@@ -368,6 +424,7 @@ export const SETTINGS = {
   },
   slackWebhookUrl: {
     env: "SLACK_WEBHOOK_URL",
+    group: "notify",
     flag: "slack-webhook-url",
     default: "",
     allowed: "empty (Slack off) or an http(s) URL",
@@ -377,6 +434,7 @@ export const SETTINGS = {
   },
   smtpEnabled: {
     env: "SMTP_ENABLED",
+    group: "email",
     flag: "smtp-enabled",
     default: "false",
     allowed: "true or false",
@@ -385,6 +443,7 @@ export const SETTINGS = {
   },
   smtpHost: {
     env: "SMTP_HOST",
+    group: "email",
     flag: "smtp-host",
     default: "",
     allowed: "a host name (required when SMTP_ENABLED=true)",
@@ -393,6 +452,7 @@ export const SETTINGS = {
   },
   smtpPort: {
     env: "SMTP_PORT",
+    group: "email",
     flag: "smtp-port",
     default: "587",
     allowed: "an integer in 1..65535 (587: STARTTLS required; 465: implicit TLS)",
@@ -401,6 +461,7 @@ export const SETTINGS = {
   },
   smtpUser: {
     env: "SMTP_USER",
+    group: "email",
     flag: "smtp-user",
     default: "",
     allowed: "a user name, or empty for no AUTH",
@@ -409,6 +470,7 @@ export const SETTINGS = {
   },
   smtpPassword: {
     env: "SMTP_PASSWORD",
+    group: "email",
     flag: "smtp-password",
     default: "",
     allowed: "any text",
@@ -418,6 +480,7 @@ export const SETTINGS = {
   },
   smtpCaFile: {
     env: "SMTP_CA_FILE",
+    group: "email",
     flag: "smtp-ca-file",
     default: "",
     allowed: "empty or a PEM file path",
@@ -426,6 +489,7 @@ export const SETTINGS = {
   },
   emailFrom: {
     env: "EMAIL_FROM",
+    group: "email",
     flag: "email-from",
     default: "",
     allowed: "an address (default: SMTP_USER, else anomaly-flow@localhost)",
@@ -434,6 +498,7 @@ export const SETTINGS = {
   },
   emailTo: {
     env: "EMAIL_TO",
+    group: "email",
     flag: "email-to",
     default: "",
     allowed: "comma-separated addresses (required when SMTP_ENABLED=true)",
@@ -442,6 +507,7 @@ export const SETTINGS = {
   },
   topicEventsPartitions: {
     env: "TOPIC_EVENTS_PARTITIONS",
+    group: "topics",
     flag: "topic-events-partitions",
     default: String(PARTITION_DEFAULTS.events),
     allowed: "an integer in 1..10000",
@@ -450,6 +516,7 @@ export const SETTINGS = {
   },
   genScenario: {
     env: "GEN_SCENARIO",
+    group: "generator",
     flag: "scenario",
     default: "seed",
     allowed: "seed or multi",
@@ -459,6 +526,7 @@ export const SETTINGS = {
   },
   genProducers: {
     env: "GEN_PRODUCERS",
+    group: "generator",
     flag: "producers",
     default: cores,
     allowed: "an integer in 1..64",
@@ -467,6 +535,7 @@ export const SETTINGS = {
   },
   genRate: {
     env: "GEN_RATE",
+    group: "generator",
     flag: "rate",
     default: "20",
     allowed: "a number >= 0 (0: load mode, as fast as it goes)",
@@ -475,6 +544,7 @@ export const SETTINGS = {
   },
   genSensors: {
     env: "GEN_SENSORS",
+    group: "generator",
     flag: "sensors",
     default: "5",
     allowed: "an integer in 1..100000",
@@ -483,6 +553,7 @@ export const SETTINGS = {
   },
   genCount: {
     env: "GEN_COUNT",
+    group: "generator",
     flag: "count",
     default: "0",
     allowed: "an integer >= 0 (0: no limit)",
@@ -491,6 +562,7 @@ export const SETTINGS = {
   },
   genDuration: {
     env: "GEN_DURATION",
+    group: "generator",
     flag: "duration",
     default: "0",
     allowed: "seconds >= 0 (0: no limit)",
@@ -499,6 +571,7 @@ export const SETTINGS = {
   },
   genSeed: {
     env: "GEN_SEED",
+    group: "generator",
     flag: "gen-seed",
     default: "1",
     allowed: "an integer in 0..4294967295",
@@ -507,6 +580,7 @@ export const SETTINGS = {
   },
   genValueAnomalyRate: {
     env: "GEN_VALUE_ANOMALY_RATE",
+    group: "generator",
     flag: "value-anomaly-rate",
     default: String(SEED_RATES.value),
     allowed: "a number in [0, 1]",
@@ -515,6 +589,7 @@ export const SETTINGS = {
   },
   genTemperatureAnomalyRate: {
     env: "GEN_TEMPERATURE_ANOMALY_RATE",
+    group: "generator",
     flag: "temperature-anomaly-rate",
     default: String(SEED_RATES.temperature),
     allowed: "a number in [0, 1]",
@@ -523,6 +598,7 @@ export const SETTINGS = {
   },
   logLevel: {
     env: "LOG_LEVEL",
+    group: "logging",
     flag: "log-level",
     default: "info",
     allowed: `one of ${LOG_LEVELS.join(", ")}`,
@@ -531,6 +607,7 @@ export const SETTINGS = {
   },
   logFormat: {
     env: "LOG_FORMAT",
+    group: "logging",
     flag: "log-format",
     default: "text",
     allowed: `one of ${LOG_FORMATS.join(", ")}`,

@@ -11,6 +11,7 @@
 import { ConfigError } from "./config.ts";
 import { KafkaStartError } from "./kafka.ts";
 import { ContractError } from "./contract/spec.ts";
+import { commandHelp, wantsHelp } from "./help.ts";
 
 /** A sub-command: takes its arguments, returns the exit code. */
 export type Command = (args: string[]) => Promise<number>;
@@ -34,7 +35,8 @@ commands:
   test-email  send one test e-mail with the SMTP settings
   contract    check FILE | json-schema FILE | infer SAMPLE: tools for event contracts
 
-Settings come from the environment and flags; see README.md, Configuration.`;
+Settings come from the environment and flags: "anomaly-flow <command> --help" lists a
+command's; README.md, Configuration, explains them.`;
 
 /** Runs the command line; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
@@ -48,9 +50,17 @@ export async function main(args: string[]): Promise<number> {
     console.error(`unknown command "${name}": expected one of ${Object.keys(COMMANDS).join(", ")}`);
     return 2;
   }
+  if (wantsHelp(rest)) {
+    console.log(commandHelp(name));
+    return 0;
+  }
   try {
     return await (await load())(rest);
   } catch (e) {
+    if (e instanceof ConfigError && e.setting === "flags") {
+      console.error(`${e.message}\n"anomaly-flow ${name} --help" lists its flags.`);
+      return 2;
+    }
     if (e instanceof ConfigError || e instanceof KafkaStartError || e instanceof ContractError) {
       console.error(e.message);
       return 2;
