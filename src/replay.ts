@@ -96,6 +96,49 @@ export function splitLabel(line: string): { event: Uint8Array; label?: boolean }
   return { event: encoder.encode(line) };
 }
 
+/** What a replay's rejections say, when one check rejected most rows (else undefined). */
+export interface RejectionHint {
+  check: string;
+  rejected: number;
+  rows: number;
+  /** The first rejected row's reason. */
+  example: string;
+  /** What to change. */
+  hint: string;
+}
+
+/**
+ * When one check rejected more than half of `rows`, that check with what to do about it: most
+ * often a file whose values lie outside the built-in contract's ranges (`VALUE_MIN`/`VALUE_MAX`,
+ * -100..100 by default), replayed without a contract. `byCheck` counts the rejections per check,
+ * `examples` holds each check's first reason, `contractFile` is `CONTRACT_FILE` ("" for none).
+ */
+export function rejectionHint(
+  byCheck: ReadonlyMap<string, number>,
+  examples: ReadonlyMap<string, string>,
+  rows: number,
+  contractFile: string,
+  file: string,
+): RejectionHint | undefined {
+  let check = "", rejected = 0;
+  for (const [c, n] of byCheck) if (n > rejected) [check, rejected] = [c, n];
+  if (rejected * 2 <= rows) return undefined;
+  const field = check.startsWith("range_") ? check.slice("range_".length) : "";
+  const settings = field === "temperature"
+    ? "TEMPERATURE_MIN/TEMPERATURE_MAX"
+    : "VALUE_MIN/VALUE_MAX";
+  const hint = field && contractFile === ""
+    ? `the built-in ranges reject most rows: set ${settings} to the data's range, or draft a ` +
+      `contract from the file (deno task contract infer ${file}) and replay with --contract`
+    : field
+    ? `the contract ${contractFile} rejects most values of ${field}: check its range there`
+    : contractFile === ""
+    ? `most rows fail ${check}: is the file in the built-in event's format? A contract ` +
+      `describes your own (deno task contract infer ${file})`
+    : `most rows fail ${check}: does the file match the contract ${contractFile}?`;
+  return { check, rejected, rows, example: examples.get(check) ?? "", hint };
+}
+
 /** Prints `rows/s` and percent done to stderr once a second, when stderr is a terminal. */
 function progress(total: number): (done: number) => void {
   if (!Deno.stderr.isTerminal()) return () => {};
@@ -148,6 +191,7 @@ export async function runReplay(args: string[]): Promise<number> {
   const rows: ReportRow[] = [];
   const tick = progress(lines.length - first);
   let anomalies = 0, invalid = 0;
+  const byCheck = new Map<string, number>(), examples = new Map<string, string>();
   try {
     for (let start = first; start < lines.length; start += BATCH) {
       const chunk = lines.slice(start, start + BATCH).map(input.event);
@@ -155,7 +199,12 @@ export async function runReplay(args: string[]): Promise<number> {
       const out: string[] = [];
       for (let i = 0; i < r.n; i++) {
         const ok = r.status[i] === 0;
-        if (!ok) invalid++;
+        if (!ok) {
+          invalid++;
+          const check = checks[r.status[i]];
+          byCheck.set(check, (byCheck.get(check) ?? 0) + 1);
+          if (!examples.has(check)) examples.set(check, r.reasons[i] ?? "");
+        }
         if (r.anomaly[i]) anomalies++;
         out.push(JSON.stringify({
           line: start + i + 1,
@@ -191,6 +240,16 @@ export async function runReplay(args: string[]): Promise<number> {
     await writeReport(reportPath, file, rows, pipeline.features);
     logger().info("replay_report_written", { path: reportPath, rows: rows.length });
   }
-  logger().info("replay_done", { lines: lines.length - first, invalid, anomalies });
+  const rejectedBy = [...byCheck].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c}:${n}`).join(
+    ",",
+  );
+  logger().info("replay_done", {
+    lines: lines.length - first,
+    invalid,
+    anomalies,
+    ...(invalid > 0 ? { invalid_by_check: rejectedBy } : {}),
+  });
+  const hint = rejectionHint(byCheck, examples, lines.length - first, config.contractFile, file);
+  if (hint) logger().warning("replay_mostly_rejected", { ...hint });
   return 0;
 }

@@ -1,0 +1,59 @@
+import assert from "node:assert/strict";
+import { rejectionHint } from "../../src/replay.ts";
+
+const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
+
+Deno.test("a CSV outside the built-in ranges: replay says which check and how to fix it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const csv = `${dir}/rides.csv`;
+    const rows = ["timestamp,value"];
+    for (let i = 0; i < 200; i++) {
+      rows.push(`${new Date(Date.UTC(2014, 6, 1) + i * 300_000).toISOString()},${9000 + i}`);
+    }
+    await Deno.writeTextFile(csv, rows.join("\n") + "\n");
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", MAIN, "replay", csv],
+      env: { NO_COLOR: "1", LOG_FORMAT: "json" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(out.code, 0);
+    const lines = new TextDecoder().decode(out.stdout).trim().split("\n").map((l) => JSON.parse(l));
+    assert.equal(lines.length, 200, "one line out per row, rejected or not");
+    assert.ok(lines.every((l) => l.check === "range_value"));
+    const logs = new TextDecoder().decode(out.stderr).trim().split("\n").map((l) => JSON.parse(l));
+    const done = logs.find((l) => l.event === "replay_done");
+    assert.equal(done.invalid_by_check, "range_value:200");
+    const warning = logs.find((l) => l.event === "replay_mostly_rejected");
+    assert.ok(warning, "a warning says most rows were rejected");
+    assert.equal(warning.level, "warning");
+    assert.equal(warning.rejected, 200);
+    assert.equal(warning.example, "value 9000 outside [-100, 100]");
+    assert.match(warning.hint, /set VALUE_MIN\/VALUE_MAX to the data's range/);
+    assert.match(warning.hint, new RegExp(`contract infer ${csv}`));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the hint names what to change for the check that rejected most rows", () => {
+  const by = (entries: [string, number][]) => new Map(entries);
+  const examples = new Map([["range_temperature", "temperature 95 outside [-20, 80]"]]);
+  // Half or fewer rejected: no hint.
+  assert.equal(rejectionHint(by([["range_value", 50]]), examples, 100, "", "f.csv"), undefined);
+  const t = rejectionHint(
+    by([["range_value", 10], ["range_temperature", 60]]),
+    examples,
+    100,
+    "",
+    "f.csv",
+  )!;
+  assert.equal(t.check, "range_temperature");
+  assert.equal(t.example, "temperature 95 outside [-20, 80]");
+  assert.match(t.hint, /TEMPERATURE_MIN\/TEMPERATURE_MAX/);
+  const own = rejectionHint(by([["range_amount", 90]]), examples, 100, "pay.yaml", "f.csv")!;
+  assert.match(own.hint, /the contract pay\.yaml rejects most values of amount/);
+  const schema = rejectionHint(by([["schema", 90]]), examples, 100, "", "f.jsonl")!;
+  assert.match(schema.hint, /most rows fail schema: is the file in the built-in event's format/);
+});
