@@ -225,6 +225,9 @@ export async function runReplay(args: string[]): Promise<number> {
             temperature: d > 1 ? r.features[d * i + 1] : NaN,
             check: ok ? "all" : checks[r.status[i]],
             alert: r.anomaly[i] === 1,
+            driver: d > 1 && Math.abs(r.deviation[d * i + 1]) > Math.abs(r.deviation[d * i])
+              ? 1
+              : 0,
             alertScore: r.alertScore[i],
             label: chunk[i].label,
           });

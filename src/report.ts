@@ -23,6 +23,11 @@ export interface ReportRow {
   /** The check that rejected it, or "all" when valid. */
   check: string;
   alert: boolean;
+  /**
+   * Of an alert: the feature that drove it (0: `value`, 1: `temperature`; the largest deviation),
+   * where the chart marks it. Default: 0.
+   */
+  driver?: number;
   alertScore: number;
   /** Ground truth when the file has it (`injected` of the generator's events). */
   label?: boolean;
@@ -95,7 +100,8 @@ export function chartData(rows: readonly ReportRow[], maxEntities = 24) {
       temperature: kept.some((r) => Number.isFinite(r.temperature))
         ? kept.map((r) => num(r.temperature))
         : null,
-      alertValue: kept.map((r) => r.alert ? num(r.value) : null),
+      // An alert is marked on the line of the feature that drove it.
+      alertValue: kept.map((r) => r.alert ? num(r.driver === 1 ? r.temperature : r.value) : null),
       score: kept.map((r) => num(r.alertScore)),
     };
   });
@@ -143,7 +149,7 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 10px;text
 <table id="checks"><tr><th>check</th><th>records</th></tr>${
     rejectedRows || '<tr><td colspan="2">none</td></tr>'
   }</table>
-<h2>Per entity: values with alerts (red), alert score against the alert line (0.5)</h2>
+<h2>Per entity: values with alerts (red, on the feature that drove each), alert score against the alert line (0.5)</h2>
 <div id="charts"></div>
 <script>${uplot.js}</script>
 <script>

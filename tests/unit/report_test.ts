@@ -61,3 +61,15 @@ Deno.test("report page: event text is escaped, charts keep every alert when deci
   });
   assert.ok(!html.includes("<img src=x") && !html.includes("</script><b>"), "escaped");
 });
+
+Deno.test("report charts: an alert is marked on the line of the feature that drove it", () => {
+  const [d] = chartData([
+    row({ ts: 1, value: 5, temperature: 20 }),
+    row({ ts: 2, value: 6, temperature: 45, alert: true, driver: 1 }),
+    row({ ts: 3, value: 60, temperature: 21, alert: true, driver: 0 }),
+    row({ ts: 4, value: 70, temperature: 22, alert: true }),
+  ]);
+  // The temperature spike is marked at 45 (not at the normal-looking value 6), the value spikes
+  // at their values.
+  assert.deepEqual(d.alertValue, [null, 45, 60, 70]);
+});
