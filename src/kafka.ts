@@ -17,9 +17,12 @@ import {
 import type { Config } from "./config.ts";
 import { retry } from "./retry.ts";
 import { logger } from "./log.ts";
+// Stops kafkajs's request queue from polling itself every millisecond (see the module).
+import "./kafkajs_fix.ts";
 
-// kafkajs 2.2.4 passes a negative timeout to setTimeout; Node (and Deno's node compat) clamp it
-// to 1 ms and print a TimeoutNegativeWarning each time. Harmless: keep it out of the logs.
+// kafkajs 2.2.4 can still pass a negative timeout to setTimeout elsewhere (a deadline already
+// past); the runtime clamps it to 1 ms and prints a TimeoutNegativeWarning: keep it out of the
+// logs.
 const emitWarning = process.emitWarning.bind(process);
 process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
   const type = typeof rest[0] === "string" ? rest[0] : (rest[0] as { type?: string })?.type;
