@@ -18,6 +18,8 @@
  * @module
  */
 import { Kafka, logLevel } from "kafkajs";
+// The raw consumer runs on the same kafkajs as the product: with its request-queue fix.
+import "../src/kafkajs_fix.ts";
 import { LOCAL_DIR, startBroker, stopBroker } from "../scripts/kafka.ts";
 import { sensorEvents } from "../src/sensors.ts";
 import { loadContract } from "../src/contract/load.ts";
