@@ -217,15 +217,26 @@ Deno.test({
       console.log(
         `e2e_high_anomaly_rate_resolved_after_seconds=${((Date.now() - fired) / 1000).toFixed(1)}`,
       );
+    } catch (e) {
+      // What the product said last: the cause when one of its processes stopped early.
+      for (const [name, p] of [["process", processor], ["alerts", consumer]] as const) {
+        console.log(`--- ${name} log, last lines:\n${p.lines.slice(-40).join("\n")}`);
+      }
+      throw e;
     } finally {
-      generator?.kill("SIGTERM");
+      const stop = (child: Deno.ChildProcess) => {
+        try {
+          child.kill("SIGTERM");
+        } catch { /* already ended: its status says how */ }
+      };
+      if (generator) stop(generator);
       await generator?.status;
       for (const o of ops) {
-        o.kill("SIGTERM");
+        stop(o);
         await o.status;
       }
-      processor.child.kill("SIGTERM");
-      consumer.child.kill("SIGTERM");
+      stop(processor.child);
+      stop(consumer.child);
       await processor.status;
       await consumer.status;
       await Deno.remove(dir, { recursive: true });
