@@ -89,6 +89,7 @@
  */
 import { deviationForRate, erfc, nullDegrees, studentScale } from "./tails.ts";
 import { learnShape, SHAPE_SLOTS, shapeDeviation, startShape } from "./shape.ts";
+import { addToDay, DAY_SLOTS, startDays } from "./period.ts";
 
 export { deviationForRate, erfc } from "./tails.ts";
 
@@ -181,7 +182,8 @@ const TAIL = EXTREMES.length + 2;
 /**
  * Numbers kept per entity and feature with `season`, with the change's (`change`), with the
  * extremes' counts of each (`counts`: extremes other than `gaussian`), with the recent level's
- * (`recent`) and with the shape's of its deviations (`shape`: extremes `shape`).
+ * (`recent`), with the shape's of its deviations (`shape`: extremes `shape`) and with the day
+ * means' (`days`: every season but `none`, `period.ts`).
  */
 export function slotsOf(
   season: Season,
@@ -189,10 +191,11 @@ export function slotsOf(
   counts = false,
   recent = false,
   shape = false,
+  days = season !== "none",
 ): number {
   const tail = counts ? TAIL : 0;
   return HEAD + HOURS[season] + tail + (change ? 3 + tail : 0) + (recent ? 2 : 0) +
-    (shape ? SHAPE_SLOTS : 0);
+    (shape ? SHAPE_SLOTS : 0) + (days ? DAY_SLOTS : 0);
 }
 
 /** Weight of the newest forecast error in the recent level's running mean (about 5 events). */
@@ -250,10 +253,10 @@ export interface BaselineState {
 /**
  * What an event's deviation measures, by its index in {@link BaselineJudgement.basis}: its
  * distance from the forecast (`level`), from the value before it (`change`), the mean of its
- * entity's last few errors (`recent`) or of its last few hundred (`drift`), or a run of repeats
- * (`flat`).
+ * entity's last few errors (`recent`) or of its last few hundred (`drift`), a run of repeats
+ * (`flat`), or the mean of the day it closes against the same weekday's (`day`).
  */
-export const BASES = ["level", "change", "recent", "drift", "flat"] as const;
+export const BASES = ["level", "change", "recent", "drift", "flat", "day"] as const;
 /** One of {@link BASES}. */
 export type Basis = typeof BASES[number];
 
@@ -269,6 +272,11 @@ export interface BaselineJudgement {
   basis?: Uint8Array;
   /** The entity's typical value: the forecast before this event (NaN before its first). */
   typical: Float64Array;
+  /**
+   * The value judged when it is not the event's own: the day's mean when `day` decides (and
+   * `typical` is then that weekday's typical mean); NaN otherwise.
+   */
+  actual?: Float64Array;
   /** The run of values equal to the previous one (0 for a change). */
   run?: Float64Array;
   /**
@@ -337,14 +345,17 @@ export function createBaselines(
   const driftScale = studentScale(DRIFT_DEGREES);
   // Where each feature's numbers start; the stride is an entity's whole record.
   const offsets: number[] = [];
-  // Where each feature's recent level's slots start (after its change's), and its shape's.
-  const recentAt: number[] = [], shapeAt: number[] = [];
+  // Where each feature's recent level's slots start (after its change's), its shape's,
+  // and its day means' (the day's mean against the same weekday's, `period.ts`).
+  const recentAt: number[] = [], shapeAt: number[] = [], dayAt: number[] = [];
+  const days = o.season !== "none";
   let stride = 0;
   for (let f = 0; f < features; f++) {
     offsets.push(stride);
-    recentAt.push(stride + slotsOf(o.season, change[f], counts));
-    shapeAt.push(stride + slotsOf(o.season, change[f], counts, recent[f]));
-    stride += slotsOf(o.season, change[f], counts, recent[f], shape);
+    recentAt.push(stride + slotsOf(o.season, change[f], counts, false, false, false));
+    shapeAt.push(stride + slotsOf(o.season, change[f], counts, recent[f], false, false));
+    dayAt.push(stride + slotsOf(o.season, change[f], counts, recent[f], shape, false));
+    stride += slotsOf(o.season, change[f], counts, recent[f], shape, days);
   }
   // Each record's last number is the tick it was last seen at. Until the map first fills up
   // the order of its entries does not matter, and a visit only writes that tick; at the first
@@ -384,14 +395,14 @@ export function createBaselines(
       return evicted;
     },
     judgeLearn(key, x, ts, out) {
-      const { z, typical, run: runs, calibrated, basis } = out;
+      const { z, typical, run: runs, calibrated, basis, actual } = out;
       const hour = hours > 0 && Number.isFinite(ts)
         ? Math.floor((((ts! % (3600 * hours)) + 3600 * hours) % (3600 * hours)) / 3600)
         : -1;
       tick++;
       let s = entities.get(key);
       if (!s) {
-        s = freshSlots(stride, offsets, hours, shape ? shapeAt : []);
+        s = freshSlots(stride, offsets, hours, shape ? shapeAt : [], days ? dayAt : []);
         if (entities.size >= o.maxEntities) {
           if (!ordered) {
             const keys = byRecency();
@@ -433,6 +444,7 @@ export function createBaselines(
         const base = n > 1 ? level + trend : level;
         const forecast = base + offset;
         typical[f] = n > 0 ? forecast : NaN;
+        if (actual) actual[f] = NaN;
         const warm = n >= o.warmUp && !Number.isNaN(v);
         z[f] = warm ? (v - forecast) / Math.sqrt(variance + 1e-12) : NaN;
         if (calibrated) calibrated[f] = NaN;
@@ -488,8 +500,22 @@ export function createBaselines(
           by = 3;
           cal = drift;
         }
+        // The day this event closes, if it does: its mean against the same weekday's.
+        const day = days ? addToDay(s, dayAt[f], v, ts!) : undefined;
+        if (day && day.calibrated > cal) {
+          z[f] = day.z;
+          by = 5;
+          typical[f] = day.typical;
+          if (actual) actual[f] = day.mean;
+          cal = day.calibrated;
+        }
         const flat = learnRepeats(s, at, n, v, run, o.alpha, o.warmUp);
         if (warm && flat > Math.abs(z[f])) {
+          if (by === 5) {
+            // A stuck value explains itself: the event's own value against its forecast.
+            typical[f] = forecast;
+            if (actual) actual[f] = NaN;
+          }
           z[f] = flat;
           by = 4;
         }
@@ -559,17 +585,19 @@ function firstVisitStep(e: number, variance: number): number {
 
 /**
  * The slots of a new entity: zeros, its hourly offsets unknown (NaN), the shapes at `shapes`
- * Gaussian.
+ * Gaussian, the day means at `days` without a day yet.
  */
 function freshSlots(
   stride: number,
   offsets: readonly number[],
   hours: number,
   shapes: readonly number[],
+  days: readonly number[],
 ): Float64Array {
   const s = new Float64Array(stride + 1);
   for (const at of offsets) s.fill(NaN, at + HEAD, at + HEAD + hours);
   for (const at of shapes) startShape(s, at);
+  for (const at of days) startDays(s, at);
   return s;
 }
 

@@ -84,7 +84,7 @@ export function alertOf(
 }
 
 /** What an `explain` entry's `by` says its deviation measures (absent: the value's own). */
-export type ExplainBasis = "change" | "recent" | "drift";
+export type ExplainBasis = "change" | "recent" | "drift" | "day";
 
 const round = (x: number, digits = 6) => Number.isFinite(x) ? Number(x.toFixed(digits)) : null;
 
@@ -94,7 +94,8 @@ const round = (x: number, digits = 6) => Number.isFinite(x) ? Number(x.toFixed(d
  * `repeats` when the value repeated the previous one twice or more in a row (a flat line), and
  * `by` when the deviation is not the value's own distance from the typical one: `change` (from
  * the previous value, which `typical` then is), `recent` (the mean of the entity's last few
- * deviations) or `drift` (the mean of its last few hundred).
+ * deviations), `drift` (the mean of its last few hundred) or `day` (the mean of the day the
+ * record closes, which `actual` then is, against the same weekday's typical mean).
  */
 export function explainOf(
   out: BatchOutcome,
@@ -112,14 +113,15 @@ export function explainOf(
   const rows = features.map((feature, f) => {
     const repeats = out.repeats?.[d * i + f] ?? 0;
     const by = BASES[out.basis?.[d * i + f] ?? 0];
+    const judged = out.actual?.[d * i + f] ?? NaN;
     return {
       feature,
-      actual: out.features[d * i + f],
+      actual: Number.isNaN(judged) ? out.features[d * i + f] : round(judged, 4)!,
       typical: round(out.typical[d * i + f], 4),
       deviation: round(out.deviation[d * i + f], 2),
       // A flat line: the value repeated this many times in a row.
       ...(repeats >= 2 ? { repeats } : {}),
-      ...(by === "change" || by === "recent" || by === "drift" ? { by } : {}),
+      ...(by === "change" || by === "recent" || by === "drift" || by === "day" ? { by } : {}),
     };
   }).filter((r) => !Number.isNaN(r.actual));
   return rows.sort((a, b) => Math.abs(b.deviation ?? 0) - Math.abs(a.deviation ?? 0));

@@ -81,10 +81,10 @@ export interface PipelineOptions {
 export type Feature = string;
 
 /**
- * Version of {@link ModelState}: 7 since every feature's baseline keeps its drift (the long-run
- * mean of its forecast errors).
+ * Version of {@link ModelState}: 8 since every feature's baseline keeps its day means (the day's
+ * mean against the same weekday's, `period.ts`); 7 added its drift.
  */
-export const MODEL_STATE_VERSION = 7;
+export const MODEL_STATE_VERSION = 8;
 
 /** The learned state of the model: forest masses, threshold, events scored, and what they fit. */
 export interface ModelState {
@@ -170,6 +170,11 @@ export interface BatchOutcome extends CheckedBatch {
   repeats?: Float64Array;
   /** Per record and feature: which judgement `deviation` is, as an index in `BASES`. */
   basis?: Uint8Array;
+  /**
+   * Per record and feature: the value judged when it is not the record's own (the day's mean
+   * when `basis` is `day`); NaN otherwise.
+   */
+  actual?: Float64Array;
 }
 
 /**
@@ -374,6 +379,7 @@ interface EntityColumns {
   typical: Float64Array;
   repeats: Float64Array;
   basis: Uint8Array;
+  actual: Float64Array;
 }
 
 /** Judges then learns record `i` against its entity's baseline (the model's columns). */
@@ -395,6 +401,7 @@ function judgeEntity(
     into.typical[at] = j.typical[f];
     into.repeats[at] = j.run[f];
     into.basis[at] = j.basis[f];
+    into.actual[at] = j.actual[f];
   }
 }
 
@@ -417,6 +424,7 @@ async function scoreBatch(
     typical: new Float64Array(core.stride * n).fill(NaN),
     repeats: new Float64Array(core.stride * n).fill(NaN),
     basis: new Uint8Array(core.stride * n),
+    actual: new Float64Array(core.stride * n).fill(NaN),
   };
   if (m > 0) {
     // Every shard sees every valid event, in order: the model's columns only, then the phase of
@@ -551,6 +559,7 @@ function coreOf(
         run: new Float64Array(forest.features.length),
         calibrated: new Float64Array(forest.features.length),
         basis: new Uint8Array(forest.features.length),
+        actual: new Float64Array(forest.features.length),
       },
     },
   };

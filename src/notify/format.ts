@@ -80,6 +80,8 @@ function why(alert: Alert, safe: (s: string) => string): string {
       return `${name} (typical ${top.typical}, recent level ${deviation})`;
     case "drift":
       return `${name} (typical ${top.typical}, drifting ${deviation})`;
+    case "day":
+      return `${name} (the day's mean; typical for that weekday ${top.typical}, ${deviation})`;
   }
   return `${name} (typical ${top.typical}, ${deviation})`;
 }
