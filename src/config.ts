@@ -284,7 +284,7 @@ export const SETTINGS = {
     allowed: `one of ${SEASONS.join(", ")}`,
     schema: z.string().trim().toLowerCase().pipe(oneOf(SEASONS)),
     doc:
-      "`daily`: each entity's forecast includes its own profile by hour of day (UTC), so a daily cycle is not flagged; `weekly`: by hour of the week (weekends apart, 7× the state); `none`: level and trend only",
+      "`daily`: each entity's forecast includes its own profile by hour of day (UTC), so a daily cycle is not flagged; `weekly`: by hour of the week (weekends apart, 7× the state); either also judges each day's mean against the same weekday's; `none`: level and trend only",
   },
   baselineExtremes: {
     env: "BASELINE_EXTREMES",

@@ -81,7 +81,8 @@ function why(alert: Alert, safe: (s: string) => string): string {
     case "drift":
       return `${name} (typical ${top.typical}, drifting ${deviation})`;
     case "day":
-      return `${name} (the day's mean; typical for that weekday ${top.typical}, ${deviation})`;
+      // The day's mean, against the typical mean of that weekday.
+      return `${name} (day mean; weekday's ${top.typical}, ${deviation})`;
   }
   return `${name} (typical ${top.typical}, ${deviation})`;
 }

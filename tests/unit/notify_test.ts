@@ -284,6 +284,7 @@ Deno.test("every channel says what a deviation measures when it is not the value
     ["change", /Why {8}: value 61 \(from 55\.2, a jump of \+6\.1 sd\)/],
     ["recent", /Why {8}: value 61 \(typical 55\.2, recent level \+6\.1 sd\)/],
     ["drift", /Why {8}: value 61 \(typical 55\.2, drifting \+6\.1 sd\)/],
+    ["day", /Why {8}: value 61 \(day mean; weekday's 55\.2, \+6\.1 sd\)/],
   ] as const;
   for (const [by, line] of cases) {
     const explained: Alert = {
