@@ -7,6 +7,8 @@
  * @module
  */
 import { Kafka, logLevel } from "kafkajs";
+// The tests' own clients on the product's fixed kafkajs (no 1 ms polling per connection).
+import "../../src/kafkajs_fix.ts";
 
 /** Address of the run's broker (set by scripts/test.ts). Throws when there is none. */
 export function testBroker(): string {
