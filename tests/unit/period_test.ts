@@ -109,3 +109,21 @@ Deno.test("a lasting change alerts for three days, then is the new normal", () =
   }
   assert.deepEqual(alerts, [stepDay, stepDay + 1, stepDay + 2]);
 });
+
+Deno.test("a day cut short (a sensor that stopped at noon) is neither judged nor learned", () => {
+  const rng = createRandom(10, 5);
+  const s = new Float64Array(DAY_SLOTS);
+  startDays(s, 0);
+  const cut = 6 * 7; // a Thursday: readings stop at noon; its morning runs 3 sd above the day
+  const judged: number[] = [];
+  for (let t = START; t < START + 9 * 7 * DAY_SEC; t += EVERY) {
+    const day = Math.floor((t - START) / DAY_SEC);
+    if (day === cut && t % DAY_SEC >= DAY_SEC / 2) continue;
+    const j = addToDay(s, 0, reading(t, rng), t);
+    if (!j) continue;
+    judged.push(day - 1);
+    assert.ok(j.calibrated < Z_DEFAULT, `day ${day - 1}: ${j.z.toFixed(1)} sd`);
+  }
+  assert.ok(!judged.includes(cut), "the half day is not judged");
+  assert.ok(judged.includes(cut - 1) && judged.includes(cut + 1), "its neighbours are");
+});
