@@ -7,7 +7,7 @@
  * {@link DAY_LEVEL_WEIGHT}, about 50 days) plus that weekday's offset from it (weight
  * {@link DAY_WEEKDAY_WEIGHT} per visit, about its last 3 weeks) — in the spread of earlier days'
  * forecast errors. A day's mean averages the day's cycle and the events' noise away, so what is
- * left is how the day as a whole went: a holiday's traffic, a day-long outage, a level that has
+ * left is how the day as a whole went: a holiday's traffic, a day-long slump, a level that has
  * crept for a day. The per-event judgements miss such a day: their level follows any excursion
  * within about 50 events.
  *
