@@ -51,6 +51,10 @@
  * {@link DRIFT_EVENTS} events after a deviation beyond 6 sd it is not judged: after a step,
  * flagged on its own, the level's catching up is such a bias too.
  *
+ * **The day's mean** (every feature, unless `season: "none"`): each entity's values are averaged
+ * per UTC day, and the event that opens a new day also judges the day before, against the same
+ * weekday's typical mean (`period.ts`); when that decides, `actual` is the day's mean.
+ *
  * **Calibration of extremes** (`extremes`). A deviation is measured in the entity's own noise,
  * which assumes its errors are about Gaussian. Some streams spike far out now and then as a matter
  * of course (a load balancer's bursts, counts of rare events idle at 0). With `learn` each entity
