@@ -33,7 +33,8 @@ export const SETTING_GROUPS = {
 /** One of the keys of {@link SETTING_GROUPS}. */
 export type SettingGroup = keyof typeof SETTING_GROUPS;
 
-interface Spec {
+/** One setting: its variable, flag, default, what it allows and means. */
+export interface Spec {
   env: string;
   /** What the setting is about; a command's `--help` lists the groups it reads. */
   group: SettingGroup;
@@ -44,6 +45,8 @@ interface Spec {
   doc: string;
   /** A secret: its value is never printed, not even in an error. */
   secret?: boolean;
+  /** How the default is shown when it depends on the machine (`available cores`). */
+  defaultShown?: string;
 }
 
 const int = (min: number, max: number) =>
@@ -346,6 +349,7 @@ export const SETTINGS = {
     group: "detection",
     flag: "workers",
     default: cores,
+    defaultShown: "available cores",
     allowed: "an integer in 1..64",
     schema: int(1, 64),
     doc: "worker threads",
@@ -529,6 +533,7 @@ export const SETTINGS = {
     group: "generator",
     flag: "producers",
     default: cores,
+    defaultShown: "available cores",
     allowed: "an integer in 1..64",
     schema: int(1, 64),
     doc: "`generate`, load mode: producer threads",
@@ -744,7 +749,7 @@ export function loadConfig(sources: ConfigSources = {}): LoadedConfig {
 export function settingsTable(): string {
   const rows = Object.values(SETTINGS).map((s: Spec) =>
     `| \`${s.env}\` | \`--${s.flag}\` | ${
-      s.env === "WORKERS" || s.env === "GEN_PRODUCERS" ? "available cores" : `\`${s.default}\``
+      s.defaultShown ?? `\`${s.default}\``
     } | ${s.doc}; ${s.allowed} |`
   );
   return ["| variable | flag | default | meaning; allowed |", "|---|---|---|---|", ...rows].join(

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { SETTING_GROUPS, type SettingGroup, SETTINGS } from "./config.ts";
+import { SETTING_GROUPS, type SettingGroup, SETTINGS, type Spec } from "./config.ts";
 
 /** What one command takes besides the settings, and which groups of settings it reads. */
 interface CommandHelp {
@@ -139,13 +139,9 @@ export function commandHelp(command: string): string {
   }
   for (const group of help.groups) {
     lines.push("", `${SETTING_GROUPS[group]}:`);
-    for (const spec of Object.values(SETTINGS)) {
+    for (const spec of Object.values(SETTINGS) as Spec[]) {
       if (spec.group !== group) continue;
-      const shown = spec.env === "WORKERS" || spec.env === "GEN_PRODUCERS"
-        ? "the available cores"
-        : spec.default === ""
-        ? "empty"
-        : spec.default;
+      const shown = spec.defaultShown ?? (spec.default === "" ? "empty" : spec.default);
       const also = ALSO[spec.flag] ? `, or ${ALSO[spec.flag]}` : "";
       lines.push(
         `  --${spec.flag}${also}  (${spec.env}, default ${shown})`,

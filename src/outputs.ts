@@ -85,6 +85,13 @@ export function alertOf(
 
 /** What an `explain` entry's `by` says its deviation measures (absent: the value's own). */
 export type ExplainBasis = "change" | "recent" | "drift" | "day";
+/** The bases an `explain` entry names: all but the value's own distance and a flat line's. */
+const EXPLAINED_BASES: ReadonlySet<string> = new Set<ExplainBasis>([
+  "change",
+  "recent",
+  "drift",
+  "day",
+]);
 
 const round = (x: number, digits = 6) => Number.isFinite(x) ? Number(x.toFixed(digits)) : null;
 
@@ -121,7 +128,7 @@ export function explainOf(
       deviation: round(out.deviation[d * i + f], 2),
       // A flat line: the value repeated this many times in a row.
       ...(repeats >= 2 ? { repeats } : {}),
-      ...(by === "change" || by === "recent" || by === "drift" || by === "day" ? { by } : {}),
+      ...(EXPLAINED_BASES.has(by) ? { by: by as ExplainBasis } : {}),
     };
   }).filter((r) => !Number.isNaN(r.actual));
   return rows.sort((a, b) => Math.abs(b.deviation ?? 0) - Math.abs(a.deviation ?? 0));

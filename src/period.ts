@@ -20,10 +20,12 @@
  * errors (at most those of its weight). Errors beyond {@link DAY_CLIP} sd are learned as that
  * many, so an anomalous day does not widen the spread. A day with fewer than
  * {@link DAY_COMPLETE} of a full day's events (a sensor that stopped at noon, a gap in the data)
- * is neither judged nor learned: the day's cycle would bias its mean (unit test: a Thursday cut at
- * noon, whose morning runs 3 sd above the day, scored 46 sd without this). Gaussian readings every 5 minutes, with a
- * daily cycle and weekends 2 sd apart, 200 sensors over 200 days: judged days alert at 0.83 /
- * 0.81 / 1.69 × a target of 1e-2 / 1e-3 / 1e-4 (the last from 6 alerts).
+ * is neither judged nor learned: the day's cycle would bias its mean (unit test: a Thursday cut
+ * at noon, whose morning runs 3 sd above the day, scored 46 sd without this).
+ *
+ * Gaussian readings every 5 minutes, with a daily cycle and weekends 2 sd apart, 200 sensors over
+ * 200 days: judged days alert at 0.83 / 0.81 / 1.69 × a target of 1e-2 / 1e-3 / 1e-4 (the last
+ * from 6 alerts).
  *
  * State: {@link DAY_SLOTS} numbers per entity and feature (`Float64Array`); pure functions.
  *
@@ -54,8 +56,8 @@ export const DAY_RELEVEL_RUN = 3;
 
 // Layout: the day under way, its sum and count; the level, the spread (variance of the errors),
 // the errors it has learned, the days seen; the run of extreme days on one side and the sum of
-// their errors; the events of a full day (a fading maximum); per weekday (Thursday 1970-01-01 = 0) its offset
-// (NaN unseen) and its visits.
+// their errors; the events of a full day (a fading maximum); per weekday (Thursday 1970-01-01 =
+// 0) its offset (NaN unseen) and its visits.
 const DAY = 0, SUM = 1, COUNT = 2, LEVEL = 3, SPREAD = 4, ERRORS = 5, DAYS = 6, RUN = 7;
 const RUN_SUM = 8, FULL = 9, OFFSETS = 10;
 const VISITS = OFFSETS + 7;
