@@ -14,7 +14,7 @@ import { logger } from "./log.ts";
 import type { Models } from "./models.ts";
 import { isProducerLost, sendWithinLimits } from "./outbox.ts";
 import { batchOutputs } from "./outputs.ts";
-import { addCounts, type BatchCounts, planBatch } from "./partition.ts";
+import { addCounts, type BatchCounts, causeOfKey, planBatch } from "./partition.ts";
 
 /** Group-membership errors: the consumer must rejoin its group (kafkajs does, given the error). */
 const REJOIN = new Set([
@@ -90,6 +90,7 @@ function countCommitted(run: ProcessorContext, counts: BatchCounts): void {
     metrics.deadLetters.inc({ check: checks[code] }, perCheck[code]);
   }
   metrics.anomalies.inc(alerts);
+  for (const [key, count] of counts.causes) metrics.causes.inc(causeOfKey(key), count);
   countTruth(run, truth);
   if (Math.floor(run.processed / 1000) > Math.floor(before / 1000)) {
     logger().info("progress", {

@@ -7,6 +7,7 @@
  * | `processed_records_total` | counter | |
  * | `dq_records_total` | counter | `outcome`, `check` |
  * | `anomalies_total` | counter | |
+ * | `anomaly_causes_total` | counter | `basis`, `feature` |
  * | `last_anomaly_score` | gauge | |
  * | `anomaly_threshold` | gauge | |
  * | `event_value` | histogram | |
@@ -33,6 +34,7 @@ export interface ProcessorMetrics {
   processed: Counter;
   dq: Counter<"outcome" | "check">;
   anomalies: Counter;
+  causes: Counter<"basis" | "feature">;
   lastScore: Gauge;
   threshold: Gauge;
   eventValue: Histogram;
@@ -70,6 +72,13 @@ export function createProcessorMetrics(): ProcessorMetrics {
     anomalies: new Counter({
       name: "anomalies_total",
       help: "Events flagged as anomalies.",
+      registers,
+    }),
+    causes: new Counter({
+      name: "anomaly_causes_total",
+      help: "Events flagged as anomalies, by what decided them: basis (level, change, recent, " +
+        "drift, flat, day, or forest) and feature (all when the forest decided).",
+      labelNames: ["basis", "feature"],
       registers,
     }),
     lastScore: new Gauge({

@@ -3,8 +3,9 @@
  * and the counts the metrics get once it is committed. Pure: no I/O, the caller sends.
  *
  * - **Alert** (`TOPIC_ALERTS`, key = the entity): the seed's format plus `partition`, `offset`,
- *   `detected_at`, the calibrated `alert_score`, the forest's `raw_score` and `explain` (which
- *   features drove it: actual vs the entity's typical value), built with `JSON.stringify` from
+ *   `detected_at`, the calibrated `alert_score`, the forest's `raw_score`, `explain` (which
+ *   features drove it: actual vs the entity's typical value) and `cause` (the judgement and
+ *   feature that decided it, as counted by `anomaly_causes_total`), built with `JSON.stringify` from
  *   what the worker parsed (never by re-reading the record's bytes). With a contract from a file,
  *   `sensor_id` gives way to `contract`, `contract_version`, `entity_field` and `entity`, and
  *   `features` holds every feature of the contract.
@@ -23,7 +24,7 @@ import { FEATURES } from "./stage.ts";
 import type { BatchOutcome } from "./pipeline.ts";
 import { BASES } from "./baseline.ts";
 import { type Contract, SEED_CONTRACT } from "./contract/spec.ts";
-import type { BatchCounts } from "./partition.ts";
+import { type BatchCounts, causeKey } from "./partition.ts";
 
 /** What the outputs of a batch are shaped by: the contract, its checks and features. */
 export interface OutputShape {
@@ -80,6 +81,7 @@ export function alertOf(
     alert_score: round(out.alertScore[i]),
     raw_score: out.score[i],
     explain: explainOf(out, i, shape.features),
+    cause: causeOf(out, i, shape.features),
   };
 }
 
@@ -132,6 +134,29 @@ export function explainOf(
     };
   }).filter((r) => !Number.isNaN(r.actual));
   return rows.sort((a, b) => Math.abs(b.deviation ?? 0) - Math.abs(a.deviation ?? 0));
+}
+
+/** What decided an alert (`anomaly_causes_total`'s labels). */
+export interface AlertCause {
+  /**
+   * The judgement: one of `BASES` (`level`, `change`, `recent`, `drift`, `flat`, `day`) of the
+   * deciding feature's baseline, or `forest` when the forest's score decided (`quantile` and
+   * `adaptive` modes, and an entity's first events before its baseline is warm).
+   */
+  basis: string;
+  /** The feature whose deviation decided it; `all` when the forest did. */
+  feature: string;
+}
+
+/** What decided record `i`'s alert (see {@link AlertCause}). */
+export function causeOf(
+  out: BatchOutcome,
+  i: number,
+  features: readonly string[] = FEATURES,
+): AlertCause {
+  const f = out.driver?.[i] ?? -1;
+  if (f < 0 || f >= features.length) return { basis: "forest", feature: "all" };
+  return { basis: BASES[out.basis?.[features.length * i + f] ?? 0], feature: features[f] };
 }
 
 /** What a contract from a file adds to a dead letter: the rule, the field and the contract. */
@@ -203,7 +228,12 @@ export function batchOutputs(
   const o: BatchOutputs = {
     alerts: [],
     dead: [],
-    counts: { perCheck: new Array<number>(checks.length).fill(0), alerts: 0, truth: [0, 0, 0, 0] },
+    counts: {
+      perCheck: new Array<number>(checks.length).fill(0),
+      alerts: 0,
+      truth: [0, 0, 0, 0],
+      causes: new Map(),
+    },
     alertTimes: [],
     values: [],
     lastScore: NaN,
@@ -228,6 +258,9 @@ export function batchOutputs(
       const alert = alertOf(out, i, { partition: source.partition, offset: m.offset }, now, shape);
       o.alerts.push({ key: out.keys[i], value: JSON.stringify(alert) });
       o.alertTimes.push({ ts: out.ts[i], kafkaTs: Number(m.timestamp) / 1000 });
+      const cause = causeOf(out, i, shape.features);
+      const key = causeKey(cause.basis, cause.feature);
+      o.counts.causes.set(key, (o.counts.causes.get(key) ?? 0) + 1);
     }
   }
   o.counts.alerts = o.alerts.length;

@@ -22,6 +22,19 @@ export interface BatchCounts {
   alerts: number;
   /** Labelled records: normal kept, normal flagged, anomaly missed, anomaly flagged. */
   truth: number[];
+  /** Alerts by what decided them ({@link causeKey}). */
+  causes: Map<string, number>;
+}
+
+/** The key of an alert's cause in {@link BatchCounts.causes}: its basis, then its feature. */
+export function causeKey(basis: string, feature: string): string {
+  return `${basis}\u0000${feature}`;
+}
+
+/** The basis and feature of a {@link causeKey}. */
+export function causeOfKey(key: string): { basis: string; feature: string } {
+  const at = key.indexOf("\u0000");
+  return { basis: key.slice(0, at), feature: key.slice(at + 1) };
 }
 
 /** `from` added into `into`; returns `into`. */
@@ -29,6 +42,7 @@ export function addCounts(into: BatchCounts, from: BatchCounts): BatchCounts {
   from.perCheck.forEach((v, i) => into.perCheck[i] += v);
   from.truth.forEach((v, i) => into.truth[i] += v);
   into.alerts += from.alerts;
+  for (const [k, v] of from.causes) into.causes.set(k, (into.causes.get(k) ?? 0) + v);
   return into;
 }
 

@@ -153,6 +153,12 @@ export interface BatchOutcome extends CheckedBatch {
   /** 1 when the record is an anomaly. */
   anomaly: Uint8Array;
   /**
+   * Per record: the feature (contract order) whose calibrated deviation decided its alert; −1
+   * when the forest decided it (`quantile` or `adaptive` mode, or an entity without a baseline
+   * yet) and for records that are no anomaly.
+   */
+  driver?: Int16Array;
+  /**
    * Calibrated alert score of each valid record, in [0, 1): 0.5 or more when its entity's
    * deviation reaches the target false-alert rate's (see `threshold.ts`), NaN for rejected ones.
    */
@@ -417,6 +423,7 @@ async function scoreBatch(
   const score = new Float64Array(n).fill(NaN);
   const thresholds = new Float64Array(n).fill(NaN);
   const anomaly = new Uint8Array(n);
+  const driver = new Int16Array(n).fill(-1);
   const alertScore = new Float64Array(n).fill(NaN);
   const columns: EntityColumns = {
     deviation: new Float64Array(core.stride * n).fill(NaN),
@@ -460,6 +467,7 @@ async function scoreBatch(
         core.stride,
       );
       anomaly[i] = judged.anomaly ? 1 : 0;
+      driver[i] = judged.driver;
       alertScore[i] = judged.alertScore;
     }
   }
@@ -468,6 +476,7 @@ async function scoreBatch(
     score,
     threshold: thresholds,
     anomaly,
+    driver,
     alertScore,
     ...columns,
   };

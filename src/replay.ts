@@ -19,6 +19,7 @@ import { loadConfig } from "./config.ts";
 import { logger, setupLogging } from "./log.ts";
 import { createPipeline } from "./pipeline.ts";
 import { type ReportRow, writeReport } from "./report.ts";
+import { causeOf } from "./outputs.ts";
 import { contractOfConfig, pipelineOptionsOf } from "./options.ts";
 import type { Contract } from "./contract/spec.ts";
 import { csvContract, type CsvRanges } from "./contract/infer.ts";
@@ -192,6 +193,7 @@ export async function runReplay(args: string[]): Promise<number> {
   const tick = progress(lines.length - first);
   let anomalies = 0, invalid = 0;
   const byCheck = new Map<string, number>(), examples = new Map<string, string>();
+  const byCause = new Map<string, number>();
   try {
     for (let start = first; start < lines.length; start += BATCH) {
       const chunk = lines.slice(start, start + BATCH).map(input.event);
@@ -205,7 +207,12 @@ export async function runReplay(args: string[]): Promise<number> {
           byCheck.set(check, (byCheck.get(check) ?? 0) + 1);
           if (!examples.has(check)) examples.set(check, r.reasons[i] ?? "");
         }
-        if (r.anomaly[i]) anomalies++;
+        if (r.anomaly[i]) {
+          anomalies++;
+          const { basis, feature } = causeOf(r, i, pipeline.features);
+          const key = `${basis}/${feature}`;
+          byCause.set(key, (byCause.get(key) ?? 0) + 1);
+        }
         out.push(JSON.stringify({
           line: start + i + 1,
           outcome: ok ? "ok" : "invalid",
@@ -215,6 +222,7 @@ export async function runReplay(args: string[]): Promise<number> {
           threshold: ok && !Number.isNaN(r.threshold[i]) ? r.threshold[i] : null,
           anomaly: r.anomaly[i] === 1,
           alert_score: ok ? Number(r.alertScore[i].toFixed(6)) : null,
+          ...(r.anomaly[i] ? { cause: causeOf(r, i, pipeline.features) } : {}),
         }));
         if (reportPath) {
           rows.push({
@@ -225,7 +233,10 @@ export async function runReplay(args: string[]): Promise<number> {
             temperature: d > 1 ? r.features[d * i + 1] : NaN,
             check: ok ? "all" : checks[r.status[i]],
             alert: r.anomaly[i] === 1,
-            driver: d > 1 && Math.abs(r.deviation[d * i + 1]) > Math.abs(r.deviation[d * i])
+            // The feature that decided the alert; when the forest did, the larger deviation.
+            driver: (r.driver?.[i] ?? -1) >= 0
+              ? r.driver![i]
+              : d > 1 && Math.abs(r.deviation[d * i + 1]) > Math.abs(r.deviation[d * i])
               ? 1
               : 0,
             alertScore: r.alertScore[i],
@@ -243,14 +254,14 @@ export async function runReplay(args: string[]): Promise<number> {
     await writeReport(reportPath, file, rows, pipeline.features);
     logger().info("replay_report_written", { path: reportPath, rows: rows.length });
   }
-  const rejectedBy = [...byCheck].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c}:${n}`).join(
-    ",",
-  );
+  const tally = (counts: Map<string, number>) =>
+    [...counts].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c}:${n}`).join(",");
   logger().info("replay_done", {
     lines: lines.length - first,
     invalid,
     anomalies,
-    ...(invalid > 0 ? { invalid_by_check: rejectedBy } : {}),
+    ...(invalid > 0 ? { invalid_by_check: tally(byCheck) } : {}),
+    ...(anomalies > 0 ? { anomalies_by_cause: tally(byCause) } : {}),
   });
   const hint = rejectionHint(byCheck, examples, lines.length - first, config.contractFile, file);
   if (hint) logger().warning("replay_mostly_rejected", { ...hint });

@@ -55,6 +55,12 @@ export interface Judgement {
   anomaly: boolean;
   /** Calibrated alert score in [0, 1) (see the module doc). */
   alertScore: number;
+  /**
+   * Which feature decided an anomaly: the index (from `from`) of the largest calibrated
+   * deviation in `context` mode; −1 when the forest decided (`quantile`, `adaptive`, or an
+   * entity without a baseline yet) or when the event is no anomaly.
+   */
+  driver: number;
 }
 
 /** A stateful threshold. */
@@ -91,14 +97,17 @@ function known(deviation: ArrayLike<number>, from: number, count: number): boole
   return false;
 }
 
-/** The largest absolute deviation of `deviation[from .. from+count)` (NaN counts as 0). */
-function largest(deviation: ArrayLike<number>, from: number, count: number): number {
-  let d = 0;
+/**
+ * The index (from `from`) of the largest absolute deviation of `deviation[from .. from+count)`;
+ * −1 when none is above 0 (NaN counts as 0).
+ */
+function largestAt(deviation: ArrayLike<number>, from: number, count: number): number {
+  let d = 0, at = -1;
   for (let f = from; f < from + count; f++) {
     const a = Math.abs(deviation[f]);
-    if (a > d) d = a;
+    if (a > d) (d = a, at = f - from);
   }
-  return d;
+  return at;
 }
 
 /**
@@ -126,18 +135,20 @@ function withJudge(
     judge(score, warm, deviation, from = 0, count = deviation.length - from) {
       const before = t.value;
       const flagged = t.observe(score, warm);
-      const dev = largest(deviation, from, count);
+      const at = largestAt(deviation, from, count);
+      const dev = at < 0 ? 0 : Math.abs(deviation[from + at]);
       const calibrated = alertScoreOf(dev, zStar);
-      if (!calibratedMode) return { anomaly: flagged, alertScore: calibrated };
+      if (!calibratedMode) return { anomaly: flagged, alertScore: calibrated, driver: -1 };
       // An entity without a baseline yet (its first events) is judged by the forest alone, and
       // only when far out: its region held under a tenth of what the forest's threshold asks
       // (a new sensor is not flagged for its own level, an extreme first event is).
       if (!known(deviation, from, count)) {
         const far = flagged && score > 1 - (1 - before) / COLD_FACTOR;
-        return { anomaly: far, alertScore: far ? 0.5 : 0 };
+        return { anomaly: far, alertScore: far ? 0.5 : 0, driver: -1 };
       }
       // No alert before the forest has a threshold (its warm-up): an alert carries it.
-      return { anomaly: warm && !Number.isNaN(before) && dev >= zStar, alertScore: calibrated };
+      const anomaly = warm && !Number.isNaN(before) && dev >= zStar;
+      return { anomaly, alertScore: calibrated, driver: anomaly ? at : -1 };
     },
   };
 }

@@ -142,6 +142,14 @@ Deno.test("a known mix gives exact check counts, dead letters with headers, aler
       `${alerts.length} alerts: at most 2 on normal events`,
     );
     assert.equal(await p.metric("anomalies_total"), alerts.length);
+    // Every alert names what decided it, and the metric counts alerts by that cause.
+    const causes = new Map<string, number>();
+    for (const a of alerts) {
+      assert.ok(a.cause?.basis && a.cause?.feature, `alert at ${a.offset} names its cause`);
+      const series = `anomaly_causes_total{basis="${a.cause.basis}",feature="${a.cause.feature}"}`;
+      causes.set(series, (causes.get(series) ?? 0) + 1);
+    }
+    for (const [series, count] of causes) assert.equal(await p.metric(series), count, series);
     // Live detection quality from the ground-truth header.
     assert.equal(
       await p.metric('detection_labelled_total{truth="anomaly",flagged="true"}'),

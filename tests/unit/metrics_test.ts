@@ -51,6 +51,7 @@ Deno.test("every metric name passes promtool check metrics", async () => {
   m.batchDuration.observe(0.01);
   m.alertLatency.observe({ from: "event_ts" }, 0.02);
   m.workers.set(2);
+  m.causes.inc({ basis: "day", feature: "value" });
   const r = await promtool(await m.registry.metrics());
   assert.ok(r.ok, r.output);
   assert.equal(r.output.trim(), "", `promtool found problems:\n${r.output}`);
@@ -108,6 +109,7 @@ Deno.test("every metric the README's table names exists with its type and labels
   m.lag.set({ topic: "t", partition: "0" }, 1);
   m.alertLatency.observe({ from: "event_ts" }, 0.1);
   m.labelled.inc({ truth: "normal", flagged: "false" });
+  m.causes.inc({ basis: "level", feature: "value" });
   const text = await m.registry.metrics();
   const exposed = new Map(
     [...text.matchAll(/^# TYPE (\w+) (\w+)$/gm)].map((x) => [x[1], x[2]]),

@@ -2,7 +2,14 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import type { KafkaMessage } from "kafkajs";
 import { batchOutputs } from "../../src/outputs.ts";
-import { createPartitions, type PartitionState, planBatch } from "../../src/partition.ts";
+import {
+  addCounts,
+  causeOfKey,
+  createPartitions,
+  type PartitionState,
+  planBatch,
+} from "../../src/partition.ts";
+import { BASES } from "../../src/baseline.ts";
 import type { BatchOutcome } from "../../src/pipeline.ts";
 
 const offsets = (from: number, n: number) => Array.from({ length: n }, (_, i) => String(from + i));
@@ -112,4 +119,45 @@ Deno.test("batchOutputs: an alert per anomaly from the worker's key, a dead lett
   const tail = batchOutputs(out, messages, 2, { topic: "events", partition: 2 });
   assert.deepEqual(tail.counts.perCheck, [1, 0, 0, 1, 0, 0]);
   assert.equal(tail.dead.length, 1);
+});
+
+Deno.test("batchOutputs: each alert names its cause, and the counts tally alerts by cause", () => {
+  const n = 3;
+  const out: BatchOutcome = {
+    n,
+    status: new Uint8Array(n),
+    reasons: new Array(n),
+    keys: ["sensor-1", "sensor-2", "sensor-3"],
+    ts: new Float64Array([10, 11, 12]),
+    features: new Float64Array([1, 20, 2, 25, 3, 21]),
+    score: new Float64Array([0.9, 0.9, 0.9999]),
+    threshold: new Float64Array([0.9, 0.9, 0.9]),
+    anomaly: new Uint8Array([1, 1, 1]),
+    // sensor-1: its value's level; sensor-2: its temperature's day mean; sensor-3: the forest
+    // (a new sensor, no baseline yet).
+    driver: new Int16Array([0, 1, -1]),
+    basis: new Uint8Array([0, 0, 0, BASES.indexOf("day"), 0, 0]),
+    alertScore: new Float64Array([0.6, 0.55, 0.5]),
+    deviation: new Float64Array([7, 0.1, 0.2, 6, NaN, NaN]),
+    typical: new Float64Array([0.5, 20, 2, 22, NaN, NaN]),
+  };
+  const messages = Array.from({ length: n }, (_, i) => ({
+    key: null,
+    value: Buffer.from(`v${i}`),
+    offset: String(i),
+    timestamp: "1000",
+    headers: {},
+  })) as unknown as KafkaMessage[];
+  const o = batchOutputs(out, messages, 0, { topic: "events", partition: 0 });
+  assert.deepEqual(o.alerts.map((a) => JSON.parse(String(a.value)).cause), [
+    { basis: "level", feature: "value" },
+    { basis: "day", feature: "temperature" },
+    { basis: "forest", feature: "all" },
+  ]);
+  const more = batchOutputs(out, messages, 1, { topic: "events", partition: 0 });
+  const total = addCounts(o.counts, more.counts);
+  assert.deepEqual(
+    new Map([...total.causes].map(([k, v]) => [Object.values(causeOfKey(k)).join("/"), v])),
+    new Map([["level/value", 1], ["day/temperature", 2], ["forest/all", 2]]),
+  );
 });

@@ -85,3 +85,18 @@ Deno.test("context mode: alerts on the entity's deviation at the target rate, ne
   assert.equal(t.judge(0.5, true, [NaN, NaN]).anomaly, false);
   assert.equal(t.judge(0.99999, true, [NaN, NaN]).anomaly, true);
 });
+
+Deno.test("the judgement names the feature that decided an alert, or the forest", () => {
+  const t = createThreshold({ mode: "context", targetFalseAlertRate: 1e-6 });
+  for (let i = 0; i < 100; i++) t.judge(0.5, true, [0.1, 0.2, 0.3]);
+  // The largest calibrated deviation decides, whatever its sign; counted from `from`.
+  assert.equal(t.judge(0.5, true, [5.5, -7, 0.1]).driver, 1);
+  assert.equal(t.judge(0.5, true, [9, 9, 0.1, 5.5, NaN, 6], 3, 3).driver, 2);
+  assert.equal(t.judge(0.5, true, [3, 0.1, 0.2]).driver, -1, "no alert, no driver");
+  assert.equal(t.judge(0.99999, true, [NaN, NaN, NaN]).driver, -1, "a new entity: the forest");
+  const forest = createThreshold({ mode: "adaptive" });
+  for (let i = 0; i < 100; i++) forest.judge(0.5, true, [0.1, 0.2]);
+  const flagged = forest.judge(0.999, true, [8, 0.1]);
+  assert.equal(flagged.anomaly, true);
+  assert.equal(flagged.driver, -1, "adaptive: the forest decides");
+});
