@@ -38,6 +38,7 @@ export const AlertSchema = z.object({
     repeats: z.number().optional(),
     by: z.string().optional(),
   })).max(64).optional(),
+  cause: z.object({ basis: z.string(), feature: z.string() }).optional(),
 }).loose().refine((a) => a.entity !== undefined || a.sensor_id !== undefined, {
   message: "expected sensor_id or entity",
   path: ["entity"],
@@ -59,11 +60,15 @@ function features(alert: Alert, safe: (s: string) => string): string {
 }
 
 /**
- * `value 52.3 (typical 1.2, +12.4 sd)` of the feature that drove the alert most, saying what the
- * deviation measures when it is not the value's own distance (`by`); "" if none.
+ * `value 52.3 (typical 1.2, +12.4 sd)` of the feature that decided the alert (its `cause`; else
+ * the largest deviation), saying what the deviation measures when it is not the value's own
+ * distance (`by`); "" if none.
  */
 function why(alert: Alert, safe: (s: string) => string): string {
-  const top = alert.explain?.find((e) => e.typical !== null && e.deviation !== null);
+  const shown = (e: NonNullable<Alert["explain"]>[number]) =>
+    e.typical !== null && e.deviation !== null;
+  const top = alert.explain?.find((e) => shown(e) && e.feature === alert.cause?.feature) ??
+    alert.explain?.find(shown);
   if (!top) return "";
   const sign = top.deviation! >= 0 ? "+" : "";
   if (top.repeats !== undefined && top.repeats >= 2) {

@@ -279,6 +279,25 @@ Deno.test("every channel says which feature drove the alert: actual vs the entit
   assert.ok(!consoleBlock(alert).includes("Why"), "no line without an explanation");
 });
 
+Deno.test("the Why line shows the feature that decided the alert, even when another deviates more", () => {
+  // A coarse temperature's 6.2 sd is routine for it; the value's day mean decided the alert.
+  const decided: Alert = {
+    ...alert,
+    explain: [
+      { feature: "temperature", actual: 31, typical: 24.9, deviation: 6.2 },
+      { feature: "value", actual: 61, typical: 55.2, deviation: 5.1, by: "day" },
+    ],
+    cause: { basis: "day", feature: "value" },
+  };
+  const line = /Why {8}: value 61 \(day mean; weekday's 55\.2, \+5\.1 sd\)/;
+  assert.match(consoleBlock(decided), line);
+  assert.match(slackMessage(decided).text, /value 61 \(day mean; weekday's 55\.2, \+5\.1 sd\)/);
+  assert.match(emailMessage(decided).text, /value 61 \(day mean; weekday's 55\.2, \+5\.1 sd\)/);
+  // Decided by the forest (no feature of its own): the largest deviation.
+  const forest: Alert = { ...decided, cause: { basis: "forest", feature: "all" } };
+  assert.match(consoleBlock(forest), /Why {8}: temperature 31 \(typical 24\.9, \+6\.2 sd\)/);
+});
+
 Deno.test("every channel says what a deviation measures when it is not the value's own distance", () => {
   const cases = [
     ["change", /Why {8}: value 61 \(from 55\.2, a jump of \+6\.1 sd\)/],
