@@ -156,6 +156,9 @@ function progress(total: number): (done: number) => void {
   };
 }
 
+/** `basis/feature` of an alert's cause, as `replay_done` and the report tally it. */
+const causeText = (c: { basis: string; feature: string }) => `${c.basis}/${c.feature}`;
+
 /** Runs `replay`; returns the exit code. */
 export async function runReplay(args: string[]): Promise<number> {
   const loaded = loadConfig({ args, extraFlags: { report: { type: "string" } } });
@@ -209,8 +212,7 @@ export async function runReplay(args: string[]): Promise<number> {
         }
         if (r.anomaly[i]) {
           anomalies++;
-          const { basis, feature } = causeOf(r, i, pipeline.features);
-          const key = `${basis}/${feature}`;
+          const key = causeText(causeOf(r, i, pipeline.features));
           byCause.set(key, (byCause.get(key) ?? 0) + 1);
         }
         out.push(JSON.stringify({
@@ -240,6 +242,7 @@ export async function runReplay(args: string[]): Promise<number> {
               ? 1
               : 0,
             alertScore: r.alertScore[i],
+            ...(r.anomaly[i] ? { cause: causeText(causeOf(r, i, pipeline.features)) } : {}),
             label: chunk[i].label,
           });
         }

@@ -2,7 +2,7 @@
  * The backtest report of `replay FILE --report report.html`: one self-contained HTML file (no
  * network needed to open it) with, per entity, a chart of its feature values with the alerts
  * marked and a chart of its alert score against the alert line (0.5); the rejected records by
- * check; and a summary table (records, rejected by check, alerts, and precision / recall when the
+ * check; the alerts by cause; and a summary table (records, rejected by check, alerts, and precision / recall when the
  * file carries ground truth). Charts are drawn by uPlot (npm:uplot, MIT), inlined.
  *
  * {@link summarize} is pure; {@link writeReport} reads uPlot's files and writes the page.
@@ -24,10 +24,12 @@ export interface ReportRow {
   check: string;
   alert: boolean;
   /**
-   * Of an alert: the feature that drove it (0: `value`, 1: `temperature`; the largest deviation),
-   * where the chart marks it. Default: 0.
+   * Of an alert: the feature that decided it (0: the first, 1: the second; when the forest
+   * decided, the larger deviation), where the chart marks it. Default: 0.
    */
   driver?: number;
+  /** Of an alert: what decided it, `basis/feature` (the alert's `cause`, e.g. `level/value`). */
+  cause?: string;
   alertScore: number;
   /** Ground truth when the file has it (`injected` of the generator's events). */
   label?: boolean;
@@ -39,6 +41,8 @@ export interface ReportSummary {
   valid: number;
   rejected: Record<string, number>;
   alerts: number;
+  /** Alerts by {@link ReportRow.cause} (those without one are not counted). */
+  causes: Record<string, number>;
   entities: number;
   /** Present when every valid record has a label. */
   precision?: number;
@@ -47,7 +51,7 @@ export interface ReportSummary {
 
 /** The summary of `rows` (pure). */
 export function summarize(rows: readonly ReportRow[]): ReportSummary {
-  const rejected: Record<string, number> = {};
+  const rejected: Record<string, number> = {}, causes: Record<string, number> = {};
   let valid = 0, alerts = 0, tp = 0, fp = 0, fn = 0, labelled = 0;
   const entities = new Set<string>();
   for (const r of rows) {
@@ -58,6 +62,7 @@ export function summarize(rows: readonly ReportRow[]): ReportSummary {
     valid++;
     entities.add(r.entity);
     if (r.alert) alerts++;
+    if (r.alert && r.cause) causes[r.cause] = (causes[r.cause] ?? 0) + 1;
     if (r.label === undefined) continue;
     labelled++;
     if (r.alert && r.label) tp++;
@@ -69,6 +74,7 @@ export function summarize(rows: readonly ReportRow[]): ReportSummary {
     valid,
     rejected,
     alerts,
+    causes,
     entities: entities.size,
   };
   if (labelled > 0 && labelled === valid) {
@@ -125,8 +131,10 @@ export function reportHtml(
 ): string {
   const s = summarize(rows);
   const fmt = (x: number | undefined) => x === undefined ? "—" : x.toFixed(4);
-  const rejectedRows = Object.entries(s.rejected).sort((a, b) => b[1] - a[1])
-    .map(([c, n]) => `<tr><td>${escapeHtml(c)}</td><td class="n">${n}</td></tr>`).join("");
+  const tableRows = (counts: Record<string, number>) =>
+    Object.entries(counts).sort((a, b) => b[1] - a[1])
+      .map(([c, n]) => `<tr><td>${escapeHtml(c)}</td><td class="n">${n}</td></tr>`).join("");
+  const rejectedRows = tableRows(s.rejected), causeRows = tableRows(s.causes);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Anomaly Flow backtest: ${
     escapeHtml(file)
@@ -148,6 +156,10 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 10px;text
 <h2>Rejected records by check</h2>
 <table id="checks"><tr><th>check</th><th>records</th></tr>${
     rejectedRows || '<tr><td colspan="2">none</td></tr>'
+  }</table>
+<h2>Alerts by cause (judgement / feature; <code>forest/all</code>: the forest's score decided)</h2>
+<table id="causes"><tr><th>cause</th><th>alerts</th></tr>${
+    causeRows || '<tr><td colspan="2">none</td></tr>'
   }</table>
 <h2>Per entity: values with alerts (red, on the feature that drove each), alert score against the alert line (0.5)</h2>
 <div id="charts"></div>

@@ -71,6 +71,16 @@ Deno.test({
       for (const [check, n] of checks) {
         assert.match(dom, new RegExp(`<td>${check}</td><td class="n">${n}</td>`), check);
       }
+      // Alerts by cause: the tally of replay's own `cause` of each anomaly.
+      const causes = new Map<string, number>();
+      for (const r of out.filter((r) => r.anomaly)) {
+        const key = `${r.cause.basis}/${r.cause.feature}`;
+        causes.set(key, (causes.get(key) ?? 0) + 1);
+      }
+      assert.ok(causes.size > 0);
+      for (const [cause, n] of causes) {
+        assert.match(dom, new RegExp(`<td>${cause}</td><td class="n">${n}</td>`), cause);
+      }
       const truth = lines.map((l) => JSON.parse(l).injected);
       const tp = out.filter((r, i) =>
         r.anomaly && ["value", "temperature"].includes(truth[i])

@@ -30,8 +30,8 @@ Deno.test("replay: a JSONL line's injected field is the label, not part of the e
 
 Deno.test("report summary: records, rejected by check, alerts, precision and recall from labels", () => {
   const rows = [
-    row({ alert: true, label: true }),
-    row({ alert: true, label: false }),
+    row({ alert: true, label: true, cause: "level/value" }),
+    row({ alert: true, label: false, cause: "day/value" }),
     row({ alert: false, label: true }),
     row({ alert: false, label: false, entity: "t" }),
     row({ check: "schema", entity: "" }),
@@ -43,6 +43,7 @@ Deno.test("report summary: records, rejected by check, alerts, precision and rec
     valid: 4,
     rejected: { schema: 2, freshness: 1 },
     alerts: 2,
+    causes: { "level/value": 1, "day/value": 1 },
     entities: 2,
     precision: 0.5,
     recall: 0.5,
