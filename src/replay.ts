@@ -210,10 +210,10 @@ export async function runReplay(args: string[]): Promise<number> {
           byCheck.set(check, (byCheck.get(check) ?? 0) + 1);
           if (!examples.has(check)) examples.set(check, r.reasons[i] ?? "");
         }
-        if (r.anomaly[i]) {
+        const cause = r.anomaly[i] ? causeOf(r, i, pipeline.features) : undefined;
+        if (cause) {
           anomalies++;
-          const key = causeText(causeOf(r, i, pipeline.features));
-          byCause.set(key, (byCause.get(key) ?? 0) + 1);
+          byCause.set(causeText(cause), (byCause.get(causeText(cause)) ?? 0) + 1);
         }
         out.push(JSON.stringify({
           line: start + i + 1,
@@ -224,7 +224,7 @@ export async function runReplay(args: string[]): Promise<number> {
           threshold: ok && !Number.isNaN(r.threshold[i]) ? r.threshold[i] : null,
           anomaly: r.anomaly[i] === 1,
           alert_score: ok ? Number(r.alertScore[i].toFixed(6)) : null,
-          ...(r.anomaly[i] ? { cause: causeOf(r, i, pipeline.features) } : {}),
+          ...(cause ? { cause } : {}),
         }));
         if (reportPath) {
           rows.push({
@@ -242,7 +242,7 @@ export async function runReplay(args: string[]): Promise<number> {
               ? 1
               : 0,
             alertScore: r.alertScore[i],
-            ...(r.anomaly[i] ? { cause: causeText(causeOf(r, i, pipeline.features)) } : {}),
+            ...(cause ? { cause: causeText(cause) } : {}),
             label: chunk[i].label,
           });
         }
