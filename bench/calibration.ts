@@ -20,7 +20,12 @@
  *
  * @module
  */
-import { type BaselineOptions, createBaselines, deviationForRate } from "../src/baseline.ts";
+import {
+  type BaselineOptions,
+  createBaselines,
+  createJudgement,
+  deviationForRate,
+} from "../src/baseline.ts";
 import { THRESHOLD_DEFAULTS } from "../src/defaults.ts";
 import { createRandom, type Random } from "../src/random.ts";
 import { report } from "./report.ts";
@@ -51,11 +56,7 @@ function countAlerts(
   const calibrated = new Float64Array(zStar.length), raw = new Float64Array(zStar.length);
   const rng = createRandom(9, 1), draw = NOISES[noise];
   const b = createBaselines(1, options);
-  const out = {
-    z: new Float64Array(1),
-    typical: new Float64Array(1),
-    calibrated: new Float64Array(1),
-  };
+  const out = createJudgement(1);
   const keys = Array.from({ length: sensors }, (_, e) => `sensor-${e}`);
   let judged = 0;
   for (let i = 0; i < readings; i++) {

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { BASES, createBaselines, deviationForRate } from "../src/baseline.ts";
+import { BASES, createBaselines, createJudgement, deviationForRate } from "../src/baseline.ts";
 import { THRESHOLD_DEFAULTS } from "../src/defaults.ts";
 import { createRandom } from "../src/random.ts";
 import { report } from "./report.ts";
@@ -25,12 +25,7 @@ export function benchCreep(): Promise<void> {
   for (const slope of [0.005, 0.01, 0.02, 0.05]) {
     const rng = createRandom(13, 1);
     const b = createBaselines(1);
-    const out = {
-      z: new Float64Array(1),
-      typical: new Float64Array(1),
-      calibrated: new Float64Array(1),
-      basis: new Uint8Array(1),
-    };
+    const out = createJudgement(1);
     const first = new Float64Array(sensors).fill(-1);
     let byDrift = 0;
     for (let i = 0; i < flat + creeping; i++) {

@@ -20,7 +20,12 @@
  *
  * @module
  */
-import { type BaselineOptions, createBaselines, deviationForRate } from "../src/baseline.ts";
+import {
+  type BaselineOptions,
+  createBaselines,
+  createJudgement,
+  deviationForRate,
+} from "../src/baseline.ts";
 import { isoSeconds } from "../src/contract/compile.ts";
 import { THRESHOLD_DEFAULTS } from "../src/defaults.ts";
 import { alertScoreOf } from "../src/threshold.ts";
@@ -44,11 +49,7 @@ export function baselineScores(
   zStar: number,
 ): { scores: Float64Array; alerts: Uint8Array } {
   const baselines = createBaselines(1, options);
-  const out = {
-    z: new Float64Array(1),
-    typical: new Float64Array(1),
-    calibrated: new Float64Array(1),
-  };
+  const out = createJudgement(1);
   const scores = new Float64Array(values.length), alerts = new Uint8Array(values.length);
   for (let i = 0; i < values.length; i++) {
     // Read as `replay` reads them: a time without an offset is UTC.

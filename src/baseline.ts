@@ -290,6 +290,18 @@ export interface BaselineJudgement {
   calibrated?: Float64Array;
 }
 
+/** A judgement with every field, for `features` features (a scratch to pass to `judgeLearn`). */
+export function createJudgement(features: number): Required<BaselineJudgement> {
+  return {
+    z: new Float64Array(features),
+    basis: new Uint8Array(features),
+    typical: new Float64Array(features),
+    actual: new Float64Array(features),
+    run: new Float64Array(features),
+    calibrated: new Float64Array(features),
+  };
+}
+
 /** The baselines of one model. */
 export interface Baselines {
   /** Entities kept. */

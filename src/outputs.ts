@@ -53,7 +53,7 @@ export function alertOf(
   source: { partition: number; offset: string },
   now = Date.now() / 1000,
   shape: OutputShape = SEED_SHAPE,
-): Record<string, unknown> {
+): Record<string, unknown> & { cause: AlertCause } {
   const d = shape.features.length;
   const features: Record<string, number> = {};
   shape.features.forEach((name, f) => {
@@ -258,8 +258,7 @@ export function batchOutputs(
       const alert = alertOf(out, i, { partition: source.partition, offset: m.offset }, now, shape);
       o.alerts.push({ key: out.keys[i], value: JSON.stringify(alert) });
       o.alertTimes.push({ ts: out.ts[i], kafkaTs: Number(m.timestamp) / 1000 });
-      const cause = causeOf(out, i, shape.features);
-      const key = causeKey(cause.basis, cause.feature);
+      const key = causeKey(alert.cause.basis, alert.cause.feature);
       o.counts.causes.set(key, (o.counts.causes.get(key) ?? 0) + 1);
     }
   }

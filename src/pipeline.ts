@@ -37,6 +37,7 @@ import {
   type Baselines,
   type BaselineState,
   createBaselines,
+  createJudgement,
 } from "./baseline.ts";
 
 /** Options of {@link createPipeline}. */
@@ -562,14 +563,7 @@ function coreOf(
     cycleRadius: cycleRadius(forest.limits.slice(0, forest.features.length)),
     scratch: {
       x: new Float64Array(forest.features.length),
-      judgement: {
-        z: new Float64Array(forest.features.length),
-        typical: new Float64Array(forest.features.length),
-        run: new Float64Array(forest.features.length),
-        calibrated: new Float64Array(forest.features.length),
-        basis: new Uint8Array(forest.features.length),
-        actual: new Float64Array(forest.features.length),
-      },
+      judgement: createJudgement(forest.features.length),
     },
   };
 }

@@ -2,8 +2,9 @@
  * The backtest report of `replay FILE --report report.html`: one self-contained HTML file (no
  * network needed to open it) with, per entity, a chart of its feature values with the alerts
  * marked and a chart of its alert score against the alert line (0.5); the rejected records by
- * check; the alerts by cause; and a summary table (records, rejected by check, alerts, and precision / recall when the
- * file carries ground truth). Charts are drawn by uPlot (npm:uplot, MIT), inlined.
+ * check; the alerts by cause; and a summary table (records, rejected by check, alerts, and
+ * precision / recall when the file carries ground truth). Charts are drawn by uPlot (npm:uplot,
+ * MIT), inlined.
  *
  * {@link summarize} is pure; {@link writeReport} reads uPlot's files and writes the page.
  *

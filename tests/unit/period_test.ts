@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { addToDay, DAY_SEC, DAY_SLOTS, type DayJudgement, startDays } from "../../src/period.ts";
-import { BASES, createBaselines, deviationForRate } from "../../src/baseline.ts";
+import { BASES, createBaselines, createJudgement, deviationForRate } from "../../src/baseline.ts";
 import { createRandom } from "../../src/random.ts";
 
 const START = 1767225600; // a Thursday, 00:00 UTC
@@ -66,13 +66,7 @@ Deno.test("days alert at about the target rate, and a late event does not reopen
 Deno.test("baselines: the day decides with basis `day`, the day's mean as the actual value", () => {
   const rng = createRandom(6, 3);
   const b = createBaselines(1);
-  const out = {
-    z: new Float64Array(1),
-    typical: new Float64Array(1),
-    calibrated: new Float64Array(1),
-    basis: new Uint8Array(1),
-    actual: new Float64Array(1),
-  };
+  const out = createJudgement(1);
   const outage = 40; // a day at a quarter of the usual traffic, hour by hour
   let found: { basis: string; actual: number; typical: number; calibrated: number } | undefined;
   for (let t = START; t < START + 8 * 7 * DAY_SEC; t += EVERY) {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { createBaselines, deviationForRate, slotsOf } from "../../src/baseline.ts";
+import { createBaselines, createJudgement, deviationForRate, slotsOf } from "../../src/baseline.ts";
 import { lambertW, learnShape, SHAPE_SLOTS, shapeDeviation, startShape } from "../../src/shape.ts";
 import { createRandom } from "../../src/random.ts";
 
@@ -70,11 +70,7 @@ Deno.test("with `shape` extremes the state holds 5 more numbers per feature and 
   const opts = { extremes: "shape" as const, recent: [false, true] };
   const a = createBaselines(2, opts);
   const rng = createRandom(7, 1);
-  const out = () => ({
-    z: new Float64Array(2),
-    typical: new Float64Array(2),
-    calibrated: new Float64Array(2),
-  });
+  const out = () => createJudgement(2);
   for (let i = 0; i < 3_000; i++) {
     a.judgeLearn(`s${i % 3}`, [Math.exp(rng.normal()), rng.normal()], i * 60, out());
   }
