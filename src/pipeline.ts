@@ -83,7 +83,7 @@ export type Feature = string;
 
 /**
  * Version of {@link ModelState}: 8 since every feature's baseline keeps its day means (the day's
- * mean against the same weekday's, `period.ts`); 7 added its drift.
+ * mean against the same weekday's, `baseline/period.ts`); 7 added its drift.
  */
 export const MODEL_STATE_VERSION = 8;
 

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { addToDay, DAY_SEC, DAY_SLOTS, type DayJudgement, startDays } from "../../src/period.ts";
+import {
+  addToDay,
+  DAY_SEC,
+  DAY_SLOTS,
+  type DayJudgement,
+  startDays,
+} from "../../src/baseline/period.ts";
 import { BASES, createBaselines, createJudgement, deviationForRate } from "../../src/baseline.ts";
 import { createRandom } from "../../src/random.ts";
 

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { createBaselines, createJudgement, deviationForRate, slotsOf } from "../../src/baseline.ts";
-import { lambertW, learnShape, SHAPE_SLOTS, shapeDeviation, startShape } from "../../src/shape.ts";
+import {
+  lambertW,
+  learnShape,
+  SHAPE_SLOTS,
+  shapeDeviation,
+  startShape,
+} from "../../src/baseline/shape.ts";
 import { createRandom } from "../../src/random.ts";
 
 Deno.test("Lambert's W inverts w·e^w over the range a deviation needs", () => {

@@ -31,7 +31,7 @@
  *
  * @module
  */
-import { nullDegrees, studentScale } from "./tails.ts";
+import { nullDegrees, studentScale } from "../tails.ts";
 
 /** Seconds of the period averaged: a UTC day. */
 export const DAY_SEC = 86_400;

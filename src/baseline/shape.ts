@@ -24,7 +24,7 @@
  *
  * @module
  */
-import { deviationForRate } from "./tails.ts";
+import { deviationForRate } from "../tails.ts";
 
 /** Numbers kept per entity and feature. */
 export const SHAPE_SLOTS = 5;

@@ -1,0 +1,52 @@
+/**
+ * The recent level: the running mean of an entity's last few forecast errors (weight
+ * {@link RECENT_WEIGHT}, about 5 events; each error winsorised at {@link CLIP} sd), in that mean's
+ * own sd, taken from a running median of its square (moving 1 % an event, so a shift lasting tens
+ * of events, or anomalies a few percent of the events, barely move it), and never narrower than
+ * the sd it would have with independent errors. A shift of a few noise units that lasts is caught
+ * within a few events even when no single event stands out.
+ *
+ * State: two numbers in the caller's `Float64Array`; pure functions.
+ *
+ * @module
+ */
+import { CLIP } from "./noise.ts";
+
+/** Weight of the newest forecast error in the recent level's running mean (about 5 events). */
+export const RECENT_WEIGHT = 0.2;
+/** Step of the recent level's running median (a factor per event). */
+export const RECENT_STEP = 0.01;
+/** Median of a χ² variable of one degree of freedom: the squared mean's median over its sd². */
+export const CHI2_MEDIAN = 0.4549;
+/** Events of an entity, in warm-ups, before its recent level is judged (the median settles). */
+export const RECENT_WARM_UPS = 5;
+/** Numbers kept per feature with a recent level. */
+export const RECENT_SLOTS = 2;
+
+/**
+ * Judges then learns forecast error `d` of an entity with `n` events and noise `variance` into
+ * its recent level's slots: `s[at]`, the errors' running mean, and `s[at + 1]`, the running
+ * median of that mean's square. Returns the mean's deviation once the entity has seen
+ * {@link RECENT_WARM_UPS} warm-ups of events, else NaN (which never decides).
+ */
+export function judgeRecent(
+  s: Float64Array,
+  at: number,
+  n: number,
+  d: number,
+  variance: number,
+  o: { readonly warmUp: number; readonly alpha: number },
+): number {
+  const sd = Math.sqrt(variance + 1e-12);
+  const error = n >= o.warmUp ? Math.max(-CLIP * sd, Math.min(CLIP * sd, d)) : d;
+  const mean = s[at] + RECENT_WEIGHT * (error - s[at]);
+  // The mean's variance were the errors independent: where the median starts, and the least
+  // the mean's variance is taken to be (errors that alternate do not make it narrower).
+  const independent = (variance + 1e-12) * RECENT_WEIGHT / (2 - RECENT_WEIGHT);
+  const median = n <= o.warmUp ? CHI2_MEDIAN * independent : s[at + 1];
+  const spread = Math.max(median / CHI2_MEDIAN, independent);
+  const judged = n >= RECENT_WARM_UPS * o.warmUp ? mean / Math.sqrt(spread) : NaN;
+  s[at] = mean;
+  s[at + 1] = median * (mean * mean > median ? 1 + RECENT_STEP : 1 / (1 + RECENT_STEP));
+  return judged;
+}
