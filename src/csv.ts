@@ -33,9 +33,37 @@ export function csvCells(line: string): string[] {
 /** True when `cell` reads as a finite number. */
 export const isNumeric = (cell: string) => cell.trim() !== "" && Number.isFinite(Number(cell));
 
-/** True when every cell of column `i` of `rows` is empty or a number. */
+/**
+ * Share of a column's non-empty cells that must be numbers for it to be numeric: a reading with a
+ * few `NaN`, `N/A` or `-` cells (a sensor's dropouts) is still a reading, and its rows with such a
+ * cell are rejected one by one, with their reason, rather than the column being taken for text.
+ */
+export const NUMERIC_SHARE = 0.9;
+
+/** How many of column `i`'s cells in `rows` are non-empty, how many of those are not numbers, and the first. */
+export function columnCells(
+  rows: readonly (readonly string[])[],
+  i: number,
+): { filled: number; other: number; example?: string } {
+  let filled = 0, other = 0, example: string | undefined;
+  for (const cells of rows) {
+    const cell = cells[i] ?? "";
+    if (cell === "") continue;
+    filled++;
+    if (isNumeric(cell)) continue;
+    other++;
+    example ??= cell;
+  }
+  return { filled, other, example };
+}
+
+/**
+ * True when column `i` of `rows` has a number and at least {@link NUMERIC_SHARE} of its non-empty
+ * cells are numbers.
+ */
 export function isNumericColumn(rows: readonly (readonly string[])[], i: number): boolean {
-  return rows.every((cells) => (cells[i] ?? "") === "" || isNumeric(cells[i]));
+  const { filled, other } = columnCells(rows, i);
+  return filled > other && filled - other >= NUMERIC_SHARE * filled;
 }
 
 /** True when `cell` reads as a time (a number, or text `Date.parse` reads). */

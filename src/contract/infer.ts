@@ -11,8 +11,8 @@
  * @module
  */
 import { isoSeconds } from "./compile.ts";
-import { type Contract, parseContract } from "./spec.ts";
-import { isNumericColumn } from "../csv.ts";
+import { type Contract, ContractError, parseContract } from "./spec.ts";
+import { columnCells, isNumericColumn, NUMERIC_SHARE } from "../csv.ts";
 
 /** What was seen of one field over the sample. */
 interface FieldStats {
@@ -315,6 +315,19 @@ export function csvContract(
     };
     features.push(name);
   });
+  if (features.length === 0) {
+    const why = columns.slice(1).map((name, k) => {
+      const { filled, other, example } = columnCells(sample, k + 1);
+      return filled === 0
+        ? `${name}: empty`
+        : `${name}: ${other} of ${filled} cells are not numbers, e.g. ${JSON.stringify(example)}`;
+    });
+    throw new ContractError([
+      `the CSV's columns: no column after the time column "${columns[0]}" is numeric in the ` +
+      `first ${sample.length} rows (${why.join("; ") || "there is none"}); replay judges ` +
+      `numeric columns, numeric when ${100 * NUMERIC_SHARE} % of a column's cells are numbers`,
+    ]);
+  }
   return parseContract({
     name: "csv",
     version: 1,

@@ -303,6 +303,15 @@ function crossCheck(file: z.output<typeof ContractFile>): string[] {
   } else if (!t.required || t.nullable) {
     problems.push(`time.field: field "${file.time.field}" must be required and not nullable`);
   }
+  if (file.features.length === 0) {
+    const numeric = Object.entries(fields)
+      .filter(([, f]) => f.type === "number" || f.type === "integer").map(([name]) => name);
+    problems.push(
+      `features: none declared; the model judges at least one number or integer field (${
+        numeric.length > 0 ? `this contract's: ${numeric.join(", ")}` : "this contract has none"
+      })`,
+    );
+  }
   const seen = new Set<string>();
   file.features.forEach((entry, i) => {
     const name = typeof entry === "string" ? entry : entry.field;

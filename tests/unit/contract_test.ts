@@ -403,6 +403,45 @@ Deno.test("a CSV without a contract: the first column is the time, every other n
   assert.deepEqual(csvCells('1,"a, b","say ""hi"""'), ["1", "a, b", 'say "hi"']);
 });
 
+Deno.test("a CSV column with a few cells that are not numbers stays a feature; one without numbers is refused by name", () => {
+  const ranges = {
+    valueMin: -10,
+    valueMax: 10,
+    temperatureMin: -20,
+    temperatureMax: 80,
+    freshnessMaxLagSec: 300,
+  };
+  const time = (i: number) => new Date(Date.UTC(2026, 0, 1) + i * 60_000).toISOString();
+  // A sensor's dropouts written as NaN or n/a: 3 of 100 cells.
+  const rows = Array.from(
+    { length: 100 },
+    (_, i) => [time(i), i === 5 ? "NaN" : i === 40 ? "n/a" : i === 70 ? "-" : String(i / 10)],
+  );
+  const c = csvContract(["timestamp", "value"], rows, ranges);
+  assert.deepEqual(c.features.map((f) => f.field), ["value"]);
+  // Text, not a reading: no feature, and the error names the column and what it holds.
+  const text = rows.map(([t], i) => [t, i % 2 ? "on" : "off"]);
+  assert.throws(
+    () => csvContract(["timestamp", "state"], text, ranges),
+    (e: unknown) =>
+      e instanceof ContractError &&
+      /no column after the time column "timestamp" is numeric/.test(e.message) &&
+      /state: 100 of 100 cells are not numbers, e\.g\. "off"/.test(e.message),
+  );
+});
+
+Deno.test("a contract without features is refused, naming the fields it could judge", () => {
+  assert.deepEqual(problems({ ...minimal(), features: [] }), [
+    "c.yaml: features: none declared; the model judges at least one number or integer field " +
+    "(this contract's: amount)",
+  ]);
+  const { amount: _, ...textOnly } = minimal().fields;
+  assert.deepEqual(problems({ ...minimal(), fields: textOnly, features: [] }), [
+    "c.yaml: features: none declared; the model judges at least one number or integer field " +
+    "(this contract has none)",
+  ]);
+});
+
 Deno.test("the committed sample files are what scripts/samples.ts writes", async () => {
   for (const name of ["iot-sensor", "payments", "pipeline-metrics"]) {
     const committed = await Deno.readTextFile(new URL(`samples/${name}.jsonl`, ROOT));

@@ -37,6 +37,44 @@ Deno.test("a CSV outside the built-in ranges: replay says which check and how to
   }
 });
 
+Deno.test("a CSV with a few cells that are not numbers: those rows rejected with their reason, the rest judged; one with none stops with a message", async () => {
+  const dir = await Deno.makeTempDir();
+  const replay = (csv: string) =>
+    new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", MAIN, "replay", csv],
+      env: { NO_COLOR: "1", LOG_FORMAT: "json" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  try {
+    const csv = `${dir}/dropouts.csv`;
+    const rows = ["timestamp,value"];
+    for (let i = 0; i < 200; i++) {
+      const value = i === 50 ? "NaN" : i === 120 ? "n/a" : String(10 + (i % 7) / 10);
+      rows.push(`${new Date(Date.UTC(2014, 6, 1) + i * 300_000).toISOString()},${value}`);
+    }
+    await Deno.writeTextFile(csv, rows.join("\n") + "\n");
+    const out = await replay(csv);
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    const lines = new TextDecoder().decode(out.stdout).trim().split("\n").map((l) => JSON.parse(l));
+    assert.equal(lines.length, 200, "one line out per row");
+    const rejected = lines.filter((l) => l.outcome === "invalid");
+    assert.deepEqual(rejected.map((l) => [l.line, l.check]), [[52, "schema"], [122, "schema"]]);
+    assert.match(rejected[0].reason, /field value: expected number.*"NaN"/);
+    assert.ok(lines.filter((l) => l.outcome === "ok").every((l) => typeof l.score === "number"));
+
+    const text = `${dir}/states.csv`;
+    await Deno.writeTextFile(text, "timestamp,state\n2014-07-01T00:00:00Z,on\n");
+    const refused = await replay(text);
+    assert.equal(refused.code, 2);
+    const err = new TextDecoder().decode(refused.stderr);
+    assert.match(err, /the CSV's columns: no column after the time column "timestamp" is numeric/);
+    assert.doesNotMatch(err, /\bat \S+\.ts:\d+/, "no stack trace");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("the hint names what to change for the check that rejected most rows", () => {
   const by = (entries: [string, number][]) => new Map(entries);
   const examples = new Map([["range_temperature", "temperature 95 outside [-20, 80]"]]);
