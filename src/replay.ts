@@ -51,7 +51,8 @@ export function csvInput(
 ): Input {
   const header = csvHeader(lines[0]);
   const first = header ? 1 : 0;
-  const width = csvCells(lines[first] ?? lines[0] ?? "").length;
+  // An empty file reads as the plain `timestamp,value` (and replays to nothing).
+  const width = lines.length === 0 ? 2 : csvCells(lines[first] ?? lines[0]).length;
   const columns = header ??
     (contract ? contract.fields.map((f) => f.name) : defaultColumns(width));
   const use = contract ??

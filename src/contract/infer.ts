@@ -303,7 +303,8 @@ export function csvContract(
   const features: string[] = [];
   columns.forEach((name, i) => {
     if (i === 0) return;
-    if (!isNumericColumn(sample, i)) {
+    // Without rows nothing says a column is not numeric (a header-only file replays to nothing).
+    if (sample.length > 0 && !isNumericColumn(sample, i)) {
       fields[name] = { type: "string", required: false };
       return;
     }

@@ -70,6 +70,14 @@ Deno.test("a CSV with a few cells that are not numbers: those rows rejected with
     const err = new TextDecoder().decode(refused.stderr);
     assert.match(err, /the CSV's columns: no column after the time column "timestamp" is numeric/);
     assert.doesNotMatch(err, /\bat \S+\.ts:\d+/, "no stack trace");
+
+    // An empty file, or a header alone, replays to nothing.
+    for (const [name, text] of [["empty.csv", ""], ["header.csv", "timestamp,value\n"]]) {
+      await Deno.writeTextFile(`${dir}/${name}`, text);
+      const none = await replay(`${dir}/${name}`);
+      assert.equal(none.code, 0, `${name}: ${new TextDecoder().decode(none.stderr)}`);
+      assert.equal(new TextDecoder().decode(none.stdout), "");
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
