@@ -55,6 +55,10 @@ const num = () =>
   z.string().trim().min(1).transform(Number).pipe(z.number().refine(Number.isFinite));
 const open01 = () => z.string().trim().min(1).transform(Number).pipe(z.number().gt(0).lt(1));
 const text = () => z.string().trim().min(1);
+/** A Kafka topic name: what the broker accepts (1–249 of these characters, not `.` or `..`). */
+const topic = () =>
+  z.string().trim().regex(/^[A-Za-z0-9._-]{1,249}$/).refine((t) => t !== "." && t !== "..");
+const TOPIC_ALLOWED = "a topic name: 1–249 letters, digits, '.', '_' or '-' (not '.' or '..')";
 const oneOf = <T extends readonly [string, ...string[]]>(values: T) => z.enum(values);
 const brokers = () =>
   z.string().trim().transform((s) => s.split(",").map((b) => b.trim())).pipe(
@@ -136,8 +140,8 @@ export const SETTINGS = {
     group: "topics",
     flag: "topic-events",
     default: "events",
-    allowed: "a non-empty topic name",
-    schema: text(),
+    allowed: TOPIC_ALLOWED,
+    schema: topic(),
     doc: "input topic of events",
   },
   topicAlerts: {
@@ -145,8 +149,8 @@ export const SETTINGS = {
     group: "topics",
     flag: "topic-alerts",
     default: "alerts",
-    allowed: "a non-empty topic name",
-    schema: text(),
+    allowed: TOPIC_ALLOWED,
+    schema: topic(),
     doc: "output topic of alerts",
   },
   topicDlq: {
@@ -154,8 +158,8 @@ export const SETTINGS = {
     group: "topics",
     flag: "topic-dlq",
     default: "events.dlq",
-    allowed: "a non-empty topic name",
-    schema: text(),
+    allowed: TOPIC_ALLOWED,
+    schema: topic(),
     doc: "dead-letter topic of rejected events",
   },
   consumerGroup: {
@@ -368,8 +372,8 @@ export const SETTINGS = {
     group: "consumer",
     flag: "checkpoint-topic",
     default: "anomaly-flow.checkpoints",
-    allowed: "a non-empty topic name",
-    schema: text(),
+    allowed: TOPIC_ALLOWED,
+    schema: topic(),
     doc: "compacted topic of model checkpoints",
   },
   metricsHost: {

@@ -71,6 +71,16 @@ Deno.test("a bad value names the setting, the value and what is allowed", () => 
   rejects({}, "HST_WINDOW_SIZE", /--hst-window-size\) = "0"/, ["--hst-window-size", "0"]);
 });
 
+Deno.test("a topic name the broker would refuse is refused at start-up", () => {
+  const allowed = /expected a topic name: 1–249 letters, digits, '\.', '_' or '-'/;
+  rejects({ TOPIC_EVENTS: "sensor events" }, "TOPIC_EVENTS", allowed);
+  rejects({ TOPIC_ALERTS: "alerts/eu" }, "TOPIC_ALERTS", allowed);
+  rejects({ TOPIC_DLQ: ".." }, "TOPIC_DLQ", allowed);
+  rejects({ CHECKPOINT_TOPIC: "x".repeat(250) }, "CHECKPOINT_TOPIC", allowed);
+  const ok = loadConfig({ env: { TOPIC_EVENTS: "plant-7.sensors_v2" }, args: [] }).config;
+  assert.equal(ok.topicEvents, "plant-7.sensors_v2");
+});
+
 Deno.test("an empty range is refused, naming both bounds", () => {
   rejects({ VALUE_MIN: "10", VALUE_MAX: "5" }, "VALUE_MIN", /VALUE_MIN .*"10".*VALUE_MAX=5/);
 });
