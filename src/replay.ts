@@ -181,6 +181,15 @@ export async function runReplay(args: string[]): Promise<number> {
     console.error(`cannot read ${file}: ${(e as Error).message}`);
     return 2;
   }
+  if (reportPath) {
+    // Before the replay, not after it: a report that cannot be written should not cost the run.
+    try {
+      (await Deno.open(reportPath, { write: true, create: true, truncate: true })).close();
+    } catch (e) {
+      console.error(`cannot write the report ${reportPath}: ${(e as Error).message}`);
+      return 2;
+    }
+  }
   const lines = text.split("\n");
   if (lines.at(-1) === "") lines.pop();
   const input: Input = /\.csv$/i.test(file)

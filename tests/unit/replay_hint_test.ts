@@ -83,6 +83,27 @@ Deno.test("a CSV with a few cells that are not numbers: those rows rejected with
   }
 });
 
+Deno.test("a report that cannot be written stops replay before it runs, with a message", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const csv = `${dir}/a.csv`;
+    await Deno.writeTextFile(csv, "timestamp,value\n2014-07-01T00:00:00Z,1\n");
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", MAIN, "replay", csv, "--report", `${dir}/missing/report.html`],
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(out.code, 2);
+    assert.equal(new TextDecoder().decode(out.stdout), "", "no row was replayed");
+    const err = new TextDecoder().decode(out.stderr);
+    assert.match(err, new RegExp(`cannot write the report ${dir}/missing/report\\.html`));
+    assert.doesNotMatch(err, /\bat \S+\.ts:\d+/, "no stack trace");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("the hint names what to change for the check that rejected most rows", () => {
   const by = (entries: [string, number][]) => new Map(entries);
   const examples = new Map([["range_temperature", "temperature 95 outside [-20, 80]"]]);
