@@ -11,7 +11,7 @@
  * @module
  */
 import { isoSeconds } from "./compile.ts";
-import { type Contract, ContractError, parseContract } from "./spec.ts";
+import { type Contract, ContractError, MAX_FEATURES, parseContract } from "./spec.ts";
 import { columnCells, isNumericColumn, NUMERIC_SHARE } from "../csv.ts";
 
 /** What was seen of one field over the sample. */
@@ -327,6 +327,13 @@ export function csvContract(
       `the CSV's columns: no column after the time column "${columns[0]}" is numeric in the ` +
       `first ${sample.length} rows (${why.join("; ") || "there is none"}); replay judges ` +
       `numeric columns, numeric when ${100 * NUMERIC_SHARE} % of a column's cells are numbers`,
+    ]);
+  }
+  if (features.length > MAX_FEATURES) {
+    throw new ContractError([
+      `the CSV's columns: ${features.length} numeric columns, and a model judges at most ` +
+      `${MAX_FEATURES}: draft a contract with the ones worth watching (contract infer FILE) ` +
+      `and replay with --contract`,
     ]);
   }
   return parseContract({

@@ -126,6 +126,9 @@ export class ContractError extends Error {
   }
 }
 
+/** Features a contract declares at most (the forest's dimensions). */
+export const MAX_FEATURES = 64;
+
 /** Field names usable in check names, metric labels and generated code. */
 const NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 const finite = z.number().refine(Number.isFinite, "expected a finite number");
@@ -178,7 +181,7 @@ const ContractFile = z.strictObject({
     (f) => Object.keys(f).length >= 1,
     "expected at least one field",
   ),
-  features: z.array(FeatureFile).max(64).default([]),
+  features: z.array(FeatureFile).default([]),
 });
 
 /** Most checks a contract may yield (a check code is one byte). */
@@ -302,6 +305,11 @@ function crossCheck(file: z.output<typeof ContractFile>): string[] {
     );
   } else if (!t.required || t.nullable) {
     problems.push(`time.field: field "${file.time.field}" must be required and not nullable`);
+  }
+  if (file.features.length > MAX_FEATURES) {
+    problems.push(
+      `features: ${file.features.length} declared, at most ${MAX_FEATURES}; keep those worth watching`,
+    );
   }
   if (file.features.length === 0) {
     const numeric = Object.entries(fields)

@@ -428,6 +428,25 @@ Deno.test("a CSV column with a few cells that are not numbers stays a feature; o
       /no column after the time column "timestamp" is numeric/.test(e.message) &&
       /state: 100 of 100 cells are not numbers, e\.g\. "off"/.test(e.message),
   );
+  // More numeric columns than a model judges: a contract picks the ones worth watching.
+  const wide = ["timestamp", ...Array.from({ length: 65 }, (_, i) => `c${i}`)];
+  assert.throws(
+    () => csvContract(wide, [[time(0), ...wide.slice(1).map(() => "1")]], ranges),
+    /65 numeric columns, and a model judges at most 64: draft a contract/,
+  );
+});
+
+Deno.test("a contract with more features than a model judges is refused, saying how many", () => {
+  const fields: Record<string, unknown> = { id: { type: "string" }, ts: { type: "timestamp" } };
+  const features = Array.from({ length: 65 }, (_, i) => `f${i}`);
+  for (const f of features) fields[f] = { type: "number", min: 0, max: 1 };
+  assert.deepEqual(problems({ ...minimal(), fields, features }), [
+    "c.yaml: features: 65 declared, at most 64; keep those worth watching",
+  ]);
+  assert.equal(
+    parseContract({ ...minimal(), fields, features: features.slice(0, 64) }).features.length,
+    64,
+  );
 });
 
 Deno.test("a contract without features is refused, naming the fields it could judge", () => {
