@@ -272,6 +272,14 @@ export function inferContract(
   return { document, notes };
 }
 
+/** Why a CSV has a time column alone: none other, or (a common slip) another delimiter. */
+function noOther(time: string): string {
+  const sep = [";", "\t", "|"].find((c) => time.includes(c));
+  return sep === undefined
+    ? "there is none"
+    : `there is none: its cells are separated by ${JSON.stringify(sep)}, and a CSV's by commas`;
+}
+
 /** Ranges a CSV replayed without a contract gets (the built-in contract's settings). */
 export interface CsvRanges {
   valueMin: number;
@@ -325,7 +333,7 @@ export function csvContract(
     });
     throw new ContractError([
       `the CSV's columns: no column after the time column "${columns[0]}" is numeric in the ` +
-      `first ${sample.length} rows (${why.join("; ") || "there is none"}); replay judges ` +
+      `first ${sample.length} rows (${why.join("; ") || noOther(columns[0])}); replay judges ` +
       `numeric columns, numeric when ${100 * NUMERIC_SHARE} % of a column's cells are numbers`,
     ]);
   }

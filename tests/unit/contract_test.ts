@@ -428,6 +428,11 @@ Deno.test("a CSV column with a few cells that are not numbers stays a feature; o
       /no column after the time column "timestamp" is numeric/.test(e.message) &&
       /state: 100 of 100 cells are not numbers, e\.g\. "off"/.test(e.message),
   );
+  // A file separated by semicolons reads as one column: the error says so.
+  assert.throws(
+    () => csvContract(["timestamp;value"], [["2026-01-01 00:00:00;1.5"]], ranges),
+    /there is none: its cells are separated by ";", and a CSV's by commas/,
+  );
   // More numeric columns than a model judges: a contract picks the ones worth watching.
   const wide = ["timestamp", ...Array.from({ length: 65 }, (_, i) => `c${i}`)];
   assert.throws(
