@@ -40,7 +40,10 @@ export const isNumeric = (cell: string) => cell.trim() !== "" && Number.isFinite
  */
 export const NUMERIC_SHARE = 0.9;
 
-/** How many of column `i`'s cells in `rows` are non-empty, how many of those are not numbers, and the first. */
+/**
+ * How many of column `i`'s cells in `rows` are filled (not empty), how many of those are not
+ * numbers, and the first of them.
+ */
 export function columnCells(
   rows: readonly (readonly string[])[],
   i: number,
@@ -63,7 +66,8 @@ export function columnCells(
  */
 export function isNumericColumn(rows: readonly (readonly string[])[], i: number): boolean {
   const { filled, other } = columnCells(rows, i);
-  return filled > other && filled - other >= NUMERIC_SHARE * filled;
+  const numbers = filled - other;
+  return numbers > 0 && numbers >= NUMERIC_SHARE * filled;
 }
 
 /** True when `cell` reads as a time (a number, or text `Date.parse` reads). */

@@ -181,6 +181,11 @@ export async function runReplay(args: string[]): Promise<number> {
     console.error(`cannot read ${file}: ${(e as Error).message}`);
     return 2;
   }
+  const lines = text.split("\n");
+  if (lines.at(-1) === "") lines.pop();
+  const input: Input = /\.csv$/i.test(file)
+    ? csvInput(lines, contract, config)
+    : { first: 0, contract, event: splitLabel };
   if (reportPath) {
     // Before the replay, not after it: a report that cannot be written should not cost the run.
     try {
@@ -190,11 +195,6 @@ export async function runReplay(args: string[]): Promise<number> {
       return 2;
     }
   }
-  const lines = text.split("\n");
-  if (lines.at(-1) === "") lines.pop();
-  const input: Input = /\.csv$/i.test(file)
-    ? csvInput(lines, contract, config)
-    : { first: 0, contract, event: splitLabel };
   const { first } = input;
   const pipeline = await createPipeline({
     ...pipelineOptionsOf(config, input.contract),
