@@ -126,6 +126,13 @@ export class ContractError extends Error {
   }
 }
 
+/**
+ * Characters an entity key holds at most when its field declares no `max_length`: every entity
+ * is kept in memory (up to `MAX_ENTITIES` of them) and named in alerts and checkpoints, so a
+ * producer writing a payload into the key must not grow them without bound.
+ */
+export const KEY_MAX_LENGTH = 256;
+
 /** Features a contract declares at most (the forest's dimensions). */
 export const MAX_FEATURES = 64;
 
@@ -372,7 +379,11 @@ function normalize(file: z.output<typeof ContractFile>): Contract {
     ...(f.max !== undefined ? { max: f.max } : {}),
     ...(f.enum ? { enum: f.enum } : {}),
     ...(f.min_length !== undefined ? { minLength: f.min_length } : {}),
-    ...(f.max_length !== undefined ? { maxLength: f.max_length } : {}),
+    ...(f.max_length !== undefined
+      ? { maxLength: f.max_length }
+      : name === file.key && f.type === "string"
+      ? { maxLength: KEY_MAX_LENGTH }
+      : {}),
     ...(f.pattern ? { pattern: f.pattern } : {}),
     ...(f.type === "timestamp" ? { unit: f.unit ?? "seconds" } : {}),
     ...(f.default !== undefined ? { default: f.default } : {}),
@@ -477,6 +488,7 @@ export function seedContract(r: SeedRanges): Contract {
         required: true,
         nullable: false,
         minLength: 1,
+        maxLength: KEY_MAX_LENGTH,
         examples: ["sensor-0"],
       },
       { name: "ts", type: "timestamp", required: true, nullable: false, unit: "seconds" },

@@ -454,6 +454,22 @@ Deno.test("a contract with more features than a model judges is refused, saying 
   );
 });
 
+Deno.test("a string entity key holds at most 256 characters unless its field says otherwise", () => {
+  const c = parseContract({ ...minimal(), check_names: "per_field" });
+  assert.equal(c.fields.find((f) => f.name === "id")!.maxLength, 256);
+  const event = (id: string) => ({ id, ts: 1767347851, amount: 5 });
+  assert.equal(check(c, event("a".repeat(256))).check, "ok");
+  const long = check(c, event("a".repeat(257)));
+  assert.equal(long.check, "length_id");
+  assert.match(long.reason, /field id: expected 0 to 256 characters/);
+  // A key declared longer is the contract's own choice.
+  const declared = {
+    ...minimal(),
+    fields: { ...minimal().fields, id: { type: "string", max_length: 1000 } },
+  };
+  assert.equal(check(parseContract(declared), event("a".repeat(1000))).check, "ok");
+});
+
 Deno.test("a contract without features is refused, naming the fields it could judge", () => {
   assert.deepEqual(problems({ ...minimal(), features: [] }), [
     "c.yaml: features: none declared; the model judges at least one number or integer field " +

@@ -52,6 +52,15 @@ Deno.test("each data-quality fault gets its check and a specific reason", () => 
   rejected(JSON.stringify({ ...good, status: "BROKEN" }), "schema", /field status/);
 });
 
+Deno.test("an entity key over 256 characters is rejected: entities are kept in memory", () => {
+  assert.ok(checkRecord(bytes(JSON.stringify({ ...good, sensor_id: "s".repeat(256) }))).ok);
+  rejected(
+    JSON.stringify({ ...good, sensor_id: "s".repeat(257) }),
+    "schema",
+    /field sensor_id: expected 1 to 256 characters/,
+  );
+});
+
 Deno.test("hostile input ends in a rejection with a reason, never a crash", () => {
   rejected("", "schema", /empty record/);
   rejected(new Uint8Array([0xff, 0xfe, 0x00, 0x80]), "schema", /not UTF-8/);
