@@ -18,6 +18,13 @@ export type StormDecision =
 export interface StormControl {
   /** Decides whether the alert of `sensorId` at `nowSec` is notified, and records it. */
   admit(sensorId: string, nowSec: number): StormDecision;
+  /**
+   * Sensors remembered: those still in their cooldown, or with suppressed alerts to report. A
+   * sensor whose cooldown is over with nothing suppressed is forgotten (at most one cooldown
+   * later), as its next alert is notified either way: the memory follows the sensors alerting
+   * now, not every sensor that ever alerted.
+   */
+  readonly size: number;
 }
 
 /** A storm control with `cooldownSec` per sensor (0: notify everything). */
@@ -26,8 +33,19 @@ export function createStormControl(cooldownSec: number): StormControl {
     throw new RangeError(`cooldownSec must be a finite number >= 0, got ${cooldownSec}`);
   }
   const sensors = new Map<string, { lastSent: number; suppressed: number }>();
+  let lastSweep = -Infinity;
   return {
+    get size() {
+      return sensors.size;
+    },
     admit(sensorId, nowSec) {
+      // Once a cooldown: forget the sensors that would be notified afresh anyway.
+      if (nowSec - lastSweep >= cooldownSec) {
+        for (const [id, s] of sensors) {
+          if (s.suppressed === 0 && nowSec - s.lastSent >= cooldownSec) sensors.delete(id);
+        }
+        lastSweep = nowSec;
+      }
       const s = sensors.get(sensorId);
       if (s === undefined) {
         sensors.set(sensorId, { lastSent: nowSec, suppressed: 0 });

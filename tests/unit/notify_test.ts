@@ -31,6 +31,19 @@ Deno.test("storm control: one notification per sensor per cooldown, suppressed o
   assert.equal(sent, 10);
 });
 
+Deno.test("storm control forgets sensors that would be notified afresh, keeps those with news", () => {
+  const storm = createStormControl(60);
+  // 100,000 accounts alert once each within a minute; one of them twice.
+  for (let i = 0; i < 100_000; i++) storm.admit(`acc-${i}`, i * 0.0005);
+  assert.deepEqual(storm.admit("acc-7", 50), { notify: false });
+  assert.equal(storm.size, 100_000);
+  // A cooldown later only the account with a suppressed alert is remembered.
+  assert.deepEqual(storm.admit("other", 120), { notify: true, suppressed: 0 });
+  assert.equal(storm.size, 2);
+  assert.deepEqual(storm.admit("acc-7", 121), { notify: true, suppressed: 1 });
+  assert.deepEqual(storm.admit("acc-8", 121), { notify: true, suppressed: 0 });
+});
+
 Deno.test("the console block is the seed's box with sensor, time, score and threshold, features", () => {
   const block = consoleBlock(alert, 3);
   const lines = block.split("\n");
