@@ -163,7 +163,11 @@ export async function readCheckpoints(
   topic: string,
   group: string,
   eventsTopic: string,
-  options: { timeoutMs?: number } = {},
+  options: {
+    timeoutMs?: number;
+    /** Told of each checkpoint that does not decode (the one before it is tried). */
+    unreadable?: (partition: number, error: Error) => void;
+  } = {},
 ): Promise<Map<number, Checkpoint>> {
   const timeoutMs = options.timeoutMs ?? 60_000;
   const deadline = Date.now() + timeoutMs;
@@ -178,8 +182,7 @@ export async function readCheckpoints(
   } finally {
     await bestEffort(admin.disconnect());
   }
-  const found = new Map<number, Checkpoint>();
-  if (high === 0) return found;
+  if (high === 0) return new Map();
   const readerGroup = `${group}.checkpoint-reader.${crypto.randomUUID()}`;
   const consumer = kafka.consumer({ groupId: readerGroup, maxWaitTimeInMs: 100 });
   type Parts = { partition: number; chunks: number; parts: Map<number, Uint8Array>; order: number };
@@ -199,7 +202,7 @@ export async function readCheckpoints(
               h.group?.toString() === group && h.topic?.toString() === eventsTopic &&
               h.partition !== undefined && message.value
             ) {
-              const id = h.checkpoint_id!.toString();
+              const id = h.checkpoint_id?.toString() ?? "";
               const entry = byId.get(id) ?? {
                 partition: Number(h.partition.toString()),
                 chunks: Number(h.chunks),
@@ -221,20 +224,40 @@ export async function readCheckpoints(
     if (await bestEffort(admin2.connect())) await bestEffort(admin2.deleteGroups([readerGroup]));
     await bestEffort(admin2.disconnect());
   }
-  const newest = new Map<number, Parts>();
-  for (const entry of byId.values()) {
-    if (entry.parts.size !== entry.chunks) continue;
-    const seen = newest.get(entry.partition);
-    if (!seen || seen.order < entry.order) newest.set(entry.partition, entry);
-  }
-  for (const [partition, entry] of newest) {
-    const total = [...entry.parts.values()].reduce((a, p) => a + p.length, 0);
-    const bytes = new Uint8Array(total);
-    for (let i = 0, at = 0; i < entry.chunks; i++) {
-      bytes.set(entry.parts.get(i)!, at);
-      at += entry.parts.get(i)!.length;
+  const complete = [...byId.values()]
+    .filter((entry) => entry.parts.size === entry.chunks)
+    .sort((a, b) => a.order - b.order)
+    .map((entry) => {
+      const total = [...entry.parts.values()].reduce((a, p) => a + p.length, 0);
+      const bytes = new Uint8Array(total);
+      for (let i = 0, at = 0; i < entry.chunks; i++) {
+        bytes.set(entry.parts.get(i)!, at);
+        at += entry.parts.get(i)!.length;
+      }
+      return { partition: entry.partition, bytes };
+    });
+  return newestReadable(complete, options.unreadable ?? (() => {}));
+}
+
+/**
+ * The newest checkpoint of each partition that decodes, from the complete ones in the order they
+ * were written. One that does not (cut short, written by something else) is handed to
+ * `unreadable` and the one before it is tried, so a bad record on the checkpoint topic costs the
+ * model its history rather than stopping every start of the processor.
+ */
+export async function newestReadable(
+  complete: readonly { partition: number; bytes: Uint8Array<ArrayBuffer> }[],
+  unreadable: (partition: number, error: Error) => void,
+): Promise<Map<number, Checkpoint>> {
+  const found = new Map<number, Checkpoint>();
+  for (let i = complete.length - 1; i >= 0; i--) {
+    const { partition, bytes } = complete[i];
+    if (found.has(partition)) continue;
+    try {
+      found.set(partition, await decodeCheckpoint(bytes));
+    } catch (e) {
+      unreadable(partition, e as Error);
     }
-    found.set(partition, await decodeCheckpoint(bytes));
   }
   return found;
 }

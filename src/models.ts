@@ -149,7 +149,11 @@ export async function readAllCheckpoints(
     config.checkpointTopic,
     config.consumerGroup,
     config.topicEvents,
-    { timeoutMs: 20_000 },
+    {
+      timeoutMs: 20_000,
+      unreadable: (partition, error) =>
+        logger().warning("checkpoint_unreadable", { partition, error: error.message }),
+    },
   );
   if (found.size === 0) return found;
   const admin = kafka.admin();

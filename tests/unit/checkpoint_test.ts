@@ -5,6 +5,7 @@ import {
   CLEANUP_MS,
   decodeCheckpoint,
   encodeCheckpoint,
+  newestReadable,
   readCheckpoints,
 } from "../../src/checkpoint.ts";
 import { contractOf, createPipeline } from "../../src/pipeline.ts";
@@ -90,6 +91,40 @@ Deno.test("baselines with every option (weekly profile, change, recent level, le
   } finally {
     await original.close();
     await restored.close();
+  }
+});
+
+Deno.test("a checkpoint that does not decode is reported and the one before it restored", async () => {
+  const pipeline = await createPipeline({ workers: 1 });
+  try {
+    const state = await pipeline.snapshot();
+    const at = (partition: number, offset: string) => ({
+      topic: "events",
+      partition,
+      offset,
+      state,
+      takenAt: 0,
+    });
+    const bytes = async (c: ReturnType<typeof at>) => new Uint8Array(await encodeCheckpoint(c));
+    const gzipped = await bytes(at(0, "200"));
+    const complete = [
+      { partition: 0, bytes: await bytes(at(0, "100")) },
+      { partition: 1, bytes: await bytes(at(1, "50")) },
+      { partition: 0, bytes: await bytes(at(0, "200")) },
+      // Newest of partition 0: cut short; of partition 1: not a checkpoint at all.
+      { partition: 0, bytes: gzipped.slice(0, gzipped.length >> 1) },
+      { partition: 1, bytes: new TextEncoder().encode('{"not":"a checkpoint"}') },
+    ];
+    const unreadable: [number, string][] = [];
+    const found = await newestReadable(complete, (p, e) => unreadable.push([p, e.message]));
+    assert.equal(found.get(0)?.offset, "200");
+    assert.equal(found.get(1)?.offset, "50");
+    assert.deepEqual(unreadable.map(([p]) => p).sort(), [0, 1]);
+    // Nothing readable: no checkpoint, and no throw.
+    const none = await newestReadable(complete.slice(3), () => {});
+    assert.equal(none.size, 0);
+  } finally {
+    await pipeline.close();
   }
 });
 
