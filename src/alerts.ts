@@ -156,6 +156,7 @@ export async function runAlerts(args: string[]): Promise<number> {
     hostname: config.metricsHost,
     registry: metrics.registry,
     health: { ready: () => ready, reason: () => why },
+    setting: "ALERTS_METRICS_PORT",
   });
   log.info("metrics_server_started", { port: server.addr.port });
   const smtp = smtpSettingsOf(config);

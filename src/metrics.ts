@@ -27,6 +27,7 @@
  * @module
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { ConfigError } from "./config.ts";
 
 /** The processor's metrics. */
 export interface ProcessorMetrics {
@@ -173,10 +174,13 @@ export interface ServeOptions {
   hostname?: string;
   registry: Registry;
   health: Health;
+  /** The setting that chose the port, named when it is taken. Default: `METRICS_PORT`. */
+  setting?: string;
 }
 
 /**
- * Serves `/metrics`, `/healthz` and `/readyz`. Throws, naming the port, when it cannot listen.
+ * Serves `/metrics`, `/healthz` and `/readyz`. Throws a {@link ConfigError} naming the address and
+ * the setting when it cannot listen (the port taken by another process, most often).
  */
 export function serveMetrics(options: ServeOptions): Deno.HttpServer<Deno.NetAddr> {
   const hostname = options.hostname ?? "0.0.0.0";
@@ -197,6 +201,11 @@ export function serveMetrics(options: ServeOptions): Deno.HttpServer<Deno.NetAdd
       return new Response("not found: try /metrics, /healthz, /readyz\n", { status: 404 });
     });
   } catch (e) {
-    throw new Error(`cannot serve metrics on ${hostname}:${options.port}: ${(e as Error).message}`);
+    const setting = options.setting ?? "METRICS_PORT";
+    throw new ConfigError(
+      setting,
+      `cannot serve metrics on ${hostname}:${options.port}: ${(e as Error).message}; ` +
+        `set ${setting} to a free port (0: any free port)`,
+    );
   }
 }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { ConfigError } from "../../src/config.ts";
 import { createProcessorMetrics, serveMetrics } from "../../src/metrics.ts";
 
 async function promtool(text: string): Promise<{ ok: boolean; output: string }> {
@@ -80,6 +81,45 @@ Deno.test("/metrics, /healthz and /readyz answer; readyz says why it is not read
     await r2.body?.cancel();
   } finally {
     await server.shutdown();
+  }
+});
+
+Deno.test("a metrics port already taken stops start-up with the setting to change, not a stack trace", async () => {
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (taken.addr as Deno.NetAddr).port;
+  try {
+    assert.throws(
+      () =>
+        serveMetrics({
+          port,
+          hostname: "127.0.0.1",
+          registry: createProcessorMetrics().registry,
+          health: { ready: () => true, reason: () => "" },
+          setting: "ALERTS_METRICS_PORT",
+        }),
+      (e: unknown) =>
+        e instanceof ConfigError && e.setting === "ALERTS_METRICS_PORT" &&
+        e.message.startsWith(`cannot serve metrics on 127.0.0.1:${port}: `) &&
+        e.message.endsWith("set ALERTS_METRICS_PORT to a free port (0: any free port)"),
+    );
+    // Through the command: exit 2 and the message alone.
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("../../src/main.ts", import.meta.url).pathname, "process"],
+      env: {
+        NO_COLOR: "1",
+        METRICS_PORT: String(port),
+        METRICS_HOST: "127.0.0.1",
+        KAFKA_BROKER: "127.0.0.1:1",
+      },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const err = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 2, err);
+    assert.match(err, /set METRICS_PORT to a free port/);
+    assert.doesNotMatch(err, /\bat \S+\.ts:\d+/, "no stack trace");
+  } finally {
+    taken.close();
   }
 });
 
