@@ -17,7 +17,14 @@ import { loadContract } from "./contract/load.ts";
 import { checkNamesOf, type Contract } from "./contract/spec.ts";
 import { jsonSchemaOf } from "./contract/json_schema.ts";
 import { inferContract } from "./contract/infer.ts";
-import { csvCells, csvHeader, csvRecord, defaultColumns, isNumericColumn } from "./csv.ts";
+import {
+  csvCells,
+  csvHeader,
+  csvRecord,
+  defaultColumns,
+  fieldNames,
+  isNumericColumn,
+} from "./csv.ts";
 
 const USAGE = `usage: contract <check|json-schema> FILE
        contract infer SAMPLE.jsonl|SAMPLE.csv [--name NAME] [--max-enum N]`;
@@ -89,7 +96,8 @@ export function sampleRecords(text: string, csv: boolean): Record<string, unknow
   }
   const header = csvHeader(lines[0]);
   const rows = lines.slice(header ? 1 : 0).map(csvCells);
-  const columns = header ?? defaultColumns(rows[0]?.length ?? 0);
+  // Header cells that are not field names are made ones, as `replay` does.
+  const columns = header ? fieldNames(header) : defaultColumns(rows[0]?.length ?? 0);
   const numericColumns = new Set(columns.filter((_, i) => isNumericColumn(rows, i)));
   return rows.map((cells) => csvRecord(columns, cells, (c) => numericColumns.has(c)));
 }

@@ -89,6 +89,34 @@ export function defaultColumns(count: number): string[] {
   return Array.from({ length: count }, (_, i) => seed[i] ?? `column_${i + 1}`);
 }
 
+/** What a field name may be (a contract's rule): letters, digits or `_`, not first a digit. */
+const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+/** Names that are an object's own machinery, never a field. */
+const RESERVED = new Set(["__proto__", "constructor", "prototype"]);
+
+/**
+ * The field names of a CSV header: each cell as it is when it is a valid field name, else made
+ * one (`CPU %` → `CPU`, `temp-1` → `temp_1`, `1st` → `c_1st`, an empty cell → `column_3`), and a
+ * name seen before numbered (`value`, `value_2`).
+ */
+export function fieldNames(header: readonly string[]): string[] {
+  const taken = new Set<string>();
+  return header.map((cell, i) => {
+    let name = cell.trim();
+    if (!FIELD_NAME.test(name) || RESERVED.has(name)) {
+      name = name.replace(/[^A-Za-z0-9_]+/g, "_").replace(/^_+|_+$/g, "");
+      if (name === "") name = `column_${i + 1}`;
+      else if (/^[0-9]/.test(name)) name = `c_${name}`;
+      if (RESERVED.has(name)) name = `${name}_field`;
+      name = name.slice(0, 63);
+    }
+    const base = name;
+    for (let k = 2; taken.has(name); k++) name = `${base.slice(0, 58)}_${k}`;
+    taken.add(name);
+    return name;
+  });
+}
+
 /**
  * An event of one CSV row: `columns[i]` → cell `i`, a numeric cell as a number when `numeric`
  * says so for its column (else text), an empty cell left out.

@@ -24,7 +24,7 @@ import { contractOfConfig, pipelineOptionsOf } from "./options.ts";
 import type { Contract } from "./contract/spec.ts";
 import { csvContract, type CsvRanges } from "./contract/infer.ts";
 import { ANOMALY_LABELS } from "./sensors.ts";
-import { csvCells, csvHeader, csvRecord, defaultColumns } from "./csv.ts";
+import { csvCells, csvHeader, csvRecord, defaultColumns, fieldNames } from "./csv.ts";
 
 const encoder = new TextEncoder();
 const BATCH = 1024;
@@ -37,6 +37,8 @@ interface Input {
   first: number;
   /** The contract of the events (undefined: the built-in one). */
   contract?: Contract;
+  /** A CSV's header cells that are not field names, and the names they were given. */
+  renamed?: [string, string][];
   event(line: string): { event: Uint8Array; label?: boolean };
 }
 
@@ -50,10 +52,11 @@ export function csvInput(
   ranges: CsvRanges,
 ): Input {
   const header = csvHeader(lines[0]);
+  const names = header && fieldNames(header);
   const first = header ? 1 : 0;
   // An empty file reads as the plain `timestamp,value` (and replays to nothing).
   const width = lines.length === 0 ? 2 : csvCells(lines[first] ?? lines[0]).length;
-  const columns = header ??
+  const columns = names ??
     (contract ? contract.fields.map((f) => f.name) : defaultColumns(width));
   const use = contract ??
     csvContract(
@@ -68,9 +71,13 @@ export function csvInput(
     return f.type === "number" || f.type === "integer" ||
       (f.type === "timestamp" && f.unit !== "iso8601");
   };
+  const renamed = (header ?? []).flatMap((cell, i): [string, string][] =>
+    cell.trim() === columns[i] ? [] : [[cell, columns[i]]]
+  );
   return {
     first,
     contract: use,
+    ...(renamed.length > 0 ? { renamed } : {}),
     event: (line) => ({
       event: encoder.encode(JSON.stringify(csvRecord(columns, csvCells(line), numeric))),
     }),
@@ -196,6 +203,11 @@ export async function runReplay(args: string[]): Promise<number> {
     }
   }
   const { first } = input;
+  if (input.renamed) {
+    logger().info("csv_columns_renamed", {
+      columns: input.renamed.map(([from, to]) => `${JSON.stringify(from)}→${to}`).join(", "),
+    });
+  }
   const pipeline = await createPipeline({
     ...pipelineOptionsOf(config, input.contract),
     clock: "event",

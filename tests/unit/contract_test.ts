@@ -18,7 +18,7 @@ import { jsonSchemaOf } from "../../src/contract/json_schema.ts";
 import { csvContract, inferContract } from "../../src/contract/infer.ts";
 import { contractEvents } from "../../src/contract/generate.ts";
 import { checkRecord } from "../../src/event.ts";
-import { csvCells } from "../../src/csv.ts";
+import { csvCells, fieldNames } from "../../src/csv.ts";
 import { sampleText } from "../../scripts/samples.ts";
 
 const ROOT = new URL("../../contracts/", import.meta.url);
@@ -468,6 +468,25 @@ Deno.test("a string entity key holds at most 256 characters unless its field say
     fields: { ...minimal().fields, id: { type: "string", max_length: 1000 } },
   };
   assert.equal(check(parseContract(declared), event("a".repeat(1000))).check, "ok");
+});
+
+Deno.test("a CSV header's cells become field names: valid ones kept, others made valid, repeats numbered", () => {
+  assert.deepEqual(fieldNames(["timestamp", "value", "temperature"]), [
+    "timestamp",
+    "value",
+    "temperature",
+  ]);
+  assert.deepEqual(
+    fieldNames(["Time (UTC)", "CPU %", "temp-1", "1st", "", "value", "value", "__proto__"]),
+    ["Time_UTC", "CPU", "temp_1", "c_1st", "column_5", "value", "value_2", "proto"],
+  );
+  const long = fieldNames(["x".repeat(80), "x".repeat(70)]);
+  assert.deepEqual(long, ["x".repeat(63), `${"x".repeat(58)}_2`]);
+  // Every name is one a contract accepts.
+  for (const name of fieldNames(["a b", "constructor", "ä", "-", "x".repeat(100)])) {
+    assert.match(name, /^[A-Za-z_][A-Za-z0-9_]{0,62}$/);
+    assert.notEqual(name, "constructor");
+  }
 });
 
 Deno.test("a contract without features is refused, naming the fields it could judge", () => {

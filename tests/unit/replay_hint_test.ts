@@ -71,6 +71,26 @@ Deno.test("a CSV with a few cells that are not numbers: those rows rejected with
     assert.match(err, /the CSV's columns: no column after the time column "timestamp" is numeric/);
     assert.doesNotMatch(err, /\bat \S+\.ts:\d+/, "no stack trace");
 
+    // Header cells that are not field names are made ones, and the log says how.
+    const named = `${dir}/named.csv`;
+    const namedRows = ["Time (UTC),CPU %"];
+    for (let i = 0; i < 50; i++) {
+      namedRows.push(`${new Date(Date.UTC(2014, 6, 1) + i * 300_000).toISOString()},${i % 9}`);
+    }
+    await Deno.writeTextFile(named, namedRows.join("\n") + "\n");
+    const renamed = await replay(named);
+    assert.equal(renamed.code, 0, new TextDecoder().decode(renamed.stderr));
+    const outLines = new TextDecoder().decode(renamed.stdout).trim().split("\n");
+    assert.equal(outLines.length, 50);
+    assert.ok(outLines.every((l) => JSON.parse(l).outcome === "ok"));
+    const logs = new TextDecoder().decode(renamed.stderr).trim().split("\n").map((l) =>
+      JSON.parse(l)
+    );
+    assert.equal(
+      logs.find((l) => l.event === "csv_columns_renamed")?.columns,
+      '"Time (UTC)"→Time_UTC, "CPU %"→CPU',
+    );
+
     // An empty file, or a header alone, replays to nothing.
     for (const [name, text] of [["empty.csv", ""], ["header.csv", "timestamp,value\n"]]) {
       await Deno.writeTextFile(`${dir}/${name}`, text);
