@@ -148,20 +148,65 @@ export function rejectionHint(
   return { check, rejected, rows, example: examples.get(check) ?? "", hint };
 }
 
-/** Prints `rows/s` and percent done to stderr once a second, when stderr is a terminal. */
-function progress(total: number): (done: number) => void {
+/**
+ * Prints rows done, percent of the file's `size` bytes read and `rows/s` to stderr once a second,
+ * when stderr is a terminal.
+ */
+function progress(size: number): (rows: number, bytes: number) => void {
   if (!Deno.stderr.isTerminal()) return () => {};
   const started = performance.now();
   let last = started;
-  return (done) => {
+  return (rows, bytes) => {
     const now = performance.now();
-    if (now - last < 1000 && done < total) return;
+    if (now - last < 1000 && bytes < size) return;
     last = now;
-    const rate = Math.round(done / ((now - started) / 1000));
-    const line = `replay: ${done.toLocaleString("en")} of ${total.toLocaleString("en")} rows ` +
-      `(${Math.floor((100 * done) / Math.max(1, total))} %), ${rate.toLocaleString("en")} rows/s`;
-    Deno.stderr.writeSync(encoder.encode(`\r${line}${done >= total ? "\n" : ""}`));
+    const rate = Math.round(rows / ((now - started) / 1000));
+    const line = `replay: ${rows.toLocaleString("en")} rows ` +
+      `(${Math.floor((100 * bytes) / Math.max(1, size))} % of the file), ` +
+      `${rate.toLocaleString("en")} rows/s`;
+    Deno.stderr.writeSync(encoder.encode(`\r${line}${bytes >= size ? "\n" : ""}`));
   };
+}
+
+/**
+ * The lines of `file` without their `\n` (a last line without one included, no empty line after a
+ * final `\n`), read as a stream and handed on as the lines each read completes; `read` is told of
+ * each read's bytes.
+ */
+export async function* fileLines(
+  file: string,
+  read: (bytes: number) => void = () => {},
+): AsyncGenerator<string[]> {
+  using handle = await Deno.open(file);
+  const decoder = new TextDecoder();
+  let rest = "";
+  for await (const bytes of handle.readable) {
+    read(bytes.length);
+    const lines = (rest + decoder.decode(bytes, { stream: true })).split("\n");
+    rest = lines.pop()!;
+    if (lines.length > 0) yield lines;
+  }
+  rest += decoder.decode();
+  if (rest !== "") yield [rest];
+}
+
+/** The lines of `head`, then those `rest` yields, in arrays of `size`. */
+async function* batches(
+  head: readonly string[],
+  rest: AsyncIterator<string[]>,
+  size: number,
+): AsyncGenerator<string[]> {
+  let pending = [...head];
+  for (;;) {
+    while (pending.length >= size) {
+      yield pending.slice(0, size);
+      pending = pending.slice(size);
+    }
+    const next = await rest.next();
+    if (next.done) break;
+    pending = pending.concat(next.value);
+  }
+  if (pending.length > 0) yield pending;
 }
 
 /** `basis/feature` of an alert's cause, as `replay_done` and the report tally it. */
@@ -181,17 +226,26 @@ export async function runReplay(args: string[]): Promise<number> {
     );
     return 2;
   }
-  let text: string;
+  // The file is read as a stream of lines: a backtest's export may be larger than one string.
+  let size: number, reader: AsyncIterator<string[]>, bytesRead = 0;
+  const head: string[] = [];
   try {
-    text = await Deno.readTextFile(file);
+    const info = await Deno.stat(file);
+    if (!info.isFile) throw new Error("not a file");
+    size = info.size;
+    reader = fileLines(file, (n) => bytesRead += n);
+    // The head: a CSV's header and the rows its own contract is read from.
+    while (head.length <= SAMPLE_ROWS) {
+      const next = await reader.next();
+      if (next.done) break;
+      for (const line of next.value) head.push(line);
+    }
   } catch (e) {
     console.error(`cannot read ${file}: ${(e as Error).message}`);
     return 2;
   }
-  const lines = text.split("\n");
-  if (lines.at(-1) === "") lines.pop();
   const input: Input = /\.csv$/i.test(file)
-    ? csvInput(lines, contract, config)
+    ? csvInput(head, contract, config)
     : { first: 0, contract, event: splitLabel };
   if (reportPath) {
     // Before the replay, not after it: a report that cannot be written should not cost the run.
@@ -215,13 +269,15 @@ export async function runReplay(args: string[]): Promise<number> {
   const { checks } = pipeline;
   const d = pipeline.features.length;
   const rows: ReportRow[] = [];
-  const tick = progress(lines.length - first);
-  let anomalies = 0, invalid = 0;
+  const tick = progress(size);
+  let anomalies = 0, invalid = 0, total = 0;
   const byCheck = new Map<string, number>(), examples = new Map<string, string>();
   const byCause = new Map<string, number>();
   try {
-    for (let start = first; start < lines.length; start += BATCH) {
-      const chunk = lines.slice(start, start + BATCH).map(input.event);
+    for await (const batch of batches(head.slice(first), reader, BATCH)) {
+      const start = first + total;
+      total += batch.length;
+      const chunk = batch.map(input.event);
       const r = await pipeline.process(chunk.map((c) => c.event));
       const out: string[] = [];
       for (let i = 0; i < r.n; i++) {
@@ -270,7 +326,7 @@ export async function runReplay(args: string[]): Promise<number> {
         }
       }
       await Deno.stdout.write(encoder.encode(out.join("\n") + "\n"));
-      tick(Math.min(lines.length, start + BATCH) - first);
+      tick(total, bytesRead);
     }
   } finally {
     await pipeline.close();
@@ -282,13 +338,13 @@ export async function runReplay(args: string[]): Promise<number> {
   const tally = (counts: Map<string, number>) =>
     [...counts].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c}:${n}`).join(",");
   logger().info("replay_done", {
-    lines: lines.length - first,
+    lines: total,
     invalid,
     anomalies,
     ...(invalid > 0 ? { invalid_by_check: tally(byCheck) } : {}),
     ...(anomalies > 0 ? { anomalies_by_cause: tally(byCause) } : {}),
   });
-  const hint = rejectionHint(byCheck, examples, lines.length - first, config.contractFile, file);
+  const hint = rejectionHint(byCheck, examples, total, config.contractFile, file);
   if (hint) logger().warning("replay_mostly_rejected", { ...hint });
   return 0;
 }
