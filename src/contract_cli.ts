@@ -17,6 +17,7 @@ import { loadContract } from "./contract/load.ts";
 import { checkNamesOf, type Contract } from "./contract/spec.ts";
 import { jsonSchemaOf } from "./contract/json_schema.ts";
 import { inferContract } from "./contract/infer.ts";
+import { fileLines } from "./lines.ts";
 import {
   csvCells,
   csvHeader,
@@ -25,6 +26,9 @@ import {
   fieldNames,
   isNumericColumn,
 } from "./csv.ts";
+
+/** Lines of a sample `contract infer` reads at most. */
+export const INFER_LINES = 100_000;
 
 const USAGE = `usage: contract <check|json-schema> FILE
        contract infer SAMPLE.jsonl|SAMPLE.csv [--name NAME] [--max-enum N]`;
@@ -142,13 +146,27 @@ export async function runContract(args: string[]): Promise<number> {
     return 2;
   }
   if (action === "infer") {
-    let text: string;
+    // The sample is the file's first lines: a draft needs thousands of events, not millions.
+    const lines: string[] = [];
+    let more = false;
     try {
-      text = await Deno.readTextFile(file);
+      if (!(await Deno.stat(file)).isFile) throw new Error("not a file");
+      for await (const read of fileLines(file)) {
+        for (const line of read) {
+          if (lines.length > INFER_LINES) break;
+          lines.push(line);
+        }
+        if (lines.length > INFER_LINES) {
+          more = true;
+          lines.pop();
+          break;
+        }
+      }
     } catch (e) {
       console.error(`cannot read ${file}: ${(e as Error).message}`);
       return 2;
     }
+    const text = lines.join("\n");
     const maxEnum = Number(parsed.values["max-enum"] ?? 12);
     if (!Number.isInteger(maxEnum) || maxEnum < 0) {
       console.error(`invalid --max-enum ${parsed.values["max-enum"]}: expected an integer >= 0`);
@@ -157,6 +175,7 @@ export async function runContract(args: string[]): Promise<number> {
     try {
       const records = sampleRecords(text, /\.csv$/i.test(file));
       const { document, notes } = inferContract(records, { name: parsed.values.name, maxEnum });
+      if (more) notes.unshift(`read the file's first ${INFER_LINES.toLocaleString("en")} lines`);
       console.log(draftYaml(document, notes, file));
       return 0;
     } catch (e) {

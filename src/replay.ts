@@ -25,6 +25,7 @@ import type { Contract } from "./contract/spec.ts";
 import { csvContract, type CsvRanges } from "./contract/infer.ts";
 import { ANOMALY_LABELS } from "./sensors.ts";
 import { csvCells, csvHeader, csvRecord, defaultColumns, fieldNames } from "./csv.ts";
+import { fileLines } from "./lines.ts";
 
 const encoder = new TextEncoder();
 const BATCH = 1024;
@@ -166,28 +167,6 @@ function progress(size: number): (rows: number, bytes: number) => void {
       `${rate.toLocaleString("en")} rows/s`;
     Deno.stderr.writeSync(encoder.encode(`\r${line}${bytes >= size ? "\n" : ""}`));
   };
-}
-
-/**
- * The lines of `file` without their `\n` (a last line without one included, no empty line after a
- * final `\n`), read as a stream and handed on as the lines each read completes; `read` is told of
- * each read's bytes.
- */
-export async function* fileLines(
-  file: string,
-  read: (bytes: number) => void = () => {},
-): AsyncGenerator<string[]> {
-  using handle = await Deno.open(file);
-  const decoder = new TextDecoder();
-  let rest = "";
-  for await (const bytes of handle.readable) {
-    read(bytes.length);
-    const lines = (rest + decoder.decode(bytes, { stream: true })).split("\n");
-    rest = lines.pop()!;
-    if (lines.length > 0) yield lines;
-  }
-  rest += decoder.decode();
-  if (rest !== "") yield [rest];
 }
 
 /** The lines of `head`, then those `rest` yields, in arrays of `size`. */

@@ -501,6 +501,37 @@ Deno.test("a contract without features is refused, naming the fields it could ju
   ]);
 });
 
+Deno.test("contract infer drafts from a large file's first 100,000 lines and says so", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/large.jsonl`;
+    const line = (i: number) =>
+      JSON.stringify({ device: `d${i % 5}`, ts: 1767225600 + i, watts: 100 + (i % 7) });
+    await Deno.writeTextFile(
+      file,
+      Array.from({ length: 100_005 }, (_, i) => line(i)).join("\n") + "\n",
+    );
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL("../../src/main.ts", import.meta.url).pathname,
+        "contract",
+        "infer",
+        file,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    const draft = new TextDecoder().decode(out.stdout);
+    assert.match(draft, /# {2}- read the file's first 100,000 lines/);
+    assert.match(draft, /drafted from 100000 sample events/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("the committed sample files are what scripts/samples.ts writes", async () => {
   for (const name of ["iot-sensor", "payments", "pipeline-metrics"]) {
     const committed = await Deno.readTextFile(new URL(`samples/${name}.jsonl`, ROOT));

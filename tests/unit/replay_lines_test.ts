@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { fileLines } from "../../src/replay.ts";
+import { fileLines } from "../../src/lines.ts";
 
 async function linesOf(text: string | Uint8Array): Promise<string[]> {
   const file = await Deno.makeTempFile();
