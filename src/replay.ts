@@ -18,7 +18,7 @@
 import { loadConfig } from "./config.ts";
 import { logger, setupLogging } from "./log.ts";
 import { createPipeline } from "./pipeline.ts";
-import { type ReportRow, writeReport } from "./report.ts";
+import { createReportBuilder, writeReport } from "./report.ts";
 import { causeOf } from "./outputs.ts";
 import { contractOfConfig, pipelineOptionsOf } from "./options.ts";
 import type { Contract } from "./contract/spec.ts";
@@ -247,7 +247,8 @@ export async function runReplay(args: string[]): Promise<number> {
   });
   const { checks } = pipeline;
   const d = pipeline.features.length;
-  const rows: ReportRow[] = [];
+  // The report keeps its counts and a bounded sample of each entity's rows, not every row.
+  const report = reportPath ? createReportBuilder() : undefined;
   const tick = progress(size);
   let anomalies = 0, invalid = 0, total = 0;
   const byCheck = new Map<string, number>(), examples = new Map<string, string>();
@@ -283,8 +284,8 @@ export async function runReplay(args: string[]): Promise<number> {
           alert_score: ok ? Number(r.alertScore[i].toFixed(6)) : null,
           ...(cause ? { cause } : {}),
         }));
-        if (reportPath) {
-          rows.push({
+        if (report) {
+          report.add({
             line: start + i + 1,
             entity: r.keys[i],
             ts: r.ts[i],
@@ -310,9 +311,9 @@ export async function runReplay(args: string[]): Promise<number> {
   } finally {
     await pipeline.close();
   }
-  if (reportPath) {
-    await writeReport(reportPath, file, rows, pipeline.features);
-    logger().info("replay_report_written", { path: reportPath, rows: rows.length });
+  if (reportPath && report) {
+    await writeReport(reportPath, file, report, pipeline.features);
+    logger().info("replay_report_written", { path: reportPath, rows: report.summary.records });
   }
   const tally = (counts: Map<string, number>) =>
     [...counts].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c}:${n}`).join(",");

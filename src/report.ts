@@ -6,7 +6,9 @@
  * precision / recall when the file carries ground truth). Charts are drawn by uPlot (npm:uplot,
  * MIT), inlined.
  *
- * {@link summarize} is pure; {@link writeReport} reads uPlot's files and writes the page.
+ * {@link createReportBuilder} takes the rows one at a time and keeps the counts and a bounded
+ * sample of each entity's rows, so a report's memory does not grow with the file;
+ * {@link writeReport} reads uPlot's files and writes the page.
  *
  * @module
  */
@@ -50,68 +52,120 @@ export interface ReportSummary {
   recall?: number;
 }
 
-/** The summary of `rows` (pure). */
-export function summarize(rows: readonly ReportRow[]): ReportSummary {
-  const rejected: Record<string, number> = {}, causes: Record<string, number> = {};
-  let valid = 0, alerts = 0, tp = 0, fp = 0, fn = 0, labelled = 0;
-  const entities = new Set<string>();
-  for (const r of rows) {
-    if (r.check !== "all") {
-      rejected[r.check] = (rejected[r.check] ?? 0) + 1;
-      continue;
-    }
-    valid++;
-    entities.add(r.entity);
-    if (r.alert) alerts++;
-    if (r.alert && r.cause) causes[r.cause] = (causes[r.cause] ?? 0) + 1;
-    if (r.label === undefined) continue;
-    labelled++;
-    if (r.alert && r.label) tp++;
-    else if (r.alert) fp++;
-    else if (r.label) fn++;
-  }
-  const s: ReportSummary = {
-    records: rows.length,
-    valid,
-    rejected,
-    alerts,
-    causes,
-    entities: entities.size,
-  };
-  if (labelled > 0 && labelled === valid) {
-    s.precision = tp + fp > 0 ? tp / (tp + fp) : 1;
-    s.recall = tp + fn > 0 ? tp / (tp + fn) : 1;
-  }
-  return s;
+/** One entity's chart columns: its sampled rows' values, the alerts on them, its alert score. */
+export interface ChartSeries {
+  entity: string;
+  ts: number[];
+  value: (number | null)[];
+  /** The second feature's values; null when it has none. */
+  temperature: (number | null)[] | null;
+  /** At an alert, the value of the feature that drove it; else null. */
+  alertValue: (number | null)[];
+  score: (number | null)[];
 }
 
-/** Points per entity drawn at most; alerts are always kept. */
+/** What a report page shows: the summary and the charts. */
+export interface ReportContent {
+  summary: ReportSummary;
+  charts: ChartSeries[];
+}
+
+/** Points per entity drawn at most, besides its alerts (which are always kept). */
 const MAX_POINTS = 20_000;
 
-/** Per entity, columns for the charts (decimated beyond {@link MAX_POINTS}, alerts kept). */
-export function chartData(rows: readonly ReportRow[], maxEntities = 24) {
-  const by = new Map<string, ReportRow[]>();
-  for (const r of rows) {
-    if (r.check !== "all") continue;
-    if (!by.has(r.entity) && by.size >= maxEntities) continue;
-    (by.get(r.entity) ?? by.set(r.entity, []).get(r.entity)!).push(r);
-  }
-  return [...by].map(([entity, list]) => {
-    const stride = Math.max(1, Math.ceil(list.length / MAX_POINTS));
-    const kept = list.filter((r, i) => i % stride === 0 || r.alert);
-    const num = (x: number) => Number.isFinite(x) ? x : null;
-    return {
-      entity,
-      ts: kept.map((r) => r.ts),
-      value: kept.map((r) => num(r.value)),
-      temperature: kept.some((r) => Number.isFinite(r.temperature))
-        ? kept.map((r) => num(r.temperature))
-        : null,
-      // An alert is marked on the line of the feature that drove it.
-      alertValue: kept.map((r) => r.alert ? num(r.driver === 1 ? r.temperature : r.value) : null),
-      score: kept.map((r) => num(r.alertScore)),
-    };
-  });
+/**
+ * A report built a row at a time, in bounded memory: the summary's counts, and per entity (the
+ * first `maxEntities`) a sample of its rows for the charts: every `stride`-th row and every alert,
+ * the stride doubling whenever more than {@link MAX_POINTS} rows are kept (so between half and all
+ * of that many are drawn, whatever the file's length).
+ */
+export function createReportBuilder(maxEntities = 24): ReportContent & { add(r: ReportRow): void } {
+  const rejected: Record<string, number> = {}, causes: Record<string, number> = {};
+  let records = 0, valid = 0, alerts = 0, tp = 0, fp = 0, fn = 0, labelled = 0;
+  const entities = new Set<string>();
+  const sampled = new Map<string, { seen: number; stride: number; kept: [number, ReportRow][] }>();
+  return {
+    add(r) {
+      records++;
+      if (r.check !== "all") {
+        rejected[r.check] = (rejected[r.check] ?? 0) + 1;
+        return;
+      }
+      valid++;
+      entities.add(r.entity);
+      if (r.alert) alerts++;
+      if (r.alert && r.cause) causes[r.cause] = (causes[r.cause] ?? 0) + 1;
+      if (r.label !== undefined) {
+        labelled++;
+        if (r.alert && r.label) tp++;
+        else if (r.alert) fp++;
+        else if (r.label) fn++;
+      }
+      let e = sampled.get(r.entity);
+      if (!e) {
+        if (sampled.size >= maxEntities) return;
+        sampled.set(r.entity, e = { seen: 0, stride: 1, kept: [] });
+      }
+      const i = e.seen++;
+      if (i % e.stride !== 0 && !r.alert) return;
+      e.kept.push([i, r]);
+      if (e.kept.length > MAX_POINTS) {
+        const stride = e.stride *= 2;
+        e.kept = e.kept.filter(([k, row]) => k % stride === 0 || row.alert);
+      }
+    },
+    get summary(): ReportSummary {
+      const s: ReportSummary = {
+        records,
+        valid,
+        rejected: { ...rejected },
+        alerts,
+        causes: { ...causes },
+        entities: entities.size,
+      };
+      if (labelled > 0 && labelled === valid) {
+        s.precision = tp + fp > 0 ? tp / (tp + fp) : 1;
+        s.recall = tp + fn > 0 ? tp / (tp + fn) : 1;
+      }
+      return s;
+    },
+    get charts(): ChartSeries[] {
+      const num = (x: number) => Number.isFinite(x) ? x : null;
+      return [...sampled].map(([entity, { kept }]) => {
+        const rows = kept.map(([, r]) => r);
+        return {
+          entity,
+          ts: rows.map((r) => r.ts),
+          value: rows.map((r) => num(r.value)),
+          temperature: rows.some((r) => Number.isFinite(r.temperature))
+            ? rows.map((r) => num(r.temperature))
+            : null,
+          // An alert is marked on the line of the feature that drove it.
+          alertValue: rows.map((r) =>
+            r.alert ? num(r.driver === 1 ? r.temperature : r.value) : null
+          ),
+          score: rows.map((r) => num(r.alertScore)),
+        };
+      });
+    },
+  };
+}
+
+/** The report of `rows`, all in hand (pure). */
+export function reportOf(rows: readonly ReportRow[], maxEntities = 24): ReportContent {
+  const b = createReportBuilder(maxEntities);
+  for (const r of rows) b.add(r);
+  return { summary: b.summary, charts: b.charts };
+}
+
+/** The summary of `rows` (pure). */
+export function summarize(rows: readonly ReportRow[]): ReportSummary {
+  return reportOf(rows).summary;
+}
+
+/** Per entity, columns for the charts (sampled beyond {@link MAX_POINTS}, alerts kept). */
+export function chartData(rows: readonly ReportRow[], maxEntities = 24): ChartSeries[] {
+  return reportOf(rows, maxEntities).charts;
 }
 
 const escapeHtml = (s: string) =>
@@ -123,14 +177,14 @@ const escapeHtml = (s: string) =>
 /** JSON that is safe inside a `<script>` element. */
 const scriptJson = (x: unknown) => JSON.stringify(x).replace(/</g, "\\u003c");
 
-/** The page for `rows` of `file`, with uPlot's `js` and `css` inlined. */
+/** The page of `report` (of `file`), with uPlot's `js` and `css` inlined. */
 export function reportHtml(
   file: string,
-  rows: readonly ReportRow[],
+  report: ReportContent,
   uplot: { js: string; css: string },
   names: readonly string[] = ["value", "temperature"],
 ): string {
-  const s = summarize(rows);
+  const s = report.summary;
   const fmt = (x: number | undefined) => x === undefined ? "—" : x.toFixed(4);
   const tableRows = (counts: Record<string, number>) =>
     Object.entries(counts).sort((a, b) => b[1] - a[1])
@@ -166,7 +220,7 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 10px;text
 <div id="charts"></div>
 <script>${uplot.js}</script>
 <script>
-const DATA = ${scriptJson(chartData(rows))};
+const DATA = ${scriptJson(report.charts)};
 const NAMES = ${scriptJson([names[0] ?? "value", names[1] ?? "temperature"])};
 const root = document.getElementById("charts");
 for (const d of DATA) {
@@ -188,11 +242,11 @@ document.body.dataset.charts = String(DATA.length);
 `;
 }
 
-/** Writes the report of `rows` to `path`. */
+/** Writes `report` (of `file`) to `path`. */
 export async function writeReport(
   path: string,
   file: string,
-  rows: readonly ReportRow[],
+  report: ReportContent,
   names?: readonly string[],
 ) {
   await import("uplot"); // installs the package; its browser build is read below
@@ -201,5 +255,5 @@ export async function writeReport(
     read("uplot/dist/uPlot.iife.min.js"),
     read("uplot/dist/uPlot.min.css"),
   ]);
-  await Deno.writeTextFile(path, reportHtml(file, rows, { js, css }, names));
+  await Deno.writeTextFile(path, reportHtml(file, report, { js, css }, names));
 }

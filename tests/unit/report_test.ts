@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { splitLabel } from "../../src/replay.ts";
-import { chartData, reportHtml, type ReportRow, summarize } from "../../src/report.ts";
+import {
+  chartData,
+  createReportBuilder,
+  reportHtml,
+  reportOf,
+  type ReportRow,
+  summarize,
+} from "../../src/report.ts";
 
 const row = (extra: Partial<ReportRow>): ReportRow => ({
   line: 1,
@@ -56,10 +63,14 @@ Deno.test("report page: event text is escaped, charts keep every alert when deci
   const [d] = chartData(rows);
   assert.ok(d.ts.length <= 25_001);
   assert.ok(d.ts.includes(12_345), "the alert is drawn");
-  const html = reportHtml("<img src=x onerror=alert(1)>.jsonl", [row({ entity: "</script><b>" })], {
-    js: "",
-    css: "",
-  });
+  const html = reportHtml(
+    "<img src=x onerror=alert(1)>.jsonl",
+    reportOf([row({ entity: "</script><b>" })]),
+    {
+      js: "",
+      css: "",
+    },
+  );
   assert.ok(!html.includes("<img src=x") && !html.includes("</script><b>"), "escaped");
 });
 
@@ -73,4 +84,27 @@ Deno.test("report charts: an alert is marked on the line of the feature that dro
   // The temperature spike is marked at 45 (not at the normal-looking value 6), the value spikes
   // at their values.
   assert.deepEqual(d.alertValue, [null, 45, 60, 70]);
+});
+
+Deno.test("a report built row by row keeps its memory bounded: a million rows drawn as a sample with every alert", () => {
+  const b = createReportBuilder(2);
+  const alertsAt = new Set([3, 500_002, 999_998]); // of s0, s1 and s2
+  for (let i = 0; i < 1_000_000; i++) {
+    b.add(row({ entity: `s${i % 3}`, ts: i, alert: alertsAt.has(i) }));
+  }
+  assert.equal(b.summary.records, 1_000_000);
+  assert.equal(b.summary.entities, 3, "every entity is counted");
+  assert.equal(b.summary.alerts, 3);
+  const charts = b.charts;
+  assert.deepEqual(charts.map((c) => c.entity), ["s0", "s1"], "the first 2 entities are drawn");
+  for (const c of charts) {
+    // Each entity has 333,334 or 333,333 rows; between half and all of 20,000 points are kept,
+    // evenly spaced, plus the entity's alerts.
+    const regular = c.ts.filter((_, k) => c.alertValue[k] === null);
+    assert.ok(regular.length > 10_000 && regular.length <= 20_000, `${regular.length} points`);
+    const steps = new Set(regular.slice(1).map((t, k) => t - regular[k]));
+    assert.equal(steps.size, 1, "evenly spaced");
+  }
+  const drawnAlerts = charts.flatMap((c) => c.ts.filter((_, k) => c.alertValue[k] !== null));
+  assert.deepEqual(drawnAlerts.sort((x, y) => x - y), [3, 500_002], "s0's and s1's alerts");
 });
