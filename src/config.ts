@@ -16,6 +16,7 @@ import { THRESHOLD_MODES } from "./threshold.ts";
 import { SEED_RATES } from "./sensors.ts";
 import { BASELINE_DEFAULTS, EXTREMES_MODES, SEASONS } from "./baseline.ts";
 import { FOREST_DEFAULTS, PARTITION_DEFAULTS, THRESHOLD_DEFAULTS } from "./defaults.ts";
+import { FEATURE_LIMIT } from "./contract/spec.ts";
 
 /** What a setting is about, for a command's `--help` (`help.ts`). */
 export const SETTING_GROUPS = {
@@ -58,6 +59,8 @@ const text = () => z.string().trim().min(1);
 /** A Kafka topic name: what the broker accepts (1–249 of these characters, not `.` or `..`). */
 const topic = () =>
   z.string().trim().regex(/^[A-Za-z0-9._-]{1,249}$/).refine((t) => t !== "." && t !== "..");
+/** A limit of a built-in feature: within ±{@link FEATURE_LIMIT} (squared deviations stay finite). */
+const featureLimit = () => num().pipe(z.number().min(-FEATURE_LIMIT).max(FEATURE_LIMIT));
 const TOPIC_ALLOWED = "a topic name: 1–249 letters, digits, '.', '_' or '-' (not '.' or '..')";
 const oneOf = <T extends readonly [string, ...string[]]>(values: T) => z.enum(values);
 const brokers = () =>
@@ -196,8 +199,8 @@ export const SETTINGS = {
     group: "events",
     flag: "value-min",
     default: "-100",
-    allowed: "a finite number below VALUE_MAX",
-    schema: num(),
+    allowed: "a number within ±1e15, below VALUE_MAX",
+    schema: featureLimit(),
     doc: "built-in contract: lowest valid `value` (check range_value)",
   },
   valueMax: {
@@ -205,8 +208,8 @@ export const SETTINGS = {
     group: "events",
     flag: "value-max",
     default: "100",
-    allowed: "a finite number above VALUE_MIN",
-    schema: num(),
+    allowed: "a number within ±1e15, above VALUE_MIN",
+    schema: featureLimit(),
     doc: "built-in contract: highest valid `value`",
   },
   temperatureMin: {
@@ -214,8 +217,8 @@ export const SETTINGS = {
     group: "events",
     flag: "temperature-min",
     default: "-20",
-    allowed: "a finite number below TEMPERATURE_MAX",
-    schema: num(),
+    allowed: "a number within ±1e15, below TEMPERATURE_MAX",
+    schema: featureLimit(),
     doc: "built-in contract: lowest valid `temperature` (check range_temperature)",
   },
   temperatureMax: {
@@ -223,8 +226,8 @@ export const SETTINGS = {
     group: "events",
     flag: "temperature-max",
     default: "80",
-    allowed: "a finite number above TEMPERATURE_MIN",
-    schema: num(),
+    allowed: "a number within ±1e15, above TEMPERATURE_MIN",
+    schema: featureLimit(),
     doc: "built-in contract: highest valid `temperature`",
   },
   freshnessMaxLagSec: {

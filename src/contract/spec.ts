@@ -133,6 +133,14 @@ export class ContractError extends Error {
  */
 export const KEY_MAX_LENGTH = 256;
 
+/**
+ * The largest magnitude a feature's limits may have. A feature's deviations are squared (its
+ * noise is a running variance), and beyond about 1e154 a square overflows: one such value would
+ * leave its entity's variance infinite, and that entity never judged again. Within ±1e15 every
+ * square is finite, and that is still far beyond any reading's scale.
+ */
+export const FEATURE_LIMIT = 1e15;
+
 /** Features a contract declares at most (the forest's dimensions). */
 export const MAX_FEATURES = 64;
 
@@ -348,6 +356,11 @@ function crossCheck(file: z.output<typeof ContractFile>): string[] {
       );
     } else if (!(min < max)) {
       problems.push(`${at}: the range of feature "${name}" is empty (${min} .. ${max})`);
+    } else if (Math.max(-min, max) > FEATURE_LIMIT) {
+      problems.push(
+        `${at}: the limits of feature "${name}" (${min} .. ${max}) must lie within ±1e15 ` +
+          `(its squared deviations must stay finite)`,
+      );
     }
   });
   return problems;

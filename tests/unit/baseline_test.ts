@@ -76,6 +76,33 @@ Deno.test("eviction is least recently seen first, across a checkpoint, for any v
   );
 });
 
+Deno.test("readings at the contract's ±1e15 limits keep an entity's judgements finite; beyond them its noise overflows", () => {
+  const t0 = 1767225600;
+  const out = {
+    z: new Float64Array(1),
+    typical: new Float64Array(1),
+    calibrated: new Float64Array(1),
+  };
+  const noise = (b: ReturnType<typeof createBaselines>) => b.state().values[2];
+  const bounded = createBaselines(1, {});
+  for (let i = 0; i < 2000; i++) {
+    bounded.judgeLearn("s", [i % 2 ? 1e15 : -1e15], t0 + 60 * i, out);
+    if (i >= 30) assert.ok(Number.isFinite(out.calibrated[0]), `event ${i}: ${out.calibrated[0]}`);
+  }
+  for (let i = 0; i < 5000; i++) {
+    bounded.judgeLearn("s", [Math.sin(i)], t0 + 60 * (2000 + i), out);
+    assert.ok(Number.isFinite(out.calibrated[0]) && Number.isFinite(noise(bounded)));
+  }
+  // Beyond the limit a square overflows: the entity's noise is infinite for good, and a step of
+  // any size is judged 0.
+  const unbounded = createBaselines(1, {});
+  for (let i = 0; i < 2000; i++) unbounded.judgeLearn("s", [i % 2 ? 1e300 : -1e300], t0, out);
+  for (let i = 0; i < 5000; i++) unbounded.judgeLearn("s", [Math.sin(i)], t0 + 60 * i, out);
+  assert.equal(noise(unbounded), Infinity);
+  unbounded.judgeLearn("s", [1e6], t0 + 60 * 5000, out);
+  assert.ok(!(out.calibrated[0] > 1), "why contracts bound a feature's limits");
+});
+
 Deno.test("a far-out value does not widen the noise the next ones are judged against", () => {
   const b = createBaselines(1, { warmUp: 10 });
   for (let i = 0; i < 300; i++) judge(b, "s", 10 + 0.1 * Math.sin(i));

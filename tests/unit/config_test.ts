@@ -71,6 +71,12 @@ Deno.test("a bad value names the setting, the value and what is allowed", () => 
   rejects({}, "HST_WINDOW_SIZE", /--hst-window-size\) = "0"/, ["--hst-window-size", "0"]);
 });
 
+Deno.test("a built-in feature's range beyond ±1e15 is refused", () => {
+  rejects({ VALUE_MAX: "1e300" }, "VALUE_MAX", /expected a number within ±1e15, above VALUE_MIN/);
+  rejects({ TEMPERATURE_MIN: "-1e16" }, "TEMPERATURE_MIN", /within ±1e15/);
+  assert.equal(loadConfig({ env: { VALUE_MAX: "1e15" }, args: [] }).config.valueMax, 1e15);
+});
+
 Deno.test("a topic name the broker would refuse is refused at start-up", () => {
   const allowed = /expected a topic name: 1–249 letters, digits, '\.', '_' or '-'/;
   rejects({ TOPIC_EVENTS: "sensor events" }, "TOPIC_EVENTS", allowed);

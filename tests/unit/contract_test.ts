@@ -489,6 +489,16 @@ Deno.test("a CSV header's cells become field names: valid ones kept, others made
   }
 });
 
+Deno.test("a feature's limits beyond ±1e15 are refused: its squared deviations must stay finite", () => {
+  const wide = { ...minimal(), features: [{ field: "amount", min: -1e300, max: 1e300 }] };
+  assert.deepEqual(problems(wide), [
+    'c.yaml: features.0: the limits of feature "amount" (-1e+300 .. 1e+300) must lie within ' +
+    "±1e15 (its squared deviations must stay finite)",
+  ]);
+  const edge = { ...minimal(), features: [{ field: "amount", min: -1e15, max: 1e15 }] };
+  assert.equal(parseContract(edge).features[0].max, 1e15);
+});
+
 Deno.test("a contract without features is refused, naming the fields it could judge", () => {
   assert.deepEqual(problems({ ...minimal(), features: [] }), [
     "c.yaml: features: none declared; the model judges at least one number or integer field " +
