@@ -148,25 +148,18 @@ export async function runContract(args: string[]): Promise<number> {
   if (action === "infer") {
     // The sample is the file's first lines: a draft needs thousands of events, not millions.
     const lines: string[] = [];
-    let more = false;
     try {
       if (!(await Deno.stat(file)).isFile) throw new Error("not a file");
       for await (const read of fileLines(file)) {
-        for (const line of read) {
-          if (lines.length > INFER_LINES) break;
-          lines.push(line);
-        }
-        if (lines.length > INFER_LINES) {
-          more = true;
-          lines.pop();
-          break;
-        }
+        for (const line of read) lines.push(line);
+        if (lines.length > INFER_LINES) break;
       }
     } catch (e) {
       console.error(`cannot read ${file}: ${(e as Error).message}`);
       return 2;
     }
-    const text = lines.join("\n");
+    const more = lines.length > INFER_LINES;
+    const text = lines.slice(0, INFER_LINES).join("\n");
     const maxEnum = Number(parsed.values["max-enum"] ?? 12);
     if (!Number.isInteger(maxEnum) || maxEnum < 0) {
       console.error(`invalid --max-enum ${parsed.values["max-enum"]}: expected an integer >= 0`);

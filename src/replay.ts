@@ -175,17 +175,17 @@ async function* batches(
   rest: AsyncIterator<string[]>,
   size: number,
 ): AsyncGenerator<string[]> {
-  let pending = [...head];
+  let pending: readonly string[] = head;
   for (;;) {
-    while (pending.length >= size) {
-      yield pending.slice(0, size);
-      pending = pending.slice(size);
-    }
+    let at = 0;
+    for (; pending.length - at >= size; at += size) yield pending.slice(at, at + size);
     const next = await rest.next();
-    if (next.done) break;
-    pending = pending.concat(next.value);
+    if (next.done) {
+      if (at < pending.length) yield pending.slice(at);
+      return;
+    }
+    pending = pending.slice(at).concat(next.value);
   }
-  if (pending.length > 0) yield pending;
 }
 
 /** `basis/feature` of an alert's cause, as `replay_done` and the report tally it. */
@@ -269,9 +269,10 @@ export async function runReplay(args: string[]): Promise<number> {
           if (!examples.has(check)) examples.set(check, r.reasons[i] ?? "");
         }
         const cause = r.anomaly[i] ? causeOf(r, i, pipeline.features) : undefined;
-        if (cause) {
+        const causeName = cause && causeText(cause);
+        if (causeName) {
           anomalies++;
-          byCause.set(causeText(cause), (byCause.get(causeText(cause)) ?? 0) + 1);
+          byCause.set(causeName, (byCause.get(causeName) ?? 0) + 1);
         }
         out.push(JSON.stringify({
           line: start + i + 1,
@@ -300,7 +301,7 @@ export async function runReplay(args: string[]): Promise<number> {
               ? 1
               : 0,
             alertScore: r.alertScore[i],
-            ...(cause ? { cause: causeText(cause) } : {}),
+            ...(causeName ? { cause: causeName } : {}),
             label: chunk[i].label,
           });
         }

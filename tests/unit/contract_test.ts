@@ -26,6 +26,15 @@ const contractPath = (name: string) => new URL(`${name}.yaml`, ROOT).pathname;
 const bytes = (v: unknown) =>
   new TextEncoder().encode(typeof v === "string" ? v : JSON.stringify(v));
 
+/** The ranges a CSV replayed without a contract is checked against, for these tests. */
+const CSV_RANGES = {
+  valueMin: -10,
+  valueMax: 10,
+  temperatureMin: -20,
+  temperatureMax: 80,
+  freshnessMaxLagSec: 300,
+};
+
 /** The problem lines a document is refused with. */
 function problems(document: unknown): string[] {
   try {
@@ -374,14 +383,7 @@ Deno.test("infer drafts a contract that checks its own sample: types, required, 
 
 Deno.test("a CSV without a contract: the first column is the time, every other numeric column a feature named by its header", () => {
   const rows = ["2026-01-01 00:00:00,1.5,7,x", "2026-01-01 00:01:00,2.5,8,y"].map(csvCells);
-  const ranges = {
-    valueMin: -10,
-    valueMax: 10,
-    temperatureMin: -20,
-    temperatureMax: 80,
-    freshnessMaxLagSec: 300,
-  };
-  const c = csvContract(["time", "a", "b", "label"], rows, ranges);
+  const c = csvContract(["time", "a", "b", "label"], rows, CSV_RANGES);
   assert.deepEqual(c.features, [{ field: "a", min: -10, max: 10 }, {
     field: "b",
     min: -10,
@@ -392,7 +394,7 @@ Deno.test("a CSV without a contract: the first column is the time, every other n
   const seconds = csvContract(
     ["timestamp", "value", "temperature"],
     [["1767347851", "1", "20"]],
-    ranges,
+    CSV_RANGES,
   );
   assert.equal(seconds.fields[0].unit, "seconds");
   assert.deepEqual(seconds.features.map((f) => [f.field, f.min, f.max]), [["value", -10, 10], [
@@ -404,25 +406,18 @@ Deno.test("a CSV without a contract: the first column is the time, every other n
 });
 
 Deno.test("a CSV column with a few cells that are not numbers stays a feature; one without numbers is refused by name", () => {
-  const ranges = {
-    valueMin: -10,
-    valueMax: 10,
-    temperatureMin: -20,
-    temperatureMax: 80,
-    freshnessMaxLagSec: 300,
-  };
   const time = (i: number) => new Date(Date.UTC(2026, 0, 1) + i * 60_000).toISOString();
   // A sensor's dropouts written as NaN or n/a: 3 of 100 cells.
   const rows = Array.from(
     { length: 100 },
     (_, i) => [time(i), i === 5 ? "NaN" : i === 40 ? "n/a" : i === 70 ? "-" : String(i / 10)],
   );
-  const c = csvContract(["timestamp", "value"], rows, ranges);
+  const c = csvContract(["timestamp", "value"], rows, CSV_RANGES);
   assert.deepEqual(c.features.map((f) => f.field), ["value"]);
   // Text, not a reading: no feature, and the error names the column and what it holds.
   const text = rows.map(([t], i) => [t, i % 2 ? "on" : "off"]);
   assert.throws(
-    () => csvContract(["timestamp", "state"], text, ranges),
+    () => csvContract(["timestamp", "state"], text, CSV_RANGES),
     (e: unknown) =>
       e instanceof ContractError &&
       /no column after the time column "timestamp" is numeric/.test(e.message) &&
@@ -430,13 +425,13 @@ Deno.test("a CSV column with a few cells that are not numbers stays a feature; o
   );
   // A file separated by semicolons reads as one column: the error says so.
   assert.throws(
-    () => csvContract(["timestamp;value"], [["2026-01-01 00:00:00;1.5"]], ranges),
+    () => csvContract(["timestamp;value"], [["2026-01-01 00:00:00;1.5"]], CSV_RANGES),
     /there is none: its cells are separated by ";", and a CSV's by commas/,
   );
   // More numeric columns than a model judges: a contract picks the ones worth watching.
   const wide = ["timestamp", ...Array.from({ length: 65 }, (_, i) => `c${i}`)];
   assert.throws(
-    () => csvContract(wide, [[time(0), ...wide.slice(1).map(() => "1")]], ranges),
+    () => csvContract(wide, [[time(0), ...wide.slice(1).map(() => "1")]], CSV_RANGES),
     /65 numeric columns, and a model judges at most 64: draft a contract/,
   );
 });

@@ -3,6 +3,15 @@ import { rejectionHint } from "../../src/replay.ts";
 
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
 
+/** `replay` with `args`, as a user runs it, logging JSON lines. */
+const replay = (...args: string[]) =>
+  new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, "replay", ...args],
+    env: { NO_COLOR: "1", LOG_FORMAT: "json" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+
 Deno.test("a CSV outside the built-in ranges: replay says which check and how to fix it", async () => {
   const dir = await Deno.makeTempDir();
   try {
@@ -12,12 +21,7 @@ Deno.test("a CSV outside the built-in ranges: replay says which check and how to
       rows.push(`${new Date(Date.UTC(2014, 6, 1) + i * 300_000).toISOString()},${9000 + i}`);
     }
     await Deno.writeTextFile(csv, rows.join("\n") + "\n");
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MAIN, "replay", csv],
-      env: { NO_COLOR: "1", LOG_FORMAT: "json" },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+    const out = await replay(csv);
     assert.equal(out.code, 0);
     const lines = new TextDecoder().decode(out.stdout).trim().split("\n").map((l) => JSON.parse(l));
     assert.equal(lines.length, 200, "one line out per row, rejected or not");
@@ -39,13 +43,6 @@ Deno.test("a CSV outside the built-in ranges: replay says which check and how to
 
 Deno.test("a CSV with a few cells that are not numbers: those rows rejected with their reason, the rest judged; one with none stops with a message", async () => {
   const dir = await Deno.makeTempDir();
-  const replay = (csv: string) =>
-    new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MAIN, "replay", csv],
-      env: { NO_COLOR: "1", LOG_FORMAT: "json" },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
   try {
     const csv = `${dir}/dropouts.csv`;
     const rows = ["timestamp,value"];
@@ -108,12 +105,7 @@ Deno.test("a report that cannot be written stops replay before it runs, with a m
   try {
     const csv = `${dir}/a.csv`;
     await Deno.writeTextFile(csv, "timestamp,value\n2014-07-01T00:00:00Z,1\n");
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MAIN, "replay", csv, "--report", `${dir}/missing/report.html`],
-      env: { NO_COLOR: "1" },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+    const out = await replay(csv, "--report", `${dir}/missing/report.html`);
     assert.equal(out.code, 2);
     assert.equal(new TextDecoder().decode(out.stdout), "", "no row was replayed");
     const err = new TextDecoder().decode(out.stderr);
