@@ -113,6 +113,18 @@ export function benchCalibration(): Promise<void> {
       (fiveMinutes.calibrated[k] / fiveMinutes.judged / rate).toFixed(3),
     );
   });
+  // Readings every 20 seconds with the daily cycle, for 46 days, after their first day: fast
+  // sensors, whose forecast once grew unstable over weeks.
+  const fast = countAlerts({}, tailZ, {
+    sensors: 50,
+    readings: 200_000,
+    skip: 4_320,
+    step: 20,
+  });
+  tails.forEach((rate, k) => {
+    const name = rateName(rate);
+    report(`calibration_20s_ratio_${name}`, (fast.calibrated[k] / fast.judged / rate).toFixed(3));
+  });
   for (const noise of ["t5", "laplace", "lognormal", "exponential"]) {
     const size = { noise, sensors: 100, readings: 30_000, skip: 5_000 };
     const fixed = countAlerts({}, tailZ, size);

@@ -6,10 +6,10 @@
  * **calibrated deviation** the alert decision compares with `z*`.
  *
  * The forecast is the entity's level (an exponentially weighted mean, weight `alpha`; the plain
- * mean of its first values until their weight falls to `alpha`) plus a slow trend (Holt) plus the
- * hour's offset (`season`: a daily or weekly profile, `baseline/profile.ts`). The noise is an
- * exponentially weighted variance of the forecast errors, winsorised (`baseline/noise.ts`). Each
- * event is judged on the largest calibrated deviation of these judgements of the feature:
+ * mean of its first values until their weight falls to `alpha`) plus a slow, damped trend (Holt)
+ * plus the hour's offset (`season`: a daily or weekly profile, `baseline/profile.ts`). The noise
+ * is an exponentially weighted variance of the forecast errors, winsorised (`baseline/noise.ts`).
+ * Each event is judged on the largest calibrated deviation of these judgements of the feature:
  *
  * - `level`: the error in the noise's sd, `z = (x − forecast) / sd`;
  * - `change` (per feature, declared): the change since the previous value (`baseline/change.ts`);
@@ -54,7 +54,7 @@ import {
 import { calibrateExtreme, COARSE_REPEATS, EXTREME_SLOTS } from "./baseline/extremes.ts";
 import { CHANGE_SLOTS, judgeChange } from "./baseline/change.ts";
 import { judgeRecent, RECENT_SLOTS } from "./baseline/recent.ts";
-import { DRIFT_DEGREES, judgeDrift } from "./baseline/drift.ts";
+import { DRIFT_DEGREES, judgeDrift, quietDrift } from "./baseline/drift.ts";
 import { learnRepeats } from "./baseline/repeats.ts";
 
 export { deviationForRate, erfc } from "./tails.ts";
@@ -141,6 +141,16 @@ export function slotsOf(
  * 4.6 sd; with this weight 0.9 × and 0.8 ×). At the default `alpha` (0.02) it is the same.
  */
 const TREND_WEIGHT = 0.001;
+
+/**
+ * Damping of the trend per event (Gardner–McKenzie's damped Holt): the forecast adds `φ ×` the
+ * trend, and the trend keeps `φ` of itself before it learns. Undamped, the trend fed on the
+ * level's moves at each hour's turn, which the hourly offsets carry to the next day: for sensors
+ * read every 5 to 30 seconds (a daily profile) or every minute (a weekly one) the forecast swung
+ * wider day after day, and Gaussian readings every 20 s alerted at 1,670 × the default target
+ * over 46 days. At 0.998 they alert at 1.2 ×; a steady slope is still followed.
+ */
+const TREND_DAMPING = 0.998;
 
 /** Defaults of {@link BaselineOptions}. */
 export const BASELINE_DEFAULTS: Required<BaselineOptions> = {
@@ -365,7 +375,7 @@ export function createBaselines(
         // The forecast follows the entity's level and its trend (Holt), so a slow cycle (a day's
         // temperature) is not taken for a deviation, plus the hour's offset when it has one.
         const offset = hour < 0 ? 0 : hourOffset(s, at + HEAD, hour, hours);
-        const base = n > 1 ? level + trend : level;
+        const base = n > 1 ? level + TREND_DAMPING * trend : level;
         const forecast = base + offset;
         typical[f] = n > 0 ? forecast : NaN;
         if (actual) actual[f] = NaN;
@@ -457,7 +467,9 @@ export function createBaselines(
           // when it is first judged.
           const weight = Math.max(o.alpha, 1 / (n + 1));
           const next = base + weight * d;
-          s[at + 1] = n > 1 ? trend + TREND_WEIGHT * (next - level - trend) : 0;
+          s[at + 1] = n > 1
+            ? TREND_DAMPING * trend + TREND_WEIGHT * (next - level - TREND_DAMPING * trend)
+            : 0;
           s[at] = next;
           s[at + 2] = winsorisedVariance(variance, d, n >= o.warmUp, weight);
         }
@@ -465,8 +477,12 @@ export function createBaselines(
           // The hour's offset from the level it left, learned with the season's weight; its
           // first visit starts from the previous hour's offset (see hourOffset).
           const h = at + HEAD + hour, e = v - s[at] - offset;
-          s[h] = offset +
-            (Number.isNaN(s[h]) ? firstVisitStep(e, variance) : SEASON_WEIGHT[o.season] * e);
+          const first = Number.isNaN(s[h]);
+          const step = first ? firstVisitStep(e, variance) : SEASON_WEIGHT[o.season] * e;
+          s[h] = offset + step;
+          // A first visit that moved its offset is a step the level then catches up with: not a
+          // drift (sensors read every few seconds meet most hours after the drift is judged).
+          if (first && step !== 0 && warm) quietDrift(s, at + 9, n - o.warmUp);
         }
         s[at + 3] = n + 1;
       }

@@ -51,3 +51,12 @@ export function judgeDrift(s: Float64Array, at: number, judged: number, z: numbe
     Math.max(1 / (DRIFT_MEMORY * DRIFT_EVENTS), 1 / (judged + 1)) * (mean * mean - square);
   return judgement;
 }
+
+/**
+ * Marks the entity's `judged`-th judged event as a step in its drift slots at `s[at …]`: its
+ * drift is not judged for the next {@link DRIFT_EVENTS} events, as after a deviation beyond
+ * {@link CLIP} sd.
+ */
+export function quietDrift(s: Float64Array, at: number, judged: number): void {
+  s[at + 2] = judged + 1;
+}

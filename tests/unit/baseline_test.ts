@@ -11,6 +11,7 @@ import {
 } from "../../src/baseline.ts";
 import { nullDegrees, studentScale } from "../../src/tails.ts";
 import { createRandom } from "../../src/random.ts";
+import { THRESHOLD_DEFAULTS } from "../../src/defaults.ts";
 
 const judge = (b: ReturnType<typeof createBaselines>, key: string, ...x: number[]) => {
   const z = new Float64Array(x.length), t = new Float64Array(x.length);
@@ -369,7 +370,11 @@ Deno.test("a feature's recent level is judged when declared: a lasting shift of 
     withRecent.firstCaught >= 0 && withRecent.firstCaught < 10,
     `caught at event ${withRecent.firstCaught} of the shift`,
   );
-  assert.equal(without.firstCaught, -1, "missed without it: no single event stands out");
+  // Without it no single event stands out; only the drift, over more events, may catch it.
+  assert.ok(
+    without.firstCaught === -1 || without.firstCaught >= 10,
+    `caught at event ${without.firstCaught} without it`,
+  );
   assert.equal(withRecent.state.values.length, without.state.values.length + 2);
 });
 
@@ -519,4 +524,49 @@ Deno.test("Gaussian readings every 5 minutes alert at the target rate, the drift
   }
   const ratio = alerts / judged / 1e-4;
   assert.ok(ratio > 0.6 && ratio < 1.5, `${alerts} alerts in ${judged}: ${ratio} × the target`);
+});
+
+Deno.test("readings every 20 seconds with a daily cycle stay calibrated for weeks: the forecast does not swing wider day after day", () => {
+  // Undamped, the trend fed on the level's moves at each hour's turn, which the hourly offsets
+  // carried to the next day: these alerted at about 100 × a 1e-4 target, the forecast off by
+  // hundreds of sd by the end.
+  const rng = createRandom(23, 1);
+  const b = createBaselines(1);
+  const zStar = deviationForRate(1e-4);
+  const z = new Float64Array(1), typical = new Float64Array(1), calibrated = new Float64Array(1);
+  const days = 46, every = 20, sensors = 10, perDay = 86_400 / every;
+  let judged = 0, alerts = 0, worst = 0;
+  for (let i = 0; i < days * perDay; i++) {
+    const cycle = 3 * Math.sin((2 * Math.PI * i * every) / 86_400);
+    for (let e = 0; e < sensors; e++) {
+      b.judgeLearn(`s${e}`, [100 + e + cycle + rng.normal()], i * every, {
+        z,
+        typical,
+        calibrated,
+      });
+      if (i < perDay) continue;
+      judged++;
+      if (calibrated[0] >= zStar) alerts++;
+      if (i >= (days - 1) * perDay) worst = Math.max(worst, Math.abs(typical[0] - 100 - e - cycle));
+    }
+  }
+  const ratio = alerts / judged / 1e-4;
+  assert.ok(ratio < 1.6, `${alerts} alerts in ${judged}: ${ratio} × the target`);
+  assert.ok(worst < 1.5, `on the last day the forecast is off by up to ${worst} sd`);
+});
+
+Deno.test("a sensor read every second is not flagged for drift when the clock turns an hour", () => {
+  // An hour's first value moves its offset; the level's catching up after it is a run of
+  // same-signed errors, which the drift took for a creep once it was judged (after 2,560 events).
+  const rng = createRandom(5, 1);
+  const b = createBaselines(1);
+  const z = new Float64Array(1), typical = new Float64Array(1), calibrated = new Float64Array(1);
+  const basis = new Uint8Array(1);
+  const zStar = deviationForRate(THRESHOLD_DEFAULTS.targetFalseAlertRate);
+  const drift: number[] = [];
+  for (let i = 0; i < 12 * 3600; i++) {
+    b.judgeLearn("s", [rng.normal()], i, { z, typical, calibrated, basis });
+    if (calibrated[0] >= zStar && BASES[basis[0]] === "drift") drift.push(i);
+  }
+  assert.deepEqual(drift, []);
 });

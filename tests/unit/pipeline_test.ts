@@ -292,8 +292,12 @@ Deno.test("a contract's `recent: true` reaches the baselines: a lasting shift no
   const sum = (a: number[]) => a.reduce((s, f) => s + f, 0);
   assert.ok(bases.has("recent"), `an alert says it is the recent level: ${[...bases]}`);
   assert.equal(sum(withRecent.slice(300, 3000)), 0, "the noise never alerts");
-  assert.ok(sum(withRecent.slice(3000)) > 0, "the shift alerts with the recent level judged");
-  assert.equal(sum(without.slice(3000)), 0, "and not without it");
+  assert.ok(
+    sum(withRecent.slice(3000, 3010)) > 0,
+    "the shift alerts within 10 events with the recent level judged",
+  );
+  // Without it no single event stands out; only the drift, over more events, may catch it.
+  assert.equal(sum(without.slice(3000, 3010)), 0, "and not without it");
 });
 
 Deno.test("a contract's `time.cycles` gives the forest the time of day: a daytime level at night is isolated, not without it", async () => {
