@@ -11,7 +11,9 @@
  * sensor contract does (`calibration_recent_ratio_<rate>=`: an event alerts when either does).
  *
  * Then Gaussian readings every 5 minutes with no cycle (100 sensors, 30,000 readings, judged after
- * 10,000: `calibration_5min_ratio_<rate>=`, at 1e-4 and the default), and noise that is not
+ * 10,000: `calibration_5min_ratio_<rate>=`, at 1e-4 and the default), every 20 seconds with the
+ * daily cycle (50 sensors, 200,000 readings or 46 days, judged after the first day:
+ * `calibration_20s_ratio_<rate>=`), and noise that is not
  * Gaussian (100 sensors, 30,000 minutes, judged after each sensor's first
  * 5,000 events, when `shape` extremes have learned it): Student's t with 5 degrees of freedom,
  * Laplace, log-normal (σ 0.3 of the log) and exponential, with the defaults
