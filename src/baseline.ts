@@ -6,8 +6,8 @@
  * **calibrated deviation** the alert decision compares with `z*`.
  *
  * The forecast is the entity's level (an exponentially weighted mean, weight `alpha`; the plain
- * mean of its first values until their weight falls to `alpha`) plus a slow, damped trend (Holt)
- * plus the hour's offset (`season`: a daily or weekly profile, `baseline/profile.ts`). The noise
+ * mean of its first values until their weight falls to `alpha`) plus a slow trend (Holt) plus
+ * the hour's offset (`season`: a daily or weekly profile, `baseline/profile.ts`). The noise
  * is an exponentially weighted variance of the forecast errors, winsorised (`baseline/noise.ts`).
  * Each event is judged on the largest calibrated deviation of these judgements of the feature:
  *
@@ -41,7 +41,7 @@
  */
 import { nullDegrees, studentScale } from "./tails.ts";
 import { learnShape, SHAPE_SLOTS, shapeDeviation, startShape } from "./baseline/shape.ts";
-import { addToDay, DAY_SLOTS, startDays } from "./baseline/period.ts";
+import { addToDay, DAY_SLOTS, eventsPerDay, startDays } from "./baseline/period.ts";
 import { winsorisedVariance } from "./baseline/noise.ts";
 import {
   firstVisitStep,
@@ -143,14 +143,15 @@ export function slotsOf(
 const TREND_WEIGHT = 0.001;
 
 /**
- * Damping of the trend per event (Gardner–McKenzie's damped Holt): the forecast adds `φ ×` the
- * trend, and the trend keeps `φ` of itself before it learns. Undamped, the trend fed on the
- * level's moves at each hour's turn, which the hourly offsets carry to the next day: for sensors
- * read every 5 to 30 seconds (a daily profile) or every minute (a weekly one) the forecast swung
- * wider day after day, and Gaussian readings every 20 s alerted at 1,670 × the default target
- * over 46 days. At 0.998 they alert at 1.2 ×; a steady slope is still followed.
+ * Events an hour up to which the trend learns with {@link TREND_WEIGHT}; an entity read more often
+ * (its events of a full day, `baseline/period.ts`) learns with `TREND_WEIGHT × 12 / its events an
+ * hour`, the same weight per hour as a reading every 5 minutes. With the daily profile the trend
+ * feeds on the level's moves at each hour's turn, which the offsets carry to the next day; at
+ * 0.001 an event that loop grew for sensors read every 5–30 seconds (every minute with the weekly
+ * profile): Gaussian readings every 20 s alerted at 1,670 × the default target over 46 days, the
+ * forecast off by hundreds of sd by the end (now 1.2 ×).
  */
-const TREND_DAMPING = 0.998;
+const TREND_HOUR_EVENTS = 12;
 
 /** Defaults of {@link BaselineOptions}. */
 export const BASELINE_DEFAULTS: Required<BaselineOptions> = {
@@ -375,7 +376,7 @@ export function createBaselines(
         // The forecast follows the entity's level and its trend (Holt), so a slow cycle (a day's
         // temperature) is not taken for a deviation, plus the hour's offset when it has one.
         const offset = hour < 0 ? 0 : hourOffset(s, at + HEAD, hour, hours);
-        const base = n > 1 ? level + TREND_DAMPING * trend : level;
+        const base = n > 1 ? level + trend : level;
         const forecast = base + offset;
         typical[f] = n > 0 ? forecast : NaN;
         if (actual) actual[f] = NaN;
@@ -467,9 +468,13 @@ export function createBaselines(
           // when it is first judged.
           const weight = Math.max(o.alpha, 1 / (n + 1));
           const next = base + weight * d;
-          s[at + 1] = n > 1
-            ? TREND_DAMPING * trend + TREND_WEIGHT * (next - level - TREND_DAMPING * trend)
-            : 0;
+          // The trend learns once the level is a running mean (not the plain mean of its first
+          // values, whose moves are no trend), at the same weight per hour for any reading rate.
+          const perHour = days ? eventsPerDay(s, dayAt[f]) / 24 : 0;
+          const trendWeight = perHour > TREND_HOUR_EVENTS
+            ? TREND_WEIGHT * TREND_HOUR_EVENTS / perHour
+            : TREND_WEIGHT;
+          s[at + 1] = weight === o.alpha ? trend + trendWeight * (next - level - trend) : 0;
           s[at] = next;
           s[at + 2] = winsorisedVariance(variance, d, n >= o.warmUp, weight);
         }
