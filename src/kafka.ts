@@ -17,6 +17,7 @@ import {
 import type { Config } from "./config.ts";
 import { retry } from "./retry.ts";
 import { logger } from "./log.ts";
+import { registerCodecs } from "./compression.ts";
 // Stops kafkajs's request queue from polling itself every millisecond (see the module).
 import "./kafkajs_fix.ts";
 
@@ -208,8 +209,12 @@ export function kafkajsLevel(level: number, message: string, error?: string): st
   return TRANSIENT.test(`${message} ${error ?? ""}`) ? "warning" : "error";
 }
 
-/** A kafkajs client for `conn`, logging warnings and errors through LogTape. */
+/**
+ * A kafkajs client for `conn`, logging warnings and errors through LogTape, reading topics
+ * compressed with any of Kafka's codecs (`compression.ts`).
+ */
 export function createKafka(conn: KafkaConnection, clientId: string): Kafka {
+  registerCodecs();
   const log = logger("kafkajs");
   return new Kafka({
     clientId,

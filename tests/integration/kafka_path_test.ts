@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { testBroker, testKafka, testTopic } from "../helpers/kafka.ts";
+import { committed, readAll, startProcessor, waitFor } from "../helpers/processor.ts";
 
 async function kcat(args: string[], input?: string): Promise<string> {
   const child = new Deno.Command("kcat", {
@@ -66,4 +67,50 @@ Deno.test("kcat produces, kafkajs consumes the same records back", async () => {
     await consumer.disconnect();
   }
   assert.deepEqual(got, lines);
+});
+
+Deno.test("a topic compressed with gzip, snappy, lz4 or zstd (kcat, librdkafka's codecs) is read whole: every event judged, the bad one dead-lettered, the offsets committed", async () => {
+  const now = Math.floor(Date.now() / 1000);
+  const lines = Array.from({ length: 120 }, (_, i) =>
+    JSON.stringify({
+      sensor_id: `sensor-${i % 3}`,
+      ts: now - 120 + i,
+      value: Number(Math.sin(i).toFixed(3)),
+      temperature: 20 + (i % 5) / 10,
+      status: "OK",
+    }));
+  lines[60] = "{not json";
+  for (const codec of ["gzip", "snappy", "lz4", "zstd"]) {
+    await using events = await testTopic(`codec-${codec}-events`);
+    await using alerts = await testTopic(`codec-${codec}-alerts`);
+    await using dlq = await testTopic(`codec-${codec}-dlq`);
+    // One batch per produce call: kcat compresses the whole set of lines together.
+    await kcat(["-P", "-t", events.name, "-z", codec], lines.join("\n") + "\n");
+    const group = `g-codec-${codec}`;
+    const p = await startProcessor({
+      TOPIC_EVENTS: events.name,
+      TOPIC_ALERTS: alerts.name,
+      TOPIC_DLQ: dlq.name,
+      CONSUMER_GROUP: group,
+      WORKERS: "1",
+    });
+    try {
+      await waitFor(
+        async () => (await committed(group, events.name)).get(0) === lines.length,
+        30_000,
+        `${codec}: every record committed`,
+      );
+      assert.equal(await p.metric("processed_records_total"), lines.length, codec);
+      assert.equal(
+        await p.metric(`dq_records_total{outcome="ok",check="all"}`),
+        lines.length - 1,
+        codec,
+      );
+      const dead = await readAll(dlq.name);
+      assert.deepEqual(dead.map((m) => m.value?.toString()), ["{not json"], codec);
+    } finally {
+      p.child.kill("SIGTERM");
+      assert.equal((await p.status).code, 0, `${codec}: clean exit`);
+    }
+  }
 });

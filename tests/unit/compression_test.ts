@@ -1,0 +1,150 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import {
+  compressLz4,
+  compressSnappy,
+  decompressLz4,
+  decompressSnappy,
+  decompressZstd,
+  MAX_DECOMPRESSED_BYTES,
+} from "../../src/compression.ts";
+
+const text = (s: string) => new TextEncoder().encode(s);
+const SAMPLE = "hello hello hello hello anomaly flow\n";
+
+Deno.test("snappy and lz4 batches decompress to exactly what was compressed, for any bytes", () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 70_000 }), (bytes) => {
+      assert.deepEqual(decompressSnappy(compressSnappy(bytes)), bytes);
+      assert.deepEqual(decompressLz4(compressLz4(bytes)), bytes);
+    }),
+    { numRuns: 200 },
+  );
+  // Past one LZ4 block (64 KiB) and one snappy block: 6,000 events of JSON.
+  const large = text(
+    Array.from({ length: 6_000 }, (_, i) => `{"sensor_id":"s${i % 7}","value":${i * 0.37}}`).join(
+      "\n",
+    ),
+  );
+  assert.ok(large.length > 2 ** 17);
+  assert.deepEqual(decompressSnappy(compressSnappy(large)), large);
+  assert.deepEqual(decompressLz4(compressLz4(large)), large);
+});
+
+Deno.test("snappy in the Java client's xerial framing: its chunks are joined in order", () => {
+  const parts = ["first chunk, ", "second chunk, ", "third"].map(text);
+  const header = [0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00, 0, 0, 0, 1, 0, 0, 0, 1];
+  const chunks = parts.flatMap((p) => {
+    const c = compressSnappy(p);
+    return [c.length >>> 24, (c.length >>> 16) & 255, (c.length >>> 8) & 255, c.length & 255, ...c];
+  });
+  const framed = new Uint8Array([...header, ...chunks]);
+  assert.equal(
+    new TextDecoder().decode(decompressSnappy(framed)),
+    "first chunk, second chunk, third",
+  );
+  // A chunk cut short is an error, not a partial batch.
+  assert.throws(() => decompressSnappy(framed.subarray(0, framed.length - 2)), /truncated/);
+});
+
+Deno.test("frames written by the lz4 and zstd command-line tools decompress", () => {
+  // `printf '…' | lz4 -c` and `| zstd -c` (the reference implementations).
+  const lz4Frame = new Uint8Array([
+    4,
+    34,
+    77,
+    24,
+    100,
+    64,
+    167,
+    23,
+    0,
+    0,
+    0,
+    110,
+    104,
+    101,
+    108,
+    108,
+    111,
+    32,
+    6,
+    0,
+    208,
+    97,
+    110,
+    111,
+    109,
+    97,
+    108,
+    121,
+    32,
+    102,
+    108,
+    111,
+    119,
+    10,
+    0,
+    0,
+    0,
+    0,
+    14,
+    36,
+    238,
+    75,
+  ]);
+  const zstdFrame = new Uint8Array([
+    40,
+    181,
+    47,
+    253,
+    4,
+    88,
+    205,
+    0,
+    0,
+    152,
+    104,
+    101,
+    108,
+    108,
+    111,
+    32,
+    97,
+    110,
+    111,
+    109,
+    97,
+    108,
+    121,
+    32,
+    102,
+    108,
+    111,
+    119,
+    10,
+    1,
+    0,
+    241,
+    74,
+    17,
+    78,
+    3,
+    71,
+    244,
+  ]);
+  assert.equal(new TextDecoder().decode(decompressLz4(lz4Frame)), SAMPLE);
+  assert.equal(new TextDecoder().decode(decompressZstd(zstdFrame)), SAMPLE);
+});
+
+Deno.test("a batch larger than the decompression limit is refused before anything is allocated; a cut one is an error", () => {
+  // An LZ4 frame of 65 blocks of up to 4 MiB each (blocks of 1 byte here, 260 MiB at most).
+  const blocks = Array.from({ length: 65 }, () => [1, 0, 0, 0, 0]).flat();
+  const frame = new Uint8Array([4, 34, 77, 24, 0x40, 0x70, 0, ...blocks, 0, 0, 0, 0]);
+  assert.throws(() => decompressLz4(frame), /at most/);
+  assert.throws(() => decompressLz4(frame.subarray(0, 30)), /truncated/);
+  assert.throws(() => decompressLz4(text("not a frame")), /not an LZ4 frame/);
+  // A raw snappy block whose length preamble says 2 GiB.
+  assert.throws(() => decompressSnappy(new Uint8Array([0x80, 0x80, 0x80, 0x80, 0x08, 0, 0, 0])));
+  assert.ok(MAX_DECOMPRESSED_BYTES >= 64 * 2 ** 20, "room for a full fetch of 1 MiB events");
+});
