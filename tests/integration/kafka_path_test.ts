@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { testBroker, testKafka, testTopic } from "../helpers/kafka.ts";
 import { committed, readAll, startProcessor, waitFor } from "../helpers/processor.ts";
+import { libsDir } from "../../scripts/kafka.ts";
 
 async function kcat(args: string[], input?: string): Promise<string> {
   const child = new Deno.Command("kcat", {
@@ -18,6 +19,36 @@ async function kcat(args: string[], input?: string): Promise<string> {
   const err = new TextDecoder().decode(out.stderr);
   assert.ok(out.success, `kcat ${args.join(" ")} failed: ${err}`);
   return new TextDecoder().decode(out.stdout);
+}
+
+/**
+ * Produces `lines` to `topic` with the Java client (the broker's own `kafka-clients`, through its
+ * console producer), compressed with `codec`, in one batch.
+ */
+async function javaProduce(topic: string, codec: string, lines: string[]): Promise<void> {
+  const child = new Deno.Command("java", {
+    args: [
+      "-cp",
+      `${libsDir()}/*`,
+      "org.apache.kafka.tools.ConsoleProducer",
+      "--bootstrap-server",
+      testBroker(),
+      "--topic",
+      topic,
+      "--compression-codec",
+      codec,
+      "--batch-size",
+      "1000000",
+    ],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const w = child.stdin.getWriter();
+  await w.write(new TextEncoder().encode(lines.join("\n") + "\n"));
+  await w.close();
+  const out = await child.output();
+  assert.ok(out.success, `java producer failed: ${new TextDecoder().decode(out.stderr)}`);
 }
 
 Deno.test("kafkajs produces, kcat (an independent client) reads the same records back", async () => {
@@ -69,7 +100,7 @@ Deno.test("kcat produces, kafkajs consumes the same records back", async () => {
   assert.deepEqual(got, lines);
 });
 
-Deno.test("a topic compressed with gzip, snappy, lz4 or zstd (kcat, librdkafka's codecs) is read whole: every event judged, the bad one dead-lettered, the offsets committed", async () => {
+Deno.test("a topic compressed with gzip, snappy, lz4 or zstd, by kcat (librdkafka) or the Java client, is read whole: every event judged, the bad one dead-lettered, the offsets committed", async () => {
   const now = Math.floor(Date.now() / 1000);
   const lines = Array.from({ length: 120 }, (_, i) =>
     JSON.stringify({
@@ -80,13 +111,19 @@ Deno.test("a topic compressed with gzip, snappy, lz4 or zstd (kcat, librdkafka's
       status: "OK",
     }));
   lines[60] = "{not json";
-  for (const codec of ["gzip", "snappy", "lz4", "zstd"]) {
-    await using events = await testTopic(`codec-${codec}-events`);
-    await using alerts = await testTopic(`codec-${codec}-alerts`);
-    await using dlq = await testTopic(`codec-${codec}-dlq`);
-    // One batch per produce call: kcat compresses the whole set of lines together.
-    await kcat(["-P", "-t", events.name, "-z", codec], lines.join("\n") + "\n");
-    const group = `g-codec-${codec}`;
+  const producers = ["kcat", "java"].flatMap((client) =>
+    ["gzip", "snappy", "lz4", "zstd"].map((codec) => ({ client, codec }))
+  );
+  for (const { client, codec } of producers) {
+    const what = `${client} ${codec}`;
+    await using events = await testTopic(`codec-${client}-${codec}-events`);
+    await using alerts = await testTopic(`codec-${client}-${codec}-alerts`);
+    await using dlq = await testTopic(`codec-${client}-${codec}-dlq`);
+    // Each client batches the lines together and compresses the batch.
+    if (client === "kcat") {
+      await kcat(["-P", "-t", events.name, "-z", codec], lines.join("\n") + "\n");
+    } else await javaProduce(events.name, codec, lines);
+    const group = `g-codec-${client}-${codec}`;
     const p = await startProcessor({
       TOPIC_EVENTS: events.name,
       TOPIC_ALERTS: alerts.name,
@@ -98,19 +135,19 @@ Deno.test("a topic compressed with gzip, snappy, lz4 or zstd (kcat, librdkafka's
       await waitFor(
         async () => (await committed(group, events.name)).get(0) === lines.length,
         30_000,
-        `${codec}: every record committed`,
+        `${what}: every record committed`,
       );
-      assert.equal(await p.metric("processed_records_total"), lines.length, codec);
+      assert.equal(await p.metric("processed_records_total"), lines.length, what);
       assert.equal(
         await p.metric(`dq_records_total{outcome="ok",check="all"}`),
         lines.length - 1,
-        codec,
+        what,
       );
       const dead = await readAll(dlq.name);
-      assert.deepEqual(dead.map((m) => m.value?.toString()), ["{not json"], codec);
+      assert.deepEqual(dead.map((m) => m.value?.toString()), ["{not json"], what);
     } finally {
       p.child.kill("SIGTERM");
-      assert.equal((await p.status).code, 0, `${codec}: clean exit`);
+      assert.equal((await p.status).code, 0, `${what}: clean exit`);
     }
   }
 });
