@@ -136,25 +136,33 @@ export async function handleBatch(
   payload: EachBatchPayload,
 ): Promise<void> {
   const { batch, heartbeat, isRunning, isStale } = payload;
-  if (run.stopping || !isRunning() || isStale() || batch.messages.length === 0) return;
+  // The batch's span includes records kafkajs does not show (an aborted transaction's, the
+  // transactions' markers): they need nothing, and the commit goes past them. No first offset:
+  // nothing was fetched.
+  const first = batch.firstOffset();
+  if (run.stopping || !isRunning() || isStale() || first === null) return;
   if (!run.owned.has(batch.partition)) return;
   if (!run.pipeline.models.includes(batch.partition)) {
-    await models.load(batch.partition, batch.firstOffset()!);
+    await models.load(batch.partition, first);
     if (!run.pipeline.models.includes(batch.partition)) return;
   }
   const state = run.partitions.get(batch.partition);
-  const plan = planBatch(state, batch.messages.map((m) => m.offset));
+  const range = { first, last: batch.lastOffset() };
+  const plan = planBatch(state, batch.messages.map((m) => m.offset), range);
   if (plan.action === "skip") return;
+  if (plan.rewound) state.seekTo = undefined;
   if (plan.action === "commit") {
+    const next = BigInt(plan.last) + 1n;
+    if (state.acked === undefined || state.acked < next) state.acked = next;
+    if (state.relearn !== undefined && next >= state.relearn) state.relearn = undefined;
     if (await commit(run, payload, plan.last)) countUncounted(run, batch.partition);
     return;
   }
-  if (plan.rewound) state.seekTo = undefined;
   const started = performance.now();
   const messages = plan.start === 0 ? batch.messages : batch.messages.slice(plan.start);
-  state.enqueued = BigInt(batch.lastOffset()) + 1n;
+  state.enqueued = BigInt(range.last) + 1n;
   const out = await run.pipeline.process(messages.map((m) => m.value), batch.partition);
-  const last = messages[messages.length - 1].offset;
+  const last = range.last;
   if (state.relearn !== undefined && BigInt(last) + 1n >= state.relearn) state.relearn = undefined;
   if (plan.learnOnly === out.n) {
     // Learned again only: the group had committed these records.

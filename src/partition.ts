@@ -70,22 +70,47 @@ export interface PartitionState {
 export type BatchPlan =
   /** Fetched before the rewind took effect: leave it, the seek fetches again. */
   | { action: "skip" }
-  /** Every record was acknowledged already: commit up to `last`, process nothing. */
-  | { action: "commit"; last: string }
+  /**
+   * Nothing to process (every record acknowledged already, or none shown: the records of aborted
+   * transactions and transaction markers): commit up to `last`. `rewound`: this batch starts at
+   * the rewind's offset (clear `seekTo`).
+   */
+  | { action: "commit"; last: string; rewound?: boolean }
   /**
    * Process records `[start, n)`; of those, the first `learnOnly` are learned only. `rewound`:
    * this batch starts at the rewind's offset (clear `seekTo`).
    */
   | { action: "process"; start: number; learnOnly: number; rewound: boolean };
 
-/** The plan of a batch with record offsets `offsets` (ascending, at least one) on `state`. */
-export function planBatch(state: PartitionState, offsets: readonly string[]): BatchPlan {
+/**
+ * The offsets a fetched batch spans, including records the consumer does not show (those of
+ * aborted transactions, transaction markers): kafkajs' `firstOffset()` and `lastOffset()`.
+ */
+export interface BatchRange {
+  first: string;
+  last: string;
+}
+
+/**
+ * The plan of a batch with shown record offsets `offsets` (ascending) on `state`. `range` is the
+ * span the batch was fetched over; without it, that of `offsets` (at least one).
+ */
+export function planBatch(
+  state: PartitionState,
+  offsets: readonly string[],
+  range: BatchRange = { first: offsets[0], last: offsets[offsets.length - 1] },
+): BatchPlan {
   const rewound = state.seekTo !== undefined;
-  if (rewound && offsets[0] !== state.seekTo) return { action: "skip" };
+  if (rewound && range.first !== state.seekTo) return { action: "skip" };
+  const end = BigInt(range.last);
   let start = 0;
   if (state.acked !== undefined) {
     while (start < offsets.length && BigInt(offsets[start]) < state.acked) start++;
-    if (start === offsets.length) return { action: "commit", last: String(state.acked - 1n) };
+  }
+  if (start === offsets.length) {
+    const acked = state.acked ?? 0n;
+    const last = String(acked - 1n > end ? acked - 1n : end);
+    return rewound ? { action: "commit", last, rewound } : { action: "commit", last };
   }
   let learnOnly = 0;
   if (state.relearn !== undefined) {

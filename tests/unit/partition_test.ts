@@ -161,3 +161,46 @@ Deno.test("batchOutputs: each alert names its cause, and the counts tally alerts
     new Map([["level/value", 1], ["day/temperature", 2], ["forest/all", 2]]),
   );
 });
+
+Deno.test("planBatch: records a batch does not show (aborted transactions, markers) are committed past, never waited for", () => {
+  // Shown records 100–104, then an aborted transaction and its marker up to 115.
+  assert.deepEqual(planBatch(fresh(), offsets(100, 5), { first: "100", last: "115" }), {
+    action: "process",
+    start: 0,
+    learnOnly: 0,
+    rewound: false,
+  });
+  // A batch of hidden records only: nothing to process, the commit goes to its end.
+  assert.deepEqual(planBatch(fresh({ acked: 116n }), [], { first: "116", last: "130" }), {
+    action: "commit",
+    last: "130",
+  });
+  // Already acknowledged past the batch: the commit does not go back.
+  assert.deepEqual(
+    planBatch(fresh({ acked: 200n }), offsets(150, 5), { first: "150", last: "160" }),
+    {
+      action: "commit",
+      last: "199",
+    },
+  );
+});
+
+Deno.test("planBatch: a rewind whose offset holds a hidden record ends at the batch fetched from there, shown records or not", () => {
+  // The checkpoint's offset falls on an aborted transaction's record: the first shown record is
+  // later, but the batch was fetched from the rewind's offset.
+  const state = fresh({ seekTo: "33", relearn: 44n });
+  assert.deepEqual(planBatch(state, offsets(44, 3), { first: "40", last: "46" }), {
+    action: "skip",
+  });
+  assert.deepEqual(planBatch(state, offsets(44, 3), { first: "33", last: "46" }), {
+    action: "process",
+    start: 0,
+    learnOnly: 0,
+    rewound: true,
+  });
+  assert.deepEqual(planBatch(state, [], { first: "33", last: "43" }), {
+    action: "commit",
+    last: "43",
+    rewound: true,
+  });
+});
