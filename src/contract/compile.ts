@@ -334,6 +334,17 @@ export function checkerSource(contract: Contract, C: Constants): string {
 
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
+/**
+ * For a record in Confluent Schema Registry's wire format (a zero byte, then a 4-byte schema id),
+ * what the rejection adds: that format, and that events must be plain JSON. Empty otherwise.
+ */
+export function registryHint(bytes: Uint8Array): string {
+  if (bytes.length < 5 || bytes[0] !== 0) return "";
+  const id = new DataView(bytes.buffer, bytes.byteOffset + 1, 4).getUint32(0);
+  return ` (it starts with byte 0 and schema id ${id}: Schema Registry's wire format, Avro, ` +
+    "Protobuf or JSON Schema; events must be plain JSON)";
+}
+
 /** Compiles `contract` into its {@link Checker}, once. */
 export function compileChecker(contract: Contract, options: CompileOptions = {}): Checker {
   const maxEventBytes = options.maxEventBytes ?? 1 << 20;
@@ -382,13 +393,13 @@ export function compileChecker(contract: Contract, options: CompileOptions = {})
     try {
       text = decoder.decode(bytes);
     } catch {
-      return failed(o, "not UTF-8 text", "encoding");
+      return failed(o, `not UTF-8 text${registryHint(bytes)}`, "encoding");
     }
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
     } catch (e) {
-      return failed(o, `not JSON: ${(e as Error).message}`, "json");
+      return failed(o, `not JSON: ${(e as Error).message}${registryHint(bytes)}`, "json");
     }
     if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
       return failed(o, `not a JSON object but ${describeValue(parsed)}`, "object");

@@ -164,3 +164,22 @@ Deno.test("property: NaN and ±Infinity never pass to the model", () => {
     ),
   );
 });
+
+Deno.test("an event in Schema Registry's wire format is rejected naming that format and its schema id", () => {
+  const json = new TextEncoder().encode(JSON.stringify(good));
+  // JSON Schema's serializer: byte 0, schema id 42, then the JSON.
+  rejected(
+    new Uint8Array([0, 0, 0, 0, 42, ...json]),
+    "schema",
+    /not JSON.*schema id 42: Schema Registry/,
+  );
+  // Avro's: byte 0, schema id 70000, then binary that is not UTF-8.
+  rejected(
+    new Uint8Array([0, 0, 1, 17, 112, 0xc8, 0xff, 2]),
+    "schema",
+    /not UTF-8.*schema id 70000/,
+  );
+  // Plain text that does not parse gets no such hint.
+  const plain = checkRecord(bytes("nope"));
+  assert.ok(!plain.ok && !plain.reason.includes("Schema Registry"));
+});
