@@ -154,7 +154,14 @@ export async function handleBatch(
   if (plan.action === "commit") {
     const next = BigInt(plan.last) + 1n;
     if (state.acked === undefined || state.acked < next) state.acked = next;
-    if (state.relearn !== undefined && next >= state.relearn) state.relearn = undefined;
+    if (state.relearn !== undefined && next < state.relearn) {
+      // Hidden records during a rewind's relearning: the group had committed past them already,
+      // and a commit here would move its offset back.
+      payload.resolveOffset(plan.last);
+      run.partitions.committed(batch.partition, next);
+      return;
+    }
+    state.relearn = undefined;
     if (await commit(run, payload, plan.last)) countUncounted(run, batch.partition);
     return;
   }
