@@ -17,8 +17,8 @@ import lz4 from "lz4js";
 import { decompress as zstdDecompress } from "fzstd";
 
 /**
- * Most bytes one compressed batch may expand to: a bogus length in a batch stops its read with an
- * error instead of allocating gigabytes.
+ * Most bytes one snappy or lz4 batch may expand to: a bogus length in a batch stops its read with
+ * an error instead of allocating gigabytes.
  */
 export const MAX_DECOMPRESSED_BYTES = 256 * 2 ** 20;
 
