@@ -111,12 +111,17 @@ export function decompressLz4(bytes: Uint8Array): Uint8Array {
   if (bound > MAX_DECOMPRESSED_BYTES) {
     throw new RangeError(`lz4: a batch of up to ${bound} bytes, at most ${MAX_DECOMPRESSED_BYTES}`);
   }
-  return Uint8Array.from(lz4.decompress(bytes, bound));
+  return asBytes(lz4.decompress(bytes, bound));
 }
 
 /** Compresses `bytes` as one LZ4 frame. */
 export function compressLz4(bytes: Uint8Array): Uint8Array {
-  return Uint8Array.from(lz4.compress(bytes));
+  return asBytes(lz4.compress(bytes));
+}
+
+/** lz4js's output as bytes: a `Uint8Array` already where typed arrays exist, else copied. */
+function asBytes(out: Uint8Array | number[]): Uint8Array {
+  return out instanceof Uint8Array ? out : Uint8Array.from(out);
 }
 
 /** Decompresses zstd frames. Throws on malformed input. */
@@ -144,15 +149,11 @@ function readOnly(name: string) {
   };
 }
 
-let registered = false;
-
 /**
- * Installs snappy, lz4 and zstd into kafkajs's `CompressionCodecs` (idempotent). Call before any
+ * Installs snappy, lz4 and zstd into kafkajs's `CompressionCodecs` (repeatable). Call before any
  * consumer fetches.
  */
 export function registerCodecs(): void {
-  if (registered) return;
-  registered = true;
   const codecs = CompressionCodecs as Record<number, unknown>;
   codecs[CompressionTypes.Snappy] = codec(compressSnappy, decompressSnappy);
   codecs[CompressionTypes.LZ4] = codec(compressLz4, decompressLz4);
