@@ -397,6 +397,16 @@ export const SETTINGS = {
     schema: int(1, 104_857_600),
     doc: "largest event accepted, checked before JSON parsing (check schema)",
   },
+  maxBatchBytes: {
+    env: "MAX_BATCH_BYTES",
+    group: "events",
+    flag: "max-batch-bytes",
+    default: "268435456",
+    allowed: "an integer in 1048576..2147483647",
+    schema: int(1_048_576, 2_147_483_647),
+    doc: "most bytes one compressed batch may expand to; the records of a batch beyond it, " +
+      "or that cannot be decompressed, are dead-lettered (check schema)",
+  },
   metricsPort: {
     env: "METRICS_PORT",
     group: "consumer",

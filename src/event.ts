@@ -9,7 +9,7 @@
  *
  * | check | rejects when |
  * |---|---|
- * | `schema` | empty, over the size limit, not UTF-8, not JSON, not an object, a duplicate or unknown key, a wrong type, a non-finite number, `sensor_id` empty or over 256 characters, `status` not OK/WARN/FAIL, `ts` more than 1 day in the future |
+ * | `schema` | empty, over the size limit, a record of a compressed batch that could not be read, not UTF-8, not JSON, not an object, a duplicate or unknown key, a wrong type, a non-finite number, `sensor_id` empty or over 256 characters, `status` not OK/WARN/FAIL, `ts` more than 1 day in the future |
  * | `required` | `sensor_id`, `ts` or `value` missing (or null) |
  * | `range_value` | `value` outside the configured range ([-100, 100]) |
  * | `range_temperature` | `temperature` outside the configured range ([-20, 80]) |

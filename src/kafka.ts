@@ -49,11 +49,16 @@ export interface KafkaConnection {
     username: string;
     password: string;
   };
+  /** Most bytes one compressed batch may expand to (`MAX_BATCH_BYTES`; default 256 MiB). */
+  maxBatchBytes?: number;
 }
 
 /** The connection of a configuration (reads `KAFKA_SSL_CA_FILE`). */
 export async function connectionOf(config: Config): Promise<KafkaConnection> {
-  const conn: KafkaConnection = { brokers: config.kafkaBroker };
+  const conn: KafkaConnection = {
+    brokers: config.kafkaBroker,
+    maxBatchBytes: config.maxBatchBytes,
+  };
   if (config.kafkaSsl) {
     conn.ssl = config.kafkaSslCaFile ? { ca: await Deno.readTextFile(config.kafkaSslCaFile) } : {};
   }
@@ -214,7 +219,7 @@ export function kafkajsLevel(level: number, message: string, error?: string): st
  * compressed with any of Kafka's codecs (`compression.ts`).
  */
 export function createKafka(conn: KafkaConnection, clientId: string): Kafka {
-  registerCodecs();
+  registerCodecs({ maxBatchBytes: conn.maxBatchBytes });
   const log = logger("kafkajs");
   return new Kafka({
     clientId,

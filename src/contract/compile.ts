@@ -9,7 +9,7 @@
  *
  * | check | rule | fails when |
  * |---|---|---|
- * | `schema` | size, encoding, json, object, duplicate | over the size limit, not UTF-8, not JSON, not an object, a key twice |
+ * | `schema` | size, encoding, json, object, duplicate | over the size limit, a record of a compressed batch that could not be read, not UTF-8, not JSON, not an object, a key twice |
  * | `required` | required | a required field missing (or null and not nullable) |
  * | `type_<f>` or `schema` | type | wrong type, a non-finite number, a timestamp that is not one |
  * | `enum_<f>`, `length_<f>`, `pattern_<f>` (or `schema`) | enum, length, pattern | not an allowed value, too short or long, no match |
@@ -20,6 +20,7 @@
  *
  * @module
  */
+import { unreadableReason } from "../unreadable.ts";
 import { checkNamesOf, type Contract, type FieldSpec } from "./spec.ts";
 import { countTopLevelKeys, topLevelKeys } from "./keys.ts";
 
@@ -382,6 +383,8 @@ export function compileChecker(contract: Contract, options: CompileOptions = {})
   /** Decodes and checks one record; writes the features of a valid one. */
   const checkBytes = (bytes: Uint8Array, x: Float64Array, at: number, o: CheckOutput) => {
     if (bytes.length === 0) return failed(o, "empty record", "size");
+    const unreadable = bytes[0] === 0 ? unreadableReason(bytes) : undefined;
+    if (unreadable !== undefined) return failed(o, unreadable, "encoding");
     if (bytes.length > maxEventBytes) {
       return failed(
         o,

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { testBroker, testKafka, testTopic } from "../helpers/kafka.ts";
 import { committed, readAll, startProcessor, waitFor } from "../helpers/processor.ts";
 import { libsDir } from "../../scripts/kafka.ts";
+import { decompressZstd } from "../../src/compression.ts";
+import type { Buffer } from "node:buffer";
 
 async function kcat(args: string[], input?: string): Promise<string> {
   const child = new Deno.Command("kcat", {
@@ -149,5 +151,59 @@ Deno.test("a topic compressed with gzip, snappy, lz4 or zstd, by kcat (librdkafk
       p.child.kill("SIGTERM");
       assert.equal((await p.status).code, 0, `${what}: clean exit`);
     }
+  }
+});
+
+Deno.test("a compressed batch beyond MAX_BATCH_BYTES is dead-lettered record by record with its compressed bytes kept, and the consumer moves on to the next batch", async () => {
+  await using events = await testTopic("unreadable-events");
+  await using alerts = await testTopic("unreadable-alerts");
+  await using dlq = await testTopic("unreadable-dlq");
+  const now = Math.floor(Date.now() / 1000);
+  // A padded event would be rejected for its unknown field too: the reason tells them apart.
+  const event = (i: number, pad?: string) =>
+    JSON.stringify({ sensor_id: "s-1", ts: now - 60 + i, value: 1 + (i % 3) / 10, pad });
+  // 30 records of 40 KB in one zstd batch: 1.2 MB once decompressed, a few KB compressed.
+  const big = Array.from({ length: 30 }, (_, i) => event(i, " ".repeat(40_000)));
+  const limits = ["-X", "batch.size=4000000", "-X", "message.max.bytes=5000000"];
+  await kcat(["-P", "-t", events.name, "-z", "zstd", ...limits], big.join("\n") + "\n");
+  const small = Array.from({ length: 10 }, (_, i) => event(30 + i));
+  await kcat(["-P", "-t", events.name, "-z", "zstd"], small.join("\n") + "\n");
+  const group = "g-unreadable";
+  const p = await startProcessor({
+    TOPIC_EVENTS: events.name,
+    TOPIC_ALERTS: alerts.name,
+    TOPIC_DLQ: dlq.name,
+    CONSUMER_GROUP: group,
+    WORKERS: "1",
+    MAX_BATCH_BYTES: "1048576",
+  });
+  try {
+    await waitFor(
+      async () => (await committed(group, events.name)).get(0) === 40,
+      30_000,
+      "both batches committed",
+    );
+    const dead = await readAll(dlq.name);
+    assert.equal(await p.metric(`dq_records_total{outcome="ok",check="all"}`), 10);
+    assert.equal(dead.length, 30);
+    assert.deepEqual(dead.map((m) => Number(m.headers?.source_offset?.toString())), [
+      ...Array(30).keys(),
+    ]);
+    for (const m of dead) {
+      assert.match(
+        m.headers?.dq_reason?.toString() ?? "",
+        /^unreadable zstd batch of \d+ records \(\d+ compressed bytes\): zstd: a batch of up to \d+ bytes, at most 1048576/,
+      );
+    }
+    // The producer may split the 30 records into batches; the first dead letter of each keeps
+    // its batch: decompressed without the limit, they hold the 30 events.
+    const kept = dead.map((m) => m.headers?.dq_compressed_records as Buffer | undefined)
+      .filter((b) => b !== undefined);
+    assert.ok(kept.length >= 1 && kept.length < 30, `${kept.length} batches`);
+    const records = kept.map((b) => new TextDecoder().decode(decompressZstd(b, 2 ** 30))).join("");
+    for (const line of big) assert.ok(records.includes(line));
+  } finally {
+    p.child.kill("SIGTERM");
+    assert.equal((await p.status).code, 0, "clean exit");
   }
 });

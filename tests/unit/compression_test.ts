@@ -3,11 +3,14 @@ import fc from "fast-check";
 import {
   compressLz4,
   compressSnappy,
+  decompressGzip,
   decompressLz4,
   decompressSnappy,
   decompressZstd,
   MAX_DECOMPRESSED_BYTES,
+  zstdBound,
 } from "../../src/compression.ts";
+import zlib from "node:zlib";
 
 const text = (s: string) => new TextEncoder().encode(s);
 const SAMPLE = "hello hello hello hello anomaly flow\n";
@@ -71,4 +74,43 @@ Deno.test("a batch larger than the decompression limit is refused before anythin
   // A raw snappy block whose length preamble says 2 GiB.
   assert.throws(() => decompressSnappy(new Uint8Array([0x80, 0x80, 0x80, 0x80, 0x08, 0, 0, 0])));
   assert.ok(MAX_DECOMPRESSED_BYTES >= 64 * 2 ** 20, "room for a full fetch of 1 MiB events");
+});
+
+/** A zstd frame of RLE blocks of 128 KiB of `a` (window 128 KiB, no content size declared). */
+function zstdRle(blocks: number): Uint8Array {
+  const out = [0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x38];
+  for (let i = 0; i < blocks; i++) {
+    const header = (i === blocks - 1 ? 1 : 0) | (1 << 1) | (2 ** 17 * 8);
+    out.push(header & 255, (header >> 8) & 255, (header >> 16) & 255, 0x61);
+  }
+  return new Uint8Array(out);
+}
+
+Deno.test("a zstd batch is bounded by its blocks before it is decompressed: a bomb of a few KB is refused, a frame's bound is what it holds", () => {
+  const three = zstdRle(3);
+  assert.equal(zstdBound(three), 3 * 2 ** 17);
+  const out = decompressZstd(three);
+  assert.equal(out.length, 3 * 2 ** 17);
+  assert.ok(out.every((b) => b === 0x61));
+  // 2,100 blocks: 8 KB that would regenerate 275 MB.
+  const bomb = zstdRle(2_100);
+  assert.ok(bomb.length < 10_000);
+  assert.throws(() => decompressZstd(bomb), /a batch of up to 275251200 bytes, at most/);
+  assert.throws(() => decompressZstd(three, 2 ** 18), /at most 262144/);
+  // A frame claiming a 2 TiB window (fzstd would allocate it up front) and a cut frame.
+  assert.throws(
+    () => zstdBound(Uint8Array.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0xf8, 1, 0, 0])),
+    /window/,
+  );
+  assert.throws(() => zstdBound(three.subarray(0, 9)), /truncated/);
+  // The command-line tool's frame (with a checksum) is bounded by what it holds.
+  const cli = hex("28b52ffd0458cd00009868656c6c6f20616e6f6d616c7920666c6f770a0100f14a114e0347f4");
+  assert.ok(zstdBound(cli) >= SAMPLE.length);
+});
+
+Deno.test("a gzip batch past the limit is refused; within it, it decompresses whole", () => {
+  const zeros = new Uint8Array(2 * 2 ** 20);
+  const gz = zlib.gzipSync(zeros);
+  assert.throws(() => decompressGzip(gz, 2 ** 20));
+  assert.deepEqual(new Uint8Array(decompressGzip(gz)), zeros);
 });
