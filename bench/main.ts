@@ -13,6 +13,7 @@ import { benchNabBaselines } from "./nab_baselines.ts";
 import { benchMulti } from "./multi.ts";
 import { benchCalibration } from "./calibration.ts";
 import { benchCreep } from "./creep.ts";
+import { benchEntities } from "./entities.ts";
 
 const SECTIONS: Record<string, () => Promise<void>> = {
   detector: benchDetector,
@@ -22,6 +23,7 @@ const SECTIONS: Record<string, () => Promise<void>> = {
   multi: benchMulti,
   calibration: benchCalibration,
   creep: benchCreep,
+  entities: benchEntities,
 };
 /**
  * Only when named: the long runs (`deno task bench soak`, `deno task bench backlog`) and the
