@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { unreadableReason } from "./unreadable.ts";
 import { Counter, Registry } from "prom-client";
 import { type Config, loadConfig } from "./config.ts";
 import { contractOfConfig } from "./options.ts";
@@ -71,7 +72,7 @@ export type AlertRead = { ok: true; alert: Alert } | { ok: false; reason: string
 
 /**
  * One record of the alerts topic, read as untrusted input: a record that is empty, larger than
- * `maxBytes`, not JSON, or not an alert (a field missing or of the wrong type) is an
+ * `maxBytes`, one of a compressed batch that could not be read (`unreadable.ts`), not JSON, or not an alert (a field missing or of the wrong type) is an
  * `{ ok: false }` with the reason. Never throws.
  */
 export function readAlert(value: Uint8Array | null, maxBytes: number): AlertRead {
@@ -79,6 +80,8 @@ export function readAlert(value: Uint8Array | null, maxBytes: number): AlertRead
   if (value.byteLength > maxBytes) {
     return { ok: false, reason: `${value.byteLength} bytes, over ${maxBytes}` };
   }
+  const unreadable = unreadableReason(value);
+  if (unreadable !== undefined) return { ok: false, reason: unreadable };
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder().decode(value));

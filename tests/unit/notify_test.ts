@@ -5,6 +5,10 @@ import { postSlack } from "../../src/notify/slack.ts";
 import { createStormControl } from "../../src/notify/storm.ts";
 import { displayWidth } from "../../src/notify/text.ts";
 import { readAlert } from "../../src/alerts.ts";
+import { UNREADABLE_PREFIX } from "../../src/unreadable.ts";
+
+/** The value of a stand-in record of an unreadable compressed batch, with `reason`. */
+const standInRecordValue = (reason: string) => new TextEncoder().encode(UNREADABLE_PREFIX + reason);
 import { startHttp, startSmtp } from "../helpers/peers.ts";
 
 const alert: Alert = {
@@ -242,6 +246,7 @@ Deno.test("alerts topic: a record that is empty, too large, not JSON or of the w
     readAlert(bytes(JSON.stringify({ ...alert, sensor_id: 7 })), 1000),
     readAlert(bytes('{"type":"anomaly","sensor_id":"s","ts":1e999,"score":1,"threshold":1}'), 1000),
     readAlert(bytes("[]"), 1000),
+    readAlert(standInRecordValue("unreadable lz4 batch of 3 records"), 1000),
   ].map((r) => (assert.equal(r.ok, false), (r as { reason: string }).reason));
   assert.match(reasons[0], /empty/);
   assert.match(reasons[2], /over 20/);
@@ -249,6 +254,7 @@ Deno.test("alerts topic: a record that is empty, too large, not JSON or of the w
   assert.match(reasons[5], /^score:/);
   assert.match(reasons[6], /^features\.value:/);
   assert.match(reasons[8], /^ts:/);
+  assert.equal(reasons[10], "unreadable lz4 batch of 3 records");
 });
 
 Deno.test("Slack and e-mail: the hostile alert through a real HTTP peer and a real SMTP server", async () => {
