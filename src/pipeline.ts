@@ -22,7 +22,13 @@
  * @module
  */
 import { builtinContract, type CheckLimits, DEFAULT_LIMITS } from "./event.ts";
-import { type Checker, checkTime, compileChecker } from "./contract/compile.ts";
+import {
+  type Checker,
+  checkTime,
+  compileChecker,
+  MAX_EVENT_TIME,
+  type TimeLimits,
+} from "./contract/compile.ts";
 import { type Contract, type Cycle, CYCLE_SECONDS } from "./contract/spec.ts";
 import { type ForestOptions, isWarm, type MassState, massToScore } from "./hst/mod.ts";
 import type { QuantileState } from "./quantile.ts";
@@ -303,8 +309,13 @@ interface PipelineCore {
   now: () => number;
   /** The event-time clock (`clock: "event"`): the latest accepted `ts`. */
   eventClock: number;
+  /**
+   * Event clock before a jump beyond the future skew, until a row is accepted against the clock
+   * the jump set (NaN: none).
+   */
+  clockBeforeJump: number;
   /** Limits of the time checks. */
-  time: { freshnessLagSec: number | null; maxFutureSec: number; field: string };
+  time: TimeLimits;
   /** Columns of the contract's features the model sees, in order. */
   columns: number[];
   /** Seconds of each time cycle the forest also sees (two features each, after the columns). */
@@ -358,13 +369,26 @@ function checkTimes(core: PipelineCore, c: CheckedBatch): number[] {
   for (let i = 0; i < c.n; i++) {
     if (c.status[i] !== 0) continue;
     // Event time: the clock is the latest accepted `ts`, and a row after a gap of any length
-    // moves it on (a file's gap is not a future event).
+    // moves it on (a file's gap is not a future event); a time past the year 3000 is judged
+    // against the clock as it is, so its reason can say which unit would make it now.
     const clock = core.clock === "wall"
       ? wall
+      : c.ts[i] > MAX_EVENT_TIME
+      ? (Number.isNaN(core.eventClock) ? wall : core.eventClock)
       : Number.isNaN(core.eventClock) || c.ts[i] > core.eventClock
       ? c.ts[i]
       : core.eventClock;
-    const t = checkTime(c.ts[i], clock, core.time);
+    let t = checkTime(c.ts[i], clock, core.time);
+    if (!t.ok && t.which === "stale" && !Number.isNaN(core.clockBeforeJump)) {
+      // Fresh against the clock before its latest jump: that jump was one wild time (a year
+      // typed wrong), not a gap; the clock goes back so the rows after it are judged.
+      const before = checkTime(c.ts[i], core.clockBeforeJump, core.time);
+      if (before.ok) {
+        core.eventClock = Math.max(core.clockBeforeJump, c.ts[i]);
+        core.clockBeforeJump = NaN;
+        t = before;
+      }
+    }
     if (!t.ok) {
       c.status[i] = core.checker.timeCodes[t.which];
       c.reasons[i] = t.reason;
@@ -373,7 +397,13 @@ function checkTimes(core: PipelineCore, c: CheckedBatch): number[] {
       c.keys[i] = "";
       continue;
     }
-    if (core.clock === "event" && !(c.ts[i] <= core.eventClock)) core.eventClock = c.ts[i];
+    if (core.clock === "event") {
+      // A jump beyond the future skew is remembered until a row is accepted against the clock
+      // it set, which makes it a gap.
+      const jump = c.ts[i] - core.eventClock > core.time.maxFutureSec;
+      core.clockBeforeJump = jump ? core.eventClock : NaN;
+      if (!(c.ts[i] <= core.eventClock)) core.eventClock = c.ts[i];
+    }
     valid.push(i);
   }
   return valid;
@@ -549,6 +579,7 @@ function coreOf(
       freshnessLagSec: time.freshnessLagSec,
       maxFutureSec: time.maxFutureSec,
       field: time.field,
+      unit: checker.contract.fields.find((f) => f.name === time.field)?.unit,
     },
     params: {
       nTrees: forest.nTrees ?? FOREST_DEFAULTS.nTrees,
@@ -558,6 +589,7 @@ function coreOf(
     clock: options.clock ?? "wall",
     now: options.now ?? (() => Date.now() / 1000),
     eventClock: NaN,
+    clockBeforeJump: NaN,
     columns: forest.features.map((f) => checker.features.indexOf(f)),
     cycles: forest.cycles.map((c) => CYCLE_SECONDS[c]),
     cycleRadius: cycleRadius(forest.limits.slice(0, forest.features.length)),

@@ -20,6 +20,7 @@
  *
  * @module
  */
+import { compilePattern, type Pattern } from "./pattern.ts";
 import { unreadableReason } from "../unreadable.ts";
 import { checkNamesOf, type Contract, type FieldSpec } from "./spec.ts";
 import { countTopLevelKeys, topLevelKeys } from "./keys.ts";
@@ -173,7 +174,7 @@ interface Constants {
   iso: typeof isoSeconds;
   describe: typeof describeValue;
   sets: Set<unknown>[];
-  patterns: RegExp[];
+  patterns: Pattern[];
 }
 
 const q = JSON.stringify;
@@ -276,7 +277,7 @@ export function checkerSource(contract: Contract, C: Constants): string {
       );
     }
     if (f.pattern) {
-      const k = C.patterns.push(new RegExp(f.pattern, "u")) - 1;
+      const k = C.patterns.push(compilePattern(f.pattern)) - 1;
       body.push(
         `if (!C.patterns[${k}].test(${v})) ${
           fail(
@@ -438,7 +439,39 @@ export interface TimeLimits {
   maxFutureSec: number;
   /** The time field's name, for the reason. Default: `ts`. */
   field?: string;
+  /** The time field's unit, for the reason. Default: `seconds`. */
+  unit?: string;
 }
+
+/** Seconds per unit of a numeric time field. */
+const UNIT_SECONDS: Record<string, number> = {
+  seconds: 1,
+  milliseconds: 1e-3,
+  microseconds: 1e-6,
+  nanoseconds: 1e-9,
+};
+
+/**
+ * For a time `ts` (Unix seconds, as the contract read it in `unit`) far from `now`: the hint when
+ * its number read in another unit lands within a year of `now` (the producer writes milliseconds
+ * where the contract says seconds, or the other way round); empty otherwise.
+ */
+export function unitHint(ts: number, now: number, unit = "seconds"): string {
+  const read = UNIT_SECONDS[unit];
+  if (read === undefined) return "";
+  for (const [other, scale] of Object.entries(UNIT_SECONDS)) {
+    if (other !== unit && Math.abs((ts * scale) / read - now) < 366 * 86_400) {
+      return ` (read as ${other} it would be now; the contract reads it as ${unit})`;
+    }
+  }
+  return "";
+}
+
+/**
+ * The latest time an event may carry, 3000-01-01 UTC in Unix seconds: later, it is a time in a
+ * finer unit than the contract reads (milliseconds read as seconds land in the year 57,000).
+ */
+export const MAX_EVENT_TIME = 32_503_680_000;
 
 /**
  * The time checks of an event whose other checks passed; `now` in Unix seconds. Returns ok when
@@ -450,6 +483,13 @@ export function checkTime(
   limits: TimeLimits,
 ): { ok: true } | { ok: false; which: "stale" | "future"; reason: string } {
   const field = limits.field ?? "ts";
+  if (ts > MAX_EVENT_TIME) {
+    return {
+      ok: false,
+      which: "future",
+      reason: `${field} ${ts} is after the year 3000${unitHint(ts, now, limits.unit)}`,
+    };
+  }
   if (ts > now + limits.maxFutureSec) {
     const days = limits.maxFutureSec / 86_400;
     const ahead = Number.isInteger(days)
@@ -458,7 +498,9 @@ export function checkTime(
     return {
       ok: false,
       which: "future",
-      reason: `${field} ${ts} is more than ${ahead} in the future (now ${now})`,
+      reason: `${field} ${ts} is more than ${ahead} in the future (now ${now})${
+        unitHint(ts, now, limits.unit)
+      }`,
     };
   }
   if (limits.freshnessLagSec !== null && ts < now - limits.freshnessLagSec) {
@@ -467,7 +509,7 @@ export function checkTime(
       which: "stale",
       reason: `${field} ${ts} is ${
         Math.round(now - ts)
-      } s old, more than ${limits.freshnessLagSec} s`,
+      } s old, more than ${limits.freshnessLagSec} s${unitHint(ts, now, limits.unit)}`,
     };
   }
   return { ok: true };

@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { compilePattern, type Pattern } from "./pattern.ts";
 import { createRandom } from "../random.ts";
 import type { Contract, FieldSpec } from "./spec.ts";
 
@@ -56,6 +57,14 @@ export interface ContractEvent {
 
 const STALE_SEC = 3 * 24 * 3600;
 
+/** Compiled patterns by source (compiling one takes far longer than a match). */
+const PATTERNS = new Map<string, Pattern>();
+const patternOf = (source: string) => {
+  let p = PATTERNS.get(source);
+  if (!p) PATTERNS.set(source, p = compilePattern(source));
+  return p;
+};
+
 /** A value of string field `f` for index `k` that passes its length and pattern rules. */
 export function stringValue(f: FieldSpec, k: number): string {
   if (f.enum) return String(f.enum[k % f.enum.length]);
@@ -73,7 +82,7 @@ export function stringValue(f: FieldSpec, k: number): string {
     candidates.push(`${text}-${k}`, text);
   }
   candidates.push(`${f.name}-${k}`, String(k), String(k).padStart(8, "0"));
-  const pattern = f.pattern ? new RegExp(f.pattern, "u") : undefined;
+  const pattern = f.pattern ? patternOf(f.pattern) : undefined;
   const fits = (s: string) =>
     s.length >= (f.minLength ?? 0) && s.length <= (f.maxLength ?? Infinity) &&
     (!pattern || pattern.test(s));

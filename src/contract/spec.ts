@@ -24,6 +24,7 @@
  *
  * @module
  */
+import { compilePattern } from "./pattern.ts";
 import { z } from "zod";
 
 /** Types a field can have. */
@@ -280,9 +281,9 @@ function crossCheck(file: z.output<typeof ContractFile>): string[] {
     }
     if (f.pattern) {
       try {
-        new RegExp(f.pattern, "u");
+        compilePattern(f.pattern);
       } catch (e) {
-        problems.push(`${at}.pattern: not a regular expression (${(e as Error).message})`);
+        problems.push(`${at}.pattern: not a pattern this product runs: ${(e as Error).message}`);
       }
     }
     if (f.unit && f.type !== "timestamp") {

@@ -236,3 +236,46 @@ Deno.test("contract check, json-schema and infer from the command line", async (
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a contract pattern that backtracks badly cannot stall the processor: a hostile value is judged like any other", async () => {
+  const dir = await Deno.makeTempDir();
+  const contract = `${dir}/tags.yaml`;
+  await Deno.writeTextFile(
+    contract,
+    [
+      "name: tags",
+      "version: 1",
+      "key: device",
+      "unknown_fields: reject",
+      "time: { field: ts }",
+      "fields:",
+      '  device: { type: string, pattern: "^(a+)+$" }',
+      "  ts: { type: timestamp }",
+      "  level: { type: number, min: 0, max: 100 }",
+      "features: [{ field: level }]",
+    ].join("\n") + "\n",
+  );
+  const events = `${dir}/events.jsonl`;
+  // JavaScript's own engine backtracks 2⁴⁰ times on the second line: days of one worker's time.
+  const lines = [
+    { device: "aaa", ts: 1767225600, level: 5 },
+    { device: "a".repeat(40) + "!", ts: 1767225601, level: 5 },
+    { device: "aaaa", ts: 1767225602, level: 6 },
+  ].map((e) => JSON.stringify(e));
+  await Deno.writeTextFile(events, lines.join("\n") + "\n");
+  // Stopped after 60 s, which only a stalled worker takes.
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, "replay", events, "--contract", contract],
+    env: { LOG_LEVEL: "warning" },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+  const out = await child.output();
+  clearTimeout(timer);
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, `replay stalled or failed: ${stderr}`);
+  const rows = new TextDecoder().decode(out.stdout).trim().split("\n").map((l) => JSON.parse(l));
+  assert.deepEqual(rows.map((r) => r.check), ["all", "pattern_device", "all"]);
+  await Deno.remove(dir, { recursive: true });
+});

@@ -101,8 +101,46 @@ Deno.test("a bad contract is refused with one line per problem, naming the file 
       ...minimal(),
       fields: { ...minimal().fields, p: { type: "string", pattern: "([" } },
     })
-      .some((l) => /fields\.p\.pattern: not a regular expression/.test(l)),
+      .some((l) =>
+        /fields\.p\.pattern: not a pattern this product runs: missing closing \]/.test(l)
+      ),
   );
+  // What no linear-time engine runs is refused at once, saying what patterns allow.
+  const refused: [string, RegExp][] = [["^(?=a)b", /lookaround/], ["(a)\\1", /backreferences/]];
+  for (const [pattern, why] of refused) {
+    const found = problems({
+      ...minimal(),
+      fields: { ...minimal().fields, p: { type: "string", pattern } },
+    });
+    assert.ok(
+      found.some((l) => /fields\.p\.pattern: not a pattern/.test(l) && why.test(l)),
+      found.join("\n"),
+    );
+  }
+});
+
+Deno.test("a pattern runs in linear time: a value that backtracks JavaScript's engine for days is judged at once, with JavaScript's syntax and search semantics", () => {
+  const field = (pattern: string) => ({ ...minimal().fields, p: { type: "string", pattern } });
+  const checkerOf = (pattern: string) =>
+    compileChecker(parseContract({ ...minimal(), fields: field(pattern) }, "c.yaml"));
+  const x = new Float64Array(1);
+  const verdict = (pattern: string, p: string) => {
+    const checker = checkerOf(pattern);
+    const out = createCheckOutput();
+    const event = new TextEncoder().encode(
+      JSON.stringify({ id: "a", ts: 1767225600, amount: 1, p }),
+    );
+    return checker.checks[checker.check(event, x, 0, out)];
+  };
+  // 2⁴⁰ backtracking steps for JavaScript's RegExp (it took 43 s at 2³⁰ here).
+  assert.equal(verdict("^(a+)+$", "a".repeat(40) + "!"), "pattern_p");
+  assert.equal(verdict("^(a+)+$", "a".repeat(40)), "ok");
+  assert.equal(verdict("^(a|aa)*$", "a".repeat(100_000) + "!"), "pattern_p");
+  // JavaScript's syntax: \u escapes, named groups, classes; a match is a search.
+  assert.equal(verdict("^\\u0041(?<n>\\d+)$", "A12"), "ok");
+  assert.equal(verdict("^\\p{Lu}\\p{Ll}+$", "Élan"), "ok");
+  assert.equal(verdict("acc", "an account"), "ok");
+  assert.equal(verdict("^acc$", "an account"), "pattern_p");
 });
 
 Deno.test("a feature may declare its change since the previous event to be judged; only as true or false", () => {
@@ -290,6 +328,31 @@ Deno.test("time units: seconds, milliseconds and ISO 8601 (offsets, no offset = 
     { ok: true },
     "no lag: never stale",
   );
+});
+
+Deno.test("a time in the wrong unit is rejected with a reason that says which unit would make it now", () => {
+  const now = 1767225600;
+  const limits = { freshnessLagSec: 300, maxFutureSec: 86_400, field: "ts" };
+  const reason = (ts: number, unit?: string) => {
+    const t = checkTime(ts, now, { ...limits, unit });
+    assert.ok(!t.ok);
+    return t.reason;
+  };
+  // Milliseconds (or micro-, nanoseconds) sent where the contract reads seconds: past the year 3000.
+  assert.match(
+    reason(now * 1000 + 123),
+    /after the year 3000 \(read as milliseconds it would be now; the contract reads it as seconds\)/,
+  );
+  assert.match(reason(now * 1e6), /read as microseconds it would be now/);
+  assert.match(reason(now * 1e9), /read as nanoseconds it would be now/);
+  // Seconds sent where the contract reads milliseconds: read as 1970, stale.
+  assert.match(
+    reason(now / 1000, "milliseconds"),
+    /s old, .*read as seconds it would be now; the contract reads it as milliseconds/,
+  );
+  // A time that is simply old or ahead gets no hint.
+  assert.doesNotMatch(reason(now - 3600), /read as/);
+  assert.doesNotMatch(reason(now + 30 * 86_400), /read as/);
 });
 
 Deno.test("fuzz: no input bytes make a compiled contract throw, and a pass always gives finite features within their field's range", async () => {

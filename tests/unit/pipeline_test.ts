@@ -126,6 +126,39 @@ Deno.test("the wall clock rejects events older than the freshness lag", async ()
   }
 });
 
+Deno.test("the event clock survives one wild time: a time in milliseconds is rejected saying so, a year typed wrong does not reject the rows after it, a real gap still moves the clock", async () => {
+  const pipeline = await createPipeline({ workers: 1, clock: "event" });
+  try {
+    const mk = (ts: number) => encoder.encode(JSON.stringify({ sensor_id: "s", ts, value: 1 }));
+    const times = [
+      START,
+      START * 1000 + 60_000, // milliseconds where the contract reads seconds
+      START + 120,
+      START + 25 * 365 * 86_400, // a year typed wrong: taken for a gap at first
+      START + 180, // fresh against the clock before that jump: the jump was one wild time
+      START + 240,
+      START + 30 * 86_400, // a real gap of a month
+      START + 30 * 86_400 + 60,
+      START + 240, // before the gap: stale
+    ];
+    const out = await pipeline.process(times.map(mk));
+    assert.deepEqual([...out.status].map((c) => CHECKS[c]), [
+      "ok",
+      "schema",
+      "ok",
+      "ok",
+      "ok",
+      "ok",
+      "ok",
+      "ok",
+      "freshness",
+    ]);
+    assert.match(out.reasons[1]!, /after the year 3000 \(read as milliseconds it would be now/);
+  } finally {
+    await pipeline.close();
+  }
+});
+
 Deno.test("a pipeline resumed from a snapshot scores and decides as if it had never stopped", async () => {
   const values = stream(5000, 4).map((e) =>
     encoder.encode(JSON.stringify({ ...e.event, ts: START }))
