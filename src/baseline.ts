@@ -42,7 +42,7 @@
 import { nullDegrees, studentScale } from "./tails.ts";
 import { learnShape, SHAPE_SLOTS, shapeDeviation, startShape } from "./baseline/shape.ts";
 import { addToDay, DAY_SLOTS, eventsPerDay, startDays } from "./baseline/period.ts";
-import { winsorisedVariance } from "./baseline/noise.ts";
+import { heldBack, winsorisedVariance } from "./baseline/noise.ts";
 import {
   firstVisitStep,
   hourOffset,
@@ -112,7 +112,9 @@ const REFRESH = 256;
  * last value, run, `p` (share of repeats), its updates, `p` when the run began; the drift's mean,
  * mean square and the judged event after its last error beyond the clip (`baseline/noise.ts`; 0: none).
  */
-const HEAD = 12;
+const HEAD = 13;
+/** Slot of the excess of an extreme error held back (0: none), in {@link HEAD}. */
+const HELD = 12;
 
 /**
  * Numbers kept per entity and feature with `season`, with the change's (`change`), with the
@@ -457,17 +459,21 @@ export function createBaselines(
         if (basis) basis[f] = by;
         if (warm && flat > cal) cal = flat;
         if (calibrated) calibrated[f] = cal;
+        // The value as the level and the hour's offset learn it: an extreme one is held back
+        // beyond the clip until the next event says whether it was alone (see heldBack).
+        let learned = v;
         if (n === 0) s[at] = v;
         else {
           // The noise is winsorised: once warm, a value far out widens it as one 6 sd away
           // would, so anomalies do not hide the next ones; the level follows every value, so a
           // lasting shift becomes the new normal.
           const d = v - forecast;
+          learned = forecast + heldBack(s, at + HELD, d, variance, warm);
           // A new entity's level and noise start as the plain mean and variance of its first
           // values (weight 1/n until that falls to alpha), so its noise is not underestimated
           // when it is first judged.
           const weight = Math.max(o.alpha, 1 / (n + 1));
-          const next = base + weight * d;
+          const next = base + weight * (learned - forecast);
           // The trend learns once the level is a running mean (not the plain mean of its first
           // values, whose moves are no trend), at the same weight per hour for any reading rate.
           const perHour = days ? eventsPerDay(s, dayAt[f]) / 24 : 0;
@@ -481,7 +487,7 @@ export function createBaselines(
         if (hour >= 0) {
           // The hour's offset from the level it left, learned with the season's weight; its
           // first visit starts from the previous hour's offset (see hourOffset).
-          const h = at + HEAD + hour, e = v - s[at] - offset;
+          const h = at + HEAD + hour, e = learned - s[at] - offset;
           const first = Number.isNaN(s[h]);
           const step = first ? firstVisitStep(e, variance) : SEASON_WEIGHT[o.season] * e;
           s[h] = offset + step;

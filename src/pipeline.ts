@@ -91,7 +91,7 @@ export type Feature = string;
  * Version of {@link ModelState}: 8 since every feature's baseline keeps its day means (the day's
  * mean against the same weekday's, `baseline/period.ts`); 7 added its drift.
  */
-export const MODEL_STATE_VERSION = 8;
+export const MODEL_STATE_VERSION = 9;
 
 /** The learned state of the model: forest masses, threshold, events scored, and what they fit. */
 export interface ModelState {
