@@ -53,6 +53,22 @@ async function javaProduce(topic: string, codec: string, lines: string[]): Promi
   assert.ok(out.success, `java producer failed: ${new TextDecoder().decode(out.stderr)}`);
 }
 
+/** `process` with one worker on the topics `events`, `alerts` and `dlq`, in group `group`. */
+function processorOn(
+  topics: Record<"events" | "alerts" | "dlq", { name: string }>,
+  group: string,
+  env: Record<string, string> = {},
+) {
+  return startProcessor({
+    TOPIC_EVENTS: topics.events.name,
+    TOPIC_ALERTS: topics.alerts.name,
+    TOPIC_DLQ: topics.dlq.name,
+    CONSUMER_GROUP: group,
+    WORKERS: "1",
+    ...env,
+  });
+}
+
 Deno.test("kafkajs produces, kcat (an independent client) reads the same records back", async () => {
   await using topic = await testTopic("path-kafkajs-to-kcat");
   const producer = testKafka().producer({ idempotent: true, maxInFlightRequests: 1 });
@@ -126,13 +142,7 @@ Deno.test("a topic compressed with gzip, snappy, lz4 or zstd, by kcat (librdkafk
       await kcat(["-P", "-t", events.name, "-z", codec], lines.join("\n") + "\n");
     } else await javaProduce(events.name, codec, lines);
     const group = `g-codec-${client}-${codec}`;
-    const p = await startProcessor({
-      TOPIC_EVENTS: events.name,
-      TOPIC_ALERTS: alerts.name,
-      TOPIC_DLQ: dlq.name,
-      CONSUMER_GROUP: group,
-      WORKERS: "1",
-    });
+    const p = await processorOn({ events, alerts, dlq }, group);
     try {
       await waitFor(
         async () => (await committed(group, events.name)).get(0) === lines.length,
@@ -169,14 +179,7 @@ Deno.test("a compressed batch beyond MAX_BATCH_BYTES is dead-lettered record by 
   const small = Array.from({ length: 10 }, (_, i) => event(30 + i));
   await kcat(["-P", "-t", events.name, "-z", "zstd"], small.join("\n") + "\n");
   const group = "g-unreadable";
-  const p = await startProcessor({
-    TOPIC_EVENTS: events.name,
-    TOPIC_ALERTS: alerts.name,
-    TOPIC_DLQ: dlq.name,
-    CONSUMER_GROUP: group,
-    WORKERS: "1",
-    MAX_BATCH_BYTES: "1048576",
-  });
+  const p = await processorOn({ events, alerts, dlq }, group, { MAX_BATCH_BYTES: "1048576" });
   try {
     await waitFor(
       async () => (await committed(group, events.name)).get(0) === 40,
