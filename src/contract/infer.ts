@@ -131,6 +131,9 @@ function majorityType(s: FieldStats): { type: string; others: number } {
   return { type: counts[0][1] > 0 ? counts[0][0] : "string", others: valued - counts[0][1] };
 }
 
+/** Rare fields named one by one in the notes; the rest are counted. */
+const RARE_NOTES = 10;
+
 /**
  * A draft contract (the document a contract file holds) from sample events, and notes on what
  * was guessed. A sample may hold bad events: a field seen in under 1 % of them is left out, a
@@ -148,13 +151,33 @@ export function inferContract(
   const n = records.length;
   const maxEnum = options.maxEnum ?? 12;
   const notes: string[] = [`drafted from ${n} sample events`];
+  let rare = 0;
+  const leftOut = new Set<string>();
   const stats = statsOf(records).filter((s) => {
     if (s.present >= Math.max(1, RARE * n)) return true;
-    notes.push(
-      `${s.name}: in ${s.present} of ${n} events only, left out (unknown fields fail schema)`,
-    );
+    leftOut.add(s.name);
+    // Events keyed by ids (a map of readings by device) can bring thousands of such fields.
+    if (rare++ < RARE_NOTES) {
+      notes.push(
+        `${s.name}: in ${s.present} of ${n} events only, left out`,
+      );
+    }
     return false;
   });
+  if (rare > RARE_NOTES) {
+    notes.push(`and ${rare - RARE_NOTES} more fields, each in under 1 % of the events, left out`);
+  }
+  // Field names that vary by event (ids as keys) cannot be declared: when the events holding a
+  // left-out field are not themselves rare, the draft allows unknown fields rather than reject
+  // them.
+  const carriers = records.filter((r) => Object.keys(r).some((k) => leftOut.has(k))).length;
+  const unknownFields = carriers >= Math.max(1, RARE * n) ? "allow" : "reject";
+  if (unknownFields === "allow") {
+    notes.push(
+      `unknown_fields: allow, as ${carriers} of ${n} events hold a field left out ` +
+        "(with reject they would fail schema)",
+    );
+  }
   const fields: Record<string, Record<string, unknown>> = {};
   const kinds = new Map<string, string>();
   const typeOf = new Map(stats.map((s) => [s.name, majorityType(s)]));
@@ -263,7 +286,7 @@ export function inferContract(
     name: options.name ?? "my-events",
     version: 1,
     description: `Drafted by contract infer from ${n} sample events`,
-    unknown_fields: "reject",
+    unknown_fields: unknownFields,
     ...(key ? { key: key.name } : {}),
     time: { field: time.name, freshness_lag_sec: 300, max_future_sec: 86_400 },
     fields,

@@ -444,6 +444,29 @@ Deno.test("infer drafts a contract that checks its own sample: types, required, 
   assert.equal((ms.fields as Record<string, Record<string, unknown>>).t.unit, "milliseconds");
 });
 
+Deno.test("infer on events keyed by ids: the draft allows the fields it cannot declare, and names ten of thousands", () => {
+  // Readings keyed by a device id that changes with each event: 200 events, 100 fields each.
+  const records = Array.from({ length: 200 }, (_, i) => {
+    const r: Record<string, unknown> = { site: "a", ts: 1767225600 + 60 * i, load: i % 9 };
+    for (let k = 0; k < 100; k++) r[`dev_${i}_${k}`] = k;
+    return r;
+  });
+  const { document, notes } = inferContract(records);
+  assert.equal(document.unknown_fields, "allow");
+  assert.ok(notes.length < 20, `${notes.length} notes`);
+  assert.ok(notes.some((n) => /and 19990 more fields/.test(n)), notes.join("\n"));
+  const c = parseContract(document, "draft");
+  const checker = compileChecker(c);
+  const x = new Float64Array(c.features.length);
+  const out = createCheckOutput();
+  for (const r of records) assert.equal(checker.check(bytes(r), x, 0, out), 0, out.reason);
+  // A few bad events with a stray field (under 1 %) are still rejected by the draft.
+  const stray = records.map(({ site, ts, load }, i) =>
+    i === 7 ? { site, ts, load, x: 1 } : { site, ts, load }
+  );
+  assert.equal(inferContract(stray).document.unknown_fields, "reject");
+});
+
 Deno.test("a CSV without a contract: the first column is the time, every other numeric column a feature named by its header", () => {
   const rows = ["2026-01-01 00:00:00,1.5,7,x", "2026-01-01 00:01:00,2.5,8,y"].map(csvCells);
   const c = csvContract(["time", "a", "b", "label"], rows, CSV_RANGES);
