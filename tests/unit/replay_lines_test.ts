@@ -44,3 +44,11 @@ Deno.test("lines and multi-byte characters cut across the stream's chunks come o
   const many = await linesOf("1\n".repeat(1_000_000));
   assert.equal(many.length, 1_000_000);
 });
+
+Deno.test("a line of many chunks comes out whole, between lines that end in the same chunk as it", async () => {
+  // One line of 5 MB (about 80 chunks of the file stream) between short ones.
+  const long = "y".repeat(5 * 2 ** 20);
+  assert.deepEqual(await linesOf(`a\nb\n${long}\nc\nd`), ["a", "b", long, "c", "d"]);
+  assert.deepEqual(await linesOf(`${long}`), [long]);
+  assert.deepEqual(await linesOf(`${long}\n\n`), [long, ""]);
+});
