@@ -41,7 +41,7 @@
  */
 import { nullDegrees, studentScale } from "./tails.ts";
 import { learnShape, SHAPE_SLOTS, shapeDeviation, startShape } from "./baseline/shape.ts";
-import { addToDay, DAY_SLOTS, eventsPerDay, startDays } from "./baseline/period.ts";
+import { addToDay, DAY_SLOTS, startDays } from "./baseline/period.ts";
 import { heldBack, winsorisedVariance } from "./baseline/noise.ts";
 import {
   firstVisitStep,
@@ -110,11 +110,15 @@ const REFRESH = 256;
 /**
  * Numbers per entity and feature before the hourly offsets: level, trend, variance, events seen;
  * last value, run, `p` (share of repeats), its updates, `p` when the run began; the drift's mean,
- * mean square and the judged event after its last error beyond the clip (`baseline/noise.ts`; 0: none).
+ * mean square and the judged event after its last error beyond the clip (`baseline/noise.ts`; 0: none);
+ * the excess held back ({@link HELD}); the previous event's time, the mean gap and the gaps seen
+ * ({@link PREV_TS}).
  */
-const HEAD = 13;
+const HEAD = 16;
 /** Slot of the excess of an extreme error held back (0: none), in {@link HEAD}. */
 const HELD = 12;
+/** Slots of the previous event's time, the running mean of the gaps between events, their count. */
+const PREV_TS = 13, GAP = 14, GAPS = 15;
 
 /**
  * Numbers kept per entity and feature with `season`, with the change's (`change`), with the
@@ -146,8 +150,8 @@ const TREND_WEIGHT = 0.001;
 
 /**
  * Events an hour up to which the trend learns with {@link TREND_WEIGHT}; an entity read more often
- * (its events of a full day, `baseline/period.ts`) learns with `TREND_WEIGHT × 12 / its events an
- * hour`, the same weight per hour as a reading every 5 minutes. With the daily profile the trend
+ * (its events an hour from the gaps between its events' times, {@link eventsPerHour}) learns with
+ * `TREND_WEIGHT × 12 / its events an hour`, the same weight per hour as a reading every 5 minutes. With the daily profile the trend
  * feeds on the level's moves at each hour's turn, which the offsets carry to the next day; at
  * 0.001 an event that loop grew for sensors read every 5–30 seconds (every minute with the weekly
  * profile): Gaussian readings every 20 s alerted at 1,670 × the default target over 46 days, the
@@ -459,6 +463,7 @@ export function createBaselines(
         if (basis) basis[f] = by;
         if (warm && flat > cal) cal = flat;
         if (calibrated) calibrated[f] = cal;
+        const rate = eventsPerHour(s, at, ts);
         // The value as the level and the hour's offset learn it: an extreme one is held back
         // beyond the clip until the next event says whether it was alone (see heldBack).
         let learned = v;
@@ -476,7 +481,7 @@ export function createBaselines(
           const next = base + weight * (learned - forecast);
           // The trend learns once the level is a running mean (not the plain mean of its first
           // values, whose moves are no trend), at the same weight per hour for any reading rate.
-          const perHour = days ? eventsPerDay(s, dayAt[f]) / 24 : 0;
+          const perHour = days ? rate : 0;
           const trendWeight = perHour > TREND_HOUR_EVENTS
             ? TREND_WEIGHT * TREND_HOUR_EVENTS / perHour
             : TREND_WEIGHT;
@@ -508,6 +513,24 @@ export function createBaselines(
 }
 
 /**
+ * The entity's events an hour, from the running mean of the gaps between its events' times
+ * (weight 1/k over its first k gaps, then 1/256), learned here from `ts` (`s[at + PREV_TS]` NaN
+ * before the first); 0 when no time is known.
+ * Known from its second event on: the count of a day needs a day, and the trend learned at the
+ * full weight meanwhile (a sensor read every second kept a spurious slope of 2e-5 an event for
+ * days, its level drifting 2 sd a day away from the offsets of the hours it had seen).
+ */
+function eventsPerHour(s: Float64Array, at: number, ts: number | undefined): number {
+  if (ts === undefined || !Number.isFinite(ts)) return 0;
+  const prev = s[at + PREV_TS], gaps = s[at + GAPS];
+  s[at + PREV_TS] = ts;
+  if (Number.isNaN(prev)) return 0;
+  s[at + GAPS] = gaps + 1;
+  s[at + GAP] += Math.max(1 / (gaps + 1), 1 / 256) * (Math.max(0, ts - prev) - s[at + GAP]);
+  return s[at + GAP] > 0 ? 3600 / s[at + GAP] : Infinity;
+}
+
+/**
  * The slots of a new entity: zeros, its hourly offsets unknown (NaN), the shapes at `shapes`
  * Gaussian, the day means at `days` without a day yet.
  */
@@ -519,7 +542,10 @@ function freshSlots(
   days: readonly number[],
 ): Float64Array {
   const s = new Float64Array(stride + 1);
-  for (const at of offsets) s.fill(NaN, at + HEAD, at + HEAD + hours);
+  for (const at of offsets) {
+    s.fill(NaN, at + HEAD, at + HEAD + hours);
+    s[at + PREV_TS] = NaN;
+  }
   for (const at of shapes) startShape(s, at);
   for (const at of days) startDays(s, at);
   return s;

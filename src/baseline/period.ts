@@ -69,14 +69,6 @@ const SPREAD_FROM_VISIT = 2;
 /** Numbers per entity and feature. */
 export const DAY_SLOTS = VISITS + 7;
 
-/**
- * Events of a full day at `s[at …]`: the most an entity has had in a day (fading), or today's so
- * far when more; 0 before its first event.
- */
-export function eventsPerDay(s: Float64Array, at: number): number {
-  return Math.max(s[at + FULL], s[at + COUNT]);
-}
-
 /** Writes a fresh state (no day yet) at `s[at …]`. */
 export function startDays(s: Float64Array, at: number): void {
   s.fill(0, at, at + DAY_SLOTS);

@@ -571,6 +571,26 @@ Deno.test("a sensor read every second is not flagged for drift when the clock tu
   assert.deepEqual(drift, []);
 });
 
+Deno.test("a sensor read every second keeps no slope it did not have: on its second day its first hour is forecast as it was learned", () => {
+  // Its reading rate was taken from a day's count: until the first day closed the trend learned
+  // at the full weight, kept a slope of 2e-5 an event for days, and the level drifted 2 sd away
+  // from the offsets of the hours it had seen; 40 drift alerts when the clock came back to 00:00.
+  const rng = createRandom(5, 1);
+  const b = createBaselines(1);
+  const z = new Float64Array(1), typical = new Float64Array(1), calibrated = new Float64Array(1);
+  const basis = new Uint8Array(1);
+  const zStar = deviationForRate(THRESHOLD_DEFAULTS.targetFalseAlertRate);
+  const alerts: string[] = [];
+  let worst = 0;
+  for (let i = 0; i < 26 * 3600; i++) {
+    b.judgeLearn("s", [rng.normal()], 1767225600 + i, { z, typical, calibrated, basis });
+    if (calibrated[0] >= zStar) alerts.push(`${i} ${BASES[basis[0]]}`);
+    if (i >= 24 * 3600) worst = Math.max(worst, Math.abs(typical[0]));
+  }
+  assert.ok(alerts.every((a) => !a.endsWith("drift")), alerts.join(", "));
+  assert.ok(worst < 1.5, `on the second day the forecast is off by up to ${worst} sd`);
+});
+
 Deno.test("a reading that rises steadily is followed by the trend: its noise stays its own, and without a season an 8-sd spike on it alerts", () => {
   // A damped trend lags a ramp by a constant many times its slope, which then counts as noise:
   // at 0.998 an event the noise came out 33 units for a true 1, and these spikes went unseen.
