@@ -17,6 +17,8 @@ import {
 import { jsonSchemaOf } from "../../src/contract/json_schema.ts";
 import { csvContract, inferContract } from "../../src/contract/infer.ts";
 import { contractEvents } from "../../src/contract/generate.ts";
+import { simpleChain } from "../../src/contract/pattern.ts";
+import { RE2JS } from "re2js";
 import { checkRecord } from "../../src/event.ts";
 import { csvCells, fieldNames } from "../../src/csv.ts";
 import { sampleText } from "../../scripts/samples.ts";
@@ -328,6 +330,54 @@ Deno.test("time units: seconds, milliseconds and ISO 8601 (offsets, no offset = 
     { ok: true },
     "no lag: never stale",
   );
+});
+
+Deno.test("a simple chain runs on JavaScript's engine and answers as RE2 does; anything that could backtrack badly does not", () => {
+  const chains = [
+    "^tx-[0-9]{8,20}$",
+    "^acc-[0-9]{4,12}$",
+    "^[0-9]{4}$",
+    "^\\d+$",
+    "^[A-Z]{2}\\d{6}$",
+    "^[a-z_][a-z0-9_]*$",
+    "^[^,]+$",
+    "^a{3,}b$",
+    "^a{2,3}b{2,3}c{2,3}d{2,3}e{2,3}f{2,3}$",
+  ];
+  const others = [
+    "^(a+)+$", // a group
+    "^a*a*$", // two unbounded repeats: quadratic
+    "^a{2,3}b{2,3}c{2,3}d{2,3}e{2,3}f{2,3}g{2,3}$", // 128 paths
+    "^a{1,100}$",
+    "^a|b$",
+    "^.+$", // the engines read `.` differently
+    "^\\s+$",
+    "^\\p{L}+$",
+    "tx-\\d+", // not anchored
+    "^\\d+\\$",
+    "^a+?$",
+    "^[\\]]+$", // in doubt
+  ];
+  for (const p of chains) assert.ok(simpleChain(p), p);
+  for (const p of others) assert.ok(!simpleChain(p), p);
+  // Each chain gives JavaScript's and RE2's answers alike, on values from its own alphabet.
+  const value = fc.string({ unit: fc.constantFrom(..."acxbt-_,AZ019é"), maxLength: 24 });
+  for (const p of chains) {
+    const js = new RegExp(p, "u"), re2 = RE2JS.compile(RE2JS.translateRegExp(p));
+    fc.assert(fc.property(value, (v) => js.test(v) === re2.test(v)), { numRuns: 500 });
+  }
+  const matching: [string, string][] = [
+    ["^tx-[0-9]{8,20}$", "tx-00261600"],
+    ["^acc-[0-9]{4,12}$", "acc-0001"],
+    ["^[A-Z]{2}\\d{6}$", "AZ019019"],
+    ["^[a-z_][a-z0-9_]*$", "a_b0"],
+    ["^[^,]+$", "é-x"],
+  ];
+  for (const [p, v] of matching) {
+    assert.ok(new RegExp(p, "u").test(v) && RE2JS.compile(RE2JS.translateRegExp(p)).test(v), p);
+  }
+  // A chain's unbounded repeat on a value of a million characters: one pass, no stall.
+  assert.equal(new RegExp("^\\d+$", "u").test("1".repeat(1_000_000) + "x"), false);
 });
 
 Deno.test("a time in the wrong unit is rejected with a reason that says which unit would make it now", () => {
