@@ -72,8 +72,9 @@ export type AlertRead = { ok: true; alert: Alert } | { ok: false; reason: string
 
 /**
  * One record of the alerts topic, read as untrusted input: a record that is empty, larger than
- * `maxBytes`, one of a compressed batch that could not be read (`unreadable.ts`), not JSON, or not an alert (a field missing or of the wrong type) is an
- * `{ ok: false }` with the reason. Never throws.
+ * `maxBytes`, one of a compressed batch that could not be read (`unreadable.ts`), not JSON, or
+ * not an alert (a field missing or of the wrong type) is an `{ ok: false }` with the reason. Never
+ * throws.
  */
 export function readAlert(value: Uint8Array | null, maxBytes: number): AlertRead {
   if (!value || value.byteLength === 0) return { ok: false, reason: "empty record" };

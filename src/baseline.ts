@@ -110,9 +110,9 @@ const REFRESH = 256;
 /**
  * Numbers per entity and feature before the hourly offsets: level, trend, variance, events seen;
  * last value, run, `p` (share of repeats), its updates, `p` when the run began; the drift's mean,
- * mean square and the judged event after its last error beyond the clip (`baseline/noise.ts`; 0: none);
- * the excess held back ({@link HELD}); the previous event's time, the mean gap and the gaps seen
- * ({@link PREV_TS}).
+ * mean square and the judged event after its last error beyond the clip (`baseline/noise.ts`;
+ * 0: none); the excess held back ({@link HELD}); the previous event's time, the mean gap and the
+ * gaps seen ({@link PREV_TS}).
  */
 const HEAD = 16;
 /** Slot of the excess of an extreme error held back (0: none), in {@link HEAD}. */
@@ -151,8 +151,9 @@ const TREND_WEIGHT = 0.001;
 /**
  * Events an hour up to which the trend learns with {@link TREND_WEIGHT}; an entity read more often
  * (its events an hour from the gaps between its events' times, {@link eventsPerHour}) learns with
- * `TREND_WEIGHT × 12 / its events an hour`, the same weight per hour as a reading every 5 minutes. With the daily profile the trend
- * feeds on the level's moves at each hour's turn, which the offsets carry to the next day; at
+ * `TREND_WEIGHT × 12 / its events an hour`, the same weight per hour as a reading every 5
+ * minutes. With the daily profile the trend feeds on the level's moves at each hour's turn, which
+ * the offsets carry to the next day; at
  * 0.001 an event that loop grew for sensors read every 5–30 seconds (every minute with the weekly
  * profile): Gaussian readings every 20 s alerted at 1,670 × the default target over 46 days, the
  * forecast off by hundreds of sd by the end (now 1.2 ×).
@@ -463,7 +464,8 @@ export function createBaselines(
         if (basis) basis[f] = by;
         if (warm && flat > cal) cal = flat;
         if (calibrated) calibrated[f] = cal;
-        const rate = eventsPerHour(s, at, ts);
+        // The reading rate scales the trend's weight, with a season only.
+        const rate = days ? eventsPerHour(s, at, ts) : 0;
         // The value as the level and the hour's offset learn it: an extreme one is held back
         // beyond the clip until the next event says whether it was alone (see heldBack).
         let learned = v;
@@ -481,9 +483,8 @@ export function createBaselines(
           const next = base + weight * (learned - forecast);
           // The trend learns once the level is a running mean (not the plain mean of its first
           // values, whose moves are no trend), at the same weight per hour for any reading rate.
-          const perHour = days ? rate : 0;
-          const trendWeight = perHour > TREND_HOUR_EVENTS
-            ? TREND_WEIGHT * TREND_HOUR_EVENTS / perHour
+          const trendWeight = rate > TREND_HOUR_EVENTS
+            ? TREND_WEIGHT * TREND_HOUR_EVENTS / rate
             : TREND_WEIGHT;
           s[at + 1] = weight === o.alpha ? trend + trendWeight * (next - level - trend) : 0;
           s[at] = next;

@@ -76,8 +76,7 @@ function pushBytes(out: number[], bytes: Uint8Array): void {
 export function standInRecords(count: number, reason: string, compressed: Uint8Array): Uint8Array {
   const value = new TextEncoder().encode(UNREADABLE_PREFIX + reason);
   const headerKey = new TextEncoder().encode(COMPRESSED_RECORDS_HEADER);
-  const chunks: Uint8Array[] = [];
-  let total = 0;
+  const out: number[] = [];
   for (let i = 0; i < count; i++) {
     const body: number[] = [0]; // attributes
     pushVarint(body, 0); // timestamp delta
@@ -89,21 +88,10 @@ export function standInRecords(count: number, reason: string, compressed: Uint8A
       pushBytes(body, headerKey);
       pushBytes(body, compressed);
     }
-    const record: number[] = [];
-    pushVarint(record, body.length);
-    const bytes = new Uint8Array(record.length + body.length);
-    bytes.set(record);
-    bytes.set(body, record.length);
-    chunks.push(bytes);
-    total += bytes.length;
+    pushVarint(out, body.length);
+    for (const b of body) out.push(b);
   }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return Uint8Array.from(out);
 }
 
 /** The reason carried by a stand-in record's value, or `undefined` for any other record. */

@@ -384,7 +384,7 @@ export function compileChecker(contract: Contract, options: CompileOptions = {})
   /** Decodes and checks one record; writes the features of a valid one. */
   const checkBytes = (bytes: Uint8Array, x: Float64Array, at: number, o: CheckOutput) => {
     if (bytes.length === 0) return failed(o, "empty record", "size");
-    const unreadable = bytes[0] === 0 ? unreadableReason(bytes) : undefined;
+    const unreadable = unreadableReason(bytes);
     if (unreadable !== undefined) return failed(o, unreadable, "encoding");
     if (bytes.length > maxEventBytes) {
       return failed(
