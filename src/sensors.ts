@@ -202,6 +202,21 @@ export interface MultiEntityOptions {
   chance?: number;
 }
 
+/** One event of {@link multiEntityEvents}, with what was injected and the truth behind it. */
+export interface EntityEvent {
+  event: SensorEvent;
+  injected: EntityInjection;
+  /** Whether the event is an anomaly to catch (a shift's first 5 events, every other injection). */
+  labelled: boolean;
+  /**
+   * The sensor's noiseless `value` and `temperature` at this time (its level plus the daily
+   * cycle), before noise and injections.
+   */
+  expected: readonly [number, number];
+  /** The sd of the sensor's noise on `value` and on `temperature`. */
+  noise: readonly [number, number];
+}
+
 /**
  * A labelled multi-entity stream for detection benchmarks: sensors with different levels (the
  * last far from all others) and noise, a daily cycle of their temperature, and injections of a
@@ -210,7 +225,7 @@ export interface MultiEntityOptions {
  */
 export function* multiEntityEvents(
   options: MultiEntityOptions = {},
-): Generator<{ event: SensorEvent; injected: EntityInjection; labelled: boolean }> {
+): Generator<EntityEvent> {
   const sensors = options.sensors ?? 12, every = options.everySec ?? 60;
   const start = options.startTs ?? 1767225600, size = options.size ?? 5;
   const chance = options.chance ?? 0.004;
@@ -227,7 +242,8 @@ export function* multiEntityEvents(
     const s = i % sensors, p = profile[s], st = state[s];
     const t = start + Math.floor(i / sensors) * every;
     const day = Math.sin((2 * Math.PI * (t % 86400)) / 86400);
-    let temperature = p.level + 3 * p.noise * day + p.noise * rng.normal();
+    const expected = [p.value, p.level + 3 * p.noise * day] as const;
+    let temperature = expected[1] + p.noise * rng.normal();
     const value = p.value + p.valueNoise * rng.normal();
     if (st.left === 0 && rng.next() < chance) {
       const u = rng.next();
@@ -252,6 +268,6 @@ export function* multiEntityEvents(
       temperature: round(temperature, 3),
       status: "OK",
     };
-    yield { event, injected, labelled };
+    yield { event, injected, labelled, expected, noise: [p.valueNoise, p.noise] };
   }
 }

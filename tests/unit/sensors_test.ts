@@ -92,3 +92,26 @@ Deno.test("the multi-entity stream's level shifts keep one direction for all the
   }
   assert.ok(shifts > 20, `shifts seen: ${shifts}`);
 });
+
+Deno.test("the multi-entity stream's truth: normal readings are its noise around `expected`, spikes 5 noise sd off", () => {
+  const normal: number[][] = [[], []], spikes: number[] = [];
+  let i = 0;
+  for (const e of multiEntityEvents({ seed: 3 })) {
+    if (i++ === 30_000) break;
+    const x = [e.event.value!, e.event.temperature!];
+    const d = x.map((v, f) => (v - e.expected[f]) / e.noise[f]);
+    if (e.injected === "none") d.forEach((z, f) => normal[f].push(z));
+    if (e.injected === "spike") spikes.push(Math.abs(d[1]));
+  }
+  for (const zs of normal) {
+    const mean = zs.reduce((a, z) => a + z, 0) / zs.length;
+    const sd = Math.sqrt(zs.reduce((a, z) => a + (z - mean) ** 2, 0) / zs.length);
+    assert.ok(Math.abs(mean) < 0.03, `mean ${mean}`);
+    assert.ok(Math.abs(sd - 1) < 0.03, `sd ${sd}`);
+  }
+  const mean = spikes.reduce((a, z) => a + z, 0) / spikes.length;
+  assert.ok(
+    spikes.length > 20 && Math.abs(mean - 5) < 0.5,
+    `${spikes.length} spikes, mean ${mean}`,
+  );
+});
