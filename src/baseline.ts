@@ -42,7 +42,8 @@
 import { nullDegrees, studentScale } from "./tails.ts";
 import { learnShape, SHAPE_SLOTS, shapeDeviation, startShape } from "./baseline/shape.ts";
 import { addToDay, DAY_SLOTS, startDays } from "./baseline/period.ts";
-import { heldBack, winsorisedVariance } from "./baseline/noise.ts";
+import { clipOf, heldBack, winsorisedVariance } from "./baseline/noise.ts";
+import { oddStart } from "./baseline/start.ts";
 import {
   firstVisitStep,
   hourOffset,
@@ -112,13 +113,15 @@ const REFRESH = 256;
  * last value, run, `p` (share of repeats), its updates, `p` when the run began; the drift's mean,
  * mean square and the judged event after its last error beyond the clip (`baseline/noise.ts`;
  * 0: none); the excess held back ({@link HELD}); the previous event's time, the mean gap and the
- * gaps seen ({@link PREV_TS}).
+ * gaps seen ({@link PREV_TS}); the first value ({@link FIRST}).
  */
-const HEAD = 16;
+const HEAD = 17;
 /** Slot of the excess of an extreme error held back (0: none), in {@link HEAD}. */
 const HELD = 12;
 /** Slots of the previous event's time, the running mean of the gaps between events, their count. */
 const PREV_TS = 13, GAP = 14, GAPS = 15;
+/** Slot of the entity's first value, until its third says whether it was a glitch (`start.ts`). */
+const FIRST = 16;
 
 /**
  * Numbers kept per entity and feature with `season`, with the change's (`change`), with the
@@ -372,6 +375,9 @@ export function createBaselines(
       }
       for (let f = 0; f < features; f++) {
         const at = offsets[f];
+        // A glitch among the first two values is replaced by the third's agreeing neighbour.
+        const restarted = s[at + 3] === 2 && !Number.isNaN(x[f]) &&
+          restartWithout(s, at, x[f], hours);
         const v = x[f], level = s[at], trend = s[at + 1], variance = s[at + 2], n = s[at + 3];
         // Repeats: the run of values equal to the previous one.
         const repeat = n > 0 && v === s[at + 4];
@@ -413,7 +419,8 @@ export function createBaselines(
           const c = judgeChange(
             s,
             at + HEAD + hours + tail,
-            n,
+            // After a restart the change's noise starts again from this change.
+            restarted ? 1 : n,
             v,
             s[at + 4],
             o,
@@ -469,13 +476,15 @@ export function createBaselines(
         // The value as the level and the hour's offset learn it: an extreme one is held back
         // beyond the clip until the next event says whether it was alone (see heldBack).
         let learned = v;
-        if (n === 0) s[at] = v;
+        if (n === 0) s[at] = s[at + FIRST] = v;
         else {
           // The noise is winsorised: once warm, a value far out widens it as one 6 sd away
           // would, so anomalies do not hide the next ones; the level follows every value, so a
           // lasting shift becomes the new normal.
           const d = v - forecast;
-          learned = forecast + heldBack(s, at + HELD, d, variance, warm);
+          // Before the entity is warm, a young clip (looser) from its third value on.
+          const clip = clipOf(n, o.warmUp, variance);
+          learned = forecast + heldBack(s, at + HELD, d, variance, warm, clip);
           // A new entity's level and noise start as the plain mean and variance of its first
           // values (weight 1/n until that falls to alpha), so its noise is not underestimated
           // when it is first judged.
@@ -488,7 +497,7 @@ export function createBaselines(
             : TREND_WEIGHT;
           s[at + 1] = weight === o.alpha ? trend + trendWeight * (next - level - trend) : 0;
           s[at] = next;
-          s[at + 2] = winsorisedVariance(variance, d, n >= o.warmUp, weight);
+          s[at + 2] = winsorisedVariance(variance, d, warm, weight, clip);
         }
         if (hour >= 0) {
           // The hour's offset from the level it left, learned with the season's weight; its
@@ -529,6 +538,25 @@ function eventsPerHour(s: Float64Array, at: number, ts: number | undefined): num
   s[at + GAPS] = gaps + 1;
   s[at + GAP] += Math.max(1 / (gaps + 1), 1 / 256) * (Math.max(0, ts - prev) - s[at + GAP]);
   return s[at + GAP] > 0 ? 3600 / s[at + GAP] : Infinity;
+}
+
+/**
+ * At an entity's third value `v`, replaces a glitch among its first two (`oddStart`) by the value
+ * that agrees with `v`: the level starts again at that value with no noise and no trend, the
+ * previous value is that value, and the hours' offsets (learned from the glitch) are unknown again.
+ * Returns whether it did.
+ */
+function restartWithout(s: Float64Array, at: number, v: number, hours: number): boolean {
+  const odd = oddStart(s[at + FIRST], s[at + 4], v);
+  if (odd < 0) return false;
+  const kept = odd === 0 ? s[at + 4] : s[at + FIRST];
+  s[at] = kept;
+  s[at + 1] = 0;
+  s[at + 2] = 0;
+  s[at + 4] = kept;
+  s[at + HELD] = 0;
+  s.fill(NaN, at + HEAD, at + HEAD + hours);
+  return true;
 }
 
 /**

@@ -10,7 +10,7 @@
  * @module
  */
 import { calibrateExtreme } from "./extremes.ts";
-import { CLIP, winsorisedVariance } from "./noise.ts";
+import { CLIP, clipOf, winsorisedVariance } from "./noise.ts";
 
 /** Numbers kept per feature with a change, before its extremes' counts. */
 export const CHANGE_SLOTS = 3;
@@ -51,6 +51,8 @@ export function judgeChange(
   }
   s[at + 1] = from;
   s[at + 2] = !afterExtreme && warm && Math.abs(d) > CLIP * sd ? 1 : 0;
-  s[at] = n === 1 ? d * d : winsorisedVariance(variance, d, warm, o.alpha);
+  s[at] = n === 1
+    ? d * d
+    : winsorisedVariance(variance, d, warm, o.alpha, clipOf(n, o.warmUp, variance));
   return judged;
 }

@@ -12,17 +12,40 @@
 export const CLIP = 6;
 
 /**
+ * Before an entity is warm, from its third value on ({@link YOUNG_FROM}), deviations beyond this
+ * many sd of its young noise estimate are learned as this many, as {@link CLIP} does once it is
+ * warm: one glitch among its first values no longer leaves a noise too wide to see anything in
+ * for hundreds of events (a reading of 100 among readings of 20 ± 0.1 at the fifth event hid a
+ * 10-sd spike until the 458th). Looser than CLIP: the estimate is from a few values.
+ */
+export const YOUNG_CLIP = 8;
+/** Values an entity needs before its young noise estimate clips ({@link YOUNG_CLIP}). */
+export const YOUNG_FROM = 2;
+
+/**
+ * The clip of an entity's `n`-th deviation (counted from 0) in a noise of `variance`: {@link CLIP}
+ * once it is warm, {@link YOUNG_CLIP} from {@link YOUNG_FROM} values while its noise estimate is
+ * not 0 (values all equal so far give no scale), none (`Infinity`) before.
+ */
+export function clipOf(n: number, warmUp: number, variance: number): number {
+  if (n >= warmUp) return CLIP;
+  return n >= YOUNG_FROM && variance > 0 ? YOUNG_CLIP : Infinity;
+}
+
+/**
  * The exponentially weighted variance after error `d`; once `warm`, an error beyond {@link CLIP}
- * sd counts as one of CLIP sd, so a far-out value does not widen the noise the next are judged in.
+ * sd counts as one of CLIP sd, so a far-out value does not widen the noise the next are judged in
+ * (`clip` sd instead when given: {@link clipOf}).
  */
 export function winsorisedVariance(
   variance: number,
   d: number,
   warm: boolean,
   alpha: number,
+  clip: number = warm ? CLIP : Infinity,
 ): number {
   const sd = Math.sqrt(variance + 1e-12);
-  const clipped = warm ? Math.max(-CLIP * sd, Math.min(CLIP * sd, d)) : d;
+  const clipped = Math.max(-clip * sd, Math.min(clip * sd, d));
   return (1 - alpha) * (variance + alpha * clipped * clipped);
 }
 
@@ -34,6 +57,8 @@ export function winsorisedVariance(
  * held-back excess is learned with it; otherwise it is dropped: a value far out, alone, moves the
  * forecast as one CLIP sd out would, so the values after it are not judged against a forecast it
  * dragged away (a single glitch of 100 sd was followed by a false alert on the next value).
+ * `clip` (sd) replaces CLIP when given ({@link clipOf}); `Infinity` learns `d` whole. Before the
+ * entity is `warm` the confirming error must also be half the size the held-back one had.
  */
 export function heldBack(
   s: Float64Array,
@@ -41,16 +66,20 @@ export function heldBack(
   d: number,
   variance: number,
   warm: boolean,
+  clip: number = warm ? CLIP : Infinity,
 ): number {
   const sd = Math.sqrt(variance + 1e-12);
   const held = s[at];
   s[at] = 0;
-  if (!warm) return d;
-  if (held !== 0 && Math.sign(d) === Math.sign(held) && Math.abs(d) >= CONFIRM * sd) {
+  if (clip === Infinity) return d;
+  // A young noise estimate (from a few values) can be tiny: there the next error must also be
+  // half the held-back one's size, so an ordinary value does not confirm a glitch.
+  const confirm = warm ? CONFIRM * sd : Math.max(CONFIRM * sd, (Math.abs(held) + clip * sd) / 2);
+  if (held !== 0 && Math.sign(d) === Math.sign(held) && Math.abs(d) >= confirm) {
     return d + held;
   }
-  if (Math.abs(d) <= CLIP * sd) return d;
-  const clipped = Math.sign(d) * CLIP * sd;
+  if (Math.abs(d) <= clip * sd) return d;
+  const clipped = Math.sign(d) * clip * sd;
   s[at] = d - clipped;
   return clipped;
 }

@@ -10,6 +10,7 @@ import {
   slotsOf,
 } from "../../src/baseline.ts";
 import { nullDegrees, studentScale } from "../../src/tails.ts";
+import { ODD_RATIO, oddStart } from "../../src/baseline/start.ts";
 import { createRandom } from "../../src/random.ts";
 import { THRESHOLD_DEFAULTS } from "../../src/defaults.ts";
 
@@ -109,6 +110,46 @@ Deno.test("a far-out value does not widen the noise the next ones are judged aga
   for (let i = 0; i < 300; i++) judge(b, "s", 10 + 0.1 * Math.sin(i));
   judge(b, "s", 60);
   assert.ok(judge(b, "s", 60).z[0] > 5, "a second spike is still caught");
+});
+
+Deno.test("a glitch among an entity's first readings does not leave it blind: a later 10-sd spike is caught", () => {
+  // Readings of 20 ± 0.1, one of 100 (a sensor's first reading after power-on, say) at event k,
+  // a spike of 10 noise sd at event 200. Before, the glitch widened the young noise so far that
+  // the spike was judged under 1 sd, for every k up to the warm-up (and at 450 events still).
+  const zStar = deviationForRate(THRESHOLD_DEFAULTS.targetFalseAlertRate);
+  for (const k of [0, 1, 2, 5, 20]) {
+    const b = createBaselines(1, {});
+    const rng = createRandom(k + 1, 1);
+    const out = {
+      z: new Float64Array(1),
+      typical: new Float64Array(1),
+      calibrated: new Float64Array(1),
+    };
+    const alerts: number[] = [];
+    for (let i = 0; i < 600; i++) {
+      const v = i === k ? 100 : i === 200 ? 21 : 20 + 0.1 * rng.normal();
+      b.judgeLearn("s", [v], 1767225600 + 60 * i, out);
+      if (out.calibrated[0] >= zStar) alerts.push(i);
+    }
+    assert.deepEqual(alerts, [200], `glitch at ${k}: alerts at ${alerts}`);
+  }
+});
+
+Deno.test("of an entity's first three readings, a first or second one far from two that agree is the one replaced", () => {
+  assert.equal(oddStart(100, 20.1, 20.2), 0);
+  assert.equal(oddStart(20.1, 0, 20.2), 1);
+  assert.equal(oddStart(20.1, 20.2, 100), -1, "the third is the young clip's");
+  assert.equal(oddStart(20, 0, 0), -1, "two equal readings give no scale");
+  assert.equal(oddStart(1, 2, 3), -1);
+  assert.equal(oddStart(0, 1, 1 + 1.1 / ODD_RATIO), -1, "not far enough");
+  assert.equal(oddStart(0, 1, 1 + 0.9 / ODD_RATIO), 0);
+  // Gaussian triples: the share replaced stays a few percent.
+  const rng = createRandom(4, 1);
+  let replaced = 0;
+  for (let i = 0; i < 10_000; i++) {
+    if (oddStart(rng.normal(), rng.normal(), rng.normal()) >= 0) replaced++;
+  }
+  assert.ok(replaced > 0 && replaced < 600, `${replaced} of 10,000`);
 });
 
 Deno.test("the deviation of a target false-alert rate, and bad options named", () => {
