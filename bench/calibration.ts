@@ -20,6 +20,10 @@
  * (`calibration_<noise>_ratio_<rate>=`) and with `extremes: "shape"`
  * (`calibration_<noise>_shape_ratio_<rate>=`), at 1e-4 and the default rate.
  *
+ * Then counts (100 sensors, 30,000 minutes, judged after their first day): Poisson counts of
+ * mean 0.2, 1 and 5 with a daily cycle of ±50 % (`calibration_count_<mean>_ratio_<rate>=`, at 1e-4
+ * and the default rate).
+ *
  * @module
  */
 import {
@@ -53,7 +57,15 @@ const NOISES: Record<string, (rng: Random) => number> = {
 function countAlerts(
   options: BaselineOptions,
   zStar: readonly number[],
-  { noise = "gaussian", sensors = 200, readings = 50_000, skip = 1440, step = 60, cycle = 3 } = {},
+  {
+    noise = "gaussian",
+    sensors = 200,
+    readings = 50_000,
+    skip = 1440,
+    step = 60,
+    cycle = 3,
+    count = 0,
+  } = {},
 ) {
   const calibrated = new Float64Array(zStar.length), raw = new Float64Array(zStar.length);
   const rng = createRandom(9, 1), draw = NOISES[noise];
@@ -62,9 +74,11 @@ function countAlerts(
   const keys = Array.from({ length: sensors }, (_, e) => `sensor-${e}`);
   let judged = 0;
   for (let i = 0; i < readings; i++) {
-    const day = cycle * Math.sin((2 * Math.PI * i * step) / 86_400);
+    const phase = Math.sin((2 * Math.PI * i * step) / 86_400), day = cycle * phase;
     for (let e = 0; e < sensors; e++) {
-      b.judgeLearn(keys[e], [100 + e + day + draw(rng)], i * step, out);
+      // With `count`: a Poisson count of that mean, ±50 % over the day.
+      const value = count > 0 ? poisson(rng, count * (1 + 0.5 * phase)) : 100 + e + day + draw(rng);
+      b.judgeLearn(keys[e], [value], i * step, out);
       if (i < skip || Number.isNaN(out.calibrated[0])) continue;
       judged++;
       const a = Math.abs(out.z[0]);
@@ -75,6 +89,14 @@ function countAlerts(
     }
   }
   return { judged, calibrated, raw };
+}
+
+/** A Poisson count of `mean` (by inversion). */
+function poisson(rng: Random, mean: number): number {
+  let k = 0, p = Math.exp(-mean), sum = p;
+  const u = rng.next();
+  while (u > sum && p > 0) sum += p *= mean / ++k;
+  return k;
 }
 
 /** `default` for the default target rate, else the rate as written. */
@@ -123,6 +145,14 @@ export function benchCalibration(): Promise<void> {
       const ratio = (c: Float64Array, judged: number) => (c[k] / judged / rate).toFixed(3);
       report(`calibration_${noise}_ratio_${name}`, ratio(fixed.calibrated, fixed.judged));
       report(`calibration_${noise}_shape_ratio_${name}`, ratio(shaped.calibrated, shaped.judged));
+    });
+  }
+  for (const mean of [0.2, 1, 5]) {
+    const size = { sensors: 100, readings: 30_000, count: mean };
+    const { calibrated, judged } = countAlerts({}, tailZ, size);
+    tails.forEach((rate, k) => {
+      const ratio = (calibrated[k] / judged / rate).toFixed(3);
+      report(`calibration_count_${mean}_ratio_${rateName(rate)}`, ratio);
     });
   }
   return Promise.resolve();

@@ -44,6 +44,7 @@ import { learnShape, SHAPE_SLOTS, shapeDeviation, startShape } from "./baseline/
 import { addToDay, DAY_SLOTS, startDays } from "./baseline/period.ts";
 import { clipOf, heldBack, winsorisedVariance } from "./baseline/noise.ts";
 import { oddStart } from "./baseline/start.ts";
+import { countDeviation, countLike, isCount } from "./baseline/counts.ts";
 import {
   firstVisitStep,
   hourOffset,
@@ -113,15 +114,18 @@ const REFRESH = 256;
  * last value, run, `p` (share of repeats), its updates, `p` when the run began; the drift's mean,
  * mean square and the judged event after its last error beyond the clip (`baseline/noise.ts`;
  * 0: none); the excess held back ({@link HELD}); the previous event's time, the mean gap and the
- * gaps seen ({@link PREV_TS}); the first value ({@link FIRST}).
+ * gaps seen ({@link PREV_TS}); the first value ({@link FIRST}); whether a value was no count
+ * ({@link NOT_COUNT}).
  */
-const HEAD = 17;
+const HEAD = 18;
 /** Slot of the excess of an extreme error held back (0: none), in {@link HEAD}. */
 const HELD = 12;
 /** Slots of the previous event's time, the running mean of the gaps between events, their count. */
 const PREV_TS = 13, GAP = 14, GAPS = 15;
 /** Slot of the entity's first value, until its third says whether it was a glitch (`start.ts`). */
 const FIRST = 16;
+/** Slot set to 1 once a value is not a whole number ≥ 0 (0: every value a count, `counts.ts`). */
+const NOT_COUNT = 17;
 
 /**
  * Numbers kept per entity and feature with `season`, with the change's (`change`), with the
@@ -405,7 +409,11 @@ export function createBaselines(
         // With `coarse`, the counts are kept for every entity but judge only one whose values
         // repeat a quarter of the time or more: its noise is no Gaussian's.
         const counted = countsAlways || s[at + 6] >= COARSE_REPEATS;
-        let cal = !warm ? NaN : scale(a);
+        if (!isCount(v)) s[at + NOT_COUNT] = 1;
+        // Whole numbers ≥ 0 whose noise is of their mean's order are counts, judged on a count's
+        // tail (skewed near 0); other values on the t tail.
+        const count = s[at + NOT_COUNT] === 0 && countLike(forecast, variance);
+        let cal = !warm ? NaN : count ? countDeviation(v, forecast, variance) : scale(a);
         if (warm && shape) {
           // The entity's own skew and tail weight can only lower the deviation's equivalent.
           cal = Math.min(cal, shapeDeviation(s, shapeAt[f], z[f]));
@@ -504,7 +512,10 @@ export function createBaselines(
           // first visit starts from the previous hour's offset (see hourOffset).
           const h = at + HEAD + hour, e = learned - s[at] - offset;
           const first = Number.isNaN(s[h]);
-          const step = first ? firstVisitStep(e, variance) : SEASON_WEIGHT[o.season] * e;
+          // A count's first visit is learned as any other: its errors are skewed (a 1 among 0s is
+          // far out, a 0 is not), so the first-visit jump ratcheted new hours' offsets up while
+          // the level sank (a count of mean 0.2 was forecast at −0.65 at its second midnight).
+          const step = first && !count ? firstVisitStep(e, variance) : SEASON_WEIGHT[o.season] * e;
           s[h] = offset + step;
           // A first visit that moved its offset is a step the level then catches up with: not a
           // drift (sensors read every few seconds meet most hours after the drift is judged).

@@ -135,6 +135,56 @@ function logGamma(x: number): number {
   return 0.5 * Math.log(2 * Math.PI) + (y + 0.5) * Math.log(t) - t + Math.log(sum);
 }
 
+/**
+ * `ln I_x(a, b)`, the log of the regularised incomplete beta function, for `a, b > 0` and
+ * `0 ≤ x ≤ 1`; accurate far into either tail (from the continued fraction on the side where it
+ * converges fast).
+ */
+export function logBetaRegularized(a: number, b: number, x: number): number {
+  if (x <= 0) return -Infinity;
+  if (x >= 1) return 0;
+  const logFront = logGamma(a + b) - logGamma(a) - logGamma(b) + a * Math.log(x) +
+    b * Math.log1p(-x);
+  if (x < (a + 1) / (a + b + 2)) return logFront + Math.log(betaFraction(a, b, x) / a);
+  return Math.log1p(-Math.min(1, Math.exp(logFront) * betaFraction(b, a, 1 - x) / b));
+}
+
+/**
+ * `ln P(a, x)` and `ln Q(a, x)`, the logs of the regularised lower and upper incomplete gamma
+ * functions, for `a > 0`, `x ≥ 0` (a series below `a + 1`, a continued fraction above).
+ */
+export function logGammaRegularized(a: number, x: number): { lower: number; upper: number } {
+  if (x <= 0) return { lower: -Infinity, upper: 0 };
+  const logFront = -x + a * Math.log(x) - logGamma(a);
+  if (x < a + 1) {
+    // P(a, x) = e^−x x^a / Γ(a + 1) · Σ x^n / ((a + 1)…(a + n))
+    let term = 1 / a, sum = term;
+    for (let n = 1; n < 1000; n++) {
+      term *= x / (a + n);
+      sum += term;
+      if (term < sum * 1e-16) break;
+    }
+    const lower = logFront + Math.log(sum);
+    return { lower, upper: Math.log1p(-Math.min(1, Math.exp(lower))) };
+  }
+  // Q(a, x) = e^−x x^a / Γ(a) · 1 / (x + 1 − a − 1·(1 − a) / (x + 3 − a − …)) (modified Lentz).
+  const tiny = 1e-300;
+  let b = x + 1 - a, c = 1 / tiny, d = 1 / b, h = d;
+  for (let i = 1; i < 1000; i++) {
+    const an = -i * (i - a);
+    b += 2;
+    d = an * d + b;
+    d = 1 / (Math.abs(d) < tiny ? tiny : d);
+    c = b + an / c;
+    if (Math.abs(c) < tiny) c = tiny;
+    const step = d * c;
+    h *= step;
+    if (Math.abs(step - 1) < 1e-15) break;
+  }
+  const upper = logFront + Math.log(h);
+  return { lower: Math.log1p(-Math.min(1, Math.exp(upper))), upper };
+}
+
 /** The incomplete beta function's continued fraction (modified Lentz). */
 function betaFraction(a: number, b: number, x: number): number {
   const tiny = 1e-300;

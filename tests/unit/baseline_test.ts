@@ -11,6 +11,7 @@ import {
 } from "../../src/baseline.ts";
 import { nullDegrees, studentScale } from "../../src/tails.ts";
 import { ODD_RATIO, oddStart } from "../../src/baseline/start.ts";
+import { countDeviation, logCountTail } from "../../src/baseline/counts.ts";
 import { createRandom } from "../../src/random.ts";
 import { THRESHOLD_DEFAULTS } from "../../src/defaults.ts";
 
@@ -150,6 +151,59 @@ Deno.test("of an entity's first three readings, a first or second one far from t
     if (oddStart(rng.normal(), rng.normal(), rng.normal()) >= 0) replaced++;
   }
   assert.ok(replaced > 0 && replaced < 600, `${replaced} of 10,000`);
+});
+
+Deno.test("a count's tail: Poisson when its noise is at most its mean, negative binomial above", () => {
+  const tail = (x: number, mean: number, variance: number) =>
+    Math.exp(logCountTail(x, mean, variance)) / 2;
+  // Poisson(1): P(X ≥ 5) = 0.003660, P(X ≥ 6) = 0.000594; Poisson(10): P(X ≤ 2) = 0.002769.
+  assert.ok(Math.abs(tail(5, 1, 1) - 0.003660) < 1e-6);
+  assert.ok(Math.abs(tail(6, 1, 0.9) - 0.000594) < 1e-6);
+  assert.ok(Math.abs(tail(2, 10, 10) - 0.002769) < 1e-6);
+  // Mean 2, variance 6: geometric, P(X ≥ k) = (2/3)^k, P(X = 0) = 1/3.
+  assert.ok(Math.abs(tail(10, 2, 6) - (2 / 3) ** 10) < 1e-9);
+  assert.ok(Math.abs(tail(0, 2, 6) - 1 / 3) < 1e-9);
+  assert.equal(countDeviation(1, 1, 1), 0, "the mode is no deviation");
+  assert.ok(countDeviation(60, 10, 10) > 10, "far out stays far out");
+});
+
+Deno.test("whole-number counts alert at the target rate; whole-number measurements stay Gaussian", () => {
+  const rate = 1e-4, zStar = deviationForRate(rate);
+  const rng = createRandom(12, 1);
+  const poisson = (mean: number) => {
+    let k = 0, p = Math.exp(-mean), sum = p;
+    const u = rng.next();
+    while (u > sum) sum += p *= mean / ++k;
+    return k;
+  };
+  const out = {
+    z: new Float64Array(1),
+    typical: new Float64Array(1),
+    calibrated: new Float64Array(1),
+  };
+  // Errors a minute, mean 1, judged as Gaussian noise: 19 × the target at 1e-4 (92 × at 5e-6).
+  const b = createBaselines(1, { maxEntities: 1000 });
+  let alerts = 0, judged = 0, caught = 0;
+  for (let e = 0; e < 200; e++) {
+    for (let i = 0; i < 2500; i++) {
+      // A burst of 12 errors ends each entity's readings.
+      b.judgeLearn(`s${e}`, [i === 2499 ? 12 : poisson(1)], 1767225600 + 60 * i, out);
+      if (i === 2499) caught += out.calibrated[0] >= zStar ? 1 : 0;
+      else if (i >= 300) {
+        judged++;
+        if (out.calibrated[0] >= zStar) alerts++;
+      }
+    }
+  }
+  assert.ok(alerts <= 2 * rate * judged, `${alerts} alerts in ${judged}`);
+  assert.ok(caught >= 180, `the burst caught ${caught} times in 200`);
+  // Integer degrees (noise far under the mean) are measurements: a step of 5 is caught.
+  const degrees = createBaselines(1, {});
+  for (let i = 0; i < 500; i++) {
+    degrees.judgeLearn("t", [Math.round(20 + 0.6 * rng.normal())], 1767225600 + 60 * i, out);
+  }
+  degrees.judgeLearn("t", [25], 1767225600 + 60 * 500, out);
+  assert.ok(out.calibrated[0] > 6, `${out.calibrated[0]}`);
 });
 
 Deno.test("the deviation of a target false-alert rate, and bad options named", () => {

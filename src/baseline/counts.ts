@@ -1,0 +1,71 @@
+/**
+ * Counts: an entity whose values are all whole numbers ≥ 0 (errors a minute, queue length,
+ * retries) and whose noise is at least {@link COUNT_DISPERSION} of its mean is judged on a count's
+ * tail, not a Gaussian's. A count near 0 is skewed: for a Poisson count of mean 1, a 6 is 5 noise sd
+ * out and happens 6 times in 10,000, where a Gaussian tail says 6 in 10 million; judged as
+ * Gaussian, such entities alerted at 92 times the target rate (600 times at mean 0.2).
+ *
+ * The count's law has the entity's forecast as its mean `μ` and its noise as its variance `v`: a
+ * negative binomial when `v > μ` (overdispersed: bursts), a Poisson when `v ≤ μ`. A value's
+ * deviation is the Gaussian deviation of the same two-sided tail: `2·min(P(X ≥ x), P(X ≤ x))`.
+ * Whole numbers whose noise is far under their mean (integer degrees, say) are measurements, not
+ * counts, and stay Gaussian; so are whole numbers whose noise is far over their mean
+ * ({@link COUNT_MAX_DISPERSION}).
+ *
+ * Measured on 200 entities of 5,000 readings each (a reading a minute, judged after 300), alerts
+ * over the default target of 5e-6 / a target of 1e-4, before → after: Poisson counts of mean 1
+ * 92 / 19 → 0.0 / 0.5, of mean 3 32 / 7.6 → 0.6 / 0.6, of mean 10 7.2 / 3.2 → 1.5 / 1.1, of mean
+ * 0.2 598 / 87 → 5.1 / 0.7; negative binomial of mean 2 and variance 6 750 → 3.0 (at 5e-6).
+ *
+ * Pure functions.
+ *
+ * @module
+ */
+import { deviationForLogTail, logBetaRegularized, logGammaRegularized } from "../tails.ts";
+
+/** The least variance over mean at which a whole-number entity is judged as a count. */
+export const COUNT_DISPERSION = 0.5;
+/**
+ * The most variance over mean at which a whole-number entity is judged as a count. Beyond it the
+ * variance is mostly not the count's own sampling noise (a large count's forecast error), and a
+ * count's skew would be a guess: NAB's taxi passenger counts (variance about 67 times the mean)
+ * lost two of their five windows to it.
+ */
+export const COUNT_MAX_DISPERSION = 10;
+/** The least mean a count is judged against (a forecast of 0 or below means "rarely any"). */
+export const COUNT_MIN_MEAN = 1e-3;
+
+/** Whether `v` can be a count (a whole number ≥ 0, exactly representable). */
+export function isCount(v: number): boolean {
+  return Number.isSafeInteger(v) && v >= 0;
+}
+
+/** Whether an entity of only whole numbers, forecast `mean` with noise `variance`, is a count. */
+export function countLike(mean: number, variance: number): boolean {
+  const mu = Math.max(mean, COUNT_MIN_MEAN);
+  return variance >= COUNT_DISPERSION * mu && variance <= COUNT_MAX_DISPERSION * mu;
+}
+
+/**
+ * `ln` of the two-sided tail of count `x` under a count of `mean` and `variance` (see the module
+ * doc): `ln min(1, 2·min(P(X ≥ x), P(X ≤ x)))`.
+ */
+export function logCountTail(x: number, mean: number, variance: number): number {
+  const mu = Math.max(mean, COUNT_MIN_MEAN);
+  let upper: number, lower: number;
+  if (variance > mu) {
+    // Negative binomial: r successes of chance p, X the failures before them; mean r(1 − p)/p.
+    const p = mu / variance, r = mu * mu / (variance - mu);
+    lower = logBetaRegularized(r, x + 1, p);
+    upper = x === 0 ? 0 : logBetaRegularized(x, r, 1 - p);
+  } else {
+    lower = logGammaRegularized(x + 1, mu).upper;
+    upper = x === 0 ? 0 : logGammaRegularized(x, mu).lower;
+  }
+  return Math.min(0, Math.LN2 + Math.min(upper, lower));
+}
+
+/** The Gaussian-equivalent deviation of count `x` (see {@link logCountTail}). */
+export function countDeviation(x: number, mean: number, variance: number): number {
+  return deviationForLogTail(logCountTail(x, mean, variance));
+}
