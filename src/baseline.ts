@@ -44,7 +44,7 @@ import { learnShape, SHAPE_SLOTS, shapeDeviation, startShape } from "./baseline/
 import { addToDay, DAY_SLOTS, startDays } from "./baseline/period.ts";
 import { clipOf, heldBack, winsorisedVariance } from "./baseline/noise.ts";
 import { oddStart } from "./baseline/start.ts";
-import { countDeviation, countLike, isCount } from "./baseline/counts.ts";
+import { countDeviation, countLike, countMean, isCount } from "./baseline/counts.ts";
 import {
   firstVisitStep,
   hourOffset,
@@ -412,8 +412,9 @@ export function createBaselines(
         if (!isCount(v)) s[at + NOT_COUNT] = 1;
         // Whole numbers ≥ 0 whose noise is of their mean's order are counts, judged on a count's
         // tail (skewed near 0); other values on the t tail.
-        const count = s[at + NOT_COUNT] === 0 && countLike(forecast, variance);
-        let cal = !warm ? NaN : count ? countDeviation(v, forecast, variance) : scale(a);
+        const mean = countMean(forecast, variance);
+        const count = s[at + NOT_COUNT] === 0 && countLike(mean, variance);
+        let cal = !warm ? NaN : count ? countDeviation(v, mean, variance) : scale(a);
         if (warm && shape) {
           // The entity's own skew and tail weight can only lower the deviation's equivalent.
           cal = Math.min(cal, shapeDeviation(s, shapeAt[f], z[f]));
