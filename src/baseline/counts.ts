@@ -5,8 +5,9 @@
  * out and happens 6 times in 10,000, where a Gaussian tail says 6 in 10 million; judged as
  * Gaussian, such entities alerted at 92 times the target rate (600 times at mean 0.2).
  *
- * The count's law has the entity's forecast as its mean `μ` and its noise as its variance `v`: a
- * negative binomial when `v > μ` (overdispersed: bursts), a Poisson when `v ≤ μ`. A value's
+ * The count's law has the entity's forecast as its mean `μ` ({@link countMean}: not under a small
+ * noise's variance) and its noise as its variance `v`: a negative binomial when `v > μ`
+ * (overdispersed: bursts), a Poisson when `v ≤ μ`. A value's
  * deviation is the Gaussian deviation of the same two-sided tail: `2·min(P(X ≥ x), P(X ≤ x))`.
  * Whole numbers whose noise is far under their mean (integer degrees, say) are measurements, not
  * counts, and stay Gaussian; so are whole numbers whose noise is far over their mean
