@@ -21,10 +21,9 @@
  *
  * @module
  */
-import type { BaselineOptions } from "../src/baseline.ts";
+import { type BaselineOptions, deviationForRate } from "../src/baseline.ts";
 import { contractOf, createPipeline, type PipelineOptions } from "../src/pipeline.ts";
 import { type EntityEvent, multiEntityEvents } from "../src/sensors.ts";
-import { deviationForRate } from "../src/baseline.ts";
 import { THRESHOLD_DEFAULTS } from "../src/defaults.ts";
 import { createThreshold, THRESHOLD_MODES } from "../src/threshold.ts";
 import { report } from "./report.ts";
@@ -95,15 +94,7 @@ export async function benchMulti(): Promise<void> {
     } finally {
       await p.close();
     }
-    const precision = tp / Math.max(1, tp + fp);
-    const recall = caught.reduce((a, c) => a + c, 0) / Math.max(1, kinds.length);
-    report(`multi_${label}_precision`, precision.toFixed(4));
-    report(`multi_${label}_recall`, recall.toFixed(4));
-    for (const kind of ["spike", "shift", "flat"]) {
-      const ids = kinds.map((k, j) => k === kind ? j : -1).filter((j) => j >= 0);
-      const got = ids.filter((j) => caught[j]).length;
-      report(`multi_${label}_recall_${kind}`, (got / Math.max(1, ids.length)).toFixed(4));
-    }
+    const { precision, recall } = reportCaught(label, kinds, caught, tp, fp);
     if (label === defaultMode) {
       report("multi_precision", precision.toFixed(4));
       report("multi_recall", recall.toFixed(4));
@@ -134,11 +125,28 @@ function reportCeiling(
     else fp++;
     if (segment[i] >= 0) caught[segment[i]] = 1;
   });
-  report("multi_ceiling_precision", (tp / Math.max(1, tp + fp)).toFixed(4));
-  report("multi_ceiling_recall", (caught.reduce((a, c) => a + c, 0) / kinds.length).toFixed(4));
+  reportCaught("ceiling", kinds, caught, tp, fp);
+}
+
+/**
+ * Reports `multi_<label>_precision=` (of `tp` flags inside injections and `fp` outside),
+ * `multi_<label>_recall=` (injections `caught`) and the recall per kind; returns the first two.
+ */
+function reportCaught(
+  label: string,
+  kinds: readonly string[],
+  caught: Uint8Array,
+  tp: number,
+  fp: number,
+): { precision: number; recall: number } {
+  const precision = tp / Math.max(1, tp + fp);
+  const recall = caught.reduce((a, c) => a + c, 0) / Math.max(1, kinds.length);
+  report(`multi_${label}_precision`, precision.toFixed(4));
+  report(`multi_${label}_recall`, recall.toFixed(4));
   for (const kind of ["spike", "shift", "flat"]) {
     const ids = kinds.map((k, j) => k === kind ? j : -1).filter((j) => j >= 0);
     const got = ids.filter((j) => caught[j]).length;
-    report(`multi_ceiling_recall_${kind}`, (got / Math.max(1, ids.length)).toFixed(4));
+    report(`multi_${label}_recall_${kind}`, (got / Math.max(1, ids.length)).toFixed(4));
   }
+  return { precision, recall };
 }

@@ -409,10 +409,11 @@ export function createBaselines(
         // With `coarse`, the counts are kept for every entity but judge only one whose values
         // repeat a quarter of the time or more: its noise is no Gaussian's.
         const counted = countsAlways || s[at + 6] >= COARSE_REPEATS;
-        if (!isCount(v)) s[at + NOT_COUNT] = 1;
         // Whole numbers ≥ 0 whose noise is of their mean's order are counts, judged on a count's
-        // tail (skewed near 0); other values on the t tail.
-        const mean = countMean(forecast, variance);
+        // tail (skewed near 0); other values on the t tail. Once a value is no count, nothing
+        // more is asked.
+        if (s[at + NOT_COUNT] === 0 && !isCount(v)) s[at + NOT_COUNT] = 1;
+        const mean = s[at + NOT_COUNT] === 0 ? countMean(forecast, variance) : forecast;
         const count = s[at + NOT_COUNT] === 0 && countLike(mean, variance);
         let cal = !warm ? NaN : count ? countDeviation(v, mean, variance) : scale(a);
         if (warm && shape) {

@@ -68,12 +68,7 @@ export function nullDegrees(alpha: number): number {
 /** `ln P(|T| > t)` for Student's t with `nu` degrees of freedom, `t ≥ 0`. */
 export function logStudentTail(t: number, nu: number): number {
   // P(|T| > t) = I_x(ν/2, 1/2), x = ν / (ν + t²): the regularised incomplete beta.
-  const a = nu / 2, b = 0.5, x = nu / (nu + t * t);
-  if (x >= 1) return 0;
-  const logFront = logGamma(a + b) - logGamma(a) - logGamma(b) + a * Math.log(x) +
-    b * Math.log1p(-x);
-  if (x < (a + 1) / (a + b + 2)) return logFront + Math.log(betaFraction(a, b, x) / a);
-  return Math.log1p(-Math.exp(logFront) * betaFraction(b, a, 1 - x) / b);
+  return logBetaRegularized(nu / 2, 0.5, nu / (nu + t * t));
 }
 
 /** Knots of a scale: every 0.01 sd to 8 sd, then 1 % apart to 10⁴ sd. */
