@@ -22,7 +22,8 @@
  *
  * Then counts (100 sensors, 30,000 minutes, judged after their first day): Poisson counts of
  * mean 0.2, 1 and 5 with a daily cycle of ±50 % (`calibration_count_<mean>_ratio_<rate>=`, at 1e-4
- * and the default rate).
+ * and the default rate), and overdispersed counts with the same cycle, negative binomials of mean
+ * 2 and variance 6 and of mean 20 and variance 60 (`calibration_negbin_<mean>_ratio_<rate>=`).
  *
  * @module
  */
@@ -65,6 +66,7 @@ function countAlerts(
     step = 60,
     cycle = 3,
     count = 0,
+    shape = Infinity,
   } = {},
 ) {
   const calibrated = new Float64Array(zStar.length), raw = new Float64Array(zStar.length);
@@ -76,8 +78,10 @@ function countAlerts(
   for (let i = 0; i < readings; i++) {
     const phase = Math.sin((2 * Math.PI * i * step) / 86_400), day = cycle * phase;
     for (let e = 0; e < sensors; e++) {
-      // With `count`: a Poisson count of that mean, ±50 % over the day.
-      const value = count > 0 ? poisson(rng, count * (1 + 0.5 * phase)) : 100 + e + day + draw(rng);
+      // With `count`: a Poisson count of that mean, ±50 % over the day; with a finite `shape`
+      // its mean is scaled by a gamma of that shape and mean 1 (a negative binomial).
+      const mean = count * (1 + 0.5 * phase) * (shape < Infinity ? gamma(rng, shape) / shape : 1);
+      const value = count > 0 ? poisson(rng, mean) : 100 + e + day + draw(rng);
       b.judgeLearn(keys[e], [value], i * step, out);
       if (i < skip || Number.isNaN(out.calibrated[0])) continue;
       judged++;
@@ -97,6 +101,15 @@ function poisson(rng: Random, mean: number): number {
   const u = rng.next();
   while (u > sum && p > 0) sum += p *= mean / ++k;
   return k;
+}
+
+/** A gamma of `shape` ≥ 1 and scale 1 (Marsaglia and Tsang). */
+function gamma(rng: Random, shape: number): number {
+  const d = shape - 1 / 3, c = 1 / Math.sqrt(9 * d);
+  for (;;) {
+    const x = rng.normal(), v = (1 + c * x) ** 3;
+    if (v > 0 && Math.log(rng.next()) < 0.5 * x * x + d - d * v + d * Math.log(v)) return d * v;
+  }
 }
 
 /** `default` for the default target rate, else the rate as written. */
@@ -153,6 +166,15 @@ export function benchCalibration(): Promise<void> {
     tails.forEach((rate, k) => {
       const ratio = (calibrated[k] / judged / rate).toFixed(3);
       report(`calibration_count_${mean}_ratio_${rateName(rate)}`, ratio);
+    });
+  }
+  // Variance mean + mean² / shape: 6 for mean 2 (shape 1), 60 for mean 20 (shape 10).
+  for (const [mean, shape] of [[2, 1], [20, 10]]) {
+    const size = { sensors: 100, readings: 30_000, count: mean, shape };
+    const { calibrated, judged } = countAlerts({}, tailZ, size);
+    tails.forEach((rate, k) => {
+      const ratio = (calibrated[k] / judged / rate).toFixed(3);
+      report(`calibration_negbin_${mean}_ratio_${rateName(rate)}`, ratio);
     });
   }
   return Promise.resolve();

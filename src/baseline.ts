@@ -44,7 +44,15 @@ import { learnShape, SHAPE_SLOTS, shapeDeviation, startShape } from "./baseline/
 import { addToDay, DAY_SLOTS, startDays } from "./baseline/period.ts";
 import { clipOf, heldBack, winsorisedVariance } from "./baseline/noise.ts";
 import { oddStart } from "./baseline/start.ts";
-import { countDeviation, countLike, countMean, isCount } from "./baseline/counts.ts";
+import {
+  countDeviation,
+  countLike,
+  countMean,
+  dispersedVariance,
+  isCount,
+  learnDispersion,
+  logCountChance,
+} from "./baseline/counts.ts";
 import {
   firstVisitStep,
   hourOffset,
@@ -115,9 +123,9 @@ const REFRESH = 256;
  * mean square and the judged event after its last error beyond the clip (`baseline/noise.ts`;
  * 0: none); the excess held back ({@link HELD}); the previous event's time, the mean gap and the
  * gaps seen ({@link PREV_TS}); the first value ({@link FIRST}); whether a value was no count
- * ({@link NOT_COUNT}).
+ * ({@link NOT_COUNT}); a count's dispersion ({@link DISPERSION}).
  */
-const HEAD = 18;
+const HEAD = 20;
 /** Slot of the excess of an extreme error held back (0: none), in {@link HEAD}. */
 const HELD = 12;
 /** Slots of the previous event's time, the running mean of the gaps between events, their count. */
@@ -126,6 +134,8 @@ const PREV_TS = 13, GAP = 14, GAPS = 15;
 const FIRST = 16;
 /** Slot set to 1 once a value is not a whole number ≥ 0 (0: every value a count, `counts.ts`). */
 const NOT_COUNT = 17;
+/** Slots of a count's dispersion (`learnDispersion` in `counts.ts`). */
+const DISPERSION = 18;
 
 /**
  * Numbers kept per entity and feature with `season`, with the change's (`change`), with the
@@ -415,7 +425,12 @@ export function createBaselines(
         if (s[at + NOT_COUNT] === 0 && !isCount(v)) s[at + NOT_COUNT] = 1;
         const mean = s[at + NOT_COUNT] === 0 ? countMean(forecast, variance) : forecast;
         const count = s[at + NOT_COUNT] === 0 && countLike(mean, variance);
-        let cal = !warm ? NaN : count ? countDeviation(v, mean, variance) : scale(a);
+        const spread = count
+          ? Math.max(variance, dispersedVariance(s, at + DISPERSION, mean))
+          : variance;
+        let cal = !warm ? NaN : count ? countDeviation(v, mean, spread) : scale(a);
+        // Learned after it is judged: a burst does not excuse itself.
+        if (s[at + NOT_COUNT] === 0) learnDispersion(s, at + DISPERSION, v - mean, mean, n + 1);
         if (warm && shape) {
           // The entity's own skew and tail weight can only lower the deviation's equivalent.
           cal = Math.min(cal, shapeDeviation(s, shapeAt[f], z[f]));
@@ -468,7 +483,11 @@ export function createBaselines(
           if (actual) actual[f] = day.mean;
           cal = day.calibrated;
         }
-        const flat = learnRepeats(s, at, n, v, run, o.alpha, o.warmUp);
+        // A count's run is judged on the chance of its very value, when that is larger.
+        const chance = count && run >= 2
+          ? (c: number) => Math.exp(logCountChance(c, mean, spread))
+          : undefined;
+        const flat = learnRepeats(s, at, n, v, run, o.alpha, o.warmUp, chance);
         if (warm && flat > Math.abs(z[f])) {
           if (by === 5) {
             // A stuck value explains itself: the event's own value against its forecast.

@@ -111,7 +111,7 @@ export function studentScale(nu: number): (z: number) => number {
 }
 
 /** `ln Γ(x)` for `x > 0` (Lanczos, g = 7, n = 9). */
-function logGamma(x: number): number {
+export function logGamma(x: number): number {
   if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
   const c = [
     0.99999999999980993,

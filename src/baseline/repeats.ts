@@ -17,7 +17,9 @@ export const FLAT_MAX_P = 0.05;
 
 /**
  * Learns one event's repeat (or change) into feature slots `s[at …]` and returns the flatness of
- * the run it ends or continues (0 when it is not judged).
+ * the run it ends or continues (0 when it is not judged). `chance`, when given, is the chance
+ * that this very value repeats (a count's, see `logCountChance`); a run is judged on the larger
+ * of it and the entity's share of repeats.
  */
 export function learnRepeats(
   s: Float64Array,
@@ -27,6 +29,7 @@ export function learnRepeats(
   run: number,
   alpha: number,
   warmUp: number,
+  chance?: (v: number) => number,
 ): number {
   if (run === 1) s[at + 8] = s[at + 7] >= warmUp ? s[at + 6] : 1;
   const p0 = s[at + 8];
@@ -39,7 +42,8 @@ export function learnRepeats(
   s[at + 4] = v;
   s[at + 5] = run;
   // Judged at runs of 2, 4, 8, 16 … repeats: a stuck sensor alerts once, then as it stays stuck.
-  return judged && (run & (run - 1)) === 0 ? flatness(run, p0) : 0;
+  if (!judged || (run & (run - 1)) !== 0) return 0;
+  return flatness(run, chance ? Math.max(p0, chance(v)) : p0);
 }
 
 /** Flatness of a run of `run` repeats of chance `p` each: the deviation of `p^run`'s tail. */

@@ -11,7 +11,7 @@ import {
 } from "../../src/baseline.ts";
 import { nullDegrees, studentScale } from "../../src/tails.ts";
 import { ODD_RATIO, oddStart } from "../../src/baseline/start.ts";
-import { countDeviation, logCountTail } from "../../src/baseline/counts.ts";
+import { countDeviation, logCountChance, logCountTail } from "../../src/baseline/counts.ts";
 import { createRandom } from "../../src/random.ts";
 import { THRESHOLD_DEFAULTS } from "../../src/defaults.ts";
 
@@ -207,6 +207,61 @@ Deno.test("whole-number counts alert at the target rate; whole-number measuremen
   }
   degrees.judgeLearn("t", [25], 1767225600 + 60 * 500, out);
   assert.ok(out.calibrated[0] > 6, `${out.calibrated[0]}`);
+});
+
+Deno.test("overdispersed counts alert at the target rate, their runs too; a count stuck at its usual value is still caught", () => {
+  // The chance of one value: Poisson(1) P(X = 1) = 1/e; mean 2, variance 6 is geometric.
+  assert.ok(Math.abs(Math.exp(logCountChance(1, 1, 1)) - Math.exp(-1)) < 1e-9);
+  assert.ok(Math.abs(Math.exp(logCountChance(4, 2, 6)) - (2 / 3) ** 4 / 3) < 1e-9);
+  const rate = 1e-4, zStar = deviationForRate(rate);
+  const rng = createRandom(13, 1);
+  const poisson = (mean: number) => {
+    let k = 0, p = Math.exp(-mean), sum = p;
+    const u = rng.next();
+    while (u > sum) sum += p *= mean / ++k;
+    return k;
+  };
+  // A gamma of `shape` ≥ 1 and mean 1 (Marsaglia and Tsang): a Poisson of mean m × it has
+  // variance m + m² / shape.
+  const gamma = (shape: number) => {
+    const d = shape - 1 / 3, c = 1 / Math.sqrt(9 * d);
+    for (;;) {
+      const x = rng.normal(), v = (1 + c * x) ** 3;
+      if (v > 0 && Math.log(rng.next()) < 0.5 * x * x + d - d * v + d * Math.log(v)) {
+        return d * v / shape;
+      }
+    }
+  };
+  const out = {
+    z: new Float64Array(1),
+    typical: new Float64Array(1),
+    calibrated: new Float64Array(1),
+  };
+  // Mean 20 and variance 60; mean 2 and variance 6 (geometric) with a daily cycle of ±50 %.
+  // Judged on the noise's fast variance, and a run on the share of all repeats: 2.5 × and 1.7 ×
+  // the target (a geometric's fast variance is under its mean most of the time, a value near a
+  // count's mode repeats more often than the average one).
+  const b = createBaselines(1, { maxEntities: 1000 });
+  for (const [mean, shape, cycle] of [[20, 10, 0], [2, 1, 0.5]]) {
+    let alerts = 0, judged = 0;
+    for (let e = 0; e < 100; e++) {
+      for (let i = 0; i < 4000; i++) {
+        const m = mean * (1 + cycle * Math.sin(2 * Math.PI * i / 1440)) * gamma(shape);
+        b.judgeLearn(`s${mean}-${e}`, [poisson(m)], 1767225600 + 60 * i, out);
+        if (i < 300) continue;
+        judged++;
+        if (out.calibrated[0] >= zStar) alerts++;
+      }
+    }
+    assert.ok(alerts <= 1.5 * rate * judged, `mean ${mean}: ${alerts} alerts in ${judged}`);
+  }
+  // A count of mean 20 stuck at 20, its mode: alerts within 16 readings.
+  let stuck = 0;
+  for (let i = 0; i < 16; i++) {
+    b.judgeLearn("s20-0", [20], 1767225600 + 60 * (4000 + i), out);
+    if (out.calibrated[0] >= zStar) stuck++;
+  }
+  assert.ok(stuck >= 1, "a stuck count is caught");
 });
 
 Deno.test("the deviation of a target false-alert rate, and bad options named", () => {
