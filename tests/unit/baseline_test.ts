@@ -12,13 +12,21 @@ import {
 import { nullDegrees, studentScale } from "../../src/tails.ts";
 import { ODD_RATIO, oddStart } from "../../src/baseline/start.ts";
 import { countDeviation, logCountChance, logCountTail } from "../../src/baseline/counts.ts";
-import { createRandom } from "../../src/random.ts";
+import { createRandom, type Random } from "../../src/random.ts";
 import { THRESHOLD_DEFAULTS } from "../../src/defaults.ts";
 
 const judge = (b: ReturnType<typeof createBaselines>, key: string, ...x: number[]) => {
   const z = new Float64Array(x.length), t = new Float64Array(x.length);
   b.judgeLearn(key, x, undefined, { z, typical: t });
   return { z: [...z], typical: [...t] };
+};
+
+/** A Poisson count of `mean` by inversion, drawn from `rng`. */
+const poissonOf = (rng: Random) => (mean: number) => {
+  let k = 0, p = Math.exp(-mean), sum = p;
+  const u = rng.next();
+  while (u > sum) sum += p *= mean / ++k;
+  return k;
 };
 
 Deno.test("each entity is judged against its own level and noise, after its warm-up", () => {
@@ -169,13 +177,7 @@ Deno.test("a count's tail: Poisson when its noise is at most its mean, negative 
 
 Deno.test("whole-number counts alert at the target rate; whole-number measurements stay Gaussian", () => {
   const rate = 1e-4, zStar = deviationForRate(rate);
-  const rng = createRandom(12, 1);
-  const poisson = (mean: number) => {
-    let k = 0, p = Math.exp(-mean), sum = p;
-    const u = rng.next();
-    while (u > sum) sum += p *= mean / ++k;
-    return k;
-  };
+  const rng = createRandom(12, 1), poisson = poissonOf(rng);
   const out = {
     z: new Float64Array(1),
     typical: new Float64Array(1),
@@ -214,13 +216,7 @@ Deno.test("overdispersed counts alert at the target rate, their runs too; a coun
   assert.ok(Math.abs(Math.exp(logCountChance(1, 1, 1)) - Math.exp(-1)) < 1e-9);
   assert.ok(Math.abs(Math.exp(logCountChance(4, 2, 6)) - (2 / 3) ** 4 / 3) < 1e-9);
   const rate = 1e-4, zStar = deviationForRate(rate);
-  const rng = createRandom(13, 1);
-  const poisson = (mean: number) => {
-    let k = 0, p = Math.exp(-mean), sum = p;
-    const u = rng.next();
-    while (u > sum) sum += p *= mean / ++k;
-    return k;
-  };
+  const rng = createRandom(13, 1), poisson = poissonOf(rng);
   // A gamma of `shape` ≥ 1 and mean 1 (Marsaglia and Tsang): a Poisson of mean m × it has
   // variance m + m² / shape.
   const gamma = (shape: number) => {
