@@ -89,8 +89,9 @@ export type Feature = string;
 
 /**
  * Version of {@link ModelState}: 11 since a count's baseline keeps its dispersion
- * (`baseline/counts.ts`); 10 kept the entity's first value (`baseline/start.ts`), 9 added the held-back excess and the gaps between events, 8 the day means
- * (the day's mean against the same weekday's, `baseline/period.ts`), 7 the drift.
+ * (`baseline/counts.ts`); 10 kept the entity's first value (`baseline/start.ts`), 9 added the
+ * held-back excess and the gaps between events, 8 the day means (the day's mean against the same
+ * weekday's, `baseline/period.ts`), 7 the drift.
  */
 export const MODEL_STATE_VERSION = 11;
 

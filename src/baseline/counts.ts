@@ -52,7 +52,7 @@ export const COUNT_MIN_MEAN = 1e-3;
  * Weight of an event in the running sums that estimate a count's dispersion (about 500 events).
  * The variance of the noise follows each event's error over about 50 events and, for a skewed
  * count, is under its mean most of the time (a negative binomial of mean 2 and variance 6, with a
- * daily cycle of ±50 %, alerted at 3.9 × the default target judged on it).
+ * daily cycle of ±50 %, alerted at 8.6 × the default target judged on it alone).
  */
 export const DISPERSION_WEIGHT = 0.002;
 
