@@ -23,7 +23,10 @@
  * Then counts (100 sensors, 30,000 minutes, judged after their first day): Poisson counts of
  * mean 0.2, 1 and 5 with a daily cycle of ±50 % (`calibration_count_<mean>_ratio_<rate>=`, at 1e-4
  * and the default rate), and overdispersed counts with the same cycle, negative binomials of mean
- * 2 and variance 6 and of mean 20 and variance 60 (`calibration_negbin_<mean>_ratio_<rate>=`).
+ * 2 and variance 6 and of mean 20 and variance 60 (`calibration_negbin_<mean>_ratio_<rate>=`);
+ * and what that calibration costs: the share of bursts of 20–60 caught at the default rate among
+ * such counts of mean 3 and variance 9 or mean 20 and variance 60, one burst per sensor
+ * (`calibration_negbin_<mean>_burst_<size>_caught=`).
  *
  * @module
  */
@@ -177,5 +180,34 @@ export function benchCalibration(): Promise<void> {
       report(`calibration_negbin_${mean}_ratio_${rateName(rate)}`, ratio);
     });
   }
+  // What calibration costs: bursts of overdispersed counts caught at the default rate.
+  for (const [mean, shape] of [[3, 1.5], [20, 10]]) {
+    for (const burst of [20, 30, 40, 60]) {
+      const caught = burstsCaught(mean, shape, burst, tailZ[tailZ.length - 1]);
+      report(`calibration_negbin_${mean}_burst_${burst}_caught`, caught.toFixed(2));
+    }
+  }
   return Promise.resolve();
+}
+
+/**
+ * Share of bursts of `burst` caught at `zStar` among negative binomial counts of `mean` (gamma
+ * `shape`, a daily cycle of ±50 %): 100 sensors of 5,000 minutes, one burst each at a random
+ * minute from the 2,000th.
+ */
+function burstsCaught(mean: number, shape: number, burst: number, zStar: number): number {
+  const rng = createRandom(21, burst);
+  const b = createBaselines(1, {});
+  const out = createJudgement(1);
+  let caught = 0;
+  for (let e = 0; e < 100; e++) {
+    const at = 2_000 + Math.floor(rng.next() * 2_900);
+    for (let i = 0; i <= at; i++) {
+      const m = mean * (1 + 0.5 * Math.sin((2 * Math.PI * i) / 1_440));
+      const value = i === at ? burst : poisson(rng, m * gamma(rng, shape) / shape);
+      b.judgeLearn(`sensor-${e}`, [value], i * 60, out);
+    }
+    if (out.calibrated[0] >= zStar) caught++;
+  }
+  return caught / 100;
 }
