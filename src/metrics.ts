@@ -38,6 +38,7 @@ export interface ProcessorMetrics {
   causes: Counter<"basis" | "feature">;
   lastScore: Gauge;
   threshold: Gauge;
+  targetRate: Gauge;
   eventValue: Histogram;
   deadLetters: Counter<"check">;
   truncated: Counter<"topic">;
@@ -90,6 +91,12 @@ export function createProcessorMetrics(): ProcessorMetrics {
     threshold: new Gauge({
       name: "anomaly_threshold",
       help: "Current dynamic threshold on the score.",
+      registers,
+    }),
+    targetRate: new Gauge({
+      name: "anomaly_target_false_alert_rate",
+      help: "Target rate of false alerts per judged event (TARGET_FALSE_ALERT_RATE) in context " +
+        "mode; 0 in the forest threshold modes, which have none.",
       registers,
     }),
     eventValue: new Histogram({

@@ -154,6 +154,7 @@ export async function runProcess(args: string[], signal?: AbortSignal): Promise<
   }
   const metrics = createProcessorMetrics();
   metrics.workers.set(config.workers);
+  metrics.targetRate.set(config.thresholdMode === "context" ? config.targetFalseAlertRate : 0);
   const readiness = createReadiness();
   const server = serveMetrics({
     port: config.metricsPort,

@@ -52,6 +52,7 @@ Deno.test("every metric name passes promtool check metrics", async () => {
   m.batchDuration.observe(0.01);
   m.alertLatency.observe({ from: "event_ts" }, 0.02);
   m.workers.set(2);
+  m.targetRate.set(5e-6);
   m.causes.inc({ basis: "day", feature: "value" });
   const r = await promtool(await m.registry.metrics());
   assert.ok(r.ok, r.output);
