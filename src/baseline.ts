@@ -423,14 +423,15 @@ export function createBaselines(
         // tail (skewed near 0); other values on the t tail. Once a value is no count, nothing
         // more is asked.
         if (s[at + NOT_COUNT] === 0 && !isCount(v)) s[at + NOT_COUNT] = 1;
-        const mean = s[at + NOT_COUNT] === 0 ? countMean(forecast, variance) : forecast;
-        const count = s[at + NOT_COUNT] === 0 && countLike(mean, variance);
+        const whole = s[at + NOT_COUNT] === 0;
+        const mean = whole ? countMean(forecast, variance) : forecast;
+        const count = whole && countLike(mean, variance);
         const spread = count
           ? Math.max(variance, dispersedVariance(s, at + DISPERSION, mean))
           : variance;
         let cal = !warm ? NaN : count ? countDeviation(v, mean, spread) : scale(a);
         // Learned after it is judged: a burst does not excuse itself.
-        if (s[at + NOT_COUNT] === 0) learnDispersion(s, at + DISPERSION, v - mean, mean, n + 1);
+        if (whole) learnDispersion(s, at + DISPERSION, v - mean, mean, n + 1);
         if (warm && shape) {
           // The entity's own skew and tail weight can only lower the deviation's equivalent.
           cal = Math.min(cal, shapeDeviation(s, shapeAt[f], z[f]));
