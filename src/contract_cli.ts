@@ -67,7 +67,7 @@ export function contractSummary(contract: Contract, file: string): string {
     ...contract.fields.map((f) => `  ${f.name.padEnd(width)}  ${f.type.padEnd(9)}  ${rules(f)}`),
     `features: ${
       contract.features.map((f) =>
-        `${f.field} [${f.min}, ${f.max}]${
+        `${f.field} [${f.min}, ${f.max}]${f.scale === "log" ? " on a log scale" : ""}${
           f.change || f.recent
             ? ` (+ ${
               [f.change ? "change" : "", f.recent ? "recent level" : ""].filter(Boolean).join(", ")

@@ -30,6 +30,7 @@ import {
   type TimeLimits,
 } from "./contract/compile.ts";
 import { type Contract, type Cycle, CYCLE_SECONDS } from "./contract/spec.ts";
+import { fromModelScale, type Scale, toModelScale } from "./contract/scale.ts";
 import { type ForestOptions, isWarm, type MassState, massToScore } from "./hst/mod.ts";
 import type { QuantileState } from "./quantile.ts";
 import { packRecords } from "./stage.ts";
@@ -114,6 +115,7 @@ export function modelKey(
     cycles?: readonly string[];
     baseline?: BaselineOptions;
     entity?: string;
+    scales?: readonly Scale[];
   },
   threshold: ThresholdOptions = {},
 ): string {
@@ -127,6 +129,7 @@ export function modelKey(
     ...(forest.cycles && forest.cycles.length > 0 ? { cycles: forest.cycles } : {}),
     baseline: forest.baseline,
     ...(forest.entity !== undefined ? { entity: forest.entity } : {}),
+    ...(forest.scales ? { scales: forest.scales } : {}),
     mode: threshold.mode ?? THRESHOLD_DEFAULTS.mode,
     targetRate: threshold.targetFalseAlertRate ?? THRESHOLD_DEFAULTS.targetFalseAlertRate,
     quantileP: threshold.quantileP ?? THRESHOLD_DEFAULTS.quantileP,
@@ -241,6 +244,7 @@ export function forestOf(
   cycles: readonly Cycle[];
   baseline: BaselineOptions;
   entity?: string;
+  scales?: readonly Scale[];
 } {
   const contract = contractOf(options);
   const all = contract.features;
@@ -260,9 +264,14 @@ export function forestOf(
     );
   }
   const cycles = contract.time.cycles ?? [];
-  const limits = features.map((f) => {
+  // The model's scale of each feature (`contract/scale.ts`); its limits are on that scale too.
+  const scales = features.map((f) => all.find((a) => a.field === f)!.scale ?? "linear");
+  const limits = features.map((f, k) => {
     const spec = all.find((a) => a.field === f)!;
-    return [spec.min, spec.max] as [number, number];
+    return [toModelScale(scales[k], spec.min), toModelScale(scales[k], spec.max)] as [
+      number,
+      number,
+    ];
   });
   // A cycle's sine and cosine span the features' mean width, so the trees split on them as often
   // as on a feature (a split's feature is drawn in proportion to its range).
@@ -284,6 +293,7 @@ export function forestOf(
     },
     // The entity key decides what a baseline belongs to (the built-in's is implied).
     ...(contract.builtin ? {} : { entity: contract.key ?? "" }),
+    ...(scales.some((s) => s !== "linear") ? { scales } : {}),
   };
 }
 
@@ -320,6 +330,8 @@ interface PipelineCore {
   time: TimeLimits;
   /** Columns of the contract's features the model sees, in order. */
   columns: number[];
+  /** Per model column: the scale the model sees it on (`contract/scale.ts`). */
+  scales: Scale[];
   /** Seconds of each time cycle the forest also sees (two features each, after the columns). */
   cycles: number[];
   /** Amplitude of the cycles' sine and cosine ({@link cycleRadius}). */
@@ -421,6 +433,11 @@ interface EntityColumns {
   actual: Float64Array;
 }
 
+/** Model column `f` of record `i`, on the scale the model sees it. */
+function modelValue(core: PipelineCore, c: CheckedBatch, i: number, f: number): number {
+  return toModelScale(core.scales[f], c.features[core.stride * i + core.columns[f]]);
+}
+
 /** Judges then learns record `i` against its entity's baseline (the model's columns). */
 function judgeEntity(
   core: PipelineCore,
@@ -429,18 +446,19 @@ function judgeEntity(
   i: number,
   into: EntityColumns,
 ): void {
-  const d = core.columns.length;
+  const d = core.columns.length, scales = core.scales;
   const { x, judgement: j } = core.scratch;
-  for (let f = 0; f < d; f++) x[f] = c.features[core.stride * i + core.columns[f]];
+  for (let f = 0; f < d; f++) x[f] = modelValue(core, c, i, f);
   m0.baselines.judgeLearn(c.keys[i], x, c.ts[i], j);
   for (let f = 0; f < d; f++) {
     const at = core.stride * i + core.columns[f];
     into.deviation[at] = j.z[f];
     into.calibrated[at] = j.calibrated[f];
-    into.typical[at] = j.typical[f];
+    // What a user reads is in the field's own units.
+    into.typical[at] = fromModelScale(scales[f], j.typical[f]);
     into.repeats[at] = j.run[f];
     into.basis[at] = j.basis[f];
-    into.actual[at] = j.actual[f];
+    into.actual[at] = fromModelScale(scales[f], j.actual[f]);
   }
 }
 
@@ -473,7 +491,7 @@ async function scoreBatch(
     const shared = new Float64Array(new SharedArrayBuffer(8 * d * m));
     valid.forEach((i, k) => {
       let at = d * k;
-      for (const col of core.columns) shared[at++] = c.features[core.stride * i + col];
+      for (let f = 0; f < core.columns.length; f++) shared[at++] = modelValue(core, c, i, f);
       for (const period of core.cycles) {
         const phase = (2 * Math.PI * (c.ts[i] % period)) / period;
         shared[at++] = core.cycleRadius * Math.sin(phase);
@@ -593,6 +611,7 @@ function coreOf(
     eventClock: NaN,
     clockBeforeJump: NaN,
     columns: forest.features.map((f) => checker.features.indexOf(f)),
+    scales: forest.features.map((_, k) => forest.scales?.[k] ?? "linear"),
     cycles: forest.cycles.map((c) => CYCLE_SECONDS[c]),
     cycleRadius: cycleRadius(forest.limits.slice(0, forest.features.length)),
     scratch: {

@@ -1,7 +1,8 @@
 /**
  * Labelled events for any contract, pure and seeded: what `generate` sends with a contract file,
  * and the example samples. Every entity (the contract's key) has its own level per feature
- * (within the feature's limits) and noise of 1 % of that span; the rest of each event is drawn
+ * (within the feature's limits) and noise of 1 % of that span, both on the scale the model sees
+ * the feature (`scale.ts`: a `log` feature's noise is a factor); the rest of each event is drawn
  * to pass the contract (allowed values, patterns from `examples`, ranges).
  *
  * Injections, one at most per event, with the label that `generate` puts in the `injected`
@@ -14,7 +15,8 @@
  */
 import { compilePattern, type Pattern } from "./pattern.ts";
 import { createRandom } from "../random.ts";
-import type { Contract, FieldSpec } from "./spec.ts";
+import { fromModelScale, toModelScale } from "./scale.ts";
+import type { Contract, FeatureSpec, FieldSpec } from "./spec.ts";
 
 /** Probabilities of the injections (the rest is `none`). */
 export interface ContractRates {
@@ -140,7 +142,10 @@ export function* contractEvents(
   );
   const setup = createRandom(options.seed ?? 1, 0);
   const levels = keys.map(() =>
-    contract.features.map((f) => f.min + (f.max - f.min) * setup.uniform(0.2, 0.4))
+    contract.features.map((f) => {
+      const [lo, hi] = modelLimits(f);
+      return lo + (hi - lo) * setup.uniform(0.2, 0.4);
+    })
   );
   const rng = createRandom(options.seed ?? 1, 1);
   const stamp = stampTime(contract);
@@ -164,9 +169,12 @@ export function* contractEvents(
       }
       const j = contract.features.findIndex((x) => x.field === f.name);
       if (j >= 0) {
-        const spec = contract.features[j];
-        const noise = 0.01 * (spec.max - spec.min);
-        event[f.name] = round(levels[e][j] + noise * rng.normal(), f.type === "integer");
+        const spec = contract.features[j], [lo, hi] = modelLimits(spec);
+        const v = fromModelScale(
+          spec.scale ?? "linear",
+          levels[e][j] + 0.01 * (hi - lo) * rng.normal(),
+        );
+        event[f.name] = round(v, f.type === "integer");
       } else event[f.name] = otherValue(f, rng.next(), Math.floor(rng.next() * 1e6));
     }
     stamp(event, startTs + i / 20, "none");
@@ -183,6 +191,12 @@ export function* contractEvents(
     inject(contract, event, injected, rng.next(), levels[e], startTs + i / 20);
     yield { event, key: keys[e], injected };
   }
+}
+
+/** A feature's limits on the scale the model sees it. */
+function modelLimits(f: FeatureSpec): [number, number] {
+  const scale = f.scale ?? "linear";
+  return [toModelScale(scale, f.min), toModelScale(scale, f.max)];
 }
 
 /** A value for a field that is neither key, time nor feature. */
@@ -234,9 +248,12 @@ function inject(
       const j = Math.floor(u * contract.features.length);
       const spec = contract.features[j];
       const f = contract.fields.find((x) => x.name === spec.field)!;
-      const noise = 0.01 * (spec.max - spec.min);
+      const [min, max] = modelLimits(spec), noise = 0.01 * (max - min);
       const sign = u * 1000 % 1 < 0.5 ? -1 : 1;
-      const off = levels[j] + sign * noise * (8 + 4 * (u * 100 % 1));
+      const off = fromModelScale(
+        spec.scale ?? "linear",
+        levels[j] + sign * noise * (8 + 4 * (u * 100 % 1)),
+      );
       const lo = f.min ?? spec.min, hi = f.max ?? spec.max;
       event[spec.field] = round(Math.min(hi, Math.max(lo, off)), f.type === "integer");
       return;

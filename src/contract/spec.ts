@@ -14,7 +14,8 @@
  *   amount: { type: number, min: 0, max: 100000 }
  *   currency: { type: string, enum: [EUR, USD, GBP] }
  *   ts: { type: timestamp, unit: iso8601 }
- * features: [amount]    # or [{ field: amount, min: 0, max: 5000, change: true, recent: true }]
+ * features: [amount]    # or [{ field: amount, min: 0, max: 5000, change: true, recent: true,
+ *                       #        scale: log }]
  * ```
  *
  * This module is pure: {@link parseContract} validates a parsed document with zod and the rules
@@ -25,6 +26,7 @@
  * @module
  */
 import { compilePattern } from "./pattern.ts";
+import { type Scale, SCALES } from "./scale.ts";
 import { z } from "zod";
 
 /** Types a field can have. */
@@ -82,6 +84,12 @@ export interface FeatureSpec {
    * so a lasting shift of a few noise units is caught. Default: false.
    */
   recent?: boolean;
+  /**
+   * How the model sees the values (`scale.ts`): `log` judges `ln(1 + value)`, for amounts,
+   * latencies, durations and sizes, whose spread grows with their level; the field must then
+   * have `min` ≥ 0. `min` and `max` stay in the field's units. Absent: `linear`.
+   */
+  scale?: Scale;
 }
 
 /** A validated contract. */
@@ -174,6 +182,8 @@ const FeatureFile = z.union([
     max: finite.optional(),
     change: z.boolean().optional(),
     recent: z.boolean().optional(),
+    // Checked with the rules between parts, so a wrong value is named with what is allowed.
+    scale: z.unknown().optional(),
   }),
 ]);
 
@@ -239,7 +249,7 @@ function issueLine(issue: z.core.$ZodIssue & { input?: unknown }): string {
     case "invalid_union":
       return `${path}: expected ${
         path.startsWith("features")
-          ? "a field name or { field, min, max, change, recent }"
+          ? "a field name or { field, min, max, change, recent, scale }"
           : "a valid value"
       }, got ${describe(issue.input)}`;
     default:
@@ -351,6 +361,19 @@ function crossCheck(file: z.output<typeof ContractFile>): string[] {
     }
     const min = typeof entry === "string" ? f.min : entry.min ?? f.min;
     const max = typeof entry === "string" ? f.max : entry.max ?? f.max;
+    const scale = typeof entry === "string" ? undefined : entry.scale;
+    if (scale !== undefined && !(SCALES as readonly unknown[]).includes(scale)) {
+      problems.push(
+        `${at}.scale: expected one of ${SCALES.join(", ")}, got ${describe(scale)}`,
+      );
+    } else if (scale === "log" && !(f.min !== undefined && f.min >= 0)) {
+      problems.push(
+        `${at}.scale: log judges ln(1 + value), so field "${name}" must never be negative: ` +
+          `give fields.${name}.min ≥ 0 (it has ${f.min === undefined ? "no min" : `min ${f.min}`})`,
+      );
+    } else if (scale === "log" && min !== undefined && min < 0) {
+      problems.push(`${at}.scale: log needs the feature's min ≥ 0, got ${min}`);
+    }
     if (min === undefined || max === undefined) {
       problems.push(
         `${at}: feature "${name}" needs limits: give fields.${name}.min and max, or min and max here`,
@@ -413,6 +436,7 @@ function normalize(file: z.output<typeof ContractFile>): Contract {
       max: (typeof entry === "string" ? undefined : entry.max) ?? f.max!,
       ...(typeof entry !== "string" && entry.change ? { change: true } : {}),
       ...(typeof entry !== "string" && entry.recent ? { recent: true } : {}),
+      ...(typeof entry !== "string" && entry.scale === "log" ? { scale: "log" as const } : {}),
     };
   });
   return {

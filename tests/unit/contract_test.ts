@@ -157,7 +157,7 @@ Deno.test("a feature may declare its change since the previous event to be judge
   assert.ok(
     problems({ ...minimal(), features: [{ field: "amount", change: "yes" }] })
       .some((l) =>
-        /^c\.yaml: features\.0: expected a field name or \{ field, min, max, change, recent \}/
+        /^c\.yaml: features\.0: expected a field name or \{ field, min, max, change, recent, scale \}/
           .test(l)
       ),
   );
@@ -174,6 +174,32 @@ Deno.test("a feature may declare its recent level to be judged; only as true or 
   assert.ok(
     problems({ ...minimal(), features: [{ field: "amount", recent: 1 }] })
       .some((l) => /^c\.yaml: features\.0: expected a field name or \{ field/.test(l)),
+  );
+});
+
+Deno.test("a feature may declare a log scale; a field that can be negative, or any other scale, is refused saying what is allowed", () => {
+  const c = parseContract(
+    { ...minimal(), features: [{ field: "amount", scale: "log" }] },
+    "c.yaml",
+  );
+  assert.deepEqual(c.features, [{ field: "amount", min: 0, max: 100, scale: "log" }]);
+  assert.deepEqual(
+    parseContract({ ...minimal(), features: [{ field: "amount", scale: "linear" }] }, "c.yaml")
+      .features,
+    [{ field: "amount", min: 0, max: 100 }],
+  );
+  assert.deepEqual(problems({ ...minimal(), features: [{ field: "amount", scale: "sqrt" }] }), [
+    'c.yaml: features.0.scale: expected one of linear, log, got "sqrt"',
+  ]);
+  const signed = minimal();
+  signed.fields.amount.min = -5;
+  assert.deepEqual(problems({ ...signed, features: [{ field: "amount", scale: "log" }] }), [
+    'c.yaml: features.0.scale: log judges ln(1 + value), so field "amount" must never be ' +
+    "negative: give fields.amount.min ≥ 0 (it has min -5)",
+  ]);
+  assert.deepEqual(
+    problems({ ...minimal(), features: [{ field: "amount", min: -1, max: 50, scale: "log" }] }),
+    ["c.yaml: features.0.scale: log needs the feature's min ≥ 0, got -1"],
   );
 });
 

@@ -5,6 +5,7 @@ import { parseContract } from "../../src/contract/spec.ts";
 import { explainOf } from "../../src/outputs.ts";
 import { createPipeline } from "../../src/pipeline.ts";
 import { sensorEvents } from "../../src/sensors.ts";
+import { createRandom } from "../../src/random.ts";
 import { createThreshold } from "../../src/threshold.ts";
 
 const encoder = new TextEncoder();
@@ -331,6 +332,60 @@ Deno.test("a contract's `recent: true` reaches the baselines: a lasting shift no
   );
   // Without it no single event stands out; only the drift, over more events, may catch it.
   assert.equal(sum(without.slice(3000, 3010)), 0, "and not without it");
+});
+
+Deno.test("a contract's `scale: log` judges amounts by factors: a spread that grows with the level stops alerting, a 20 × amount still alerts, shown in the field's units", async () => {
+  const contractWith = (scale?: "log") =>
+    parseContract({
+      name: "amounts",
+      version: 1,
+      key: "account",
+      time: { field: "ts", freshness_lag_sec: null },
+      fields: {
+        account: { type: "string" },
+        ts: { type: "timestamp" },
+        amount: { type: "number", min: 0, max: 100_000 },
+      },
+      features: [{ field: "amount", min: 0, max: 5000, ...(scale ? { scale } : {}) }],
+    }, "amounts.yaml");
+  // 20 accounts, each with its own typical amount (5 to 2,000), log-normal around it (σ 0.5 of
+  // the log: a few percent of payments are 2.3 × the typical one or more); the last event of
+  // account 7 is 20 × its typical amount.
+  const rng = createRandom(3, 0), accounts = 20, perAccount = 2500;
+  const typical = Array.from({ length: accounts }, (_, a) => 5 * 400 ** (a / (accounts - 1)));
+  const n = accounts * perAccount, last = n - accounts + 7;
+  const records = Array.from({ length: n }, (_, i) => {
+    const a = i % accounts;
+    const amount = i === last ? 20 * typical[a] : typical[a] * Math.exp(0.5 * rng.normal());
+    return encoder.encode(JSON.stringify({
+      account: `acc-${a}`,
+      ts: 1_767_225_600 + 60 * Math.floor(i / accounts),
+      amount: Number(amount.toFixed(2)),
+    }));
+  });
+  const run = async (scale?: "log") => {
+    const p = await createPipeline({ workers: 1, clock: "event", contract: contractWith(scale) });
+    let normal = 0;
+    try {
+      for (let i = 0; i < n; i += 5000) {
+        const r = await p.process(records.slice(i, i + 5000));
+        for (let k = 0; k < r.n; k++) if (i + k !== last) normal += r.anomaly[k];
+        if (i + r.n === n) return { normal, r, k: last - i };
+      }
+      throw new Error("unreachable");
+    } finally {
+      await p.close();
+    }
+  };
+  const linear = await run(), log = await run("log");
+  // 50,000 normal payments at the default target rate of 5e-6 are 0.25 false alerts expected.
+  assert.ok(linear.normal >= 20, `linear: ${linear.normal} normal payments alert`);
+  assert.ok(log.normal <= 2, `log: ${log.normal} normal payments alert`);
+  assert.equal(log.r.anomaly[log.k], 1, "the 20 × amount alerts on the log scale");
+  const [top] = explainOf(log.r, log.k, ["amount"]);
+  assert.equal(top.actual, Number((20 * typical[7]).toFixed(2)), "actual is the amount paid");
+  const ratio = top.typical! / typical[7];
+  assert.ok(ratio > 1 / 1.3 && ratio < 1.3, `typical ${top.typical} for ${typical[7]}`);
 });
 
 Deno.test("a contract's `time.cycles` gives the forest the time of day: a daytime level at night is isolated, not without it", async () => {
