@@ -20,6 +20,12 @@
  * (`calibration_<noise>_ratio_<rate>=`) and with `extremes: "shape"`
  * (`calibration_<noise>_shape_ratio_<rate>=`), at 1e-4 and the default rate.
  *
+ * Then quantities that vary by factors around each sensor's own level (20 to 500, 100 sensors,
+ * 30,000 minutes, a daily cycle of ±50 %, judged after 5,000): log-normal (σ 0.5 of the log) and
+ * gamma (shape 2) factors, as they are (`calibration_multiplicative_<spread>_ratio_<rate>=`) and
+ * on a feature's log scale (`calibration_multiplicative_<spread>_log_ratio_<rate>=`), and on it
+ * with `extremes: "shape"` (`calibration_multiplicative_<spread>_log_shape_ratio_<rate>=`).
+ *
  * Then counts (100 sensors, 30,000 minutes, judged after their first day): Poisson counts of
  * mean 0.2, 1 and 5 with a daily cycle of ±50 % (`calibration_count_<mean>_ratio_<rate>=`, at 1e-4
  * and the default rate), and overdispersed counts with the same cycle, negative binomials of mean
@@ -36,6 +42,7 @@ import {
   createJudgement,
   deviationForRate,
 } from "../src/baseline.ts";
+import { type Scale, toModelScale } from "../src/contract/scale.ts";
 import { THRESHOLD_DEFAULTS } from "../src/defaults.ts";
 import { createRandom, type Random } from "../src/random.ts";
 import { report } from "./report.ts";
@@ -51,6 +58,12 @@ const NOISES: Record<string, (rng: Random) => number> = {
   laplace: (rng) => (rng.next() < 0.5 ? 1 : -1) * Math.log(1 - rng.next()),
   lognormal: (rng) => 10 * Math.exp(0.3 * rng.normal()),
   exponential: (rng) => -Math.log(1 - rng.next()),
+};
+
+/** Factors of a quantity that varies by factors (mean about 1). */
+const FACTORS: Record<string, (rng: Random) => number> = {
+  lognormal: (rng) => Math.exp(0.5 * rng.normal()),
+  gamma: (rng) => gamma(rng, 2) / 2,
 };
 
 /**
@@ -70,6 +83,8 @@ function countAlerts(
     cycle = 3,
     count = 0,
     shape = Infinity,
+    scale = "linear" as Scale,
+    spread = "",
   } = {},
 ) {
   const calibrated = new Float64Array(zStar.length), raw = new Float64Array(zStar.length);
@@ -77,6 +92,7 @@ function countAlerts(
   const b = createBaselines(1, options);
   const out = createJudgement(1);
   const keys = Array.from({ length: sensors }, (_, e) => `sensor-${e}`);
+  const levels = keys.map((_, e) => 20 * 25 ** (e / Math.max(1, sensors - 1)));
   let judged = 0;
   for (let i = 0; i < readings; i++) {
     const phase = Math.sin((2 * Math.PI * i * step) / 86_400), day = cycle * phase;
@@ -84,8 +100,14 @@ function countAlerts(
       // With `count`: a Poisson count of that mean, ±50 % over the day; with a finite `shape`
       // its mean is scaled by a gamma of that shape and mean 1 (a negative binomial).
       const mean = count * (1 + 0.5 * phase) * (shape < Infinity ? gamma(rng, shape) / shape : 1);
-      const value = count > 0 ? poisson(rng, mean) : 100 + e + day + draw(rng);
-      b.judgeLearn(keys[e], [value], i * step, out);
+      // With `spread`: a quantity that varies by factors around the sensor's own level (20 to
+      // 500) with a daily cycle of ±50 %, given to the baselines on `scale`.
+      const value = count > 0
+        ? poisson(rng, mean)
+        : spread
+        ? levels[e] * (1 + 0.5 * phase) * FACTORS[spread](rng)
+        : 100 + e + day + draw(rng);
+      b.judgeLearn(keys[e], [toModelScale(scale, value)], i * step, out);
       if (i < skip || Number.isNaN(out.calibrated[0])) continue;
       judged++;
       const a = Math.abs(out.z[0]);
@@ -161,6 +183,28 @@ export function benchCalibration(): Promise<void> {
       const ratio = (c: Float64Array, judged: number) => (c[k] / judged / rate).toFixed(3);
       report(`calibration_${noise}_ratio_${name}`, ratio(fixed.calibrated, fixed.judged));
       report(`calibration_${noise}_shape_ratio_${name}`, ratio(shaped.calibrated, shaped.judged));
+    });
+  }
+  for (const spread of Object.keys(FACTORS)) {
+    const size = { spread, sensors: 100, readings: 30_000, skip: 5_000 };
+    const linear = countAlerts({}, tailZ, size);
+    const log = countAlerts({}, tailZ, { ...size, scale: "log" });
+    const logShape = countAlerts({ extremes: "shape" }, tailZ, { ...size, scale: "log" });
+    tails.forEach((rate, k) => {
+      const name = rateName(rate);
+      const ratio = (c: Float64Array, judged: number) => (c[k] / judged / rate).toFixed(3);
+      report(
+        `calibration_multiplicative_${spread}_ratio_${name}`,
+        ratio(linear.calibrated, linear.judged),
+      );
+      report(
+        `calibration_multiplicative_${spread}_log_ratio_${name}`,
+        ratio(log.calibrated, log.judged),
+      );
+      report(
+        `calibration_multiplicative_${spread}_log_shape_ratio_${name}`,
+        ratio(logShape.calibrated, logShape.judged),
+      );
     });
   }
   for (const mean of [0.2, 1, 5]) {

@@ -716,5 +716,5 @@ Deno.test("the README's contract example is a valid contract", async () => {
   const yaml = section.match(/```yaml\n([\s\S]*?)```/)![1];
   const c = contractFromText(yaml, "README.md");
   assert.equal(c.key, "account_id");
-  assert.deepEqual(c.features, [{ field: "amount", min: 0, max: 5000 }]);
+  assert.deepEqual(c.features, [{ field: "amount", min: 0, max: 100000, scale: "log" }]);
 });
