@@ -8,7 +8,8 @@
  * `calibration_ratio_<rate>=` (alerts per judged event / the target: 1 is calibrated) and the same
  * with the Gaussian tail alone (`calibration_gaussian_ratio_<rate>=`, what the deviations would
  * give if their noise were known exactly) and with the recent level judged too, as the built-in
- * sensor contract does (`calibration_recent_ratio_<rate>=`: an event alerts when either does).
+ * sensor contract does (`calibration_recent_ratio_<rate>=`: an event alerts when either does),
+ * and alerting on the high side only (`calibration_high_ratio_<rate>=`: about half the target).
  *
  * Then Gaussian readings every 5 minutes with no cycle (100 sensors, 30,000 readings, judged after
  * 10,000: `calibration_5min_ratio_<rate>=`, at 1e-4 and the default), every 20 seconds with the
@@ -148,6 +149,8 @@ export function benchCalibration(): Promise<void> {
   const level = countAlerts({}, zStar);
   // The built-in sensor contract's judgements: the level and the recent level.
   const recent = countAlerts({ recent: [true] }, zStar);
+  // A feature that alerts on its high side only.
+  const high = countAlerts({ alertOn: ["high"] }, zStar);
   report("calibration_judged", level.judged);
   rates.forEach((rate, k) => {
     const name = rateName(rate);
@@ -157,6 +160,7 @@ export function benchCalibration(): Promise<void> {
       `calibration_recent_ratio_${name}`,
       (recent.calibrated[k] / recent.judged / rate).toFixed(3),
     );
+    report(`calibration_high_ratio_${name}`, (high.calibrated[k] / high.judged / rate).toFixed(3));
   });
   const tails = [1e-4, THRESHOLD_DEFAULTS.targetFalseAlertRate];
   const tailZ = tails.map(deviationForRate);

@@ -19,6 +19,9 @@
  * - `day` (unless `season: "none"`): the mean of the day an event closes against the same
  *   weekday's (`baseline/period.ts`); when that decides, `actual` is the day's mean.
  *
+ * A feature declared one-sided (`alertOn`: `high` or `low`) takes no judgement whose deviation
+ * lies on its other side; a flat line has no side.
+ *
  * **Calibration.** The noise a deviation is measured in is an estimate, so under the null a
  * deviation follows Student's t rather than a Gaussian (`nullDegrees` of freedom for `alpha`, 80
  * at the default 0.02): every calibrated deviation is the Gaussian equivalent of its t tail
@@ -99,6 +102,13 @@ export interface BaselineOptions {
    */
   recent?: readonly boolean[];
   /**
+   * Per feature: which side of the entity's typical value may alert — `high` (values above it:
+   * latencies, error counts), `low` (below it: throughput, stock) or `both`. A deviation on the
+   * other side decides nothing (a flat line still alerts), so normal events alert at about half
+   * the target rate. Default: `both` for every feature.
+   */
+  alertOn?: readonly AlertSide[];
+  /**
    * `gaussian`: every deviation is judged in the entity's own noise as if it were Gaussian;
    * `learn`: extreme deviations (≥ 7 sd) are weighed by how often that entity has shown them, so
    * a spike size that keeps recurring stops alerting (see the module doc); `coarse`: `learn` for
@@ -108,6 +118,11 @@ export interface BaselineOptions {
    */
   extremes?: Extremes;
 }
+
+/** Values of {@link BaselineOptions.alertOn}. */
+export const ALERT_SIDES = ["both", "high", "low"] as const;
+/** One of {@link ALERT_SIDES}. */
+export type AlertSide = typeof ALERT_SIDES[number];
 
 /** Values of {@link BaselineOptions.extremes}. */
 export const EXTREMES_MODES = ["coarse", "gaussian", "learn", "shape"] as const;
@@ -177,8 +192,11 @@ const TREND_WEIGHT = 0.001;
  */
 const TREND_HOUR_EVENTS = 12;
 
-/** Defaults of {@link BaselineOptions}. */
-export const BASELINE_DEFAULTS: Required<BaselineOptions> = {
+/**
+ * Defaults of {@link BaselineOptions} (`alertOn` aside: absent, every feature alerts on both
+ * sides, and a model's key names it only when a feature is one-sided).
+ */
+export const BASELINE_DEFAULTS: Required<Omit<BaselineOptions, "alertOn">> = {
   alpha: 0.02,
   warmUp: 30,
   maxEntities: 100_000,
@@ -266,7 +284,7 @@ export interface Baselines {
   state(): BaselineState;
 }
 
-function checkOptions(o: Required<BaselineOptions>): void {
+function checkOptions(o: Required<Omit<BaselineOptions, "alertOn">>): void {
   if (!(o.alpha > 0 && o.alpha < 1)) {
     throw new RangeError(`baseline alpha must be in (0, 1), got ${o.alpha}`);
   }
@@ -292,8 +310,18 @@ export function createBaselines(
   options: BaselineOptions = {},
   from?: BaselineState,
 ): Baselines {
-  const o: Required<BaselineOptions> = { ...BASELINE_DEFAULTS, ...options };
+  const o: Required<Omit<BaselineOptions, "alertOn">> = { ...BASELINE_DEFAULTS, ...options };
   checkOptions(o);
+  // Per feature: the side that may alert, +1 (high), −1 (low) or 0 (both).
+  const sides = Array.from({ length: features }, (_, f) => {
+    const side = options.alertOn?.[f] ?? "both";
+    if (!(ALERT_SIDES as readonly string[]).includes(side)) {
+      throw new RangeError(
+        `baseline alertOn[${f}] must be one of ${ALERT_SIDES.join(", ")}, got ${side}`,
+      );
+    }
+    return side === "high" ? 1 : side === "low" ? -1 : 0;
+  });
   const hours = HOURS[o.season];
   const change = Array.from({ length: features }, (_, f) => o.change[f] === true);
   const recent = Array.from({ length: features }, (_, f) => o.recent[f] === true);
@@ -441,6 +469,10 @@ export function createBaselines(
           const c = calibrateExtreme(s, at + HEAD + hours, n - o.warmUp, a, cal, v - forecast);
           if (counted) cal = c;
         }
+        // A one-sided feature: a judgement on the other side decides nothing.
+        const side = sides[f];
+        const offSide = warm && side * z[f] < 0;
+        if (offSide) cal = 0;
         if (change[f] && n > 0) {
           const c = judgeChange(
             s,
@@ -454,7 +486,7 @@ export function createBaselines(
             counted,
             scale,
           );
-          if (c && c.calibrated > cal) {
+          if (c && c.calibrated > cal && side * c.z >= 0) {
             z[f] = c.z;
             by = 1;
             typical[f] = c.from;
@@ -464,20 +496,20 @@ export function createBaselines(
         if (recent[f] && n > 0) {
           const r = judgeRecent(s, recentAt[f], n, v - forecast, variance, o);
           const rc = scale(r);
-          if (rc > cal) {
+          if (rc > cal && side * r >= 0) {
             z[f] = r;
             by = 2;
             cal = rc;
           }
         }
-        if (drift > cal) {
+        if (drift > cal && side * s[at + 9] >= 0) {
           z[f] = Math.sign(s[at + 9]) * drift;
           by = 3;
           cal = drift;
         }
         // The day this event closes, if it does: its mean against the same weekday's.
         const day = days ? addToDay(s, dayAt[f], v, ts!) : undefined;
-        if (day && day.calibrated > cal) {
+        if (day && day.calibrated > cal && side * day.z >= 0) {
           z[f] = day.z;
           by = 5;
           typical[f] = day.typical;
@@ -489,7 +521,7 @@ export function createBaselines(
           ? (c: number) => Math.exp(logCountChance(c, mean, spread))
           : undefined;
         const flat = learnRepeats(s, at, n, v, run, o.alpha, o.warmUp, chance);
-        if (warm && flat > Math.abs(z[f])) {
+        if (warm && (flat > Math.abs(z[f]) || (offSide && by === 0 && flat > cal))) {
           if (by === 5) {
             // A stuck value explains itself: the event's own value against its forecast.
             typical[f] = forecast;

@@ -68,6 +68,8 @@ export function contractSummary(contract: Contract, file: string): string {
     `features: ${
       contract.features.map((f) =>
         `${f.field} [${f.min}, ${f.max}]${f.scale === "log" ? " on a log scale" : ""}${
+          f.alertOn ? `, alerting when ${f.alertOn}` : ""
+        }${
           f.change || f.recent
             ? ` (+ ${
               [f.change ? "change" : "", f.recent ? "recent level" : ""].filter(Boolean).join(", ")

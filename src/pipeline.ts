@@ -264,6 +264,7 @@ export function forestOf(
     );
   }
   const cycles = contract.time.cycles ?? [];
+  const sides = features.map((f) => all.find((a) => a.field === f)!.alertOn ?? "both");
   // The model's scale of each feature (`contract/scale.ts`); its limits are on that scale too.
   const scales = features.map((f) => all.find((a) => a.field === f)!.scale ?? "linear");
   const limits = features.map((f, k) => {
@@ -290,6 +291,8 @@ export function forestOf(
       // Which features' changes are judged: the contract declares it per feature.
       change: features.map((f) => all.find((a) => a.field === f)!.change === true),
       recent: features.map((f) => all.find((a) => a.field === f)!.recent === true),
+      // Named only when a feature is one-sided, so other models keep their keys.
+      ...(sides.some((s) => s !== "both") ? { alertOn: sides } : {}),
     },
     // The entity key decides what a baseline belongs to (the built-in's is implied).
     ...(contract.builtin ? {} : { entity: contract.key ?? "" }),

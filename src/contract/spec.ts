@@ -15,7 +15,7 @@
  *   currency: { type: string, enum: [EUR, USD, GBP] }
  *   ts: { type: timestamp, unit: iso8601 }
  * features: [amount]    # or [{ field: amount, min: 0, max: 5000, change: true, recent: true,
- *                       #        scale: log }]
+ *                       #        scale: log, alert_on: high }]
  * ```
  *
  * This module is pure: {@link parseContract} validates a parsed document with zod and the rules
@@ -90,7 +90,15 @@ export interface FeatureSpec {
    * have `min` ≥ 0. `min` and `max` stay in the field's units. Absent: `linear`.
    */
   scale?: Scale;
+  /**
+   * Which side of the entity's typical value may alert (`baseline.ts`): `high` (latencies, error
+   * counts) or `low` (throughput); the other side's deviations decide nothing. Absent: both.
+   */
+  alertOn?: "high" | "low";
 }
+
+/** Sides a feature may alert on (`features[].alert_on`). */
+export const ALERT_ON = ["both", "high", "low"] as const;
 
 /** A validated contract. */
 export interface Contract {
@@ -184,6 +192,7 @@ const FeatureFile = z.union([
     recent: z.boolean().optional(),
     // Checked with the rules between parts, so a wrong value is named with what is allowed.
     scale: z.unknown().optional(),
+    alert_on: z.unknown().optional(),
   }),
 ]);
 
@@ -249,7 +258,7 @@ function issueLine(issue: z.core.$ZodIssue & { input?: unknown }): string {
     case "invalid_union":
       return `${path}: expected ${
         path.startsWith("features")
-          ? "a field name or { field, min, max, change, recent, scale }"
+          ? "a field name or { field, min, max, change, recent, scale, alert_on }"
           : "a valid value"
       }, got ${describe(issue.input)}`;
     default:
@@ -374,6 +383,12 @@ function crossCheck(file: z.output<typeof ContractFile>): string[] {
     } else if (scale === "log" && min !== undefined && min < 0) {
       problems.push(`${at}.scale: log needs the feature's min ≥ 0, got ${min}`);
     }
+    const side = typeof entry === "string" ? undefined : entry.alert_on;
+    if (side !== undefined && !(ALERT_ON as readonly unknown[]).includes(side)) {
+      problems.push(
+        `${at}.alert_on: expected one of ${ALERT_ON.join(", ")}, got ${describe(side)}`,
+      );
+    }
     if (min === undefined || max === undefined) {
       problems.push(
         `${at}: feature "${name}" needs limits: give fields.${name}.min and max, or min and max here`,
@@ -437,6 +452,9 @@ function normalize(file: z.output<typeof ContractFile>): Contract {
       ...(typeof entry !== "string" && entry.change ? { change: true } : {}),
       ...(typeof entry !== "string" && entry.recent ? { recent: true } : {}),
       ...(typeof entry !== "string" && entry.scale === "log" ? { scale: "log" as const } : {}),
+      ...(typeof entry !== "string" && (entry.alert_on === "high" || entry.alert_on === "low")
+        ? { alertOn: entry.alert_on }
+        : {}),
     };
   });
   return {

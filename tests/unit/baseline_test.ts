@@ -602,6 +602,41 @@ Deno.test("normal events alert at the target false-alert rate: deviations are ju
   run(0.05, 30_000, [1e-4]);
 });
 
+Deno.test("a one-sided feature alerts only on its side: a drop of a `high` feature decides nothing, a rise does, a flat line still does", () => {
+  const zStar = deviationForRate(THRESHOLD_DEFAULTS.targetFalseAlertRate);
+  const rng = createRandom(4, 0);
+  // Latencies around 100 ± 5, then a drop to 60 and a rise to 140 (8 sd each), then stuck.
+  const run = (alertOn: ("both" | "high" | "low")[]) => {
+    const b = createBaselines(1, { alertOn, season: "none" });
+    const z = new Float64Array(1), typical = new Float64Array(1);
+    const calibrated = new Float64Array(1), basis = new Uint8Array(1);
+    const at = (v: number) => {
+      b.judgeLearn("api", [v], undefined, { z, typical, calibrated, basis });
+      return { alert: calibrated[0] >= zStar, basis: BASES[basis[0]] };
+    };
+    let normal = 0;
+    for (let i = 0; i < 3000; i++) normal += at(100 + 5 * rng.normal()).alert ? 1 : 0;
+    const drop = at(60).alert;
+    for (let i = 0; i < 200; i++) at(100 + 5 * rng.normal());
+    const rise = at(140).alert;
+    for (let i = 0; i < 200; i++) at(100 + 5 * rng.normal());
+    const stuck = Array.from({ length: 8 }, () => at(100)).filter((r) => r.alert);
+    return { normal, drop, rise, stuck: stuck.map((r) => r.basis) };
+  };
+  const both = run(["both"]), high = run(["high"]), low = run(["low"]);
+  assert.deepEqual([both.drop, both.rise], [true, true], "both sides alert by default");
+  assert.deepEqual([high.drop, high.rise], [false, true], "high: the drop decides nothing");
+  assert.deepEqual([low.drop, low.rise], [true, false], "low: the rise decides nothing");
+  for (const r of [both, high, low]) {
+    assert.equal(r.normal, 0, "no normal reading alerts");
+    assert.deepEqual(r.stuck, ["flat", "flat"], "a stuck reading alerts on either side");
+  }
+  assert.throws(
+    () => createBaselines(1, { alertOn: ["up" as "high"] }),
+    /alertOn\[0\] must be one of both, high, low, got up/,
+  );
+});
+
 Deno.test("a slow creep no single event shows is flagged as drift, within a few hundred events", () => {
   // 20 sensors, a reading every 5 minutes, Gaussian noise; from event 6,000 each creeps upwards by
   // 0.02 noise sd per event (a leak, a filling disk). The level follows it with a lag of under

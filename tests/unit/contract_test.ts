@@ -157,7 +157,7 @@ Deno.test("a feature may declare its change since the previous event to be judge
   assert.ok(
     problems({ ...minimal(), features: [{ field: "amount", change: "yes" }] })
       .some((l) =>
-        /^c\.yaml: features\.0: expected a field name or \{ field, min, max, change, recent, scale \}/
+        /^c\.yaml: features\.0: expected a field name or \{ field, min, max, change, recent, scale, alert_on \}/
           .test(l)
       ),
   );
@@ -201,6 +201,17 @@ Deno.test("a feature may declare a log scale; a field that can be negative, or a
     problems({ ...minimal(), features: [{ field: "amount", min: -1, max: 50, scale: "log" }] }),
     ["c.yaml: features.0.scale: log needs the feature's min ≥ 0, got -1"],
   );
+});
+
+Deno.test("a feature may alert on one side only: high, low or both; anything else is refused saying what is allowed", () => {
+  const side = (alert_on: unknown) =>
+    parseContract({ ...minimal(), features: [{ field: "amount", alert_on }] }, "c.yaml").features;
+  assert.deepEqual(side("high"), [{ field: "amount", min: 0, max: 100, alertOn: "high" }]);
+  assert.deepEqual(side("low"), [{ field: "amount", min: 0, max: 100, alertOn: "low" }]);
+  assert.deepEqual(side("both"), [{ field: "amount", min: 0, max: 100 }]);
+  assert.deepEqual(problems({ ...minimal(), features: [{ field: "amount", alert_on: "up" }] }), [
+    'c.yaml: features.0.alert_on: expected one of both, high, low, got "up"',
+  ]);
 });
 
 Deno.test("YAML errors name the line and column; the file's own problems name the file", async () => {

@@ -235,7 +235,10 @@ Deno.test("models are kept per key: interleaved partitions score as separate pip
 });
 
 /** A contract of one entity `id` with one feature, `level`, declared as `feature` says. */
-const levelContract = (name: string, feature: { change?: boolean; recent?: boolean }) =>
+const levelContract = (
+  name: string,
+  feature: { change?: boolean; recent?: boolean; alert_on?: string },
+) =>
   parseContract({
     name,
     version: 1,
@@ -332,6 +335,35 @@ Deno.test("a contract's `recent: true` reaches the baselines: a lasting shift no
   );
   // Without it no single event stands out; only the drift, over more events, may catch it.
   assert.equal(sum(without.slice(3000, 3010)), 0, "and not without it");
+});
+
+Deno.test("a contract's `alert_on: high` reaches the baselines: a drop decides nothing, a rise alerts", async () => {
+  const rng = createRandom(6, 0);
+  // Readings of 50 ± 1; event 2000 drops 10 (10 sd), event 2100 rises 10.
+  const records = Array.from({ length: 2101 }, (_, i) =>
+    encoder.encode(JSON.stringify({
+      id: "a",
+      ts: 1_767_225_600 + 60 * i,
+      level: Number((50 + (i === 2000 ? -10 : i === 2100 ? 10 : rng.normal())).toFixed(3)),
+    })));
+  const run = async (alertOn?: string) => {
+    const contract = levelContract("sided", alertOn ? { alert_on: alertOn } : {});
+    const p = await createPipeline({ workers: 1, clock: "event", contract });
+    const flags: number[] = [];
+    try {
+      for (let i = 0; i < records.length; i += 700) {
+        const r = await p.process(records.slice(i, i + 700));
+        for (let k = 0; k < r.n; k++) flags.push(r.anomaly[k]);
+      }
+      return flags;
+    } finally {
+      await p.close();
+    }
+  };
+  const both = await run(), high = await run("high"), low = await run("low");
+  assert.deepEqual([both[2000], both[2100]], [1, 1], "both sides alert without it");
+  assert.deepEqual([high[2000], high[2100]], [0, 1], "high: only the rise");
+  assert.deepEqual([low[2000], low[2100]], [1, 0], "low: only the drop");
 });
 
 Deno.test("a contract's `scale: log` judges amounts by factors: a spread that grows with the level stops alerting, a 20 × amount still alerts, shown in the field's units", async () => {
