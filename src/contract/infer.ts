@@ -131,6 +131,9 @@ function majorityType(s: FieldStats): { type: string; others: number } {
   return { type: counts[0][1] > 0 ? counts[0][0] : "string", others: valued - counts[0][1] };
 }
 
+/** The factor between a field's smallest and largest values from which a log scale is suggested. */
+const LOG_SPAN = 10;
+
 /** Rare fields named one by one in the notes; the rest are counted. */
 const RARE_NOTES = 10;
 
@@ -139,7 +142,8 @@ const RARE_NOTES = 10;
  * was guessed. A sample may hold bad events: a field seen in under 1 % of them is left out, a
  * field's type is the one most of its values have, its range spans the values inside Tukey's far
  * fences (quartiles ∓ 3 × IQR) widened by half, and strings under 1 % of a field's values are not
- * allowed values. Throws a RangeError when the sample holds no event or no time field.
+ * allowed values. A positive field whose values span a factor of 10 or more gets a note
+ * suggesting a log scale (`scale.ts`); the draft itself judges every feature as it is. Throws a RangeError when the sample holds no event or no time field.
  */
 export function inferContract(
   records: readonly Record<string, unknown>[],
@@ -211,6 +215,14 @@ export function inferContract(
         : sorted;
       const lo = inside[0], hi = inside[inside.length - 1];
       [f.min, f.max] = widenRange(lo, hi, integer);
+      // Values that span factors may vary by factors: the draft says how to judge them so.
+      if (lo > 0 && hi >= LOG_SPAN * lo) {
+        notes.push(
+          `${s.name}: from ${lo} to ${hi}, a factor of ${Math.round(hi / lo)}; if it varies by ` +
+            `factors (an amount, a latency, a duration, a size), judge it on a log scale: ` +
+            `{ field: ${s.name}, scale: log }`,
+        );
+      }
       const beyond = sorted.filter((x) => x < (f.min as number) || x > (f.max as number)).length;
       if (beyond > 0) {
         notes.push(

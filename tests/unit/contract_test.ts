@@ -526,6 +526,14 @@ Deno.test("infer drafts a contract that checks its own sample: types, required, 
   const x = new Float64Array(c.features.length);
   const out = createCheckOutput();
   for (const r of records) assert.equal(checker.check(bytes(r), x, 0, out), 0, out.reason);
+  // Values spanning factors get a note suggesting a log scale (the largest, beyond the far
+  // fences, left out); watts (100–112) do not.
+  const amounts = records.map((r, i) => ({ ...r, amount: Number((3 * 1.03 ** i).toFixed(2)) }));
+  const notes = inferContract(amounts).notes.filter((n) => n.includes("scale: log"));
+  assert.deepEqual(notes, [
+    "amount: from 3 to 955.83, a factor of 319; if it varies by factors (an amount, a latency, " +
+    "a duration, a size), judge it on a log scale: { field: amount, scale: log }",
+  ]);
   assert.throws(() => inferContract([{ a: "x" }]), /no field of the sample looks like a time/);
   const ms = inferContract([{ t: 1767347851123, v: 1 }, { t: 1767347852123, v: 2 }]).document;
   assert.equal((ms.fields as Record<string, Record<string, unknown>>).t.unit, "milliseconds");
