@@ -6,7 +6,8 @@
  * to pass the contract (allowed values, patterns from `examples`, ranges).
  *
  * Injections, one at most per event, with the label that `generate` puts in the `injected`
- * header: `spike` (a feature 8–12 noise units off its entity's level: an anomaly), and the
+ * header: `spike` (a feature 8–12 noise units off its entity's level, on the side it alerts on
+ * when it is one-sided: an anomaly), and the
  * data-quality faults `missing_field`, `out_of_range`, `bad_type`, `bad_enum`, `unknown_field`,
  * `stale` (each fails its check). The time field is set when the event is sent
  * ({@link stampTime}).
@@ -249,7 +250,14 @@ function inject(
       const spec = contract.features[j];
       const f = contract.fields.find((x) => x.name === spec.field)!;
       const [min, max] = modelLimits(spec), noise = 0.01 * (max - min);
-      const sign = u * 1000 % 1 < 0.5 ? -1 : 1;
+      // A one-sided feature's anomalies lie on the side it alerts on.
+      const sign = spec.alertOn === "high"
+        ? 1
+        : spec.alertOn === "low"
+        ? -1
+        : u * 1000 % 1 < 0.5
+        ? -1
+        : 1;
       const off = fromModelScale(
         spec.scale ?? "linear",
         levels[j] + sign * noise * (8 + 4 * (u * 100 % 1)),

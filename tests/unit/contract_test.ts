@@ -214,6 +214,25 @@ Deno.test("a feature may alert on one side only: high, low or both; anything els
   ]);
 });
 
+Deno.test("the generator puts a one-sided feature's spikes on the side it alerts on", () => {
+  for (const side of ["high", "low"] as const) {
+    const c = parseContract(
+      { ...minimal(), features: [{ field: "amount", alert_on: side }] },
+      "c.yaml",
+    );
+    const levels = new Map<string, number[]>(), spikes: [string, number][] = [];
+    for (const { event, key, injected } of take(contractEvents(c, { seed: 5 }), 4000)) {
+      if (injected === "none") levels.set(key, [...levels.get(key) ?? [], event.amount as number]);
+      if (injected === "spike") spikes.push([key, event.amount as number]);
+    }
+    assert.ok(spikes.length > 40, `${spikes.length} spikes`);
+    for (const [key, amount] of spikes) {
+      const normal = levels.get(key)!, mean = normal.reduce((a, b) => a + b) / normal.length;
+      assert.ok(side === "high" ? amount > mean : amount < mean, `${side}: ${amount} vs ${mean}`);
+    }
+  }
+});
+
 Deno.test("YAML errors name the line and column; the file's own problems name the file", async () => {
   assert.throws(
     () => contractFromText("name: a\nname: b\n", "x.yaml"),
