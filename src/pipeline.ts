@@ -264,16 +264,14 @@ export function forestOf(
     );
   }
   const cycles = contract.time.cycles ?? [];
-  const sides = features.map((f) => all.find((a) => a.field === f)!.alertOn ?? "both");
+  const specs = features.map((f) => all.find((a) => a.field === f)!);
+  const sides = specs.map((spec) => spec.alertOn ?? "both");
   // The model's scale of each feature (`contract/scale.ts`); its limits are on that scale too.
-  const scales = features.map((f) => all.find((a) => a.field === f)!.scale ?? "linear");
-  const limits = features.map((f, k) => {
-    const spec = all.find((a) => a.field === f)!;
-    return [toModelScale(scales[k], spec.min), toModelScale(scales[k], spec.max)] as [
-      number,
-      number,
-    ];
-  });
+  const scales = specs.map((spec) => spec.scale ?? "linear");
+  const limits = specs.map((spec, k): [number, number] => [
+    toModelScale(scales[k], spec.min),
+    toModelScale(scales[k], spec.max),
+  ]);
   // A cycle's sine and cosine span the features' mean width, so the trees split on them as often
   // as on a feature (a split's feature is drawn in proportion to its range).
   const radius = cycleRadius(limits);
@@ -289,8 +287,8 @@ export function forestOf(
       ...BASELINE_DEFAULTS,
       ...options.baseline,
       // Which features' changes are judged: the contract declares it per feature.
-      change: features.map((f) => all.find((a) => a.field === f)!.change === true),
-      recent: features.map((f) => all.find((a) => a.field === f)!.recent === true),
+      change: specs.map((spec) => spec.change === true),
+      recent: specs.map((spec) => spec.recent === true),
       // Named only when a feature is one-sided, so other models keep their keys.
       ...(sides.some((s) => s !== "both") ? { alertOn: sides } : {}),
     },

@@ -251,13 +251,8 @@ function inject(
       const f = contract.fields.find((x) => x.name === spec.field)!;
       const [min, max] = modelLimits(spec), noise = 0.01 * (max - min);
       // A one-sided feature's anomalies lie on the side it alerts on.
-      const sign = spec.alertOn === "high"
-        ? 1
-        : spec.alertOn === "low"
-        ? -1
-        : u * 1000 % 1 < 0.5
-        ? -1
-        : 1;
+      const either = u * 1000 % 1 < 0.5 ? -1 : 1;
+      const sign = spec.alertOn === undefined ? either : spec.alertOn === "high" ? 1 : -1;
       const off = fromModelScale(
         spec.scale ?? "linear",
         levels[j] + sign * noise * (8 + 4 * (u * 100 % 1)),
