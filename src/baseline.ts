@@ -67,6 +67,15 @@ import {
 import { calibrateExtreme, COARSE_REPEATS, EXTREME_SLOTS } from "./baseline/extremes.ts";
 import { CHANGE_SLOTS, judgeChange } from "./baseline/change.ts";
 import { judgeRecent, RECENT_SLOTS } from "./baseline/recent.ts";
+import {
+  beyondRange,
+  type Excursion,
+  EXCURSION_AWAY,
+  excursionExpired,
+  excursionOver,
+  restoreExcursion,
+  startExcursion,
+} from "./baseline/excursion.ts";
 import { DRIFT_DEGREES, judgeDrift, quietDrift } from "./baseline/drift.ts";
 import { learnRepeats } from "./baseline/repeats.ts";
 
@@ -138,9 +147,10 @@ const REFRESH = 256;
  * mean square and the judged event after its last error beyond the clip (`baseline/noise.ts`;
  * 0: none); the excess held back ({@link HELD}); the previous event's time, the mean gap and the
  * gaps seen ({@link PREV_TS}); the first value ({@link FIRST}); whether a value was no count
- * ({@link NOT_COUNT}); a count's dispersion ({@link DISPERSION}).
+ * ({@link NOT_COUNT}); a count's dispersion ({@link DISPERSION}); the least and largest value seen
+ * outside excursions ({@link RANGE}).
  */
-const HEAD = 20;
+const HEAD = 22;
 /** Slot of the excess of an extreme error held back (0: none), in {@link HEAD}. */
 const HELD = 12;
 /** Slots of the previous event's time, the running mean of the gaps between events, their count. */
@@ -151,6 +161,8 @@ const FIRST = 16;
 const NOT_COUNT = 17;
 /** Slots of a count's dispersion (`learnDispersion` in `counts.ts`). */
 const DISPERSION = 18;
+/** Slots of the least and the largest value seen outside excursions (`excursion.ts`). */
+const RANGE = 20;
 
 /**
  * Numbers kept per entity and feature with `season`, with the change's (`change`), with the
@@ -213,6 +225,20 @@ export interface BaselineState {
   /** Per key, per feature: the {@link slotsOf} numbers. */
   values: number[];
   evicted: number;
+  /**
+   * The excursions under way (`baseline/excursion.ts`): entity, feature, and the state saved
+   * before each (NaN written as null). Absent: none.
+   */
+  excursions?: {
+    key: string;
+    feature: number;
+    age: number;
+    fits: number;
+    away: number;
+    /** Event time of its first reading (null: unknown). */
+    since: number | null;
+    saved: (number | null)[];
+  }[];
 }
 
 /**
@@ -349,6 +375,18 @@ export function createBaselines(
   // eviction the entries are put in recency order once, and from then on insertion order is
   // recency: a visit moves the entity to the end (see REFRESH).
   const entities = new Map<string, Float64Array>();
+  // Per entity under an excursion, per feature: its state from before it (`excursion.ts`).
+  const excursions = new Map<string, (Excursion | undefined)[]>();
+  // Per feature: the slots an excursion's end leaves as they are (the events' count, repeats,
+  // timing, first value, counts' flag, the day means), relative to the feature's start.
+  const kept = offsets.map((_, f) => {
+    const length = (f + 1 < features ? offsets[f + 1] : stride) - offsets[f];
+    const day = days ? dayAt[f] - offsets[f] : length;
+    return [3, 4, 5, 6, 7, 8, PREV_TS, GAP, GAPS, FIRST, NOT_COUNT].concat(
+      Array.from({ length: length - day }, (_, k) => day + k),
+    );
+  });
+  const lengths = offsets.map((at, f) => (f + 1 < features ? offsets[f + 1] : stride) - at);
   let evicted = from?.evicted ?? 0;
   let tick = 0;
   let ordered = false;
@@ -373,6 +411,19 @@ export function createBaselines(
       s[stride] = i - from.keys.length;
       entities.set(k, s);
     });
+    for (const e of from.excursions ?? []) {
+      if (!entities.has(e.key) || !(e.feature >= 0 && e.feature < features)) continue;
+      if (e.saved.length !== lengths[e.feature]) continue;
+      const list = excursions.get(e.key) ?? new Array(features);
+      list[e.feature] = {
+        saved: Float64Array.from(e.saved, (v) => v ?? NaN),
+        age: e.age,
+        fits: e.fits,
+        away: e.away,
+        since: e.since ?? NaN,
+      };
+      excursions.set(e.key, list);
+    }
   }
   return {
     get size() {
@@ -400,7 +451,9 @@ export function createBaselines(
             }
             ordered = true;
           }
-          entities.delete(entities.keys().next().value!);
+          const oldest = entities.keys().next().value!;
+          entities.delete(oldest);
+          excursions.delete(oldest);
           evicted++;
         }
         entities.set(key, s);
@@ -420,6 +473,21 @@ export function createBaselines(
         // A glitch among the first two values is replaced by the third's agreeing neighbour.
         const restarted = s[at + 3] === 2 && !Number.isNaN(x[f]) &&
           restartWithout(s, at, x[f], hours);
+        // An excursion far beyond the noise that has ended is forgotten (`excursion.ts`).
+        let excursion = excursions.size === 0 ? undefined : excursions.get(key)?.[f];
+        if (excursion && !Number.isNaN(x[f])) {
+          const saved = excursion.saved, before = saved[3] > 1 ? saved[0] + saved[1] : saved[0];
+          const forecast = before + (hour < 0 ? 0 : hourOffset(saved, HEAD, hour, hours));
+          if (excursionOver(excursion, x[f], forecast, saved[2])) {
+            if (excursion.away >= EXCURSION_AWAY) restoreExcursion(s, at, excursion, kept[f]);
+            excursion = undefined;
+          } else if (excursionExpired(excursion, ts ?? NaN)) excursion = undefined;
+          if (!excursion) {
+            const list = excursions.get(key)!;
+            list[f] = undefined;
+            if (list.every((e) => e === undefined)) excursions.delete(key);
+          }
+        }
         const v = x[f], level = s[at], trend = s[at + 1], variance = s[at + 2], n = s[at + 3];
         // Repeats: the run of values equal to the previous one.
         const repeat = n > 0 && v === s[at + 4];
@@ -440,6 +508,20 @@ export function createBaselines(
         if (calibrated) calibrated[f] = NaN;
         if (Number.isNaN(v)) continue;
         const a = Math.abs(z[f]);
+        // Far beyond every value seen, and not at an hour's first visit (a day's shape is
+        // learned, not undone): an excursion starts.
+        if (
+          warm && !excursion && (hour < 0 || !Number.isNaN(s[at + HEAD + hour])) &&
+          beyondRange(s[at + RANGE], s[at + RANGE + 1], v, variance)
+        ) {
+          const list = excursions.get(key) ?? new Array(features);
+          list[f] = excursion = startExcursion(s, at, lengths[f], ts ?? NaN);
+          excursions.set(key, list);
+        }
+        if (!excursion && n > 0) {
+          s[at + RANGE] = Math.min(s[at + RANGE], v);
+          s[at + RANGE + 1] = Math.max(s[at + RANGE + 1], v);
+        }
         // The drift learns from the entity's warm-up on; it decides nothing until its spread has
         // seen DRIFT_MEMORY × DRIFT_EVENTS events.
         const drift = warm ? driftScale(judgeDrift(s, at + 9, n - o.warmUp, z[f])) : NaN;
@@ -538,8 +620,13 @@ export function createBaselines(
         // The value as the level and the hour's offset learn it: an extreme one is held back
         // beyond the clip until the next event says whether it was alone (see heldBack).
         let learned = v;
-        if (n === 0) s[at] = s[at + FIRST] = v;
-        else {
+        if (n === 0) {
+          s[at] =
+            s[at + FIRST] =
+            s[at + RANGE] =
+            s[at + RANGE + 1] =
+              v;
+        } else {
           // The noise is winsorised: once warm, a value far out widens it as one 6 sd away
           // would, so anomalies do not hide the next ones; the level follows every value, so a
           // lasting shift becomes the new normal.
@@ -582,7 +669,29 @@ export function createBaselines(
       const keys = ordered ? [...entities.keys()] : byRecency();
       const values: number[] = [];
       for (const k of keys) values.push(...entities.get(k)!.subarray(0, stride));
-      return { features, keys, values, evicted };
+      const under: NonNullable<BaselineState["excursions"]> = [];
+      for (const [key, list] of excursions) {
+        list.forEach((e, feature) => {
+          if (e) {
+            under.push({
+              key,
+              feature,
+              age: e.age,
+              fits: e.fits,
+              away: e.away,
+              since: Number.isNaN(e.since) ? null : e.since,
+              saved: [...e.saved],
+            });
+          }
+        });
+      }
+      return {
+        features,
+        keys,
+        values,
+        evicted,
+        ...(under.length > 0 ? { excursions: under } : {}),
+      };
     },
   };
 }
@@ -620,6 +729,7 @@ function restartWithout(s: Float64Array, at: number, v: number, hours: number): 
   s[at + 2] = 0;
   s[at + 4] = kept;
   s[at + HELD] = 0;
+  s[at + RANGE] = s[at + RANGE + 1] = kept;
   s.fill(NaN, at + HEAD, at + HEAD + hours);
   return true;
 }

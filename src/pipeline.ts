@@ -89,12 +89,13 @@ export interface PipelineOptions {
 export type Feature = string;
 
 /**
- * Version of {@link ModelState}: 11 since a count's baseline keeps its dispersion
- * (`baseline/counts.ts`); 10 kept the entity's first value (`baseline/start.ts`), 9 added the
+ * Version of {@link ModelState}: 12 since a baseline keeps the least and largest value seen and
+ * the state from before an excursion under way (`baseline/excursion.ts`); 11 kept a count's
+ * dispersion (`baseline/counts.ts`); 10 kept the entity's first value (`baseline/start.ts`), 9 added the
  * held-back excess and the gaps between events, 8 the day means (the day's mean against the same
  * weekday's, `baseline/period.ts`), 7 the drift.
  */
-export const MODEL_STATE_VERSION = 11;
+export const MODEL_STATE_VERSION = 12;
 
 /** The learned state of the model: forest masses, threshold, events scored, and what they fit. */
 export interface ModelState {

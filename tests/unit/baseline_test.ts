@@ -637,6 +637,39 @@ Deno.test("a one-sided feature alerts only on its side: a drop of a `high` featu
   );
 });
 
+Deno.test("a sensor that reports an error code for hours is judged as before it once its readings come back; the state round-trips mid-storm", () => {
+  const zStar = deviationForRate(THRESHOLD_DEFAULTS.targetFalseAlertRate);
+  const rng = createRandom(3, 0);
+  // A minute's reading of 20 ± 1 with a daily cycle of ±3 for 10 days, then −999 for 200 minutes
+  // (an error code), then 10,000 normal readings.
+  const before = 14_400, storm = 200, after = 10_000;
+  const readings = Array.from({ length: before + storm + after }, (_, i) => {
+    const normal = 20 + 3 * Math.sin((2 * Math.PI * i) / 1440) + rng.normal();
+    return i >= before && i < before + storm ? -999 : normal;
+  });
+  const run = (b: ReturnType<typeof createBaselines>, from: number, to: number) => {
+    const z = new Float64Array(1), typical = new Float64Array(1), calibrated = new Float64Array(1);
+    const out: number[] = [];
+    for (let i = from; i < to; i++) {
+      b.judgeLearn("s", [readings[i]], 60 * i, { z, typical, calibrated });
+      out.push(calibrated[0]);
+    }
+    return out;
+  };
+  const b = createBaselines(1);
+  run(b, 0, before + 100);
+  // A checkpoint in the middle of the storm, resumed: the same judgements after it.
+  // As a checkpoint writes it: JSON, NaN as null.
+  const resumed = createBaselines(1, {}, JSON.parse(JSON.stringify(b.state())));
+  assert.equal(b.state().excursions?.length, 1, "the state before the storm is kept");
+  const rest = run(b, before + 100, readings.length);
+  assert.deepEqual(run(resumed, before + 100, readings.length), rest);
+  const alerts = rest.slice(100).filter((c) => c >= zStar).length;
+  // Before the state from before the storm was kept: 42 alerts in the first 5,000 readings after.
+  assert.ok(alerts <= 3, `${alerts} alerts in the 10,000 readings after the storm`);
+  assert.equal(b.state().excursions, undefined, "and it is put back, then dropped");
+});
+
 Deno.test("a slow creep no single event shows is flagged as drift, within a few hundred events", () => {
   // 20 sensors, a reading every 5 minutes, Gaussian noise; from event 6,000 each creeps upwards by
   // 0.02 noise sd per event (a leak, a filling disk). The level follows it with a lag of under

@@ -1,0 +1,109 @@
+/**
+ * Excursions far beyond an entity's noise that end: a sensor that reports an error code for
+ * hours (−999, 65535), a storm of glitches, a feed that sends another unit for a while. The
+ * forecast follows a lasting change (it must: a sensor moved to a new level stays there), so
+ * during such an excursion the level, the noise and the hours' offsets learn it; when the readings
+ * come back, the hours the excursion covered keep its imprint and the level swings against them
+ * each day, alerting for days to weeks after (a 3-hour storm of −999 on a sensor of noise 1: 90
+ * alerts in the 17 days after).
+ *
+ * So the entity's state from just before an excursion of {@link EXCURSION_SD} sd or more is kept
+ * aside, and when {@link EXCURSION_FITS} readings in a row fit it again (within
+ * {@link FIT_SD} of its noise of its forecast for their hour), it is put back: the excursion is
+ * forgotten as if it had not happened. Only an excursion of {@link EXCURSION_AWAY} readings or
+ * more is undone (a spike or a short burst is left to the judgements made for them), and only
+ * within a day of event time ({@link EXCURSION_SECONDS}) and {@link EXCURSION_MEMORY} events:
+ * one that lasts longer is a new normal, learned as any change.
+ *
+ * Pure functions over a feature's slots (`s[at …]`) and a saved copy of them.
+ *
+ * @module
+ */
+
+/** An error of this many sd of the noise before it starts an excursion (none is routine). */
+export const EXCURSION_SD = 20;
+/** Readings in a row that must fit the state before the excursion for it to be put back. */
+export const EXCURSION_FITS = 3;
+/** A reading fits the state before the excursion within this many sd of its noise. */
+export const FIT_SD = 3;
+/**
+ * Readings away from the saved state an excursion needs to be undone: a spike or a short burst is
+ * left to the judgements that handle them (a glitch is held back, routine bursts are learned).
+ */
+export const EXCURSION_AWAY = 10;
+/** Events an excursion's saved state is kept for at most. */
+export const EXCURSION_MEMORY = 10_000;
+/**
+ * Seconds of event time an excursion's saved state is kept for at most: one that lasts longer
+ * is a new normal, or a pattern of the week that the hours of a day cannot hold (a weekend), and
+ * is learned as any change.
+ */
+export const EXCURSION_SECONDS = 86_400;
+
+/** A feature's state saved at the start of an excursion. */
+export interface Excursion {
+  /** The feature's slots as they were before the excursion's first reading. */
+  saved: Float64Array;
+  /** Readings since the excursion began. */
+  age: number;
+  /** Readings in a row that fit the saved state. */
+  fits: number;
+  /** Readings that did not fit it (the excursion's own, the first included). */
+  away: number;
+  /** Event time of its first reading (NaN: unknown). */
+  since: number;
+}
+
+/**
+ * Whether value `v` starts an excursion: beyond the entity's least and largest values seen
+ * (`lo`, `hi`) by their span, and by {@link EXCURSION_SD} sd of its noise `variance`, or more.
+ */
+export function beyondRange(lo: number, hi: number, v: number, variance: number): boolean {
+  const margin = Math.max(hi - lo, EXCURSION_SD * Math.sqrt(variance));
+  return v < lo - margin || v > hi + margin;
+}
+
+/** Saves slots `s[at … at + length)` as the state before an excursion that began at `ts`. */
+export function startExcursion(
+  s: Float64Array,
+  at: number,
+  length: number,
+  ts: number,
+): Excursion {
+  return { saved: s.slice(at, at + length), age: 0, fits: 0, away: 1, since: ts };
+}
+
+/** Whether excursion `e`, at event time `ts`, is too old to be undone (a new normal). */
+export function excursionExpired(e: Excursion, ts: number): boolean {
+  return e.age > EXCURSION_MEMORY || ts - e.since > EXCURSION_SECONDS;
+}
+
+/**
+ * Whether reading `v` fits the saved state's forecast `forecast` within {@link FIT_SD} of its
+ * noise `variance`; counts it in `e`, and returns whether the excursion is over (its last
+ * {@link EXCURSION_FITS} readings fit).
+ */
+export function excursionOver(
+  e: Excursion,
+  v: number,
+  forecast: number,
+  variance: number,
+): boolean {
+  e.age++;
+  const fits = Math.abs(v - forecast) <= FIT_SD * Math.sqrt(variance);
+  e.fits = fits ? e.fits + 1 : 0;
+  if (!fits) e.away++;
+  return e.fits >= EXCURSION_FITS;
+}
+
+/** Puts the saved slots back into `s[at …]`, except those in `kept` (offsets within the feature). */
+export function restoreExcursion(
+  s: Float64Array,
+  at: number,
+  e: Excursion,
+  kept: readonly number[],
+): void {
+  const now = kept.map((k) => s[at + k]);
+  s.set(e.saved, at);
+  kept.forEach((k, i) => s[at + k] = now[i]);
+}
