@@ -226,8 +226,9 @@ export interface BaselineState {
   values: number[];
   evicted: number;
   /**
-   * The excursions under way (`baseline/excursion.ts`): entity, feature, and the state saved
-   * before each (NaN written as null). Absent: none.
+   * The excursions under way (`baseline/excursion.ts`): entity, feature and counts of each; the
+   * state saved before each is in {@link BaselineState.excursionValues}, in the same order.
+   * Absent: none.
    */
   excursions?: {
     key: string;
@@ -237,8 +238,9 @@ export interface BaselineState {
     away: number;
     /** Event time of its first reading (null: unknown). */
     since: number | null;
-    saved: (number | null)[];
   }[];
+  /** The saved states of {@link BaselineState.excursions}, each its feature's slots in turn. */
+  excursionValues?: number[];
 }
 
 /**
@@ -379,14 +381,13 @@ export function createBaselines(
   const excursions = new Map<string, (Excursion | undefined)[]>();
   // Per feature: the slots an excursion's end leaves as they are (the events' count, repeats,
   // timing, first value, counts' flag, the day means), relative to the feature's start.
-  const kept = offsets.map((_, f) => {
-    const length = (f + 1 < features ? offsets[f + 1] : stride) - offsets[f];
-    const day = days ? dayAt[f] - offsets[f] : length;
+  const lengths = offsets.map((at, f) => (f + 1 < features ? offsets[f + 1] : stride) - at);
+  const kept = offsets.map((at, f) => {
+    const day = days ? dayAt[f] - at : lengths[f];
     return [3, 4, 5, 6, 7, 8, PREV_TS, GAP, GAPS, FIRST, NOT_COUNT].concat(
-      Array.from({ length: length - day }, (_, k) => day + k),
+      Array.from({ length: lengths[f] - day }, (_, k) => day + k),
     );
   });
-  const lengths = offsets.map((at, f) => (f + 1 < features ? offsets[f + 1] : stride) - at);
   let evicted = from?.evicted ?? 0;
   let tick = 0;
   let ordered = false;
@@ -411,17 +412,16 @@ export function createBaselines(
       s[stride] = i - from.keys.length;
       entities.set(k, s);
     });
+    let read = 0;
     for (const e of from.excursions ?? []) {
-      if (!entities.has(e.key) || !(e.feature >= 0 && e.feature < features)) continue;
-      if (e.saved.length !== lengths[e.feature]) continue;
+      if (!(e.feature >= 0 && e.feature < features)) break;
+      const length = lengths[e.feature], saved = new Float64Array(length);
+      // A checkpoint's JSON writes NaN as null.
+      for (let k = 0; k < length; k++) saved[k] = from.excursionValues?.[read + k] ?? NaN;
+      read += length;
+      if (!entities.has(e.key)) continue;
       const list = excursions.get(e.key) ?? new Array(features);
-      list[e.feature] = {
-        saved: Float64Array.from(e.saved, (v) => v ?? NaN),
-        age: e.age,
-        fits: e.fits,
-        away: e.away,
-        since: e.since ?? NaN,
-      };
+      list[e.feature] = { saved, age: e.age, fits: e.fits, away: e.away, since: e.since ?? NaN };
       excursions.set(e.key, list);
     }
   }
@@ -621,11 +621,8 @@ export function createBaselines(
         // beyond the clip until the next event says whether it was alone (see heldBack).
         let learned = v;
         if (n === 0) {
-          s[at] =
-            s[at + FIRST] =
-            s[at + RANGE] =
-            s[at + RANGE + 1] =
-              v;
+          s[at] = s[at + FIRST] = v;
+          s[at + RANGE] = s[at + RANGE + 1] = v;
         } else {
           // The noise is winsorised: once warm, a value far out widens it as one 6 sd away
           // would, so anomalies do not hide the next ones; the level follows every value, so a
@@ -669,29 +666,17 @@ export function createBaselines(
       const keys = ordered ? [...entities.keys()] : byRecency();
       const values: number[] = [];
       for (const k of keys) values.push(...entities.get(k)!.subarray(0, stride));
-      const under: NonNullable<BaselineState["excursions"]> = [];
+      const under: NonNullable<BaselineState["excursions"]> = [], saved: number[] = [];
       for (const [key, list] of excursions) {
         list.forEach((e, feature) => {
-          if (e) {
-            under.push({
-              key,
-              feature,
-              age: e.age,
-              fits: e.fits,
-              away: e.away,
-              since: Number.isNaN(e.since) ? null : e.since,
-              saved: [...e.saved],
-            });
-          }
+          if (!e) return;
+          const since = Number.isNaN(e.since) ? null : e.since;
+          under.push({ key, feature, age: e.age, fits: e.fits, away: e.away, since });
+          saved.push(...e.saved);
         });
       }
-      return {
-        features,
-        keys,
-        values,
-        evicted,
-        ...(under.length > 0 ? { excursions: under } : {}),
-      };
+      const state: BaselineState = { features, keys, values, evicted };
+      return under.length > 0 ? { ...state, excursions: under, excursionValues: saved } : state;
     },
   };
 }

@@ -50,22 +50,28 @@ async function gzip(
 
 /**
  * Checkpoint → bytes: `[u32 header length][header JSON][Int32 mass entries][Float64 window
- * events][Float64 baseline values]` (little-endian), gzip. The arrays stay binary: NaN (a
+ * events][Float64 baseline values][Float64 baseline excursions' saved values]` (little-endian),
+ * gzip. The arrays stay binary: NaN (a
  * missing feature, an hour not seen yet) survives.
  */
 export async function encodeCheckpoint(c: Checkpoint): Promise<Uint8Array> {
   const { entries, events, ...masses } = c.state.masses;
-  const { values, ...baselines } = c.state.baselines;
+  const { values, excursionValues = [], ...baselines } = c.state.baselines;
   const header = new TextEncoder().encode(JSON.stringify({
     ...c,
     state: {
       ...c.state,
       masses: { ...masses, entriesLength: entries.length, eventsLength: events.length },
-      baselines: { ...baselines, valuesLength: values.length },
+      baselines: {
+        ...baselines,
+        valuesLength: values.length,
+        excursionValuesLength: excursionValues.length,
+      },
     },
   }));
   const body = new Uint8Array(
-    4 + header.length + entries.byteLength + events.byteLength + 8 * values.length,
+    4 + header.length + entries.byteLength + events.byteLength +
+      8 * (values.length + excursionValues.length),
   );
   const view = new DataView(body.buffer);
   view.setUint32(0, header.length, true);
@@ -74,6 +80,7 @@ export async function encodeCheckpoint(c: Checkpoint): Promise<Uint8Array> {
   for (const v of entries) (view.setInt32(at, v, true), at += 4);
   for (const v of events) (view.setFloat64(at, v, true), at += 8);
   for (const v of values) (view.setFloat64(at, v, true), at += 8);
+  for (const v of excursionValues) (view.setFloat64(at, v, true), at += 8);
   return await gzip(body, "compress");
 }
 
@@ -93,10 +100,18 @@ export async function decodeCheckpoint(bytes: Uint8Array<ArrayBuffer>): Promise<
   header.state.masses = { ...masses, entries, events };
   const baselines = header.state.baselines;
   if (baselines && baselines.valuesLength !== undefined) {
-    const { valuesLength, ...rest } = baselines;
+    const { valuesLength, excursionValuesLength, ...rest } = baselines;
     const values: number[] = new Array(valuesLength);
     for (let i = 0; i < valuesLength; i++, at += 8) values[i] = view.getFloat64(at, true);
-    header.state.baselines = { ...rest, values };
+    const excursionValues: number[] = new Array(excursionValuesLength ?? 0);
+    for (let i = 0; i < excursionValues.length; i++, at += 8) {
+      excursionValues[i] = view.getFloat64(at, true);
+    }
+    header.state.baselines = {
+      ...rest,
+      values,
+      ...(excursionValues.length > 0 ? { excursionValues } : {}),
+    };
   }
   return header as Checkpoint;
 }

@@ -94,6 +94,43 @@ Deno.test("baselines with every option (weekly profile, change, recent level, le
   }
 });
 
+Deno.test("a checkpoint taken while a sensor reports an error code keeps its state from before: the restored model judges on exactly as the original", async () => {
+  const now = 1_767_347_851;
+  const values: Uint8Array[] = [];
+  // No injected anomaly: sensor-0's values stay within a few units of its level until −99.
+  const rates = { value: 0, temperature: 0, missing_value: 0, out_of_range: 0, stale: 0 };
+  for (const { event } of sensorEvents({ seed: 6, rates })) {
+    if (values.length === 4000) break;
+    // sensor-0 reports −99 (its error code) for 200 events from event 3000.
+    const stuck = event.sensor_id === "sensor-0" && values.length >= 3000 && values.length < 3200;
+    values.push(new TextEncoder().encode(JSON.stringify({
+      ...event,
+      ...(stuck ? { value: -99 } : {}),
+      ts: now + values.length,
+    })));
+  }
+  const options = { workers: 2, clock: "event" as const };
+  const original = await createPipeline(options);
+  const restored = await createPipeline(options);
+  try {
+    await original.process(values.slice(0, 3100));
+    const state = await original.snapshot();
+    assert.equal(state.baselines.excursions?.length, 1, "sensor-0's state before −99 is kept");
+    const checkpoint = { topic: "events", partition: 0, offset: "3100", takenAt: 0, state };
+    const back = await decodeCheckpoint(new Uint8Array(await encodeCheckpoint(checkpoint)));
+    assert.deepEqual(back, checkpoint);
+    await restored.open(0, back.state);
+    const a = await original.process(values.slice(3100));
+    const b = await restored.process(values.slice(3100));
+    assert.deepEqual([...b.calibrated!], [...a.calibrated!]);
+    assert.deepEqual([...b.anomaly], [...a.anomaly]);
+    assert.equal((await original.snapshot()).baselines.excursions, undefined, "put back since");
+  } finally {
+    await original.close();
+    await restored.close();
+  }
+});
+
 Deno.test("a checkpoint that does not decode is reported and the one before it restored", async () => {
   const pipeline = await createPipeline({ workers: 1 });
   try {
