@@ -379,12 +379,13 @@ export function createBaselines(
   const entities = new Map<string, Float64Array>();
   // Per entity under an excursion, per feature: its state from before it (`excursion.ts`).
   const excursions = new Map<string, (Excursion | undefined)[]>();
-  // Per feature: the slots an excursion's end leaves as they are (the events' count, repeats,
-  // timing, first value, counts' flag, the day means), relative to the feature's start.
+  // Per feature: the slots an excursion's end leaves as they are (the events' count, the last
+  // value and its run, the timing, the first value, the counts' flag, the day means), relative to
+  // the feature's start.
   const lengths = offsets.map((at, f) => (f + 1 < features ? offsets[f + 1] : stride) - at);
   const kept = offsets.map((at, f) => {
     const day = days ? dayAt[f] - at : lengths[f];
-    return [3, 4, 5, 6, 7, 8, PREV_TS, GAP, GAPS, FIRST, NOT_COUNT].concat(
+    return [3, 4, 5, PREV_TS, GAP, GAPS, FIRST, NOT_COUNT].concat(
       Array.from({ length: lengths[f] - day }, (_, k) => day + k),
     );
   });
@@ -508,10 +509,12 @@ export function createBaselines(
         if (calibrated) calibrated[f] = NaN;
         if (Number.isNaN(v)) continue;
         const a = Math.abs(z[f]);
-        // Far beyond every value seen, and not at an hour's first visit (a day's shape is
-        // learned, not undone): an excursion starts.
+        // Far beyond every value seen, not at an hour's first visit (a day's shape is learned,
+        // not undone), of a reading whose bursts are not routine (those its learned extremes
+        // judge, which must learn them): an excursion starts.
         if (
           warm && !excursion && (hour < 0 || !Number.isNaN(s[at + HEAD + hour])) &&
+          !(counts && (countsAlways || s[at + 6] >= COARSE_REPEATS)) &&
           beyondRange(s[at + RANGE], s[at + RANGE + 1], v, variance)
         ) {
           const list = excursions.get(key) ?? new Array(features);
