@@ -475,7 +475,8 @@ export function createBaselines(
         const restarted = s[at + 3] === 2 && !Number.isNaN(x[f]) &&
           restartWithout(s, at, x[f], hours);
         // An excursion far beyond the noise that has ended is forgotten (`excursion.ts`).
-        let excursion = excursions.size === 0 ? undefined : excursions.get(key)?.[f];
+        const under = excursions.size === 0 ? undefined : excursions.get(key)?.[f];
+        let excursion = under;
         if (excursion && !Number.isNaN(x[f])) {
           const saved = excursion.saved, before = saved[3] > 1 ? saved[0] + saved[1] : saved[0];
           const forecast = before + (hour < 0 ? 0 : hourOffset(saved, HEAD, hour, hours));
@@ -513,7 +514,9 @@ export function createBaselines(
         // not undone), of a reading whose bursts are not routine (those its learned extremes
         // judge, which must learn them): an excursion starts.
         if (
-          warm && !excursion && (hour < 0 || !Number.isNaN(s[at + HEAD + hour])) &&
+          // Not at the event an excursion ended at: one that expired has become the new normal,
+          // whose values join the range now.
+          warm && !under && (hour < 0 || !Number.isNaN(s[at + HEAD + hour])) &&
           !(counts && (countsAlways || s[at + 6] >= COARSE_REPEATS)) &&
           beyondRange(s[at + RANGE], s[at + RANGE + 1], v, variance)
         ) {

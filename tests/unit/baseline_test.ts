@@ -671,6 +671,15 @@ Deno.test("a sensor that reports an error code for hours is judged as before it 
   // The storm's repeats are forgotten too: a reading stuck soon after is still a flat line.
   assert.ok(rest.slice(at, at + 16).some((c) => c >= zStar), "the stuck reading alerts");
   assert.equal(b.state().excursions, undefined, "and it is put back, then dropped");
+  // A storm that lasts beyond a day is a new normal: its state from before is dropped then, and
+  // no other excursion starts while it goes on.
+  const long = createBaselines(1);
+  const z = new Float64Array(1), typical = new Float64Array(1);
+  for (let i = 0; i < before + 2000; i++) {
+    long.judgeLearn("s", [i < before ? readings[i] : -999], 60 * i, { z, typical });
+    if (i === before + 1000) assert.equal(long.state().excursions?.length, 1, "under a day");
+  }
+  assert.equal(long.state().excursions, undefined, "beyond a day: a new normal");
 });
 
 Deno.test("a slow creep no single event shows is flagged as drift, within a few hundred events", () => {
