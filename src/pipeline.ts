@@ -440,17 +440,22 @@ function modelValue(core: PipelineCore, c: CheckedBatch, i: number, f: number): 
   return toModelScale(core.scales[f], c.features[core.stride * i + core.columns[f]]);
 }
 
-/** Judges then learns record `i` against its entity's baseline (the model's columns). */
+/**
+ * Judges then learns record `i` against its entity's baseline: its model columns, on the model's
+ * scale, are `model[from …]` (the batch's buffer the forest scores).
+ */
 function judgeEntity(
   core: PipelineCore,
   m0: MainModel,
   c: CheckedBatch,
   i: number,
   into: EntityColumns,
+  model: Float64Array,
+  from: number,
 ): void {
   const d = core.columns.length, scales = core.scales;
   const { x, judgement: j } = core.scratch;
-  for (let f = 0; f < d; f++) x[f] = modelValue(core, c, i, f);
+  for (let f = 0; f < d; f++) x[f] = model[from + f];
   m0.baselines.judgeLearn(c.keys[i], x, c.ts[i], j);
   for (let f = 0; f < d; f++) {
     const at = core.stride * i + core.columns[f];
@@ -511,7 +516,7 @@ async function scoreBatch(
       const warm = isWarm(m0.scored++, core.params.windowSize);
       score[i] = massToScore(mass, warm, core.params);
       thresholds[i] = m0.threshold.value;
-      judgeEntity(core, m0, c, i, columns);
+      judgeEntity(core, m0, c, i, columns, shared, d * k);
       const judged = m0.threshold.judge(
         score[i],
         warm,

@@ -27,6 +27,7 @@
  */
 import { compilePattern } from "./pattern.ts";
 import { type Scale, SCALES } from "./scale.ts";
+import { ALERT_SIDES } from "../baseline.ts";
 import { z } from "zod";
 
 /** Types a field can have. */
@@ -96,9 +97,6 @@ export interface FeatureSpec {
    */
   alertOn?: "high" | "low";
 }
-
-/** Sides a feature may alert on (`features[].alert_on`). */
-export const ALERT_ON = ["both", "high", "low"] as const;
 
 /** A validated contract. */
 export interface Contract {
@@ -384,9 +382,9 @@ function crossCheck(file: z.output<typeof ContractFile>): string[] {
       problems.push(`${at}.scale: log needs the feature's min ≥ 0, got ${min}`);
     }
     const side = typeof entry === "string" ? undefined : entry.alert_on;
-    if (side !== undefined && !(ALERT_ON as readonly unknown[]).includes(side)) {
+    if (side !== undefined && !(ALERT_SIDES as readonly unknown[]).includes(side)) {
       problems.push(
-        `${at}.alert_on: expected one of ${ALERT_ON.join(", ")}, got ${describe(side)}`,
+        `${at}.alert_on: expected one of ${ALERT_SIDES.join(", ")}, got ${describe(side)}`,
       );
     }
     if (min === undefined || max === undefined) {
