@@ -45,7 +45,7 @@
 import { nullDegrees, studentScale } from "./tails.ts";
 import { learnShape, SHAPE_SLOTS, shapeDeviation, startShape } from "./baseline/shape.ts";
 import { addToDay, DAY_SLOTS, startDays } from "./baseline/period.ts";
-import { clipOf, heldBack, winsorisedVariance } from "./baseline/noise.ts";
+import { clipOf, heldBack, varianceFloor, winsorisedVariance } from "./baseline/noise.ts";
 import { oddStart } from "./baseline/start.ts";
 import {
   countDeviation,
@@ -491,6 +491,8 @@ export function createBaselines(
           }
         }
         const v = x[f], level = s[at], trend = s[at + 1], variance = s[at + 2], n = s[at + 3];
+        // The least variance, in the values' own units: the same deviations in any unit.
+        const floor = varianceFloor(s[at + RANGE + 1] - s[at + RANGE], level);
         // Repeats: the run of values equal to the previous one.
         const repeat = n > 0 && v === s[at + 4];
         const run = repeat ? s[at + 5] + 1 : 0;
@@ -506,7 +508,7 @@ export function createBaselines(
         typical[f] = n > 0 ? forecast : NaN;
         if (actual) actual[f] = NaN;
         const warm = n >= o.warmUp && !Number.isNaN(v);
-        z[f] = warm ? (v - forecast) / Math.sqrt(variance + 1e-12) : NaN;
+        z[f] = warm ? (v - forecast) / Math.sqrt(variance + floor) : NaN;
         if (calibrated) calibrated[f] = NaN;
         if (Number.isNaN(v)) continue;
         const a = Math.abs(z[f]);
@@ -573,6 +575,7 @@ export function createBaselines(
             counts,
             counted,
             scale,
+            floor,
           );
           if (c && c.calibrated > cal && side * c.z >= 0) {
             z[f] = c.z;
@@ -582,7 +585,7 @@ export function createBaselines(
           }
         }
         if (recent[f] && n > 0) {
-          const r = judgeRecent(s, recentAt[f], n, v - forecast, variance, o);
+          const r = judgeRecent(s, recentAt[f], n, v - forecast, variance, o, floor);
           const rc = scale(r);
           if (rc > cal && side * r >= 0) {
             z[f] = r;
@@ -636,7 +639,7 @@ export function createBaselines(
           const d = v - forecast;
           // Before the entity is warm, a young clip (looser) from its third value on.
           const clip = clipOf(n, o.warmUp, variance);
-          learned = forecast + heldBack(s, at + HELD, d, variance, warm, clip);
+          learned = forecast + heldBack(s, at + HELD, d, variance, warm, clip, floor);
           // A new entity's level and noise start as the plain mean and variance of its first
           // values (weight 1/n until that falls to alpha), so its noise is not underestimated
           // when it is first judged.
@@ -649,7 +652,7 @@ export function createBaselines(
             : TREND_WEIGHT;
           s[at + 1] = weight === o.alpha ? trend + trendWeight * (next - level - trend) : 0;
           s[at] = next;
-          s[at + 2] = winsorisedVariance(variance, d, warm, weight, clip);
+          s[at + 2] = winsorisedVariance(variance, d, weight, clip, floor);
         }
         if (hour >= 0) {
           // The hour's offset from the level it left, learned with the season's weight; its

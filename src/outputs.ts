@@ -98,6 +98,16 @@ const EXPLAINED_BASES: ReadonlySet<string> = new Set<ExplainBasis>([
 const round = (x: number, digits = 6) => Number.isFinite(x) ? Number(x.toFixed(digits)) : null;
 
 /**
+ * A reading in its own unit, for people: `digits` decimals, and under 1 as many significant
+ * digits, so a small quantity (an error rate of 0.00012, a duration of 3e-7 s) keeps its figures
+ * instead of rounding to 0.
+ */
+export function roundReading(x: number, digits = 4): number | null {
+  if (!Number.isFinite(x)) return null;
+  return Math.abs(x) < 1 ? Number(x.toPrecision(digits)) : Number(x.toFixed(digits));
+}
+
+/**
  * Which features drove record `i`'s alert: each feature with a deviation from its entity's
  * level, largest first, with the actual value, the entity's typical value and the deviation (sd),
  * `repeats` when the value repeated the previous one twice or more in a row (a flat line), and
@@ -125,8 +135,8 @@ export function explainOf(
     const judged = out.actual?.[d * i + f] ?? NaN;
     return {
       feature,
-      actual: Number.isNaN(judged) ? out.features[d * i + f] : round(judged, 4)!,
-      typical: round(out.typical[d * i + f], 4),
+      actual: Number.isNaN(judged) ? out.features[d * i + f] : roundReading(judged)!,
+      typical: roundReading(out.typical[d * i + f]),
       deviation: round(out.deviation[d * i + f], 2),
       // A flat line: the value repeated this many times in a row.
       ...(repeats >= 2 ? { repeats } : {}),

@@ -23,7 +23,8 @@ export const CHANGE_SLOTS = 3;
  * previous value, or, right after an extreme change, from the value that one was measured from:
  * the return from a spike is not a second jump, and a lasting step is judged twice before it is
  * the new reference.
- * Returns its deviation, calibrated deviation and reference once the entity is warm.
+ * Returns its deviation, calibrated deviation and reference once the entity is warm. `floor`:
+ * `varianceFloor` (`noise.ts`) of the entity's values.
  */
 export function judgeChange(
   s: Float64Array,
@@ -35,8 +36,9 @@ export function judgeChange(
   counts: boolean,
   counted: boolean,
   scale: (z: number) => number,
+  floor: number,
 ): { z: number; calibrated: number; from: number } | undefined {
-  const variance = s[at], sd = Math.sqrt(variance + 1e-12);
+  const variance = s[at], sd = Math.sqrt(variance + floor);
   const afterExtreme = n > 1 && s[at + 2] === 1;
   const from = afterExtreme ? s[at + 1] : previous;
   const d = v - from, warm = n >= o.warmUp;
@@ -53,6 +55,6 @@ export function judgeChange(
   s[at + 2] = !afterExtreme && warm && Math.abs(d) > CLIP * sd ? 1 : 0;
   s[at] = n === 1
     ? d * d
-    : winsorisedVariance(variance, d, warm, o.alpha, clipOf(n, o.warmUp, variance));
+    : winsorisedVariance(variance, d, o.alpha, clipOf(n, o.warmUp, variance), floor);
   return judged;
 }

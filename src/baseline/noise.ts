@@ -12,6 +12,30 @@
 export const CLIP = 6;
 
 /**
+ * The least sd a noise is taken to have, as a share of the span of its entity's values (the
+ * least to the largest seen): so that values that have all been equal still give deviations a
+ * finite scale, in the values' own units. A floor in absolute units (it was 1e-6) swamped the
+ * noise of small quantities: NAB's files scaled by 1e-6 scored 42.22 instead of 58.67.
+ */
+export const FLOOR_OF_SPAN = 1e-9;
+/**
+ * The least sd as a share of the entity's level: about five times a double's precision, under
+ * which differences are rounding, not readings.
+ */
+export const FLOOR_OF_LEVEL = 1e-15;
+
+/**
+ * The variance added to a noise of an entity whose values span `span` around `level` before it
+ * divides a deviation or sets a clip: {@link FLOOR_OF_SPAN} of the span or {@link FLOOR_OF_LEVEL}
+ * of the level, whichever is more, squared; never 0. The same deviations for the same values in
+ * any unit.
+ */
+export function varianceFloor(span: number, level: number): number {
+  const sd = Math.max(FLOOR_OF_SPAN * span, FLOOR_OF_LEVEL * Math.abs(level));
+  return sd * sd + Number.MIN_VALUE;
+}
+
+/**
  * Before an entity is warm, from its third value on ({@link YOUNG_FROM}), deviations beyond this
  * many sd of its young noise estimate are learned as this many, as {@link CLIP} does once it is
  * warm: one glitch among its first values no longer leaves a noise too wide to see anything in
@@ -33,18 +57,18 @@ export function clipOf(n: number, warmUp: number, variance: number): number {
 }
 
 /**
- * The exponentially weighted variance after error `d`; once `warm`, an error beyond {@link CLIP}
- * sd counts as one of CLIP sd, so a far-out value does not widen the noise the next are judged in
- * (`clip` sd instead when given: {@link clipOf}).
+ * The exponentially weighted variance after error `d`, an error beyond `clip` sd counting as one
+ * of `clip` sd ({@link clipOf}: {@link CLIP} once warm), so a far-out value does not widen the
+ * noise the next are judged in. `floor`: {@link varianceFloor}.
  */
 export function winsorisedVariance(
   variance: number,
   d: number,
-  warm: boolean,
   alpha: number,
-  clip: number = warm ? CLIP : Infinity,
+  clip: number,
+  floor: number,
 ): number {
-  const sd = Math.sqrt(variance + 1e-12);
+  const sd = Math.sqrt(variance + floor);
   const clipped = Math.max(-clip * sd, Math.min(clip * sd, d));
   return (1 - alpha) * (variance + alpha * clipped * clipped);
 }
@@ -57,8 +81,9 @@ export function winsorisedVariance(
  * held-back excess is learned with it; otherwise it is dropped: a value far out, alone, moves the
  * forecast as one CLIP sd out would, so the values after it are not judged against a forecast it
  * dragged away (a single glitch of 100 sd was followed by a false alert on the next value).
- * `clip` (sd) replaces CLIP when given ({@link clipOf}); `Infinity` learns `d` whole. Before the
+ * `clip` (sd) is CLIP once warm ({@link clipOf}); `Infinity` learns `d` whole. Before the
  * entity is `warm` the confirming error must also be half the size the held-back one had.
+ * `floor`: {@link varianceFloor}.
  */
 export function heldBack(
   s: Float64Array,
@@ -66,9 +91,10 @@ export function heldBack(
   d: number,
   variance: number,
   warm: boolean,
-  clip: number = warm ? CLIP : Infinity,
+  clip: number,
+  floor: number,
 ): number {
-  const sd = Math.sqrt(variance + 1e-12);
+  const sd = Math.sqrt(variance + floor);
   const held = s[at];
   s[at] = 0;
   if (clip === Infinity) return d;

@@ -27,7 +27,8 @@ export const RECENT_SLOTS = 2;
  * Judges then learns forecast error `d` of an entity with `n` events and noise `variance` into
  * its recent level's slots: `s[at]`, the errors' running mean, and `s[at + 1]`, the running
  * median of that mean's square. Returns the mean's deviation once the entity has seen
- * {@link RECENT_WARM_UPS} warm-ups of events, else NaN (which never decides).
+ * {@link RECENT_WARM_UPS} warm-ups of events, else NaN (which never decides). `floor`:
+ * `varianceFloor` (`noise.ts`) of the entity's values.
  */
 export function judgeRecent(
   s: Float64Array,
@@ -36,13 +37,14 @@ export function judgeRecent(
   d: number,
   variance: number,
   o: { readonly warmUp: number; readonly alpha: number },
+  floor: number,
 ): number {
-  const sd = Math.sqrt(variance + 1e-12);
+  const sd = Math.sqrt(variance + floor);
   const error = n >= o.warmUp ? Math.max(-CLIP * sd, Math.min(CLIP * sd, d)) : d;
   const mean = s[at] + RECENT_WEIGHT * (error - s[at]);
   // The mean's variance were the errors independent: where the median starts, and the least
   // the mean's variance is taken to be (errors that alternate do not make it narrower).
-  const independent = (variance + 1e-12) * RECENT_WEIGHT / (2 - RECENT_WEIGHT);
+  const independent = (variance + floor) * RECENT_WEIGHT / (2 - RECENT_WEIGHT);
   const median = n <= o.warmUp ? CHI2_MEDIAN * independent : s[at + 1];
   const spread = Math.max(median / CHI2_MEDIAN, independent);
   const judged = n >= RECENT_WARM_UPS * o.warmUp ? mean / Math.sqrt(spread) : NaN;

@@ -5,6 +5,7 @@ import {
   BASES,
   COARSE_REPEATS,
   createBaselines,
+  createJudgement,
   deviationForRate,
   erfc,
   slotsOf,
@@ -897,4 +898,35 @@ Deno.test("a lasting step of 100 sd is still followed: its second reading confir
     mean < 1.5 && error.every((d) => Math.abs(d) < 5),
     error.map((d) => d.toFixed(1)).join(","),
   );
+});
+
+Deno.test("deviations do not depend on the unit: the same readings in µ-units, units or mega-units are judged alike", () => {
+  // A reading every 5 minutes for 8 days: a daily cycle, noise of 0.3, a spike, a flat run and a
+  // lasting step, judged with every judgement on (change, recent level, the day).
+  const judgements = (unit: number, offset = 0) => {
+    const rng = createRandom(11, 0);
+    const b = createBaselines(1, { change: [true], recent: [true], season: "weekly" });
+    const out = createJudgement(1), calibrated: number[] = [];
+    let flat = 0;
+    for (let i = 0; i < 8 * 288; i++) {
+      const t = 1767225600 + 300 * i;
+      let v = 20 + 2 * Math.sin((2 * Math.PI * t) / 86400) + 0.3 * rng.normal();
+      if (i === 1500) v += 3;
+      if (i >= 1800 && i < 1830) v = flat ||= v;
+      if (i >= 2000) v += 1.5;
+      b.judgeLearn("s", [v * unit + offset], t, out);
+      calibrated.push(out.calibrated[0]);
+    }
+    return calibrated;
+  };
+  const units = judgements(1);
+  const alerts = units.filter((c) =>
+    c >= deviationForRate(THRESHOLD_DEFAULTS.targetFalseAlertRate)
+  );
+  assert.ok(alerts.length >= 3, `the spike, the flat run and the step alert: ${alerts.length}`);
+  for (const [unit, offset] of [[1e-6, 0], [1e-9, 0], [1e6, 0], [1, 1e4]]) {
+    const other = judgements(unit, offset);
+    const worst = units.reduce((m, c, i) => Math.max(m, Math.abs(c - other[i]) || 0), 0);
+    assert.ok(worst < 1e-3, `×${unit} +${offset}: calibrated deviations differ by up to ${worst}`);
+  }
 });

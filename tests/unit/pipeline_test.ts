@@ -482,3 +482,37 @@ Deno.test("a contract's `time.cycles` gives the forest the time of day: a daytim
   );
   assert.throws(() => contractWith(["month"]), /time\.cycles\.0/);
 });
+
+Deno.test("a quantity in small units is judged as in any other: an error ratio of 2e-6 ± 1e-7 alerts on a jump of 1e-6, and its alert shows its figures", async () => {
+  const contract = parseContract({
+    name: "ratios",
+    version: 1,
+    key: "service",
+    time: { field: "ts", freshness_lag_sec: null },
+    fields: {
+      service: { type: "string" },
+      ts: { type: "timestamp" },
+      ratio: { type: "number", min: 0, max: 1 },
+    },
+    features: [{ field: "ratio", min: 0, max: 1e-4 }],
+  }, "ratios.yaml");
+  const rng = createRandom(5, 0), n = 3000, last = n - 1;
+  const records = Array.from({ length: n }, (_, i) =>
+    encoder.encode(JSON.stringify({
+      service: "checkout",
+      ts: 1_767_225_600 + 60 * i,
+      ratio: i === last ? 3.2e-6 : 2e-6 + 1e-7 * rng.normal(),
+    })));
+  const p = await createPipeline({ workers: 1, clock: "event", contract });
+  try {
+    const r = await p.process(records);
+    const normal = r.anomaly.slice(0, last).reduce((a, c) => a + c, 0);
+    assert.ok(normal <= 1, `${normal} normal readings alert`);
+    assert.equal(r.anomaly[last], 1, "a jump of 12 noise units alerts");
+    const [top] = explainOf(r, last, ["ratio"]);
+    assert.equal(top.actual, 3.2e-6);
+    assert.ok(Math.abs(top.typical! - 2e-6) < 1e-7, `typical ${top.typical}`);
+  } finally {
+    await p.close();
+  }
+});
