@@ -23,9 +23,13 @@
  *
  * Then quantities that vary by factors around each sensor's own level (20 to 500, 100 sensors,
  * 30,000 minutes, a daily cycle of ±50 %, judged after 5,000): log-normal (σ 0.5 of the log) and
- * gamma (shape 2) factors, as they are (`calibration_multiplicative_<spread>_ratio_<rate>=`) and
+ * gamma (shape 2) factors, as they are (`calibration_multiplicative_<spread>_ratio_<rate>=`), as
+ * they are with `extremes: "shape"` (`calibration_multiplicative_<spread>_shape_ratio_<rate>=`),
  * on a feature's log scale (`calibration_multiplicative_<spread>_log_ratio_<rate>=`), and on it
- * with `extremes: "shape"` (`calibration_multiplicative_<spread>_log_shape_ratio_<rate>=`).
+ * with `extremes: "shape"` (`calibration_multiplicative_<spread>_log_shape_ratio_<rate>=`) or
+ * alerting on the high side only (`calibration_multiplicative_<spread>_log_high_ratio_<rate>=`);
+ * and what each costs: the share of spikes 10 and 20 times the usual value caught at the default
+ * rate, one per sensor (`calibration_multiplicative_<spread>_[shape_|log_|log_shape_]caught_<k>x=`).
  *
  * Then counts (100 sensors, 30,000 minutes, judged after their first day): Poisson counts of
  * mean 0.2, 1 and 5 with a daily cycle of ±50 % (`calibration_count_<mean>_ratio_<rate>=`, at 1e-4
@@ -192,8 +196,10 @@ export function benchCalibration(): Promise<void> {
   for (const spread of Object.keys(FACTORS)) {
     const size = { spread, sensors: 100, readings: 30_000, skip: 5_000 };
     const linear = countAlerts({}, tailZ, size);
+    const linearShape = countAlerts({ extremes: "shape" }, tailZ, size);
     const log = countAlerts({}, tailZ, { ...size, scale: "log" });
     const logShape = countAlerts({ extremes: "shape" }, tailZ, { ...size, scale: "log" });
+    const logHigh = countAlerts({ alertOn: ["high"] }, tailZ, { ...size, scale: "log" });
     tails.forEach((rate, k) => {
       const name = rateName(rate);
       const ratio = (c: Float64Array, judged: number) => (c[k] / judged / rate).toFixed(3);
@@ -202,12 +208,20 @@ export function benchCalibration(): Promise<void> {
         ratio(linear.calibrated, linear.judged),
       );
       report(
+        `calibration_multiplicative_${spread}_shape_ratio_${name}`,
+        ratio(linearShape.calibrated, linearShape.judged),
+      );
+      report(
         `calibration_multiplicative_${spread}_log_ratio_${name}`,
         ratio(log.calibrated, log.judged),
       );
       report(
         `calibration_multiplicative_${spread}_log_shape_ratio_${name}`,
         ratio(logShape.calibrated, logShape.judged),
+      );
+      report(
+        `calibration_multiplicative_${spread}_log_high_ratio_${name}`,
+        ratio(logHigh.calibrated, logHigh.judged),
       );
     });
   }
@@ -228,6 +242,21 @@ export function benchCalibration(): Promise<void> {
       report(`calibration_negbin_${mean}_ratio_${rateName(rate)}`, ratio);
     });
   }
+  // What calibration costs: spikes of a quantity that varies by factors caught at the default rate.
+  const settings: [string, BaselineOptions, Scale][] = [
+    ["", {}, "linear"],
+    ["shape_", { extremes: "shape" }, "linear"],
+    ["log_", {}, "log"],
+    ["log_shape_", { extremes: "shape" }, "log"],
+  ];
+  for (const spread of Object.keys(FACTORS)) {
+    for (const [label, options, scale] of settings) {
+      for (const factor of [10, 20]) {
+        const caught = factorsCaught(spread, options, scale, factor, tailZ[tailZ.length - 1]);
+        report(`calibration_multiplicative_${spread}_${label}caught_${factor}x`, caught.toFixed(2));
+      }
+    }
+  }
   // What calibration costs: bursts of overdispersed counts caught at the default rate.
   for (const [mean, shape] of [[3, 1.5], [20, 10]]) {
     for (const burst of [20, 30, 40, 60]) {
@@ -236,6 +265,35 @@ export function benchCalibration(): Promise<void> {
     }
   }
   return Promise.resolve();
+}
+
+/**
+ * Share of spikes `factor` times the usual value caught at `zStar` among quantities that vary by
+ * `spread` factors (as in {@link countAlerts}), through baselines with `options` on `scale`: 100
+ * sensors of 5,000 minutes (levels 20 to 500, a daily cycle of ±50 %), one spike each at a random
+ * minute from the 4,000th (after the 3,000 events `shape` learns over).
+ */
+function factorsCaught(
+  spread: string,
+  options: BaselineOptions,
+  scale: Scale,
+  factor: number,
+  zStar: number,
+): number {
+  const rng = createRandom(22, factor);
+  const b = createBaselines(1, options);
+  const out = createJudgement(1);
+  let caught = 0;
+  for (let e = 0; e < 100; e++) {
+    const at = 4_000 + Math.floor(rng.next() * 1_000), level = 20 * 25 ** (e / 99);
+    for (let i = 0; i <= at; i++) {
+      const usual = level * (1 + 0.5 * Math.sin((2 * Math.PI * i) / 1_440));
+      const value = usual * (i === at ? factor : FACTORS[spread](rng));
+      b.judgeLearn(`sensor-${e}`, [toModelScale(scale, value)], i * 60, out);
+    }
+    if (out.calibrated[0] >= zStar) caught++;
+  }
+  return caught / 100;
 }
 
 /**
