@@ -57,9 +57,12 @@ import {
   logCountChance,
 } from "./baseline/counts.ts";
 import {
+  betweenHours,
   firstVisitStep,
   hourOffset,
   HOURS,
+  learnProfileChoice,
+  profileChoice,
   type Season,
   SEASON_WEIGHT,
   SEASONS,
@@ -148,9 +151,9 @@ const REFRESH = 256;
  * 0: none); the excess held back ({@link HELD}); the previous event's time, the mean gap and the
  * gaps seen ({@link PREV_TS}); the first value ({@link FIRST}); whether a value was no count
  * ({@link NOT_COUNT}); a count's dispersion ({@link DISPERSION}); the least and largest value seen
- * outside excursions ({@link RANGE}).
+ * outside excursions ({@link RANGE}); how the hourly profile is read ({@link CHOICE}).
  */
-const HEAD = 22;
+const HEAD = 24;
 /** Slot of the excess of an extreme error held back (0: none), in {@link HEAD}. */
 const HELD = 12;
 /** Slots of the previous event's time, the running mean of the gaps between events, their count. */
@@ -163,6 +166,8 @@ const NOT_COUNT = 17;
 const DISPERSION = 18;
 /** Slots of the least and the largest value seen outside excursions (`excursion.ts`). */
 const RANGE = 20;
+/** Slots of the choice of how the hourly profile is read (`profileChoice` in `profile.ts`). */
+const CHOICE = 22;
 
 /**
  * Numbers kept per entity and feature with `season`, with the change's (`change`), with the
@@ -389,6 +394,14 @@ export function createBaselines(
       Array.from({ length: lengths[f] - day }, (_, k) => day + k),
     );
   });
+  // The hourly profile's offset of the feature whose slots start at `s[at]`, read as its choice
+  // says, at a time `u` of the way through `hour`.
+  const profileOffset = (s: Float64Array, at: number, hour: number, u: number) => {
+    const step = hourOffset(s, at + HEAD, hour, hours);
+    return profileChoice(s, at + CHOICE)
+      ? betweenHours(s, at + HEAD, hour, u, s[at + CHOICE + 1], hours, step)
+      : step;
+  };
   let evicted = from?.evicted ?? 0;
   let tick = 0;
   let ordered = false;
@@ -438,6 +451,8 @@ export function createBaselines(
       const hour = hours > 0 && Number.isFinite(ts)
         ? Math.floor((((ts! % (3600 * hours)) + 3600 * hours) % (3600 * hours)) / 3600)
         : -1;
+      // How far through its hour the event is (0 at its start), for the profile read between hours.
+      const u = hour < 0 ? 0.5 : (((ts! % 3600) + 3600) % 3600) / 3600;
       tick++;
       let s = entities.get(key);
       if (!s) {
@@ -479,7 +494,7 @@ export function createBaselines(
         let excursion = under;
         if (excursion && !Number.isNaN(x[f])) {
           const saved = excursion.saved, before = saved[3] > 1 ? saved[0] + saved[1] : saved[0];
-          const forecast = before + (hour < 0 ? 0 : hourOffset(saved, HEAD, hour, hours));
+          const forecast = before + (hour < 0 ? 0 : profileOffset(saved, 0, hour, u));
           if (excursionOver(excursion, x[f], forecast, saved[2])) {
             if (excursion.away >= EXCURSION_AWAY) restoreExcursion(s, at, excursion, kept[f]);
             excursion = undefined;
@@ -502,7 +517,12 @@ export function createBaselines(
         if (basis) basis[f] = 0;
         // The forecast follows the entity's level and its trend (Holt), so a slow cycle (a day's
         // temperature) is not taken for a deviation, plus the hour's offset when it has one.
-        const offset = hour < 0 ? 0 : hourOffset(s, at + HEAD, hour, hours);
+        // The hour's offset, read as a step or between hours as the entity's choice says.
+        const step = hour < 0 ? 0 : hourOffset(s, at + HEAD, hour, hours);
+        const between = hour < 0
+          ? 0
+          : betweenHours(s, at + HEAD, hour, u, s[at + CHOICE + 1], hours, step);
+        const offset = profileChoice(s, at + CHOICE) ? between : step;
         const base = n > 1 ? level + trend : level;
         const forecast = base + offset;
         typical[f] = n > 0 ? forecast : NaN;
@@ -657,16 +677,26 @@ export function createBaselines(
         if (hour >= 0) {
           // The hour's offset from the level it left, learned with the season's weight; its
           // first visit starts from the previous hour's offset (see hourOffset).
-          const h = at + HEAD + hour, e = learned - s[at] - offset;
+          // The offsets are hours' means: they learn from the step's error whatever reads them.
+          const h = at + HEAD + hour, e = learned - s[at] - step;
+          learnProfileChoice(
+            s,
+            at + CHOICE,
+            n,
+            u,
+            v - base - step,
+            v - base - between,
+            variance + floor,
+          );
           const first = Number.isNaN(s[h]);
           // A count's first visit is learned as any other: its errors are skewed (a 1 among 0s is
           // far out, a 0 is not), so the first-visit jump ratcheted new hours' offsets up while
           // the level sank (a count of mean 0.2 was forecast at −0.65 at its second midnight).
-          const step = first && !count ? firstVisitStep(e, variance) : SEASON_WEIGHT[o.season] * e;
-          s[h] = offset + step;
+          const moved = first && !count ? firstVisitStep(e, variance) : SEASON_WEIGHT[o.season] * e;
+          s[h] = step + moved;
           // A first visit that moved its offset is a step the level then catches up with: not a
           // drift (sensors read every few seconds meet most hours after the drift is judged).
-          if (first && step !== 0 && warm) quietDrift(s, at + 9, n - o.warmUp);
+          if (first && moved !== 0 && warm) quietDrift(s, at + 9, n - o.warmUp);
         }
         s[at + 3] = n + 1;
       }

@@ -5,6 +5,13 @@
  * An hour not yet seen is forecast from its neighbours ({@link hourOffset}), and its first value
  * moves that offset by its error shrunk by the noise ({@link firstVisitStep}).
  *
+ * Each offset is its hour's mean. Read as a step, it suits a shape that jumps at an hour's turn
+ * (a machine switched on at 9:00); a shape that climbs within hours (traffic from 7:00 to 9:00) is
+ * better read between the hours' middles ({@link betweenHours}), where a step alerted at the
+ * first reading of such an hour day after day. Each entity keeps the running difference of the
+ * two readings' squared errors ({@link learnProfileChoice}) and is forecast by the one that has
+ * fitted it better lately ({@link profileChoice}); the offsets learn as steps either way.
+ *
  * The offsets live in the caller's `Float64Array` (NaN = an hour not seen yet); pure functions.
  *
  * @module
@@ -37,6 +44,69 @@ export function hourOffset(s: Float64Array, at: number, hour: number, hours: num
   }
   const previous = s[at + (hour + hours - 1) % hours];
   return Number.isNaN(previous) ? 0 : previous;
+}
+
+/**
+ * The profile read between hours: each hour's offset is its events' mean, placed at `center`, the
+ * mean time of its events through the hour (0 at its start, 1 at the next one's: about 0.46 for a
+ * reading every 5 minutes, 0 for one on the hour); at a time `u` through `hour`, `step` (the
+ * hour's own offset, {@link hourOffset}) is interpolated linearly towards the offset of the hour on
+ * the nearer side. `step` itself while either is not known yet, and for readings always at the
+ * same time of the hour.
+ */
+export function betweenHours(
+  s: Float64Array,
+  at: number,
+  hour: number,
+  u: number,
+  center: number,
+  hours: number,
+  step: number,
+): number {
+  const near = s[at + (u < center ? hour + hours - 1 : hour + 1) % hours];
+  if (Number.isNaN(near) || Number.isNaN(s[at + hour])) return step;
+  const w = Math.abs(u - center);
+  return (1 - w) * step + w * near;
+}
+
+/**
+ * Weight of an event in the running means that place the hours' offsets and choose how an
+ * entity's profile is read (about its last 100 events).
+ */
+export const PROFILE_CHOICE_WEIGHT = 0.01;
+
+/** Numbers kept per entity and feature for the choice: the choice, the hours' center. */
+export const PROFILE_CHOICE_SLOTS = 2;
+
+/**
+ * Whether the profile whose choice starts at `s[at]` is read between hours ({@link betweenHours}):
+ * when that has fitted the entity's recent values better than steps.
+ */
+export function profileChoice(s: Float64Array, at: number): boolean {
+  return s[at] > 0;
+}
+
+/**
+ * Learns an event `u` of the way through its hour into the center at `s[at + 1]` (the plain mean of
+ * the entity's first `1 / PROFILE_CHOICE_WEIGHT` events, `n` before this one), and into the
+ * choice at `s[at]` the squared errors in sd of its value forecast with the profile read as a step
+ * (`stepError`) and between hours (`betweenError`) in a noise of `variance`: each capped at 36
+ * (6 sd, as the noise's winsorising), and not at all when neither is within 3 sd, so that neither
+ * an anomaly nor the catching up after a lasting step decides it.
+ */
+export function learnProfileChoice(
+  s: Float64Array,
+  at: number,
+  n: number,
+  u: number,
+  stepError: number,
+  betweenError: number,
+  variance: number,
+): void {
+  s[at + 1] += Math.max(PROFILE_CHOICE_WEIGHT, 1 / (n + 1)) * (u - s[at + 1]);
+  const a = stepError * stepError / variance, b = betweenError * betweenError / variance;
+  if (!(Math.min(a, b) <= 9)) return;
+  s[at] += PROFILE_CHOICE_WEIGHT * (Math.min(36, a) - Math.min(36, b) - s[at]);
 }
 
 /**
