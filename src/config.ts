@@ -17,6 +17,7 @@ import { SEED_RATES } from "./sensors.ts";
 import { BASELINE_DEFAULTS, EXTREMES_MODES, SEASONS } from "./baseline.ts";
 import { FOREST_DEFAULTS, PARTITION_DEFAULTS, THRESHOLD_DEFAULTS } from "./defaults.ts";
 import { FEATURE_LIMIT } from "./contract/spec.ts";
+import { checkZone, ZONES_ALLOWED } from "./zone.ts";
 
 /** What a setting is about, for a command's `--help` (`help.ts`). */
 export const SETTING_GROUPS = {
@@ -294,7 +295,24 @@ export const SETTINGS = {
     allowed: `one of ${SEASONS.join(", ")}`,
     schema: z.string().trim().toLowerCase().pipe(oneOf(SEASONS)),
     doc:
-      "`daily`: each entity's forecast includes its own profile by hour of day (UTC), so a daily cycle is not flagged; `weekly`: by hour of the week (weekends apart, 7× the state); either also judges each day's mean against the same weekday's; `none`: level and trend only",
+      "`daily`: each entity's forecast includes its own profile by hour of day (in `TIME_ZONE`), so a daily cycle is not flagged; `weekly`: by hour of the week (weekends apart, 7× the state); either also judges each day's mean against the same weekday's; `none`: level and trend only",
+  },
+  timeZone: {
+    env: "TIME_ZONE",
+    group: "detection",
+    flag: "time-zone",
+    default: "UTC",
+    allowed: ZONES_ALLOWED.replace(/^expected /, ""),
+    schema: text().refine((zone) => {
+      try {
+        checkZone(zone);
+        return true;
+      } catch {
+        return false;
+      }
+    }),
+    doc:
+      "the time zone whose hours, days and weeks the baselines' profiles (and a contract's `time.cycles`) follow, daylight saving included; a contract's `time.zone` takes precedence",
   },
   baselineExtremes: {
     env: "BASELINE_EXTREMES",

@@ -81,5 +81,6 @@ export function pipelineOptionsOf(config: Config, contract?: Contract) {
       season: config.baselineSeason,
       extremes: config.baselineExtremes,
     },
+    timeZone: config.timeZone,
   } satisfies PipelineOptions;
 }

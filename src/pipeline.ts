@@ -37,6 +37,7 @@ import { packRecords } from "./stage.ts";
 import { createStagePool, type StagePool } from "./stage_pool.ts";
 import { createThreshold, type Threshold, type ThresholdOptions } from "./threshold.ts";
 import { FOREST_DEFAULTS, THRESHOLD_DEFAULTS } from "./defaults.ts";
+import { checkZone, localClock, UTC } from "./zone.ts";
 import {
   BASELINE_DEFAULTS,
   type BaselineJudgement,
@@ -83,13 +84,19 @@ export interface PipelineOptions {
   features?: readonly Feature[];
   /** Per-entity baselines (see `baseline.ts`). Default: {@link BASELINE_DEFAULTS}. */
   baseline?: BaselineOptions;
+  /**
+   * The IANA time zone whose hours, days and weeks the baselines' profiles and the forest's
+   * cycles follow (`zone.ts`), unless the contract's `time.zone` names one. Default: `UTC`.
+   */
+  timeZone?: string;
 }
 
 /** A feature's name (a numeric field of the contract). */
 export type Feature = string;
 
 /**
- * Version of {@link ModelState}: 12 since a baseline keeps the least and largest value seen and
+ * Version of {@link ModelState}: 13 since a baseline keeps how its hourly profile is read
+ * (`baseline/profile.ts`); 12 kept the least and largest value seen and
  * the state from before an excursion under way (`baseline/excursion.ts`); 11 kept a count's
  * dispersion (`baseline/counts.ts`); 10 kept the entity's first value (`baseline/start.ts`), 9 added the
  * held-back excess and the gaps between events, 8 the day means (the day's mean against the same
@@ -117,6 +124,7 @@ export function modelKey(
     baseline?: BaselineOptions;
     entity?: string;
     scales?: readonly Scale[];
+    zone?: string;
   },
   threshold: ThresholdOptions = {},
 ): string {
@@ -131,6 +139,7 @@ export function modelKey(
     baseline: forest.baseline,
     ...(forest.entity !== undefined ? { entity: forest.entity } : {}),
     ...(forest.scales ? { scales: forest.scales } : {}),
+    ...(forest.zone ? { zone: forest.zone } : {}),
     mode: threshold.mode ?? THRESHOLD_DEFAULTS.mode,
     targetRate: threshold.targetFalseAlertRate ?? THRESHOLD_DEFAULTS.targetFalseAlertRate,
     quantileP: threshold.quantileP ?? THRESHOLD_DEFAULTS.quantileP,
@@ -246,8 +255,11 @@ export function forestOf(
   baseline: BaselineOptions;
   entity?: string;
   scales?: readonly Scale[];
+  /** The time zone the hours follow, when not UTC (`zone.ts`). */
+  zone?: string;
 } {
   const contract = contractOf(options);
+  const zone = checkZone(contract.time.zone ?? options.timeZone ?? UTC, "TIME_ZONE");
   const all = contract.features;
   const features = options.features ?? all.map((f) => f.field);
   for (const f of features) {
@@ -296,6 +308,8 @@ export function forestOf(
     // The entity key decides what a baseline belongs to (the built-in's is implied).
     ...(contract.builtin ? {} : { entity: contract.key ?? "" }),
     ...(scales.some((s) => s !== "linear") ? { scales } : {}),
+    // Named only when not UTC, so other models keep their keys.
+    ...(zone !== UTC ? { zone } : {}),
   };
 }
 
@@ -338,6 +352,8 @@ interface PipelineCore {
   cycles: number[];
   /** Amplitude of the cycles' sine and cosine ({@link cycleRadius}). */
   cycleRadius: number;
+  /** Event time → the same wall-clock reading in the model's time zone; absent: UTC. */
+  local?: (ts: number) => number;
   /** Per-event scratch of the baselines. */
   scratch: { x: Float64Array; judgement: Required<BaselineJudgement> };
 }
@@ -456,7 +472,7 @@ function judgeEntity(
   const d = core.columns.length, scales = core.scales;
   const { x, judgement: j } = core.scratch;
   for (let f = 0; f < d; f++) x[f] = model[from + f];
-  m0.baselines.judgeLearn(c.keys[i], x, c.ts[i], j);
+  m0.baselines.judgeLearn(c.keys[i], x, core.local ? core.local(c.ts[i]) : c.ts[i], j);
   for (let f = 0; f < d; f++) {
     const at = core.stride * i + core.columns[f];
     into.deviation[at] = j.z[f];
@@ -499,8 +515,9 @@ async function scoreBatch(
     valid.forEach((i, k) => {
       let at = d * k;
       for (let f = 0; f < core.columns.length; f++) shared[at++] = modelValue(core, c, i, f);
+      const ts = core.local ? core.local(c.ts[i]) : c.ts[i];
       for (const period of core.cycles) {
-        const phase = (2 * Math.PI * (c.ts[i] % period)) / period;
+        const phase = (2 * Math.PI * (ts % period)) / period;
         shared[at++] = core.cycleRadius * Math.sin(phase);
         shared[at++] = core.cycleRadius * Math.cos(phase);
       }
@@ -621,6 +638,7 @@ function coreOf(
     scales: forest.features.map((_, k) => forest.scales?.[k] ?? "linear"),
     cycles: forest.cycles.map((c) => CYCLE_SECONDS[c]),
     cycleRadius: cycleRadius(forest.limits.slice(0, forest.features.length)),
+    ...(forest.zone ? { local: localClock(forest.zone) } : {}),
     scratch: {
       x: new Float64Array(forest.features.length),
       judgement: createJudgement(forest.features.length),

@@ -1,13 +1,13 @@
 /**
  * The hourly profile of an entity's forecast (Holt–Winters): with `daily` 24 offsets from the
- * level, one per UTC hour of the event time, each learned with weight 0.05; with `weekly` 168, one
+ * level, one per hour of the event time (UTC, or the local time the caller passes: `zone.ts`), each learned with weight 0.05; with `weekly` 168, one
  * per hour of the week, each learned with weight 0.35 (the same weight per day of history).
  * An hour not yet seen is forecast from its neighbours ({@link hourOffset}), and its first value
  * moves that offset by its error shrunk by the noise ({@link firstVisitStep}).
  *
  * Each offset is its hour's mean. Read as a step, it suits a shape that jumps at an hour's turn
  * (a machine switched on at 9:00); a shape that climbs within hours (traffic from 7:00 to 9:00) is
- * better read between the hours' middles ({@link betweenHours}), where a step alerted at the
+ * better read between the hours ({@link betweenHours}), where a step alerted at the
  * first reading of such an hour day after day. Each entity keeps the running difference of the
  * two readings' squared errors ({@link learnProfileChoice}) and is forecast by the one that has
  * fitted it better lately ({@link profileChoice}); the offsets learn as steps either way.

@@ -8,7 +8,7 @@
  * name: payments
  * version: 1
  * key: account_id                  # whose events belong together
- * time: { field: ts, freshness_lag_sec: 300, max_future_sec: 86400 }   # cycles: [day, week]
+ * time: { field: ts, freshness_lag_sec: 300, max_future_sec: 86400 }   # zone: Europe/Berlin
  * fields:
  *   account_id: { type: string, pattern: "^acc-[0-9]+$" }
  *   amount: { type: number, min: 0, max: 100000 }
@@ -27,6 +27,7 @@
  */
 import { compilePattern } from "./pattern.ts";
 import { type Scale, SCALES } from "./scale.ts";
+import { checkZone, ZONES_ALLOWED } from "../zone.ts";
 import { ALERT_SIDES } from "../baseline.ts";
 import { z } from "zod";
 
@@ -121,9 +122,15 @@ export interface Contract {
     maxFutureSec: number;
     /**
      * Cycles of the event time the forest also sees, each as two features (the sine and cosine
-     * of its phase, in UTC): `day` (time of day), `week` (time of the week). Default: none.
+     * of its phase, in {@link Contract.time.zone}'s time): `day` (time of day), `week` (time of
+     * the week). Default: none.
      */
     cycles?: readonly Cycle[];
+    /**
+     * The IANA time zone whose hours, days and weeks the baselines' profiles and the cycles
+     * follow (`zone.ts`). Absent: the pipeline's `TIME_ZONE` (UTC by default).
+     */
+    zone?: string;
   };
   fields: FieldSpec[];
   features: FeatureSpec[];
@@ -209,6 +216,14 @@ const ContractFile = z.strictObject({
       (c) => new Set(c).size === c.length,
       "expected each cycle at most once",
     ).default([]),
+    zone: z.string().transform((zone, ctx) => {
+      try {
+        return checkZone(zone);
+      } catch {
+        ctx.addIssue({ code: "custom", message: ZONES_ALLOWED });
+        return z.NEVER;
+      }
+    }).optional(),
   }),
   fields: z.record(z.string(), FieldFile).refine(
     (f) => Object.keys(f).length >= 1,
@@ -467,6 +482,7 @@ function normalize(file: z.output<typeof ContractFile>): Contract {
       freshnessLagSec: file.time.freshness_lag_sec,
       maxFutureSec: file.time.max_future_sec,
       ...(file.time.cycles.length > 0 ? { cycles: file.time.cycles } : {}),
+      ...(file.time.zone !== undefined ? { zone: file.time.zone } : {}),
     },
     fields,
     features,

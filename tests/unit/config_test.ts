@@ -145,3 +145,13 @@ Deno.test("Kafka security settings: a SASL mechanism needs a user; the password 
   assert.equal(c.kafkaSsl, true);
   rejects({ MAX_EVENT_BYTES: "0" }, "MAX_EVENT_BYTES", /an integer in 1\.\.104857600/);
 });
+
+Deno.test("TIME_ZONE is an IANA zone, UTC by default", () => {
+  assert.equal(load({}).timeZone, "UTC");
+  assert.equal(load({ TIME_ZONE: "America/New_York" }).timeZone, "America/New_York");
+  rejects(
+    { TIME_ZONE: "Mars/Olympus" },
+    "TIME_ZONE",
+    /TIME_ZONE \(--time-zone\) = "Mars\/Olympus": expected an IANA time zone such as Europe\/Berlin/,
+  );
+});

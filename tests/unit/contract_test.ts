@@ -177,6 +177,19 @@ Deno.test("a feature may declare its recent level to be judged; only as true or 
   );
 });
 
+Deno.test("a contract may name the time zone its hours follow; an unknown one is refused saying what is allowed", () => {
+  const c = parseContract(
+    { ...minimal(), time: { field: "ts", zone: "America/New_York" } },
+    "c.yaml",
+  );
+  assert.equal(c.time.zone, "America/New_York");
+  assert.equal(parseContract(minimal(), "c.yaml").time.zone, undefined);
+  assert.deepEqual(problems({ ...minimal(), time: { field: "ts", zone: "Mars/Olympus" } }), [
+    "c.yaml: time.zone: expected an IANA time zone such as Europe/Berlin or America/New_York, " +
+    'or UTC, got "Mars/Olympus"',
+  ]);
+});
+
 Deno.test("a feature may declare a log scale; a field that can be negative, or any other scale, is refused saying what is allowed", () => {
   const c = parseContract(
     { ...minimal(), features: [{ field: "amount", scale: "log" }] },

@@ -516,3 +516,57 @@ Deno.test("a quantity in small units is judged as in any other: an error ratio o
     await p.close();
   }
 });
+
+Deno.test("a contract's time zone: a daily shape that follows local time is not alerted when daylight saving moves it against UTC", async () => {
+  const contractIn = (zone?: string) =>
+    parseContract({
+      name: "traffic",
+      version: 1,
+      key: "road",
+      time: { field: "ts", freshness_lag_sec: null, ...(zone ? { zone } : {}) },
+      fields: {
+        road: { type: "string" },
+        ts: { type: "timestamp" },
+        cars: { type: "number", min: 0, max: 1000 },
+      },
+      features: [{ field: "cars", min: 0, max: 1000 }],
+    }, "traffic.yaml");
+  // Cars every 5 minutes on a New York road, from 20 at night up to 100 between 7:00 and 9:00
+  // local time and back down from 18:00 to 21:00 (noise 3), for 7 weeks before the change to
+  // daylight saving (2025-03-09) and one after.
+  const hours = new Intl.DateTimeFormat("en-US", {
+    timeZone: "America/New_York",
+    hourCycle: "h23",
+    hour: "numeric",
+    minute: "numeric",
+  });
+  const start = Date.parse("2025-01-19T05:00:00Z") / 1000,
+    change = Date.parse("2025-03-09T07:00:00Z") / 1000;
+  const rng = createRandom(8, 0), records: Uint8Array[] = [], times: number[] = [];
+  for (let ts = start; ts < change + 7 * 86_400; ts += 300) {
+    const [h, m] = hours.format(new Date(ts * 1000)).split(":").map(Number);
+    const local = h + m / 60;
+    const cars = 20 + 80 * Math.min(1, Math.max(0, (local - 7) / 2)) -
+      80 * Math.min(1, Math.max(0, (local - 18) / 3)) + 3 * rng.normal();
+    records.push(
+      encoder.encode(JSON.stringify({ road: "I-95", ts, cars: Number(cars.toFixed(1)) })),
+    );
+    times.push(ts);
+  }
+  const alertsAfterChange = async (zone?: string) => {
+    const p = await createPipeline({ workers: 1, clock: "event", contract: contractIn(zone) });
+    let alerts = 0;
+    try {
+      for (let i = 0; i < records.length; i += 5000) {
+        const r = await p.process(records.slice(i, i + 5000));
+        for (let k = 0; k < r.n; k++) if (times[i + k] >= change) alerts += r.anomaly[k];
+      }
+    } finally {
+      await p.close();
+    }
+    return alerts;
+  };
+  const local = await alertsAfterChange("America/New_York"), utc = await alertsAfterChange();
+  assert.ok(local <= 1, `local time: ${local} alerts in the week after the change`);
+  assert.ok(utc >= 10, `UTC: ${utc} alerts in the week after the change`);
+});
