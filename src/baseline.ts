@@ -64,8 +64,8 @@ import {
   learnProfileChoice,
   profileChoice,
   type Season,
-  SEASON_WEIGHT,
   SEASONS,
+  seasonWeight,
 } from "./baseline/profile.ts";
 import { calibrateExtreme, COARSE_REPEATS, EXTREME_SLOTS } from "./baseline/extremes.ts";
 import { CHANGE_SLOTS, judgeChange } from "./baseline/change.ts";
@@ -692,7 +692,9 @@ export function createBaselines(
           // A count's first visit is learned as any other: its errors are skewed (a 1 among 0s is
           // far out, a 0 is not), so the first-visit jump ratcheted new hours' offsets up while
           // the level sank (a count of mean 0.2 was forecast at −0.65 at its second midnight).
-          const moved = first && !count ? firstVisitStep(e, variance) : SEASON_WEIGHT[o.season] * e;
+          const moved = first && !count
+            ? firstVisitStep(e, variance)
+            : seasonWeight(o.season, rate) * e;
           s[h] = step + moved;
           // A first visit that moved its offset is a step the level then catches up with: not a
           // drift (sensors read every few seconds meet most hours after the drift is judged).

@@ -965,3 +965,21 @@ Deno.test("a daily shape that climbs within hours is forecast along its slope; o
   assert.ok(square.normal <= 1, `steps: ${square.normal} alerts in 2 weeks of normal days`);
   assert.ok(ramp.missing > 0 && square.missing > 0, "a day without its shape alerts");
 });
+
+Deno.test("a weekly profile read every 5 minutes learns each hour of the week as its mean: a morning climb is not alerted at its start", () => {
+  const zStar = deviationForRate(THRESHOLD_DEFAULTS.targetFalseAlertRate);
+  const day = 86_400, start = 1767225600, rng = createRandom(19, 0);
+  const b = createBaselines(1, { season: "weekly" }), out = createJudgement(1);
+  let alerts = 0;
+  // 20 at night, climbing to 100 from 7:00 to 9:00, falling back from 18:00 to 21:00, noise 3.
+  for (let t = start; t < start + 7 * 7 * day; t += 300) {
+    const h = ((t - start) % day) / 3600;
+    const v = 20 + 80 * Math.min(1, Math.max(0, (h - 7) / 2)) -
+      80 * Math.min(1, Math.max(0, (h - 18) / 3)) + 3 * rng.normal();
+    b.judgeLearn("s", [v], t, out);
+    if (t >= start + 3 * 7 * day && out.calibrated[0] >= zStar) alerts++;
+  }
+  // At 0.35 an event, an hour of the week kept its last few readings: 7:00 was forecast at
+  // about 8:00's value, and the climb's start alerted most days (40 in these 4 weeks).
+  assert.ok(alerts <= 1, `${alerts} alerts in 4 weeks`);
+});
