@@ -166,7 +166,10 @@ const NOT_COUNT = 17;
 const DISPERSION = 18;
 /** Slots of the least and the largest value seen outside excursions (`excursion.ts`). */
 const RANGE = 20;
-/** Slots of the choice of how the hourly profile is read (`profileChoice` in `profile.ts`). */
+/**
+ * Slots of how the hourly profile is read (`profile.ts`): the choice (`profileChoice`), then the
+ * events' mean time through their hours (`betweenHours`' center).
+ */
 const CHOICE = 22;
 
 /**

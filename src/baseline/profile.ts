@@ -1,7 +1,8 @@
 /**
  * The hourly profile of an entity's forecast (Holt–Winters): with `daily` 24 offsets from the
- * level, one per hour of the event time (UTC, or the local time the caller passes: `zone.ts`), each learned with weight 0.05; with `weekly` 168, one
- * per hour of the week, each learned with weight 0.35 (the same weight per day of history).
+ * level, one per hour of the event time (UTC, or the local time the caller passes: `zone.ts`),
+ * each learned with weight 0.05 an event; with `weekly` 168, one per hour of the week, each
+ * learned with weight 0.35 a visit ({@link seasonWeight}).
  * An hour not yet seen is forecast from its neighbours ({@link hourOffset}), and its first value
  * moves that offset by its error shrunk by the noise ({@link firstVisitStep}).
  *
@@ -36,7 +37,7 @@ export const SEASON_WEIGHT: Record<Season, number> = { daily: 0.05, weekly: 0.35
  * learns it a visit, however many events the visit holds, so that its offset is the hour's mean:
  * at 0.35 an event, a reading every 5 minutes left it at the hour's last few readings, and a
  * morning climb from 7:00 to 9:00 was forecast at 7:00 at its 8:00 value (154 alerts in 15 weeks;
- * 2 now).
+ * 2–4 now).
  */
 export function seasonWeight(season: Season, rate: number): number {
   const w = SEASON_WEIGHT[season];
@@ -87,9 +88,6 @@ export function betweenHours(
  * entity's profile is read (about its last 100 events).
  */
 export const PROFILE_CHOICE_WEIGHT = 0.01;
-
-/** Numbers kept per entity and feature for the choice: the choice, the hours' center. */
-export const PROFILE_CHOICE_SLOTS = 2;
 
 /**
  * Whether the profile whose choice starts at `s[at]` is read between hours ({@link betweenHours}):
