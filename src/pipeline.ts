@@ -352,6 +352,11 @@ interface PipelineCore {
   cycles: number[];
   /** Amplitude of the cycles' sine and cosine ({@link cycleRadius}). */
   cycleRadius: number;
+  /**
+   * Per model column, the side that may alert (+1 high, −1 low, 0 both); absent when every
+   * feature alerts on both sides.
+   */
+  sides?: Int8Array;
   /** Event time → the same wall-clock reading in the model's time zone; absent: UTC. */
   local?: (ts: number) => number;
   /** Per-event scratch of the baselines. */
@@ -541,7 +546,11 @@ async function scoreBatch(
         core.stride * i,
         core.stride,
       );
-      anomaly[i] = judged.anomaly ? 1 : 0;
+      // The forest's score has no side: an event it flags whose features are all one-sided and
+      // each deviate from their entity's typical value on their quiet side is not alerted.
+      const quiet = judged.anomaly && judged.driver < 0 && core.sides !== undefined &&
+        quietSide(core.sides, columns.deviation, core.stride * i, core.columns);
+      anomaly[i] = judged.anomaly && !quiet ? 1 : 0;
       driver[i] = judged.driver;
       alertScore[i] = judged.alertScore;
     }
@@ -555,6 +564,24 @@ async function scoreBatch(
     alertScore,
     ...columns,
   };
+}
+
+/**
+ * Whether every model column is one-sided (`sides`) and the record's deviation at `at` (the
+ * record's first column, the columns at `columns`) lies on that column's other side. A column
+ * without a deviation yet (its entity warming up) has no side: false.
+ */
+function quietSide(
+  sides: Int8Array,
+  deviation: Float64Array,
+  at: number,
+  columns: readonly number[],
+): boolean {
+  for (let f = 0; f < sides.length; f++) {
+    const z = deviation[at + columns[f]];
+    if (sides[f] === 0 || !(sides[f] * z < 0)) return false;
+  }
+  return true;
 }
 
 /** The model state of `key`: the shards' masses merged, with the main thread's part. */
@@ -638,6 +665,12 @@ function coreOf(
     scales: forest.features.map((_, k) => forest.scales?.[k] ?? "linear"),
     cycles: forest.cycles.map((c) => CYCLE_SECONDS[c]),
     cycleRadius: cycleRadius(forest.limits.slice(0, forest.features.length)),
+    ...(forest.baseline.alertOn
+      ? {
+        sides: Int8Array.from(forest.baseline.alertOn, (s) =>
+          s === "high" ? 1 : s === "low" ? -1 : 0),
+      }
+      : {}),
     ...(forest.zone ? { local: localClock(forest.zone) } : {}),
     scratch: {
       x: new Float64Array(forest.features.length),

@@ -570,3 +570,36 @@ Deno.test("a contract's time zone: a daily shape that follows local time is not 
   assert.ok(local <= 1, `local time: ${local} alerts in the week after the change`);
   assert.ok(utc >= 10, `UTC: ${utc} alerts in the week after the change`);
 });
+
+Deno.test("in a forest threshold mode a one-sided feature's quiet side is not alerted either: the forest flags a drop, `alert_on: high` keeps it quiet", async () => {
+  const rng = createRandom(7, 0);
+  // Readings of 50 ± 1; event 2000 drops to 10, event 2100 rises to 90.
+  const records = Array.from({ length: 2101 }, (_, i) =>
+    encoder.encode(JSON.stringify({
+      id: "a",
+      ts: 1_767_225_600 + 60 * i,
+      level: Number((i === 2000 ? 10 : i === 2100 ? 90 : 50 + rng.normal()).toFixed(3)),
+    })));
+  const run = async (mode: "adaptive" | "quantile", alertOn?: string) => {
+    const contract = levelContract("sided", alertOn ? { alert_on: alertOn } : {});
+    const p = await createPipeline({ workers: 1, clock: "event", contract, threshold: { mode } });
+    const flags: number[] = [];
+    try {
+      for (let i = 0; i < records.length; i += 700) {
+        const r = await p.process(records.slice(i, i + 700));
+        for (let k = 0; k < r.n; k++) flags.push(r.anomaly[k]);
+      }
+      return flags;
+    } finally {
+      await p.close();
+    }
+  };
+  for (const mode of ["adaptive", "quantile"] as const) {
+    const both = await run(mode), high = await run(mode, "high"), low = await run(mode, "low");
+    assert.deepEqual([both[2000], both[2100]], [1, 1], `${mode}: the forest flags both`);
+    assert.deepEqual([high[2000], high[2100]], [0, 1], `${mode}, high: only the rise`);
+    assert.deepEqual([low[2000], low[2100]], [1, 0], `${mode}, low: only the drop`);
+    const others = (f: number[]) => f.filter((a, i) => a && i !== 2000 && i !== 2100).length;
+    assert.ok(others(high) <= others(both), `${mode}: no alert added`);
+  }
+});
