@@ -337,6 +337,34 @@ Deno.test("a contract's `recent: true` reaches the baselines: a lasting shift no
   assert.equal(sum(without.slice(3000, 3010)), 0, "and not without it");
 });
 
+/**
+ * The anomaly flag of each of `records` (one entity's `level`) through a pipeline whose contract
+ * declares the feature `alert_on: alertOn`, in threshold `mode` (default: the default mode).
+ */
+async function sidedFlags(
+  records: readonly Uint8Array[],
+  alertOn?: string,
+  mode?: "adaptive" | "quantile",
+): Promise<number[]> {
+  const contract = levelContract("sided", alertOn ? { alert_on: alertOn } : {});
+  const p = await createPipeline({
+    workers: 1,
+    clock: "event",
+    contract,
+    ...(mode ? { threshold: { mode } } : {}),
+  });
+  const flags: number[] = [];
+  try {
+    for (let i = 0; i < records.length; i += 700) {
+      const r = await p.process(records.slice(i, i + 700));
+      for (let k = 0; k < r.n; k++) flags.push(r.anomaly[k]);
+    }
+    return flags;
+  } finally {
+    await p.close();
+  }
+}
+
 Deno.test("a contract's `alert_on: high` reaches the baselines: a drop decides nothing, a rise alerts", async () => {
   const rng = createRandom(6, 0);
   // Readings of 50 ± 1; event 2000 drops 10 (10 sd), event 2100 rises 10.
@@ -346,20 +374,7 @@ Deno.test("a contract's `alert_on: high` reaches the baselines: a drop decides n
       ts: 1_767_225_600 + 60 * i,
       level: Number((50 + (i === 2000 ? -10 : i === 2100 ? 10 : rng.normal())).toFixed(3)),
     })));
-  const run = async (alertOn?: string) => {
-    const contract = levelContract("sided", alertOn ? { alert_on: alertOn } : {});
-    const p = await createPipeline({ workers: 1, clock: "event", contract });
-    const flags: number[] = [];
-    try {
-      for (let i = 0; i < records.length; i += 700) {
-        const r = await p.process(records.slice(i, i + 700));
-        for (let k = 0; k < r.n; k++) flags.push(r.anomaly[k]);
-      }
-      return flags;
-    } finally {
-      await p.close();
-    }
-  };
+  const run = (alertOn?: string) => sidedFlags(records, alertOn);
   const both = await run(), high = await run("high"), low = await run("low");
   assert.deepEqual([both[2000], both[2100]], [1, 1], "both sides alert without it");
   assert.deepEqual([high[2000], high[2100]], [0, 1], "high: only the rise");
@@ -580,20 +595,8 @@ Deno.test("in a forest threshold mode a one-sided feature's quiet side is not al
       ts: 1_767_225_600 + 60 * i,
       level: Number((i === 2000 ? 10 : i === 2100 ? 90 : 50 + rng.normal()).toFixed(3)),
     })));
-  const run = async (mode: "adaptive" | "quantile", alertOn?: string) => {
-    const contract = levelContract("sided", alertOn ? { alert_on: alertOn } : {});
-    const p = await createPipeline({ workers: 1, clock: "event", contract, threshold: { mode } });
-    const flags: number[] = [];
-    try {
-      for (let i = 0; i < records.length; i += 700) {
-        const r = await p.process(records.slice(i, i + 700));
-        for (let k = 0; k < r.n; k++) flags.push(r.anomaly[k]);
-      }
-      return flags;
-    } finally {
-      await p.close();
-    }
-  };
+  const run = (mode: "adaptive" | "quantile", alertOn?: string) =>
+    sidedFlags(records, alertOn, mode);
   for (const mode of ["adaptive", "quantile"] as const) {
     const both = await run(mode), high = await run(mode, "high"), low = await run(mode, "low");
     assert.deepEqual([both[2000], both[2100]], [1, 1], `${mode}: the forest flags both`);
