@@ -136,6 +136,11 @@ export const ALERT_SIDES = ["both", "high", "low"] as const;
 /** One of {@link ALERT_SIDES}. */
 export type AlertSide = typeof ALERT_SIDES[number];
 
+/** The sign of the deviations that may alert on `side`: +1 (high), −1 (low) or 0 (both). */
+export function sideSign(side: AlertSide): 1 | -1 | 0 {
+  return side === "high" ? 1 : side === "low" ? -1 : 0;
+}
+
 /** Values of {@link BaselineOptions.extremes}. */
 export const EXTREMES_MODES = ["coarse", "gaussian", "learn", "shape"] as const;
 /** One of {@link EXTREMES_MODES}. */
@@ -356,7 +361,7 @@ export function createBaselines(
         `baseline alertOn[${f}] must be one of ${ALERT_SIDES.join(", ")}, got ${side}`,
       );
     }
-    return side === "high" ? 1 : side === "low" ? -1 : 0;
+    return sideSign(side);
   });
   const hours = HOURS[o.season];
   const change = Array.from({ length: features }, (_, f) => o.change[f] === true);

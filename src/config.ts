@@ -17,7 +17,7 @@ import { SEED_RATES } from "./sensors.ts";
 import { BASELINE_DEFAULTS, EXTREMES_MODES, SEASONS } from "./baseline.ts";
 import { FOREST_DEFAULTS, PARTITION_DEFAULTS, THRESHOLD_DEFAULTS } from "./defaults.ts";
 import { FEATURE_LIMIT } from "./contract/spec.ts";
-import { checkZone, ZONES_ALLOWED } from "./zone.ts";
+import { zoneName, ZONES_ALLOWED } from "./zone.ts";
 
 /** What a setting is about, for a command's `--help` (`help.ts`). */
 export const SETTING_GROUPS = {
@@ -303,14 +303,7 @@ export const SETTINGS = {
     flag: "time-zone",
     default: "UTC",
     allowed: ZONES_ALLOWED.replace(/^expected /, ""),
-    schema: text().refine((zone) => {
-      try {
-        checkZone(zone);
-        return true;
-      } catch {
-        return false;
-      }
-    }),
+    schema: text().refine((zone) => zoneName(zone) !== undefined),
     doc:
       "the time zone whose hours, days and weeks the baselines' profiles (and a contract's `time.cycles`) follow, daylight saving included; a contract's `time.zone` takes precedence",
   },

@@ -46,6 +46,7 @@ import {
   type BaselineState,
   createBaselines,
   createJudgement,
+  sideSign,
 } from "./baseline.ts";
 
 /** Options of {@link createPipeline}. */
@@ -463,7 +464,8 @@ function modelValue(core: PipelineCore, c: CheckedBatch, i: number, f: number): 
 
 /**
  * Judges then learns record `i` against its entity's baseline: its model columns, on the model's
- * scale, are `model[from …]` (the batch's buffer the forest scores).
+ * scale, are `model[from …]` (the batch's buffer the forest scores), its time `ts` on the model's
+ * clock (`PipelineCore.local`).
  */
 function judgeEntity(
   core: PipelineCore,
@@ -473,11 +475,12 @@ function judgeEntity(
   into: EntityColumns,
   model: Float64Array,
   from: number,
+  ts: number,
 ): void {
   const d = core.columns.length, scales = core.scales;
   const { x, judgement: j } = core.scratch;
   for (let f = 0; f < d; f++) x[f] = model[from + f];
-  m0.baselines.judgeLearn(c.keys[i], x, core.local ? core.local(c.ts[i]) : c.ts[i], j);
+  m0.baselines.judgeLearn(c.keys[i], x, ts, j);
   for (let f = 0; f < d; f++) {
     const at = core.stride * i + core.columns[f];
     into.deviation[at] = j.z[f];
@@ -517,10 +520,12 @@ async function scoreBatch(
     // each time cycle as its sine and cosine.
     const d = core.columns.length + 2 * core.cycles.length;
     const shared = new Float64Array(new SharedArrayBuffer(8 * d * m));
+    // Each record's time on the model's clock, read once for the cycles and the baselines.
+    const times = core.local ? new Float64Array(m) : undefined;
     valid.forEach((i, k) => {
       let at = d * k;
       for (let f = 0; f < core.columns.length; f++) shared[at++] = modelValue(core, c, i, f);
-      const ts = core.local ? core.local(c.ts[i]) : c.ts[i];
+      const ts = times ? (times[k] = core.local!(c.ts[i])) : c.ts[i];
       for (const period of core.cycles) {
         const phase = (2 * Math.PI * (ts % period)) / period;
         shared[at++] = core.cycleRadius * Math.sin(phase);
@@ -538,7 +543,7 @@ async function scoreBatch(
       const warm = isWarm(m0.scored++, core.params.windowSize);
       score[i] = massToScore(mass, warm, core.params);
       thresholds[i] = m0.threshold.value;
-      judgeEntity(core, m0, c, i, columns, shared, d * k);
+      judgeEntity(core, m0, c, i, columns, shared, d * k, times ? times[k] : c.ts[i]);
       const judged = m0.threshold.judge(
         score[i],
         warm,
@@ -666,10 +671,7 @@ function coreOf(
     cycles: forest.cycles.map((c) => CYCLE_SECONDS[c]),
     cycleRadius: cycleRadius(forest.limits.slice(0, forest.features.length)),
     ...(forest.baseline.alertOn
-      ? {
-        sides: Int8Array.from(forest.baseline.alertOn, (s) =>
-          s === "high" ? 1 : s === "low" ? -1 : 0),
-      }
+      ? { sides: Int8Array.from(forest.baseline.alertOn, sideSign) }
       : {}),
     ...(forest.zone ? { local: localClock(forest.zone) } : {}),
     scratch: {

@@ -19,16 +19,22 @@ export const UTC = "UTC";
 export const ZONES_ALLOWED =
   "expected an IANA time zone such as Europe/Berlin or America/New_York, or UTC";
 
-/**
- * The zone `zone` names, canonical (`europe/berlin` → `Europe/Berlin`), or a `RangeError` naming
- * `what` and what is allowed.
- */
-export function checkZone(zone: string, what = "time zone"): string {
+/** The zone `zone` names, as the time-zone data names it; `undefined` when it names none. */
+export function zoneName(zone: string): string | undefined {
   try {
     return new Intl.DateTimeFormat("en-US", { timeZone: zone }).resolvedOptions().timeZone;
   } catch {
+    return undefined;
+  }
+}
+
+/** {@link zoneName}, or a `RangeError` naming `what` and what is allowed. */
+export function checkZone(zone: string, what = "time zone"): string {
+  const name = zoneName(zone);
+  if (name === undefined) {
     throw new RangeError(`${what}: ${ZONES_ALLOWED}, got ${JSON.stringify(zone)}`);
   }
+  return name;
 }
 
 /**

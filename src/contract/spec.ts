@@ -27,7 +27,7 @@
  */
 import { compilePattern } from "./pattern.ts";
 import { type Scale, SCALES } from "./scale.ts";
-import { checkZone, ZONES_ALLOWED } from "../zone.ts";
+import { zoneName, ZONES_ALLOWED } from "../zone.ts";
 import { ALERT_SIDES } from "../baseline.ts";
 import { z } from "zod";
 
@@ -217,12 +217,9 @@ const ContractFile = z.strictObject({
       "expected each cycle at most once",
     ).default([]),
     zone: z.string().transform((zone, ctx) => {
-      try {
-        return checkZone(zone);
-      } catch {
-        ctx.addIssue({ code: "custom", message: ZONES_ALLOWED });
-        return z.NEVER;
-      }
+      const name = zoneName(zone);
+      if (name === undefined) ctx.addIssue({ code: "custom", message: ZONES_ALLOWED });
+      return name ?? z.NEVER;
     }).optional(),
   }),
   fields: z.record(z.string(), FieldFile).refine(
