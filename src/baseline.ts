@@ -80,6 +80,7 @@ import {
   startExcursion,
 } from "./baseline/excursion.ts";
 import { DRIFT_DEGREES, judgeDrift, quietDrift } from "./baseline/drift.ts";
+import { judgeRecord, RECORD_SLOTS, recordEdge, startRecords } from "./baseline/record.ts";
 import { learnRepeats } from "./baseline/repeats.ts";
 
 export { deviationForRate, erfc } from "./tails.ts";
@@ -129,6 +130,12 @@ export interface BaselineOptions {
    * weight of its own (see the module doc), for skewed or heavy-tailed noise. Default: `coarse`.
    */
   extremes?: Extremes;
+  /**
+   * Also judge each value against the entity's own largest and least values of the two to four
+   * weeks before its day (`record`, `baseline/record.ts`), so a reading that slides to where it
+   * has never been is caught though the forecast slides with it. Default: true.
+   */
+  records?: boolean;
 }
 
 /** Values of {@link BaselineOptions.alertOn}. */
@@ -180,8 +187,9 @@ const CHOICE = 22;
 /**
  * Numbers kept per entity and feature with `season`, with the change's (`change`), with the
  * extremes' counts of each (`counts`: extremes other than `gaussian`), with the recent level's
- * (`recent`), with the shape's of its deviations (`shape`: extremes `shape`) and with the day
- * means' (`days`: every season but `none`, `period.ts`).
+ * (`recent`), with the shape's of its deviations (`shape`: extremes `shape`), with the records'
+ * (`records`, `record.ts`) and with the day means' (`days`: every season but `none`,
+ * `period.ts`).
  */
 export function slotsOf(
   season: Season,
@@ -189,12 +197,13 @@ export function slotsOf(
   counts = false,
   recent = false,
   shape = false,
+  records = true,
   days = season !== "none",
 ): number {
   const tail = counts ? EXTREME_SLOTS : 0;
   return HEAD + HOURS[season] + tail + (change ? CHANGE_SLOTS + tail : 0) +
-    (recent ? RECENT_SLOTS : 0) +
-    (shape ? SHAPE_SLOTS : 0) + (days ? DAY_SLOTS : 0);
+    (recent ? RECENT_SLOTS : 0) + (shape ? SHAPE_SLOTS : 0) + (records ? RECORD_SLOTS : 0) +
+    (days ? DAY_SLOTS : 0);
 }
 
 /**
@@ -229,6 +238,7 @@ export const BASELINE_DEFAULTS: Required<Omit<BaselineOptions, "alertOn">> = {
   change: [],
   recent: [],
   extremes: "coarse",
+  records: true,
 };
 
 /** Baselines as plain data (for checkpoints): keys, and per key the {@link slotsOf} of each feature. */
@@ -262,7 +272,7 @@ export interface BaselineState {
  * entity's last few errors (`recent`) or of its last few hundred (`drift`), a run of repeats
  * (`flat`), or the mean of the day it closes against the same weekday's (`day`).
  */
-export const BASES = ["level", "change", "recent", "drift", "flat", "day"] as const;
+export const BASES = ["level", "change", "recent", "drift", "flat", "day", "record"] as const;
 /** One of {@link BASES}. */
 export type Basis = typeof BASES[number];
 
@@ -375,15 +385,17 @@ export function createBaselines(
   const offsets: number[] = [];
   // Where each feature's recent level's slots start (after its change's), its shape's,
   // and its day means' (the day's mean against the same weekday's, `period.ts`).
-  const recentAt: number[] = [], shapeAt: number[] = [], dayAt: number[] = [];
-  const days = o.season !== "none";
+  const recentAt: number[] = [], shapeAt: number[] = [], recordAt: number[] = [];
+  const dayAt: number[] = [];
+  const days = o.season !== "none", records = o.records;
   let stride = 0;
   for (let f = 0; f < features; f++) {
     offsets.push(stride);
-    recentAt.push(stride + slotsOf(o.season, change[f], counts, false, false, false));
-    shapeAt.push(stride + slotsOf(o.season, change[f], counts, recent[f], false, false));
-    dayAt.push(stride + slotsOf(o.season, change[f], counts, recent[f], shape, false));
-    stride += slotsOf(o.season, change[f], counts, recent[f], shape, days);
+    recentAt.push(stride + slotsOf(o.season, change[f], counts, false, false, false, false));
+    shapeAt.push(stride + slotsOf(o.season, change[f], counts, recent[f], false, false, false));
+    recordAt.push(stride + slotsOf(o.season, change[f], counts, recent[f], shape, false, false));
+    dayAt.push(stride + slotsOf(o.season, change[f], counts, recent[f], shape, records, false));
+    stride += slotsOf(o.season, change[f], counts, recent[f], shape, records, days);
   }
   // Each record's last number is the tick it was last seen at. Until the map first fills up
   // the order of its entries does not matter, and a visit only writes that tick; at the first
@@ -464,7 +476,14 @@ export function createBaselines(
       tick++;
       let s = entities.get(key);
       if (!s) {
-        s = freshSlots(stride, offsets, hours, shape ? shapeAt : [], days ? dayAt : []);
+        s = freshSlots(
+          stride,
+          offsets,
+          hours,
+          shape ? shapeAt : [],
+          records ? recordAt : [],
+          days ? dayAt : [],
+        );
         if (entities.size >= o.maxEntities) {
           if (!ordered) {
             const keys = byRecency();
@@ -497,6 +516,11 @@ export function createBaselines(
         // A glitch among the first two values is replaced by the third's agreeing neighbour.
         const restarted = s[at + 3] === 2 && !Number.isNaN(x[f]) &&
           restartWithout(s, at, x[f], hours);
+        if (restarted && records) {
+          // The records forget the glitch too: they hold the value kept.
+          startRecords(s, recordAt[f]);
+          judgeRecord(s, recordAt[f], s[at + 4], ts ?? NaN);
+        }
         // An excursion far beyond the noise that has ended is forgotten (`excursion.ts`).
         const under = excursions.size === 0 ? undefined : excursions.get(key)?.[f];
         let excursion = under;
@@ -635,13 +659,22 @@ export function createBaselines(
           if (actual) actual[f] = day.mean;
           cal = day.calibrated;
         }
+        // The value against the entity's own extremes of the weeks before its day (`record.ts`).
+        const record = records ? judgeRecord(s, recordAt[f], v, ts ?? NaN) : 0;
+        if (warm && Math.abs(record) > cal && side * record >= 0) {
+          z[f] = record;
+          by = 6;
+          typical[f] = recordEdge(s, recordAt[f], record > 0);
+          if (actual) actual[f] = NaN;
+          cal = Math.abs(record);
+        }
         // A count's run is judged on the chance of its very value, when that is larger.
         const chance = count && run >= 2
           ? (c: number) => Math.exp(logCountChance(c, mean, spread))
           : undefined;
         const flat = learnRepeats(s, at, n, v, run, o.alpha, o.warmUp, chance);
         if (warm && (flat > Math.abs(z[f]) || (offSide && by === 0 && flat > cal))) {
-          if (by === 5) {
+          if (by === 5 || by === 6) {
             // A stuck value explains itself: the event's own value against its forecast.
             typical[f] = forecast;
             if (actual) actual[f] = NaN;
@@ -777,6 +810,7 @@ function freshSlots(
   offsets: readonly number[],
   hours: number,
   shapes: readonly number[],
+  records: readonly number[],
   days: readonly number[],
 ): Float64Array {
   const s = new Float64Array(stride + 1);
@@ -785,6 +819,7 @@ function freshSlots(
     s[at + PREV_TS] = NaN;
   }
   for (const at of shapes) startShape(s, at);
+  for (const at of records) startRecords(s, at);
   for (const at of days) startDays(s, at);
   return s;
 }

@@ -79,7 +79,7 @@ export function createProcessorMetrics(): ProcessorMetrics {
     causes: new Counter({
       name: "anomaly_causes_total",
       help: "Events flagged as anomalies, by what decided them: basis (level, change, recent, " +
-        "drift, flat, day, or forest) and feature (all when the forest decided).",
+        "drift, flat, day, record, or forest) and feature (all when the forest decided).",
       labelNames: ["basis", "feature"],
       registers,
     }),

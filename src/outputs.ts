@@ -86,13 +86,14 @@ export function alertOf(
 }
 
 /** What an `explain` entry's `by` says its deviation measures (absent: the value's own). */
-export type ExplainBasis = "change" | "recent" | "drift" | "day";
+export type ExplainBasis = "change" | "recent" | "drift" | "day" | "record";
 /** The bases an `explain` entry names: all but the value's own distance and a flat line's. */
 const EXPLAINED_BASES: ReadonlySet<string> = new Set<ExplainBasis>([
   "change",
   "recent",
   "drift",
   "day",
+  "record",
 ]);
 
 const round = (x: number, digits = 6) => Number.isFinite(x) ? Number(x.toFixed(digits)) : null;
@@ -113,8 +114,10 @@ export function roundReading(x: number, digits = 4): number | null {
  * `repeats` when the value repeated the previous one twice or more in a row (a flat line), and
  * `by` when the deviation is not the value's own distance from the typical one: `change` (from
  * the previous value, which `typical` then is), `recent` (the mean of the entity's last few
- * deviations), `drift` (the mean of its last few hundred) or `day` (the mean of the day the
- * record closes, which `actual` then is, against the same weekday's typical mean).
+ * deviations), `drift` (the mean of its last few hundred), `day` (the mean of the day the
+ * record closes, which `actual` then is, against the same weekday's typical mean) or `record`
+ * (beyond the entity's largest or least value of the weeks before its day, which `typical` then
+ * is).
  */
 export function explainOf(
   out: BatchOutcome,
@@ -149,9 +152,9 @@ export function explainOf(
 /** What decided an alert (`anomaly_causes_total`'s labels). */
 export interface AlertCause {
   /**
-   * The judgement: one of `BASES` (`level`, `change`, `recent`, `drift`, `flat`, `day`) of the
-   * deciding feature's baseline, or `forest` when the forest's score decided (`quantile` and
-   * `adaptive` modes, and an entity's first events before its baseline is warm).
+   * The judgement: one of `BASES` (`level`, `change`, `recent`, `drift`, `flat`, `day`,
+   * `record`) of the deciding feature's baseline, or `forest` when the forest's score decided
+   * (`quantile` and `adaptive` modes, and an entity's first events before its baseline is warm).
    */
   basis: string;
   /** The feature whose deviation decided it; `all` when the forest did. */

@@ -96,14 +96,15 @@ export interface PipelineOptions {
 export type Feature = string;
 
 /**
- * Version of {@link ModelState}: 13 since a baseline keeps how its hourly profile is read
+ * Version of {@link ModelState}: 14 since a baseline keeps its entity's extremes of the weeks
+ * before its day (`baseline/record.ts`); 13 kept how its hourly profile is read
  * (`baseline/profile.ts`); 12 kept the least and largest value seen and
  * the state from before an excursion under way (`baseline/excursion.ts`); 11 kept a count's
  * dispersion (`baseline/counts.ts`); 10 kept the entity's first value (`baseline/start.ts`), 9 added the
  * held-back excess and the gaps between events, 8 the day means (the day's mean against the same
  * weekday's, `baseline/period.ts`), 7 the drift.
  */
-export const MODEL_STATE_VERSION = 13;
+export const MODEL_STATE_VERSION = 14;
 
 /** The learned state of the model: forest masses, threshold, events scored, and what they fit. */
 export interface ModelState {

@@ -88,6 +88,11 @@ function why(alert: Alert, safe: (s: string) => string): string {
     case "day":
       // The day's mean, against the typical mean of that weekday.
       return `${name} (day mean; weekday's ${top.typical}, ${deviation})`;
+    case "record":
+      // Beyond the entity's largest (or least) value of the weeks before.
+      return `${name} (${
+        top.deviation! >= 0 ? "highest" : "lowest"
+      } in weeks ${top.typical}, ${deviation})`;
   }
   return `${name} (typical ${top.typical}, ${deviation})`;
 }

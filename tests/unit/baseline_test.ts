@@ -764,6 +764,7 @@ Deno.test("readings every 20 seconds with a daily cycle stay calibrated for week
   const b = createBaselines(1);
   const zStar = deviationForRate(1e-4);
   const z = new Float64Array(1), typical = new Float64Array(1), calibrated = new Float64Array(1);
+  const basis = new Uint8Array(1);
   const days = 46, every = 20, sensors = 10, perDay = 86_400 / every;
   let judged = 0, alerts = 0, worst = 0;
   for (let i = 0; i < days * perDay; i++) {
@@ -773,11 +774,15 @@ Deno.test("readings every 20 seconds with a daily cycle stay calibrated for week
         z,
         typical,
         calibrated,
+        basis,
       });
       if (i < perDay) continue;
       judged++;
       if (calibrated[0] >= zStar) alerts++;
-      if (i >= (days - 1) * perDay) worst = Math.max(worst, Math.abs(typical[0] - 100 - e - cycle));
+      // The forecast (a record's typical value is the record it passed instead).
+      if (i >= (days - 1) * perDay && BASES[basis[0]] !== "record") {
+        worst = Math.max(worst, Math.abs(typical[0] - 100 - e - cycle));
+      }
     }
   }
   const ratio = alerts / judged / 1e-4;

@@ -1,0 +1,212 @@
+/**
+ * Records: a value beyond everything its entity showed in the weeks before today. The forecast
+ * follows the entity (it must: a sensor moved to a new level stays there), so a reading that
+ * slides over hours to where it has never been (a machine cooling to a third of its usual
+ * temperature) is judged against a forecast that slid with it, and no single event stands out
+ * from its forecast. Its value, though, lies far beyond the entity's own extremes.
+ *
+ * So each entity and feature keeps the {@link RECORD_KEEP} largest and least of its values: of
+ * the current day, and of the days before it in two generations of {@link RECORD_GENERATION_DAYS}
+ * days each (so the history spans two to four weeks, weekly patterns included). A value is judged
+ * against the history, never against its own day's values, so a slide cannot make itself normal as
+ * it goes; and only when it is also the most extreme value of its day so far on its side and
+ * rarer than the day's last judged record on that side by {@link RECORD_ESCALATION} sd, so a
+ * reading that has moved and stays raises one alert, not one per event or per new extreme.
+ *
+ * Each side's tail beyond its {@link RECORD_KEEP}-th value `u` is read as exponential (peaks over
+ * a threshold) with its scale estimated from the mean excess `m` of the {@link RECORD_TOP} values
+ * beyond `u` out of the history's `n`. With the scale an estimate, the chance of a value `y`
+ * beyond `u` is the predictive (Lomax) tail `k/n · (1 + y / (k·m))^−k`, `k` = {@link RECORD_TOP}:
+ * a value must pass the extremes by several times their own spread to be rare, and for Gaussian
+ * readings (whose tail is lighter than exponential) the judgement alerts below its target rate.
+ * The judgement is the two-sided Gaussian equivalent of that chance, signed by its side; 0 inside
+ * the extremes, when the extremes tie (a saturated or coarse top, whose tail cannot be read), or
+ * before the history holds {@link RECORD_EVENTS} events.
+ *
+ * Days are days of the event time the caller passes (its zone's); without event time, blocks of
+ * {@link RECORD_DAY_EVENTS} events stand for days.
+ *
+ * State: {@link RECORD_SLOTS} numbers in the caller's `Float64Array`; pure functions.
+ *
+ * @module
+ */
+import { deviationForLogTail } from "../tails.ts";
+
+/** Values beyond the threshold `u` whose mean excess is the tail's scale. */
+export const RECORD_TOP = 5;
+/** Values kept per side and block: the {@link RECORD_TOP} beyond `u`, and `u`. */
+export const RECORD_KEEP = RECORD_TOP + 1;
+/**
+ * The share of the target false-alert rate a record is judged at: its chance is weighed 1 / this
+ * as rare as the other judgements'. Each judgement alerts at about the target on readings with
+ * nothing to find, and the record alone at the full target doubled the alerts of Gaussian sensors
+ * with a daily cycle (0.95 → 1.57 × the target at the default rate); at a tenth it adds under 0.1 ×.
+ */
+export const RECORD_SHARE = 0.1;
+/**
+ * How much rarer (in sd of its Gaussian equivalent) a record must be than the day's last judged one
+ * on its side to be judged again: a reading that stepped far beyond its history and stays there
+ * sets a new record of the day now and then (about ln m times in m readings), each as far beyond
+ * the history as the step, and would alert each time; a slide to ever more extreme values still
+ * escalates.
+ */
+export const RECORD_ESCALATION = 1;
+/** Events the history must hold before a record is judged. */
+export const RECORD_EVENTS = 1000;
+/** Days a generation of the history spans before the next one starts. */
+export const RECORD_GENERATION_DAYS = 14;
+/** Events that stand for a day without event time. */
+export const RECORD_DAY_EVENTS = 1000;
+const DAY = 86_400;
+
+/** Per block: its events, then its largest values (descending) and least (ascending). */
+const BLOCK = 1 + 2 * RECORD_KEEP;
+/**
+ * Slots: the day's index (UTC day of the event time, or NaN), the newer generation's first day,
+ * the largest deviation judged today above and below.
+ */
+const DAY_INDEX = 0, GENERATION_START = 1, JUDGED_HIGH = 2, JUDGED_LOW = 3;
+const TODAY = 4, FIRST = TODAY + BLOCK, SECOND = FIRST + BLOCK;
+/**
+ * Numbers kept per feature: the day's index, the newer generation's start, the day's largest
+ * deviations judged on each side, then three blocks (the day, the newer and the older generation).
+ */
+export const RECORD_SLOTS = 4 + 3 * BLOCK;
+
+const LN_HALF = Math.log(0.5);
+/** ln of the two-sided chance's factor: 2 (either side) over the record's share of the target. */
+const LN_SHARE = Math.log(2 / RECORD_SHARE);
+
+/** Writes an empty history at `s[at …]`. */
+export function startRecords(s: Float64Array, at: number): void {
+  s[at + DAY_INDEX] = NaN;
+  s[at + GENERATION_START] = NaN;
+  s[at + JUDGED_HIGH] = s[at + JUDGED_LOW] = 0;
+  for (const b of [TODAY, FIRST, SECOND]) {
+    s[at + b] = 0;
+    s.fill(NaN, at + b + 1, at + b + BLOCK);
+  }
+}
+
+/** Where a block's side starts: `high`, its largest values, else its least. */
+const sideOf = (at: number, block: number, high: boolean) =>
+  at + block + 1 + (high ? 0 : RECORD_KEEP);
+
+/**
+ * The history's {@link RECORD_KEEP}-th most extreme value on one side (`u`), the mean excess over
+ * it of the {@link RECORD_TOP} beyond it, and its most extreme value; NaN while fewer are kept.
+ */
+function tailOf(s: Float64Array, at: number, high: boolean): [number, number, number] {
+  const a = sideOf(at, FIRST, high), b = sideOf(at, SECOND, high), sign = high ? 1 : -1;
+  let i = 0, j = 0, sum = 0, u = NaN, most = NaN;
+  for (let taken = 0; taken < RECORD_KEEP; taken++) {
+    const x = i < RECORD_KEEP ? s[a + i] : NaN, y = j < RECORD_KEEP ? s[b + j] : NaN;
+    // NaN marks the end of a block's values.
+    if (Number.isNaN(x) && Number.isNaN(y)) return [NaN, NaN, NaN];
+    const takeX = Number.isNaN(y) || (!Number.isNaN(x) && sign * x >= sign * y);
+    u = takeX ? x : y;
+    if (takeX) i++;
+    else j++;
+    if (taken === 0) most = u;
+    if (taken < RECORD_TOP) sum += sign * u;
+  }
+  return [u, sum / RECORD_TOP - sign * u, most];
+}
+
+/**
+ * The most extreme value of the entity's history on one side (`high`: its largest, else its
+ * least): the record a judged value passed. NaN before any.
+ */
+export function recordEdge(s: Float64Array, at: number, high: boolean): number {
+  return tailOf(s, at, high)[2];
+}
+
+/**
+ * Judges then learns value `v` at event time `ts` (seconds; NaN: unknown) at `s[at …]`. Returns
+ * the signed Gaussian equivalent of its chance beyond the entity's history (see the module doc):
+ * positive above its largest values, negative below its least; 0 inside them, when `v` is not its
+ * day's most extreme so far on its side, when that side's extremes tie, or before the history
+ * holds {@link RECORD_EVENTS} events. A new day first moves the day's values into the history's
+ * newer generation, which, once it spans {@link RECORD_GENERATION_DAYS} days, replaces the older.
+ */
+export function judgeRecord(s: Float64Array, at: number, v: number, ts: number): number {
+  if (Number.isNaN(v)) return 0;
+  startDay(s, at, dayOf(s, at, ts));
+  let z = 0;
+  const n = s[at + FIRST] + s[at + SECOND];
+  for (const high of n >= RECORD_EVENTS ? [true, false] : []) {
+    const sign = high ? 1 : -1;
+    const [u, excess] = tailOf(s, at, high);
+    const beyond = sign * (v - u);
+    if (!(beyond > 0)) continue;
+    // Beyond the day's most extreme value so far, on a side whose extremes do not tie.
+    const most = s[sideOf(at, TODAY, high)];
+    if (!(excess > 0) || (s[at + TODAY] > 0 && !(sign * v > sign * most))) break;
+    const logTail = Math.log(RECORD_TOP / n) -
+      RECORD_TOP * Math.log1p(beyond / (RECORD_TOP * excess)) + LN_SHARE;
+    const a = logTail < LN_HALF ? deviationForLogTail(logTail) : 0;
+    // Once today has judged a record on this side, only one rarer by RECORD_ESCALATION sd counts.
+    const judged = at + (high ? JUDGED_HIGH : JUDGED_LOW);
+    if (a >= s[judged] + (s[judged] > 0 ? RECORD_ESCALATION : 0) && a > 0) {
+      s[judged] = a;
+      z = sign * a;
+    }
+    break;
+  }
+  s[at + TODAY]++;
+  insert(s, sideOf(at, TODAY, true), v, 1);
+  insert(s, sideOf(at, TODAY, false), v, -1);
+  return z;
+}
+
+/** The day of event time `ts` (its UTC day number), or of the events counted without one. */
+function dayOf(s: Float64Array, at: number, ts: number): number {
+  if (Number.isFinite(ts)) return Math.floor(ts / DAY);
+  // Without event time: a day is RECORD_DAY_EVENTS events.
+  const day = s[at + DAY_INDEX];
+  return s[at + TODAY] >= RECORD_DAY_EVENTS || Number.isNaN(day) ? (day || 0) + 1 : day;
+}
+
+/** Inserts `v` into a side of `RECORD_KEEP` values at `s[from …]` kept in order (`sign` +1: descending). */
+function insert(s: Float64Array, from: number, v: number, sign: number): void {
+  let k = RECORD_KEEP - 1;
+  if (!Number.isNaN(s[from + k]) && sign * v <= sign * s[from + k]) return;
+  while (k > 0 && (Number.isNaN(s[from + k - 1]) || sign * s[from + k - 1] < sign * v)) {
+    s[from + k] = s[from + k - 1];
+    k--;
+  }
+  s[from + k] = v;
+}
+
+/** Moves block `from`'s values into block `to` (its events added, its extremes merged). */
+function mergeBlock(s: Float64Array, at: number, from: number, to: number): void {
+  s[at + to] += s[at + from];
+  for (const high of [true, false]) {
+    const src = sideOf(at, from, high), dst = sideOf(at, to, high), sign = high ? 1 : -1;
+    for (let k = 0; k < RECORD_KEEP && !Number.isNaN(s[src + k]); k++) {
+      insert(s, dst, s[src + k], sign);
+    }
+  }
+  s[at + from] = 0;
+  s.fill(NaN, at + from + 1, at + from + BLOCK);
+}
+
+/** Starts day `day` when it is a new one (see {@link judgeRecord}). */
+function startDay(s: Float64Array, at: number, day: number): void {
+  const current = s[at + DAY_INDEX];
+  if (day === current) return;
+  if (s[at + TODAY] > 0) {
+    if (!(day - s[at + GENERATION_START] < RECORD_GENERATION_DAYS)) {
+      // The newer generation is full (or there is none yet): it becomes the older one.
+      if (s[at + FIRST] > 0) {
+        s[at + SECOND] = 0;
+        s.fill(NaN, at + SECOND + 1, at + SECOND + BLOCK);
+        mergeBlock(s, at, FIRST, SECOND);
+      }
+      s[at + GENERATION_START] = Number.isNaN(current) ? day : current;
+    }
+    mergeBlock(s, at, TODAY, FIRST);
+  }
+  s[at + DAY_INDEX] = day;
+  s[at + JUDGED_HIGH] = s[at + JUDGED_LOW] = 0;
+}
