@@ -323,6 +323,7 @@ Deno.test("every channel says what a deviation measures when it is not the value
     ["recent", /Why {8}: value 61 \(typical 55\.2, recent level \+6\.1 sd\)/],
     ["drift", /Why {8}: value 61 \(typical 55\.2, drifting \+6\.1 sd\)/],
     ["day", /Why {8}: value 61 \(day mean; weekday's 55\.2, \+6\.1 sd\)/],
+    ["record", /Why {8}: value 61 \(highest in weeks 55\.2, \+6\.1 sd\)/],
   ] as const;
   for (const [by, line] of cases) {
     const explained: Alert = {
@@ -336,4 +337,10 @@ Deno.test("every channel says what a deviation measures when it is not the value
     assert.match(slackMessage(explained).text, new RegExp(text));
     assert.match(emailMessage(explained).text, new RegExp(text));
   }
+  // A record below: the least value of the weeks before.
+  const low: Alert = {
+    ...alert,
+    explain: [{ feature: "value", actual: 2.08, typical: 48.39, deviation: -6.15, by: "record" }],
+  };
+  assert.match(consoleBlock(low), /Why {8}: value 2\.08 \(lowest in weeks 48\.39, -6\.15 sd\)/);
 });
