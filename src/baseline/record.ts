@@ -7,7 +7,8 @@
  *
  * So each entity and feature keeps the {@link RECORD_KEEP} largest and least of its values: of
  * the current day, and of the days before it in two generations of {@link RECORD_GENERATION_DAYS}
- * days each (so the history spans two to four weeks, weekly patterns included). A value is judged
+ * days and {@link RECORD_EVENTS} events each at least (so the history spans two to four weeks,
+ * weekly patterns included, or longer for an entity read less often than every 20 minutes). A value is judged
  * against the history, never against its own day's values, so a slide cannot make itself normal as
  * it goes; and only when it is also the most extreme value of its day so far on its side and
  * rarer than the day's last judged record on that side by {@link RECORD_ESCALATION} sd, so a
@@ -196,8 +197,13 @@ function startDay(s: Float64Array, at: number, day: number): void {
   const current = s[at + DAY_INDEX];
   if (day === current) return;
   if (s[at + TODAY] > 0) {
-    if (!(day - s[at + GENERATION_START] < RECORD_GENERATION_DAYS)) {
-      // The newer generation is full (or there is none yet): it becomes the older one.
+    const started = s[at + GENERATION_START];
+    if (
+      Number.isNaN(started) ||
+      (day - started >= RECORD_GENERATION_DAYS && s[at + FIRST] >= RECORD_EVENTS)
+    ) {
+      // The newer generation is full (or there is none yet): it becomes the older one. It holds
+      // RECORD_EVENTS events at least, so an hourly reading's history can be judged too.
       if (s[at + FIRST] > 0) {
         s[at + SECOND] = 0;
         s.fill(NaN, at + SECOND + 1, at + SECOND + BLOCK);
