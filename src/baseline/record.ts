@@ -93,25 +93,31 @@ export function startRecords(s: Float64Array, at: number): void {
 const sideOf = (at: number, block: number, high: boolean) =>
   at + block + 1 + (high ? 0 : RECORD_KEEP);
 
+/** {@link tailOf}'s answer: `u`, the mean excess over it, the most extreme value. */
+const TAIL = new Float64Array(3);
+
 /**
- * The history's {@link RECORD_KEEP}-th most extreme value on one side (`u`), the mean excess over
- * it of the {@link RECORD_TOP} beyond it, and its most extreme value; NaN while fewer are kept.
+ * Writes into {@link TAIL} the history's {@link RECORD_KEEP}-th most extreme value on one side
+ * (`u`), the mean excess over it of the {@link RECORD_TOP} beyond it, and its most extreme value;
+ * NaN while fewer are kept.
  */
-function tailOf(s: Float64Array, at: number, high: boolean): [number, number, number] {
+function tailOf(s: Float64Array, at: number, high: boolean): void {
   const a = sideOf(at, FIRST, high), b = sideOf(at, SECOND, high), sign = high ? 1 : -1;
-  let i = 0, j = 0, sum = 0, u = NaN, most = NaN;
+  let i = 0, j = 0, sum = 0, u = NaN;
+  TAIL.fill(NaN);
   for (let taken = 0; taken < RECORD_KEEP; taken++) {
     const x = i < RECORD_KEEP ? s[a + i] : NaN, y = j < RECORD_KEEP ? s[b + j] : NaN;
     // NaN marks the end of a block's values.
-    if (Number.isNaN(x) && Number.isNaN(y)) return [NaN, NaN, NaN];
+    if (Number.isNaN(x) && Number.isNaN(y)) return;
     const takeX = Number.isNaN(y) || (!Number.isNaN(x) && sign * x >= sign * y);
     u = takeX ? x : y;
     if (takeX) i++;
     else j++;
-    if (taken === 0) most = u;
+    if (taken === 0) TAIL[2] = u;
     if (taken < RECORD_TOP) sum += sign * u;
   }
-  return [u, sum / RECORD_TOP - sign * u, most];
+  TAIL[0] = u;
+  TAIL[1] = sum / RECORD_TOP - sign * u;
 }
 
 /**
@@ -119,7 +125,8 @@ function tailOf(s: Float64Array, at: number, high: boolean): [number, number, nu
  * least): the record a judged value passed. NaN before any.
  */
 export function recordEdge(s: Float64Array, at: number, high: boolean): number {
-  return tailOf(s, at, high)[2];
+  tailOf(s, at, high);
+  return TAIL[2];
 }
 
 /**
@@ -135,9 +142,16 @@ export function judgeRecord(s: Float64Array, at: number, v: number, ts: number):
   startDay(s, at, dayOf(s, at, ts));
   let z = 0;
   const n = s[at + FIRST] + s[at + SECOND];
-  for (const high of n >= RECORD_EVENTS ? [true, false] : []) {
-    const sign = high ? 1 : -1;
-    const [u, excess] = tailOf(s, at, high);
+  for (let side = n >= RECORD_EVENTS ? 0 : 2; side < 2; side++) {
+    const high = side === 0, sign = high ? 1 : -1;
+    // Inside either generation's 6th most extreme value, inside the history's: most values.
+    const last = RECORD_KEEP - 1;
+    if (
+      sign * v <= sign * s[sideOf(at, FIRST, high) + last] ||
+      sign * v <= sign * s[sideOf(at, SECOND, high) + last]
+    ) continue;
+    tailOf(s, at, high);
+    const u = TAIL[0], excess = TAIL[1];
     const beyond = sign * (v - u);
     if (!(beyond > 0)) continue;
     // Beyond the day's most extreme value so far, on a side whose extremes do not tie.
@@ -182,7 +196,8 @@ function insert(s: Float64Array, from: number, v: number, sign: number): void {
 /** Moves block `from`'s values into block `to` (its events added, its extremes merged). */
 function mergeBlock(s: Float64Array, at: number, from: number, to: number): void {
   s[at + to] += s[at + from];
-  for (const high of [true, false]) {
+  for (let side = 0; side < 2; side++) {
+    const high = side === 0;
     const src = sideOf(at, from, high), dst = sideOf(at, to, high), sign = high ? 1 : -1;
     for (let k = 0; k < RECORD_KEEP && !Number.isNaN(s[src + k]); k++) {
       insert(s, dst, s[src + k], sign);
