@@ -207,10 +207,11 @@ function mergeBlock(s: Float64Array, at: number, from: number, to: number): void
   s.fill(NaN, at + from + 1, at + from + BLOCK);
 }
 
-/** Starts day `day` when it is a new one (see {@link judgeRecord}). */
+/** Starts day `day` when it is later than the current one (see {@link judgeRecord}). */
 function startDay(s: Float64Array, at: number, day: number): void {
   const current = s[at + DAY_INDEX];
-  if (day === current) return;
+  // A late event (an earlier day) counts in the current one: days only move forward.
+  if (day <= current) return;
   if (s[at + TODAY] > 0) {
     const started = s[at + GENERATION_START];
     if (

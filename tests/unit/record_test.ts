@@ -127,3 +127,14 @@ Deno.test("a record's deviation is signed by its side, 0 inside the history, and
     assert.equal(judgeRecord(s.slice(), 0, (hi + lo) / 2, day * DAY), 0);
   }));
 });
+
+Deno.test("a late event counts in the current day: it neither moves the day back nor lets the day's values into the history", () => {
+  const s = records(), rng = createRandom(7, 1);
+  for (let i = 0; i < 3 * 1440; i++) judgeRecord(s, 0, rng.normal(), i * 60);
+  // Day 3: a slide below every value before, with a late event of day 2 among its readings.
+  const t0 = 3 * DAY;
+  for (let k = 0; k < 10; k++) judgeRecord(s, 0, -10 - k, t0 + k * 60);
+  judgeRecord(s, 0, 0, t0 - 60);
+  assert.ok(recordEdge(s, 0, false) > -10, "the day's slide is not yet history");
+  assert.ok(judgeRecord(s, 0, -30, t0 + 700) < 0, "the slide still judged against the days before");
+});
