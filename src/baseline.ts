@@ -17,7 +17,9 @@
  * - `drift` (every feature): the mean of the last few hundred errors (`baseline/drift.ts`);
  * - `flat` (every continuous reading): a run of repeated values (`baseline/repeats.ts`);
  * - `day` (unless `season: "none"`): the mean of the day an event closes against the same
- *   weekday's (`baseline/period.ts`); when that decides, `actual` is the day's mean.
+ *   weekday's (`baseline/period.ts`); when that decides, `actual` is the day's mean;
+ * - `record` (unless `records: false`): the value beyond the entity's largest or least values of
+ *   the weeks before its day (`baseline/record.ts`); when that decides, `typical` is the record.
  *
  * A feature declared one-sided (`alertOn`: `high` or `low`) takes no judgement whose deviation
  * lies on its other side; a flat line has no side.
@@ -270,7 +272,8 @@ export interface BaselineState {
  * What an event's deviation measures, by its index in {@link BaselineJudgement.basis}: its
  * distance from the forecast (`level`), from the value before it (`change`), the mean of its
  * entity's last few errors (`recent`) or of its last few hundred (`drift`), a run of repeats
- * (`flat`), or the mean of the day it closes against the same weekday's (`day`).
+ * (`flat`), the mean of the day it closes against the same weekday's (`day`), or its value beyond
+ * the entity's extremes of the weeks before its day (`record`).
  */
 export const BASES = ["level", "change", "recent", "drift", "flat", "day", "record"] as const;
 /** One of {@link BASES}. */

@@ -8,11 +8,12 @@
  * So each entity and feature keeps the {@link RECORD_KEEP} largest and least of its values: of
  * the current day, and of the days before it in two generations of {@link RECORD_GENERATION_DAYS}
  * days and {@link RECORD_EVENTS} events each at least (so the history spans two to four weeks,
- * weekly patterns included, or longer for an entity read less often than every 20 minutes). A value is judged
- * against the history, never against its own day's values, so a slide cannot make itself normal as
- * it goes; and only when it is also the most extreme value of its day so far on its side and
- * rarer than the day's last judged record on that side by {@link RECORD_ESCALATION} sd, so a
- * reading that has moved and stays raises one alert, not one per event or per new extreme.
+ * weekly patterns included, or longer for an entity read less often than every 20 minutes). A
+ * value is judged against the history, never against its own day's values, so a slide cannot make
+ * itself normal as it goes; and only when it is also the most extreme value of its day so far on
+ * its side and rarer than the day's last judged record on that side by {@link RECORD_ESCALATION}
+ * sd, so a reading that has moved and stays raises one alert, not one per event or per new
+ * extreme.
  *
  * Each side's tail beyond its {@link RECORD_KEEP}-th value `u` is read as exponential (peaks over
  * a threshold) with its scale estimated from the mean excess `m` of the {@link RECORD_TOP} values
@@ -135,7 +136,8 @@ export function recordEdge(s: Float64Array, at: number, high: boolean): number {
  * positive above its largest values, negative below its least; 0 inside them, when `v` is not its
  * day's most extreme so far on its side, when that side's extremes tie, or before the history
  * holds {@link RECORD_EVENTS} events. A new day first moves the day's values into the history's
- * newer generation, which, once it spans {@link RECORD_GENERATION_DAYS} days, replaces the older.
+ * newer generation, which, once it spans {@link RECORD_GENERATION_DAYS} days and holds
+ * {@link RECORD_EVENTS} events, replaces the older.
  */
 export function judgeRecord(s: Float64Array, at: number, v: number, ts: number): number {
   if (Number.isNaN(v)) return 0;
@@ -182,7 +184,10 @@ function dayOf(s: Float64Array, at: number, ts: number): number {
   return s[at + TODAY] >= RECORD_DAY_EVENTS || Number.isNaN(day) ? (day || 0) + 1 : day;
 }
 
-/** Inserts `v` into a side of `RECORD_KEEP` values at `s[from …]` kept in order (`sign` +1: descending). */
+/**
+ * Inserts `v` into a side of {@link RECORD_KEEP} values at `s[from …]`, kept in order (`sign` 1:
+ * descending, −1: ascending).
+ */
 function insert(s: Float64Array, from: number, v: number, sign: number): void {
   let k = RECORD_KEEP - 1;
   if (!Number.isNaN(s[from + k]) && sign * v <= sign * s[from + k]) return;
