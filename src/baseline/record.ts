@@ -19,8 +19,9 @@
  * a threshold) with its scale estimated from the mean excess `m` of the {@link RECORD_TOP} values
  * beyond `u` out of the history's `n`. With the scale an estimate, the chance of a value `y`
  * beyond `u` is the predictive (Lomax) tail `k/n · (1 + y / (k·m))^−k`, `k` = {@link RECORD_TOP}:
- * a value must pass the extremes by several times their own spread to be rare, and for Gaussian
- * readings (whose tail is lighter than exponential) the judgement alerts below its target rate.
+ * a value must pass the extremes by several times their own spread to be rare (judged at its full
+ * target, Gaussian sensors with a daily cycle alerted on records alone at 0.66 × a 5e-6 target and
+ * 1.01 × a 1e-4 one).
  * The judgement is the two-sided Gaussian equivalent of that chance, signed by its side; 0 inside
  * the extremes, when the extremes tie (a saturated or coarse top, whose tail cannot be read), or
  * before the history holds {@link RECORD_EVENTS} events.
