@@ -386,8 +386,9 @@ export function createBaselines(
   const driftScale = studentScale(DRIFT_DEGREES);
   // Where each feature's numbers start; the stride is an entity's whole record.
   const offsets: number[] = [];
-  // Where each feature's recent level's slots start (after its change's), its shape's,
-  // and its day means' (the day's mean against the same weekday's, `period.ts`).
+  // Where each feature's recent level's slots start (after its change's), its shape's, its
+  // records' (`record.ts`) and its day means' (the day's mean against the same weekday's,
+  // `period.ts`).
   const recentAt: number[] = [], shapeAt: number[] = [], recordAt: number[] = [];
   const dayAt: number[] = [];
   const days = o.season !== "none", records = o.records;
