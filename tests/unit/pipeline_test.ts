@@ -365,15 +365,23 @@ async function sidedFlags(
   }
 }
 
-Deno.test("a contract's `alert_on: high` reaches the baselines: a drop decides nothing, a rise alerts", async () => {
-  const rng = createRandom(6, 0);
-  // Readings of 50 ± 1; event 2000 drops 10 (10 sd), event 2100 rises 10.
-  const records = Array.from({ length: 2101 }, (_, i) =>
+/**
+ * 2,101 readings of entity `a`'s `level`, one a minute, 50 ± 1 (seed `seed`) but `drop` at event
+ * 2000 and `rise` at event 2100.
+ */
+function levelReadings(seed: number, drop: number, rise: number): Uint8Array[] {
+  const rng = createRandom(seed, 0);
+  return Array.from({ length: 2101 }, (_, i) =>
     encoder.encode(JSON.stringify({
       id: "a",
       ts: 1_767_225_600 + 60 * i,
-      level: Number((50 + (i === 2000 ? -10 : i === 2100 ? 10 : rng.normal())).toFixed(3)),
+      level: Number((i === 2000 ? drop : i === 2100 ? rise : 50 + rng.normal()).toFixed(3)),
     })));
+}
+
+Deno.test("a contract's `alert_on: high` reaches the baselines: a drop decides nothing, a rise alerts", async () => {
+  // Readings of 50 ± 1; event 2000 drops 10 (10 sd), event 2100 rises 10.
+  const records = levelReadings(6, 40, 60);
   const run = (alertOn?: string) => sidedFlags(records, alertOn);
   const both = await run(), high = await run("high"), low = await run("low");
   assert.deepEqual([both[2000], both[2100]], [1, 1], "both sides alert without it");
@@ -587,14 +595,8 @@ Deno.test("a contract's time zone: a daily shape that follows local time is not 
 });
 
 Deno.test("in a forest threshold mode a one-sided feature's quiet side is not alerted either: the forest flags a drop, `alert_on: high` keeps it quiet", async () => {
-  const rng = createRandom(7, 0);
   // Readings of 50 ± 1; event 2000 drops to 10, event 2100 rises to 90.
-  const records = Array.from({ length: 2101 }, (_, i) =>
-    encoder.encode(JSON.stringify({
-      id: "a",
-      ts: 1_767_225_600 + 60 * i,
-      level: Number((i === 2000 ? 10 : i === 2100 ? 90 : 50 + rng.normal()).toFixed(3)),
-    })));
+  const records = levelReadings(7, 10, 90);
   const run = (mode: "adaptive" | "quantile", alertOn?: string) =>
     sidedFlags(records, alertOn, mode);
   for (const mode of ["adaptive", "quantile"] as const) {
