@@ -14,7 +14,9 @@
  * Then Gaussian readings every 5 minutes with no cycle (100 sensors, 30,000 readings, judged after
  * 10,000: `calibration_5min_ratio_<rate>=`, at 1e-4 and the default), every 20 seconds with the
  * daily cycle (50 sensors, 200,000 readings or 46 days, judged after the first day:
- * `calibration_20s_ratio_<rate>=`), and noise that is not
+ * `calibration_20s_ratio_<rate>=`), every 5 minutes growing by 2 or 20 noise sd a day (a disk
+ * filling, a counter; 100 sensors, 60 days, judged after their first 3:
+ * `calibration_growth_<sd a day>_ratio_<rate>=`), and noise that is not
  * Gaussian (100 sensors, 30,000 minutes, judged after each sensor's first
  * 5,000 events, when `shape` extremes have learned it): Student's t with 5 degrees of freedom,
  * Laplace, log-normal (σ 0.3 of the log) and exponential, with the defaults
@@ -90,6 +92,7 @@ function countAlerts(
     shape = Infinity,
     scale = "linear" as Scale,
     spread = "",
+    growth = 0,
   } = {},
 ) {
   const calibrated = new Float64Array(zStar.length), raw = new Float64Array(zStar.length);
@@ -111,7 +114,7 @@ function countAlerts(
         ? poisson(rng, mean)
         : spread
         ? levels[e] * (1 + 0.5 * phase) * FACTORS[spread](rng)
-        : 100 + e + day + draw(rng);
+        : 100 + e + day + draw(rng) + growth * i * step / 86_400;
       b.judgeLearn(keys[e], [toModelScale(scale, value)], i * step, out);
       if (i < skip || Number.isNaN(out.calibrated[0])) continue;
       judged++;
@@ -180,6 +183,17 @@ export function benchCalibration(): Promise<void> {
     tails.forEach((rate, k) => {
       const ratio = (calibrated[k] / judged / rate).toFixed(3);
       report(`calibration_${spacing}_ratio_${rateName(rate)}`, ratio);
+    });
+  }
+  // Quantities that grow (disk usage, a counter): 2 and 20 noise sd a day, read every 5 minutes
+  // for 60 days, judged after their first 3 (while the trend is learned the daily profile takes
+  // part of the growth for a cycle).
+  for (const growth of [2, 20]) {
+    const size = { sensors: 100, readings: 17_280, skip: 864, step: 300, cycle: 0, growth };
+    const { calibrated, judged } = countAlerts({}, tailZ, size);
+    tails.forEach((rate, k) => {
+      const ratio = (calibrated[k] / judged / rate).toFixed(3);
+      report(`calibration_growth_${growth}_ratio_${rateName(rate)}`, ratio);
     });
   }
   for (const noise of ["t5", "laplace", "lognormal", "exponential"]) {

@@ -23,8 +23,11 @@
  * target, Gaussian sensors with a daily cycle alerted on records alone at 0.66 × a 5e-6 target and
  * 1.01 × a 1e-4 one).
  * The judgement is the two-sided Gaussian equivalent of that chance, signed by its side; 0 inside
- * the extremes, when the extremes tie (a saturated or coarse top, whose tail cannot be read), or
- * before the history holds {@link RECORD_EVENTS} events.
+ * the extremes, when the extremes tie (a saturated or coarse top, whose tail cannot be read),
+ * before the history holds a closed generation (so two weeks and {@link RECORD_EVENTS} events at
+ * least), and on a side the values move to: one whose newer generation's mean lies beyond the
+ * older's by more than {@link RECORD_TREND_SHARE} of the older's range (a growing quantity, a
+ * counter).
  *
  * Days are days of the event time the caller passes (its zone's); without event time, blocks of
  * {@link RECORD_DAY_EVENTS} events stand for days.
@@ -54,16 +57,28 @@ export const RECORD_SHARE = 0.1;
  * escalates.
  */
 export const RECORD_ESCALATION = 1;
-/** Events the history must hold before a record is judged. */
+/** Events a generation of the history holds at least (so the history before a record is judged). */
 export const RECORD_EVENTS = 1000;
 /** Days a generation of the history spans before the next one starts. */
 export const RECORD_GENERATION_DAYS = 14;
 /** Events that stand for a day without event time. */
 export const RECORD_DAY_EVENTS = 1000;
+/**
+ * How far (as a share of the older generation's range, its least to its largest value) the newer
+ * generation's mean may lie from the older's towards a side before that side is taken to be where
+ * the values move: a growing quantity or a counter passes its history every day by its nature,
+ * and its records were false alerts (disk usage growing 1 % a day: about one a day per entity).
+ * A stationary reading stays far inside it: a wander of a few hours (AR(1) 0.98 at 5 minutes)
+ * had generations' means 0.03 of the range apart at the median and never beyond 0.2 in 400 draws;
+ * one of a day (0.995), beyond 0.2 one time in 20.
+ */
+export const RECORD_TREND_SHARE = 0.2;
 const DAY = 86_400;
 
-/** Per block: its events, then its largest values (descending) and least (ascending). */
-const BLOCK = 1 + 2 * RECORD_KEEP;
+/**
+ * Per block: its events, their sum, then its largest values (descending) and least (ascending).
+ */
+const BLOCK = 2 + 2 * RECORD_KEEP;
 /**
  * Slots: the day's index (UTC day of the event time, or NaN), the newer generation's first day,
  * the largest deviation judged today above and below.
@@ -86,14 +101,14 @@ export function startRecords(s: Float64Array, at: number): void {
   s[at + GENERATION_START] = NaN;
   s[at + JUDGED_HIGH] = s[at + JUDGED_LOW] = 0;
   for (const b of [TODAY, FIRST, SECOND]) {
-    s[at + b] = 0;
-    s.fill(NaN, at + b + 1, at + b + BLOCK);
+    s[at + b] = s[at + b + 1] = 0;
+    s.fill(NaN, at + b + 2, at + b + BLOCK);
   }
 }
 
 /** Where a block's side starts: `high`, its largest values, else its least. */
 const sideOf = (at: number, block: number, high: boolean) =>
-  at + block + 1 + (high ? 0 : RECORD_KEEP);
+  at + block + 2 + (high ? 0 : RECORD_KEEP);
 
 /** {@link tailOf}'s answer: `u`, the mean excess over it, the most extreme value. */
 const TAIL = new Float64Array(3);
@@ -135,24 +150,29 @@ export function recordEdge(s: Float64Array, at: number, high: boolean): number {
  * Judges then learns value `v` at event time `ts` (seconds; NaN: unknown) at `s[at …]`. Returns
  * the signed Gaussian equivalent of its chance beyond the entity's history (see the module doc):
  * positive above its largest values, negative below its least; 0 inside them, when `v` is not its
- * day's most extreme so far on its side, when that side's extremes tie, or before the history
- * holds {@link RECORD_EVENTS} events. A new day first moves the day's values into the history's
- * newer generation, which, once it spans {@link RECORD_GENERATION_DAYS} days and holds
- * {@link RECORD_EVENTS} events, replaces the older.
+ * day's most extreme so far on its side, when that side's extremes tie, on a side the values move
+ * to ({@link RECORD_TREND_SHARE}), or before the history holds a closed generation. A new day
+ * first moves the day's values into the history's newer generation, which, once it spans
+ * {@link RECORD_GENERATION_DAYS} days and holds {@link RECORD_EVENTS} events, replaces the older.
  */
 export function judgeRecord(s: Float64Array, at: number, v: number, ts: number): number {
   if (Number.isNaN(v)) return 0;
   startDay(s, at, dayOf(s, at, ts));
   let z = 0;
   const n = s[at + FIRST] + s[at + SECOND];
-  for (let side = n >= RECORD_EVENTS ? 0 : 2; side < 2; side++) {
+  // Judged once the older generation holds values (it then holds RECORD_EVENTS at least): the
+  // newer generation's mean from the older's, against the older's range.
+  const oldest = sideOf(at, SECOND, true), range = s[oldest] - s[oldest + RECORD_KEEP];
+  const shift = s[at + FIRST + 1] / s[at + FIRST] - s[at + SECOND + 1] / s[at + SECOND];
+  for (let side = s[at + SECOND] > 0 && s[at + FIRST] > 0 ? 0 : 2; side < 2; side++) {
     const high = side === 0, sign = high ? 1 : -1;
     // Inside either generation's 6th most extreme value, inside the history's: most values.
     const last = RECORD_KEEP - 1;
-    if (
-      sign * v <= sign * s[sideOf(at, FIRST, high) + last] ||
-      sign * v <= sign * s[sideOf(at, SECOND, high) + last]
-    ) continue;
+    const newer = s[sideOf(at, FIRST, high) + last], older = s[sideOf(at, SECOND, high) + last];
+    if (sign * v <= sign * newer || sign * v <= sign * older) continue;
+    // A side the values moved towards from the older generation to the newer sets records by
+    // its nature (a growing quantity, a counter): not judged.
+    if (sign * shift > RECORD_TREND_SHARE * range) continue;
     tailOf(s, at, high);
     const u = TAIL[0], excess = TAIL[1];
     const beyond = sign * (v - u);
@@ -172,6 +192,7 @@ export function judgeRecord(s: Float64Array, at: number, v: number, ts: number):
     break;
   }
   s[at + TODAY]++;
+  s[at + TODAY + 1] += v;
   insert(s, sideOf(at, TODAY, true), v, 1);
   insert(s, sideOf(at, TODAY, false), v, -1);
   return z;
@@ -202,6 +223,7 @@ function insert(s: Float64Array, from: number, v: number, sign: number): void {
 /** Moves block `from`'s values into block `to` (its events added, its extremes merged). */
 function mergeBlock(s: Float64Array, at: number, from: number, to: number): void {
   s[at + to] += s[at + from];
+  s[at + to + 1] += s[at + from + 1];
   for (let side = 0; side < 2; side++) {
     const high = side === 0;
     const src = sideOf(at, from, high), dst = sideOf(at, to, high), sign = high ? 1 : -1;
@@ -209,8 +231,8 @@ function mergeBlock(s: Float64Array, at: number, from: number, to: number): void
       insert(s, dst, s[src + k], sign);
     }
   }
-  s[at + from] = 0;
-  s.fill(NaN, at + from + 1, at + from + BLOCK);
+  s[at + from] = s[at + from + 1] = 0;
+  s.fill(NaN, at + from + 2, at + from + BLOCK);
 }
 
 /** Starts day `day` when it is later than the current one (see {@link judgeRecord}). */
@@ -227,8 +249,8 @@ function startDay(s: Float64Array, at: number, day: number): void {
       // The newer generation is full (or there is none yet): it becomes the older one. It holds
       // RECORD_EVENTS events at least, so an hourly reading's history can be judged too.
       if (s[at + FIRST] > 0) {
-        s[at + SECOND] = 0;
-        s.fill(NaN, at + SECOND + 1, at + SECOND + BLOCK);
+        s[at + SECOND] = s[at + SECOND + 1] = 0;
+        s.fill(NaN, at + SECOND + 2, at + SECOND + BLOCK);
         mergeBlock(s, at, FIRST, SECOND);
       }
       s[at + GENERATION_START] = Number.isNaN(current) ? day : current;

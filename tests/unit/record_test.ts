@@ -5,6 +5,7 @@ import {
   judgeRecord,
   RECORD_DAY_EVENTS,
   RECORD_EVENTS,
+  RECORD_GENERATION_DAYS,
   RECORD_SLOTS,
   recordEdge,
   startRecords,
@@ -18,6 +19,15 @@ function records(): Float64Array {
   const s = new Float64Array(RECORD_SLOTS);
   startRecords(s, 0);
   return s;
+}
+
+/** Days of history before records are judged: a full generation, and the day that closes it. */
+const HISTORY_DAYS = RECORD_GENERATION_DAYS + 1;
+
+/** Writes `days` days of readings a minute from `draw` into `s`; returns the next day's start. */
+function fillHistory(s: Float64Array, days: number, draw: () => number): number {
+  for (let i = 0; i < days * 1440; i++) judgeRecord(s, 0, draw(), i * 60);
+  return days * DAY;
 }
 
 Deno.test("a wandering reading that slides where it has never been is caught as a record, though its forecast follows it", () => {
@@ -52,26 +62,22 @@ Deno.test("a wandering reading that slides where it has never been is caught as 
 
 Deno.test("a record is judged against the days before, not against its own day", () => {
   const s = records(), rng = createRandom(2, 1);
-  // Three days of readings within ±4 of 0, a reading a minute.
-  for (let i = 0; i < 3 * 1440; i++) {
-    judgeRecord(s, 0, Math.max(-4, Math.min(4, rng.normal())), i * 60);
-  }
-  assert.ok(recordEdge(s, 0, true) <= 4 && recordEdge(s, 0, false) >= -4);
-  // On the fourth day a slide to −30, a step of −1 a reading: judged below, ever rarer.
-  const t0 = 3 * DAY;
+  // Two weeks of readings within ±5 of 0, a reading a minute.
+  const t0 = fillHistory(s, HISTORY_DAYS, () => Math.max(-5, Math.min(5, rng.normal())));
+  assert.ok(recordEdge(s, 0, true) <= 5 && recordEdge(s, 0, false) >= -5);
+  // On the next day a slide to −30, a step of −1 a reading: judged below, ever rarer.
   const slide = Array.from({ length: 30 }, (_, k) => judgeRecord(s, 0, -1 - k, t0 + k * 60));
   assert.ok(slide.every((z) => z <= 0), `${slide}`);
-  assert.ok(slide.at(-1)! < -deviationForRate(5e-6), `the slide's end is rare: ${slide.at(-1)}`);
+  assert.ok(Math.min(...slide) < -deviationForRate(5e-6), `the slide is rare: ${slide}`);
   // The slide is not yet part of the history; the next day it is.
-  assert.ok(recordEdge(s, 0, false) >= -4);
-  judgeRecord(s, 0, 0, 4 * DAY);
+  assert.ok(recordEdge(s, 0, false) >= -5);
+  judgeRecord(s, 0, 0, t0 + DAY);
   assert.equal(recordEdge(s, 0, false), -30);
 });
 
 Deno.test("a reading that stepped beyond its history and stays is judged once that day, then again only when rarer by a sd", () => {
   const s = records(), rng = createRandom(3, 1);
-  for (let i = 0; i < 3 * 1440; i++) judgeRecord(s, 0, rng.normal(), i * 60);
-  const t0 = 3 * DAY;
+  const t0 = fillHistory(s, HISTORY_DAYS, () => rng.normal());
   const judged: number[] = [];
   let last = 0;
   for (let k = 0; k < 1000; k++) {
@@ -88,8 +94,11 @@ Deno.test("a reading that stepped beyond its history and stays is judged once th
 
 Deno.test("records need a history, cannot be read from tied extremes, and forget after four weeks", () => {
   const s = records();
-  // Without event time RECORD_DAY_EVENTS events stand for a day; before RECORD_EVENTS none is judged.
-  for (let i = 0; i < RECORD_DAY_EVENTS; i++) assert.equal(judgeRecord(s, 0, i % 2, NaN), 0);
+  // Without event time RECORD_DAY_EVENTS events stand for a day; none is judged before a first
+  // generation of the history (RECORD_GENERATION_DAYS days and RECORD_EVENTS events) is closed.
+  for (let i = 0; i < HISTORY_DAYS * RECORD_DAY_EVENTS; i++) {
+    assert.equal(judgeRecord(s, 0, i < RECORD_DAY_EVENTS ? 0 : i % 2, NaN), 0);
+  }
   assert.ok(RECORD_EVENTS <= RECORD_DAY_EVENTS);
   // The history's extremes tie at 0 and 1 (a saturated or coarse reading): no tail to read.
   assert.equal(judgeRecord(s, 0, 5, NaN), 0);
@@ -113,11 +122,11 @@ Deno.test("records need a history, cannot be read from tied extremes, and forget
 
 Deno.test("a record's deviation is signed by its side, 0 inside the history, and larger the further beyond", () => {
   const s = records(), rng = createRandom(6, 1);
-  for (let i = 0; i < 5 * 1440; i++) judgeRecord(s, 0, rng.normal(), i * 60);
+  const start = fillHistory(s, HISTORY_DAYS, () => rng.normal()) / DAY;
   const hi = recordEdge(s, 0, true), lo = recordEdge(s, 0, false);
   fc.assert(fc.property(fc.double({ min: 0.01, max: 100, noNaN: true }), (beyond) => {
     // Each on a new day, so no earlier record of the day holds it back.
-    const day = 5 + Math.floor(beyond * 1e3);
+    const day = start + Math.floor(beyond * 1e3);
     const copy = s.slice();
     const up = judgeRecord(copy, 0, hi + beyond, day * DAY);
     const further = judgeRecord(s.slice(), 0, hi + 2 * beyond, day * DAY);
@@ -130,11 +139,25 @@ Deno.test("a record's deviation is signed by its side, 0 inside the history, and
 
 Deno.test("a late event counts in the current day: it neither moves the day back nor lets the day's values into the history", () => {
   const s = records(), rng = createRandom(7, 1);
-  for (let i = 0; i < 3 * 1440; i++) judgeRecord(s, 0, rng.normal(), i * 60);
-  // Day 3: a slide below every value before, with a late event of day 2 among its readings.
-  const t0 = 3 * DAY;
+  const t0 = fillHistory(s, HISTORY_DAYS, () => rng.normal());
+  // A slide below every value before, with a late event of the day before among its readings.
   for (let k = 0; k < 10; k++) judgeRecord(s, 0, -10 - k, t0 + k * 60);
   judgeRecord(s, 0, 0, t0 - 60);
   assert.ok(recordEdge(s, 0, false) > -10, "the day's slide is not yet history");
   assert.ok(judgeRecord(s, 0, -30, t0 + 700) < 0, "the slide still judged against the days before");
+});
+
+Deno.test("a quantity that grows sets no records on the side it grows to; a fall below its history still is one", () => {
+  // Disk usage growing 1 % a day with noise of 0.05 %, read every 5 minutes for 60 days: each day
+  // passes every value before it. Judged on the side it grows to, it alerted about once a day.
+  const s = records(), rng = createRandom(8, 1);
+  const at = (day: number) => 1000 * (1 + 0.01 * day) * (1 + 0.0005 * rng.normal());
+  const judged: number[] = [];
+  for (let i = 0; i < 60 * 288; i++) {
+    const z = judgeRecord(s, 0, at(i / 288), i * 300);
+    if (z !== 0) judged.push(i);
+  }
+  assert.deepEqual(judged, []);
+  // A fall to below its level of the first days: the side it moves away from is judged.
+  assert.ok(judgeRecord(s, 0, 900, 60 * DAY) < -deviationForRate(5e-6));
 });
