@@ -47,6 +47,12 @@
 import { nullDegrees, studentScale } from "./tails.ts";
 import { learnShape, SHAPE_SLOTS, shapeDeviation, startShape } from "./baseline/shape.ts";
 import { addToDay, DAY_SLOTS, startDays } from "./baseline/period.ts";
+import {
+  HOUR_SPREAD_SLOTS,
+  hourWidening,
+  learnHourSpread,
+  startHourSpread,
+} from "./baseline/spread.ts";
 import { clipOf, heldBack, varianceFloor, winsorisedVariance } from "./baseline/noise.ts";
 import { oddStart } from "./baseline/start.ts";
 import {
@@ -205,7 +211,7 @@ export function slotsOf(
   const tail = counts ? EXTREME_SLOTS : 0;
   return HEAD + HOURS[season] + tail + (change ? CHANGE_SLOTS + tail : 0) +
     (recent ? RECENT_SLOTS : 0) + (shape ? SHAPE_SLOTS : 0) + (records ? RECORD_SLOTS : 0) +
-    (days ? DAY_SLOTS : 0);
+    (days ? HOUR_SPREAD_SLOTS + DAY_SLOTS : 0);
 }
 
 /**
@@ -390,7 +396,7 @@ export function createBaselines(
   // records' (`record.ts`) and its day means' (the day's mean against the same weekday's,
   // `period.ts`).
   const recentAt: number[] = [], shapeAt: number[] = [], recordAt: number[] = [];
-  const dayAt: number[] = [];
+  const dayAt: number[] = [], spreadAt: number[] = [];
   const days = o.season !== "none", records = o.records;
   let stride = 0;
   for (let f = 0; f < features; f++) {
@@ -398,7 +404,8 @@ export function createBaselines(
     recentAt.push(stride + slotsOf(o.season, change[f], counts, false, false, false, false));
     shapeAt.push(stride + slotsOf(o.season, change[f], counts, recent[f], false, false, false));
     recordAt.push(stride + slotsOf(o.season, change[f], counts, recent[f], shape, false, false));
-    dayAt.push(stride + slotsOf(o.season, change[f], counts, recent[f], shape, records, false));
+    spreadAt.push(stride + slotsOf(o.season, change[f], counts, recent[f], shape, records, false));
+    dayAt.push(spreadAt[f] + (days ? HOUR_SPREAD_SLOTS : 0));
     stride += slotsOf(o.season, change[f], counts, recent[f], shape, records, days);
   }
   // Each record's last number is the tick it was last seen at. Until the map first fills up
@@ -486,6 +493,7 @@ export function createBaselines(
           hours,
           shape ? shapeAt : [],
           records ? recordAt : [],
+          days ? spreadAt : [],
           days ? dayAt : [],
         );
         if (entities.size >= o.maxEntities) {
@@ -564,7 +572,10 @@ export function createBaselines(
         typical[f] = n > 0 ? forecast : NaN;
         if (actual) actual[f] = NaN;
         const warm = n >= o.warmUp && !Number.isNaN(v);
-        z[f] = warm ? (v - forecast) / Math.sqrt(variance + floor) : NaN;
+        // An hour routinely harder to forecast than the entity's day judges in a wider noise.
+        const hourOfDay = hour % 24, timed = days && hour >= 0;
+        const widen = timed ? hourWidening(s, spreadAt[f], hourOfDay) : 1;
+        z[f] = warm ? (v - forecast) / Math.sqrt((variance + floor) * widen) : NaN;
         if (calibrated) calibrated[f] = NaN;
         if (Number.isNaN(v)) continue;
         const a = Math.abs(z[f]);
@@ -691,6 +702,10 @@ export function createBaselines(
         if (calibrated) calibrated[f] = cal;
         // The reading rate scales the trend's weight, with a season only.
         const rate = days ? eventsPerHour(s, at, ts) : 0;
+        if (timed && warm) {
+          const e = v - forecast;
+          learnHourSpread(s, spreadAt[f], hourOfDay, e * e / (variance + floor), rate);
+        }
         // The value as the level and the hour's offset learn it: an extreme one is held back
         // beyond the clip until the next event says whether it was alone (see heldBack).
         let learned = v;
@@ -815,6 +830,7 @@ function freshSlots(
   hours: number,
   shapes: readonly number[],
   records: readonly number[],
+  spreads: readonly number[],
   days: readonly number[],
 ): Float64Array {
   const s = new Float64Array(stride + 1);
@@ -824,6 +840,7 @@ function freshSlots(
   }
   for (const at of shapes) startShape(s, at);
   for (const at of records) startRecords(s, at);
+  for (const at of spreads) startHourSpread(s, at);
   for (const at of days) startDays(s, at);
   return s;
 }

@@ -1,0 +1,88 @@
+import assert from "node:assert/strict";
+import { createBaselines, createJudgement, deviationForRate } from "../../src/baseline.ts";
+import {
+  HOUR_SPREAD_CAP,
+  HOUR_SPREAD_DAY_WEIGHT,
+  HOUR_SPREAD_FROM,
+  HOUR_SPREAD_SLOTS,
+  hourWidening,
+  learnHourSpread,
+  startHourSpread,
+} from "../../src/baseline/spread.ts";
+import { createRandom } from "../../src/random.ts";
+
+const DAY = 86_400;
+
+Deno.test("business hours on weekdays only stop alerting every week", () => {
+  // 10 sensors read every 5 minutes for 8 weeks, 10 noise sd higher from 8:00 to 18:00 on weekdays
+  // only: the daily profile misses the whole bump on Saturday and again on Monday. Judged in the
+  // entity's one noise those hours alerted 3.6 times a week per sensor.
+  const zStar = deviationForRate(5e-6);
+  const b = createBaselines(1), out = createJudgement(1), rng = createRandom(12, 1);
+  const sensors = 10, weeks = 8;
+  let alerts = 0;
+  for (let t = 0; t < weeks * 7 * DAY; t += 300) {
+    const day = Math.floor(t / DAY), hour = (t % DAY) / 3600;
+    // 1970-01-01 was a Thursday: days 2 and 3 of each week are the weekend.
+    const weekday = (day + 3) % 7 < 5, busy = weekday && hour >= 8 && hour < 18;
+    for (let e = 0; e < sensors; e++) {
+      b.judgeLearn(`s${e}`, [100 + e + (busy ? 10 : 0) + rng.normal()], t, out);
+      if (day >= 14 && out.calibrated[0] >= zStar) alerts++;
+    }
+  }
+  const perWeek = alerts / sensors / (weeks - 2);
+  assert.ok(perWeek <= 1.5, `${perWeek.toFixed(2)} alerts a week per sensor`);
+});
+
+Deno.test("hours no harder to forecast than the rest keep the entity's noise: spikes at any hour are caught", () => {
+  // 20 Gaussian sensors with a daily cycle of 3 sd, read every 5 minutes for 3 weeks, each with a
+  // spike of 7 sd at its own hour on the last day.
+  const zStar = deviationForRate(5e-6);
+  const b = createBaselines(1), out = createJudgement(1), rng = createRandom(13, 1);
+  const sensors = 20, end = 21 * DAY;
+  const spikes = Array.from(
+    { length: sensors },
+    (_, e) => end - DAY + Math.floor(e * 24 / sensors) * 3600 + 1500,
+  );
+  let caught = 0;
+  for (let t = 0; t < end; t += 300) {
+    for (let e = 0; e < sensors; e++) {
+      const spike = t === spikes[e] ? 7 : 0;
+      const v = 50 + e + 3 * Math.sin((2 * Math.PI * t) / DAY) + spike + rng.normal();
+      b.judgeLearn(`s${e}`, [v], t, out);
+      if (spike > 0 && out.calibrated[0] >= zStar) caught++;
+    }
+  }
+  assert.ok(caught >= 18, `${caught} of ${sensors} spikes caught`);
+});
+
+Deno.test("an hour's spread widens the noise only from HOUR_SPREAD_FROM, never narrows it, and learns about a tenth a day at any reading rate", () => {
+  const s = new Float64Array(HOUR_SPREAD_SLOTS);
+  startHourSpread(s, 0);
+  for (let h = 0; h < 24; h++) assert.equal(hourWidening(s, 0, h), 1);
+  s[5] = HOUR_SPREAD_FROM * 0.99;
+  assert.equal(hourWidening(s, 0, 5), 1);
+  s[5] = 0.1;
+  assert.equal(hourWidening(s, 0, 5), 1, "a quiet hour keeps the entity's noise");
+  s[5] = HOUR_SPREAD_FROM * 2;
+  assert.equal(hourWidening(s, 0, 5), HOUR_SPREAD_FROM * 2);
+
+  // A day's visit of an hour with squared errors of 11 moves its mean from 1 by about a tenth of
+  // the way, whether the hour holds 1, 12 or 60 events; an error beyond the cap counts as the cap.
+  for (const rate of [1, 12, 60]) {
+    const t = new Float64Array(HOUR_SPREAD_SLOTS);
+    startHourSpread(t, 0);
+    for (let k = 0; k < rate; k++) learnHourSpread(t, 0, 7, 11, rate);
+    const moved = (t[7] - 1) / 10;
+    assert.ok(Math.abs(moved - HOUR_SPREAD_DAY_WEIGHT) < 0.01, `${rate} an hour: ${moved}`);
+    assert.equal(t[8], 1, "other hours unchanged");
+  }
+  const u = new Float64Array(HOUR_SPREAD_SLOTS);
+  startHourSpread(u, 0);
+  learnHourSpread(u, 0, 0, 1e6, 1);
+  assert.equal(u[0], 1 + HOUR_SPREAD_DAY_WEIGHT * (HOUR_SPREAD_CAP - 1));
+  // Events all at one time (a file replayed with one timestamp) come infinitely often: an hour
+  // learns nothing from them.
+  learnHourSpread(u, 0, 1, 36, Infinity);
+  assert.equal(u[1], 1);
+});
