@@ -12,6 +12,7 @@ import {
 } from "../../src/baseline.ts";
 import { nullDegrees, studentScale } from "../../src/tails.ts";
 import { ODD_RATIO, oddStart } from "../../src/baseline/start.ts";
+import { RECENT_SLOTS } from "../../src/baseline/recent.ts";
 import { countDeviation, logCountChance, logCountTail } from "../../src/baseline/counts.ts";
 import { createRandom, type Random } from "../../src/random.ts";
 import { THRESHOLD_DEFAULTS } from "../../src/defaults.ts";
@@ -525,7 +526,28 @@ Deno.test("a feature's recent level is judged when declared: a lasting shift of 
     without.firstCaught === -1 || without.firstCaught >= 10,
     `caught at event ${without.firstCaught} without it`,
   );
-  assert.equal(withRecent.state.values.length, without.state.values.length + 2);
+  assert.equal(withRecent.state.values.length, without.state.values.length + RECENT_SLOTS);
+});
+
+Deno.test("a shift's recent level is judged in the noise from before the shift: 3.5 sd for 5 events is caught 4 times in 5", () => {
+  // The shift's own first events widened the entity's noise as they came (each adds α·z² to its
+  // variance), and the recent level judged in that noise caught 67 of 100 such shifts within their
+  // first 5 events.
+  const zStar = deviationForRate(5e-6);
+  let caught = 0;
+  for (let seed = 1; seed <= 100; seed++) {
+    const rng = createRandom(seed, 1);
+    const b = createBaselines(1, { recent: [true], season: "none" }), out = createJudgement(1);
+    for (let i = 0; i < 1000; i++) b.judgeLearn("s", [rng.normal()], undefined, out);
+    for (let k = 0; k < 5; k++) {
+      b.judgeLearn("s", [3.5 + rng.normal()], undefined, out);
+      if (out.calibrated[0] >= zStar) {
+        caught++;
+        break;
+      }
+    }
+  }
+  assert.ok(caught >= 80, `${caught} of 100 shifts caught within 5 events`);
 });
 
 Deno.test("on an entity's first day, an hour not seen yet is not flagged for the day's shape", () => {
