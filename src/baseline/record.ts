@@ -160,18 +160,18 @@ export function judgeRecord(s: Float64Array, at: number, v: number, ts: number):
   startDay(s, at, dayOf(s, at, ts));
   let z = 0;
   const n = s[at + FIRST] + s[at + SECOND];
-  // Judged once the older generation holds values (it then holds RECORD_EVENTS at least): the
-  // newer generation's mean from the older's, against the older's range.
-  const oldest = sideOf(at, SECOND, true), range = s[oldest] - s[oldest + RECORD_KEEP];
-  const shift = s[at + FIRST + 1] / s[at + FIRST] - s[at + SECOND + 1] / s[at + SECOND];
+  // Judged once the older generation holds values (it then holds RECORD_EVENTS at least).
   for (let side = s[at + SECOND] > 0 && s[at + FIRST] > 0 ? 0 : 2; side < 2; side++) {
     const high = side === 0, sign = high ? 1 : -1;
     // Inside either generation's 6th most extreme value, inside the history's: most values.
     const last = RECORD_KEEP - 1;
     const newer = s[sideOf(at, FIRST, high) + last], older = s[sideOf(at, SECOND, high) + last];
     if (sign * v <= sign * newer || sign * v <= sign * older) continue;
-    // A side the values moved towards from the older generation to the newer sets records by
-    // its nature (a growing quantity, a counter): not judged.
+    // A side the values moved towards from the older generation to the newer (the newer's mean
+    // beyond the older's by a share of the older's range) sets records by its nature (a growing
+    // quantity, a counter): not judged.
+    const oldest = sideOf(at, SECOND, true), range = s[oldest] - s[oldest + RECORD_KEEP];
+    const shift = s[at + FIRST + 1] / s[at + FIRST] - s[at + SECOND + 1] / s[at + SECOND];
     if (sign * shift > RECORD_TREND_SHARE * range) continue;
     tailOf(s, at, high);
     const u = TAIL[0], excess = TAIL[1];
