@@ -96,8 +96,10 @@ export interface PipelineOptions {
 export type Feature = string;
 
 /**
- * Version of {@link ModelState}: 14 since a baseline keeps its entity's extremes of the weeks
- * before its day (`baseline/record.ts`); 13 kept how its hourly profile is read
+ * Version of {@link ModelState}: 17 since a baseline's recent level keeps the noise from before a
+ * run of errors (`baseline/recent.ts`); 16 kept each hour's spread (`baseline/spread.ts`); 15
+ * kept each generation's sum of values among the records; 14 kept the entity's extremes of the
+ * weeks before its day (`baseline/record.ts`); 13 kept how its hourly profile is read
  * (`baseline/profile.ts`); 12 kept the least and largest value seen and
  * the state from before an excursion under way (`baseline/excursion.ts`); 11 kept a count's
  * dispersion (`baseline/counts.ts`); 10 kept the entity's first value (`baseline/start.ts`), 9 added the

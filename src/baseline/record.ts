@@ -37,6 +37,7 @@
  * @module
  */
 import { deviationForLogTail } from "../tails.ts";
+import { DAY_SEC } from "./period.ts";
 
 /** Values beyond the threshold `u` whose mean excess is the tail's scale. */
 export const RECORD_TOP = 5;
@@ -73,7 +74,6 @@ export const RECORD_DAY_EVENTS = 1000;
  * one of a day (0.995), beyond 0.2 one time in 20.
  */
 export const RECORD_TREND_SHARE = 0.2;
-const DAY = 86_400;
 
 /**
  * Per block: its events, their sum, then its largest values (descending) and least (ascending).
@@ -200,7 +200,7 @@ export function judgeRecord(s: Float64Array, at: number, v: number, ts: number):
 
 /** The day of event time `ts` (its UTC day number), or of the events counted without one. */
 function dayOf(s: Float64Array, at: number, ts: number): number {
-  if (Number.isFinite(ts)) return Math.floor(ts / DAY);
+  if (Number.isFinite(ts)) return Math.floor(ts / DAY_SEC);
   // Without event time: a day is RECORD_DAY_EVENTS events.
   const day = s[at + DAY_INDEX];
   return s[at + TODAY] >= RECORD_DAY_EVENTS || Number.isNaN(day) ? (day || 0) + 1 : day;
