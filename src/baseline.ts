@@ -49,6 +49,7 @@ import { learnShape, SHAPE_SLOTS, shapeDeviation, startShape } from "./baseline/
 import { addToDay, DAY_SLOTS, startDays } from "./baseline/period.ts";
 import {
   HOUR_SPREAD_SLOTS,
+  hourNoise,
   hourWidening,
   learnHourSpread,
   startHourSpread,
@@ -704,7 +705,8 @@ export function createBaselines(
         const rate = days ? eventsPerHour(s, at, ts) : 0;
         if (timed && warm) {
           const e = v - forecast;
-          learnHourSpread(s, spreadAt[f], hourOfDay, e * e / (variance + floor), rate);
+          const noise = hourNoise(s, spreadAt[f], ts!, variance);
+          learnHourSpread(s, spreadAt[f], hourOfDay, e * e / (noise + floor), rate);
         }
         // The value as the level and the hour's offset learn it: an extreme one is held back
         // beyond the clip until the next event says whether it was alone (see heldBack).

@@ -96,8 +96,9 @@ export interface PipelineOptions {
 export type Feature = string;
 
 /**
- * Version of {@link ModelState}: 17 since a baseline's recent level keeps the noise from before a
- * run of errors (`baseline/recent.ts`); 16 kept each hour's spread (`baseline/spread.ts`); 15
+ * Version of {@link ModelState}: 18 since a baseline's hours' spreads keep the noise their current
+ * visit began in (`baseline/spread.ts`); 17 kept the recent level's noise from before a run of
+ * errors (`baseline/recent.ts`); 16 kept each hour's spread (`baseline/spread.ts`); 15
  * kept each generation's sum of values among the records; 14 kept the entity's extremes of the
  * weeks before its day (`baseline/record.ts`); 13 kept how its hourly profile is read
  * (`baseline/profile.ts`); 12 kept the least and largest value seen and
@@ -106,7 +107,7 @@ export type Feature = string;
  * held-back excess and the gaps between events, 8 the day means (the day's mean against the same
  * weekday's, `baseline/period.ts`), 7 the drift.
  */
-export const MODEL_STATE_VERSION = 17;
+export const MODEL_STATE_VERSION = 18;
 
 /** The learned state of the model: forest masses, threshold, events scored, and what they fit. */
 export interface ModelState {

@@ -6,7 +6,9 @@
  * alerted every day.
  *
  * Each hour of the day keeps the running mean of its events' squared forecast errors in the
- * entity's noise (each capped at {@link HOUR_SPREAD_CAP}, as the noise winsorises), learned with
+ * noise the hour began in ({@link hourNoise}: a routine burst widens the entity's noise as it
+ * comes, so measured in the noise of the moment it hid itself), each capped at
+ * {@link HOUR_SPREAD_CAP}, as the noise winsorises, learned with
  * weight {@link HOUR_SPREAD_DAY_WEIGHT} a day whatever the reading rate, from 1 (the entity's own
  * noise). An hour whose mean has reached {@link HOUR_SPREAD_FROM} judges its deviations in the
  * noise widened by that mean; the noise is never narrowed (an hour quieter than the rest keeps
@@ -19,8 +21,13 @@
  */
 import { CLIP } from "./noise.ts";
 
-/** Numbers kept per feature: one per hour of the day. */
-export const HOUR_SPREAD_SLOTS = 24;
+/**
+ * Numbers kept per feature: one per hour of the day, then the hour of event time (Unix hours) the
+ * entity's current visit began in and the noise's variance at its first event ({@link hourNoise}).
+ */
+export const HOUR_SPREAD_SLOTS = 26;
+/** Slots of the current visit's hour and the variance at its first event, after the 24 means. */
+const VISIT = 24;
 /**
  * Weight of a day's events in an hour's mean (about its last 10 days): a one-off incident of an
  * hour widens that hour for days, a routine one keeps it wide.
@@ -38,9 +45,29 @@ export const HOUR_SPREAD_FROM = 3;
 /** Cap of a squared error an hour learns ({@link CLIP} sd squared). */
 export const HOUR_SPREAD_CAP = CLIP * CLIP;
 
-/** Writes a new entity's spreads at `s[at …]`: every hour at the entity's noise (1). */
+/** Writes a new entity's spreads at `s[at …]`: every hour at the entity's noise (1), no visit yet. */
 export function startHourSpread(s: Float64Array, at: number): void {
-  s.fill(1, at, at + HOUR_SPREAD_SLOTS);
+  s.fill(1, at, at + VISIT);
+  s[at + VISIT] = NaN;
+  s[at + VISIT + 1] = NaN;
+}
+
+/**
+ * The variance an event's squared error is learned in by its hour: the narrower of the entity's
+ * noise now (`variance`) and its noise at the first event of the current visit of the hour (the
+ * hour of event time `ts`, Unix seconds), which it records at a visit's first event. A nightly
+ * job whose start wanders by minutes widens the noise with its first readings, so in the noise of
+ * the moment its hours' means stayed at 1.6 and 2.5 and never reached {@link HOUR_SPREAD_FROM};
+ * in the noise the hour began in they do.
+ */
+export function hourNoise(s: Float64Array, at: number, ts: number, variance: number): number {
+  const visit = Math.floor(ts / 3600);
+  if (s[at + VISIT] !== visit) {
+    s[at + VISIT] = visit;
+    s[at + VISIT + 1] = variance;
+    return variance;
+  }
+  return Math.min(variance, s[at + VISIT + 1]);
 }
 
 /** The factor (≥ 1) the noise's variance is widened by at hour of day `hour` (0–23). */
