@@ -575,7 +575,7 @@ export function createBaselines(
         const warm = n >= o.warmUp && !Number.isNaN(v);
         // An hour routinely harder to forecast than the entity's day judges in a wider noise.
         const hourOfDay = hour % 24, timed = days && hour >= 0;
-        const widen = timed ? hourWidening(s, spreadAt[f], hourOfDay) : 1;
+        const widen = timed ? hourWidening(s, spreadAt[f], hourOfDay, u) : 1;
         z[f] = warm ? (v - forecast) / Math.sqrt((variance + floor) * widen) : NaN;
         if (calibrated) calibrated[f] = NaN;
         if (Number.isNaN(v)) continue;
@@ -624,8 +624,20 @@ export function createBaselines(
           learnShape(s, shapeAt[f], z[f]);
         }
         if (warm && counts) {
-          const c = calibrateExtreme(s, at + HEAD + hours, n - o.warmUp, a, cal, v - forecast);
-          if (counted) cal = c;
+          // Extremes are counted and judged in the entity's own noise, before an hour's widening:
+          // the widening may lower a deviation's calibrated value, never lift it above what the
+          // deviation's recurrence allows (a routine 9-sd burst, widened to 5 sd, fell under the
+          // extremes' first edge and alerted).
+          const own = a * Math.sqrt(widen), equivalent = widen > 1 && !count ? scale(own) : cal;
+          const c = calibrateExtreme(
+            s,
+            at + HEAD + hours,
+            n - o.warmUp,
+            own,
+            equivalent,
+            v - forecast,
+          );
+          if (counted) cal = Math.min(cal, c);
         }
         // A one-sided feature: a judgement on the other side decides nothing.
         const side = sides[f];

@@ -10,9 +10,10 @@
  * comes, so measured in the noise of the moment it hid itself), each capped at
  * {@link HOUR_SPREAD_CAP}, as the noise winsorises, learned with
  * weight {@link HOUR_SPREAD_DAY_WEIGHT} a day whatever the reading rate, from 1 (the entity's own
- * noise). An hour whose mean has reached {@link HOUR_SPREAD_FROM} judges its deviations in the
- * noise widened by that mean; the noise is never narrowed (an hour quieter than the rest keeps
- * the entity's noise, so Gaussian readings stay at their target). Its slots are an entity's state
+ * noise). An hour whose mean, or the nearer neighbouring hour's, has reached
+ * {@link HOUR_SPREAD_FROM} judges its deviations in the noise widened by the larger
+ * ({@link hourWidening}); the noise is never narrowed (an hour quieter than the rest keeps the
+ * entity's noise, so Gaussian readings stay at their target). Its slots are an entity's state
  * as the level's are: an excursion's end puts back the spreads from before it.
  *
  * State: {@link HOUR_SPREAD_SLOTS} numbers in the caller's `Float64Array`; pure functions.
@@ -70,9 +71,20 @@ export function hourNoise(s: Float64Array, at: number, ts: number, variance: num
   return Math.min(variance, s[at + VISIT + 1]);
 }
 
-/** The factor (≥ 1) the noise's variance is widened by at hour of day `hour` (0–23). */
-export function hourWidening(s: Float64Array, at: number, hour: number): number {
-  const mean = s[at + hour];
+/**
+ * The factor (≥ 1) the noise's variance is widened by at a time `u` of the way through hour of day
+ * `hour` (0–23; 0 at its start): the larger mean of the hour and the nearer neighbouring hour (the
+ * one before in its first half, the one after in its second, as the profile is read between
+ * hours), when that reaches {@link HOUR_SPREAD_FROM}. A burst whose start wanders by minutes around
+ * an hour's turn falls in one hour some days and in the other the rest, so neither hour's mean need
+ * reach the bar: read on its own, the hour a nightly job at 2:00 ± 20 minutes starts in on half the
+ * nights alerted on most of them. Both neighbours at any time widened that job's hours further
+ * (0.20 alerts a week instead of 2.0) but also the hour after a routinely wide one: a day whose
+ * morning climb did not come was no longer caught that morning.
+ */
+export function hourWidening(s: Float64Array, at: number, hour: number, u: number): number {
+  const nearer = s[at + (u < 0.5 ? hour + 23 : hour + 1) % 24];
+  const mean = Math.max(s[at + hour], nearer);
   return mean >= HOUR_SPREAD_FROM ? mean : 1;
 }
 

@@ -40,7 +40,9 @@ Deno.test("a nightly job whose start wanders by minutes stops alerting every nig
   // 10 sensors read every minute for 6 weeks; each night a job raises them 8 noise sd for 30
   // minutes from 2:00 ± 20 minutes. The job's first readings widen the entity's noise, so measured
   // in the noise of the moment its hours' spreads stayed under HOUR_SPREAD_FROM: 15.5 alerts a week
-  // per sensor after two weeks (14.3 here). In the noise each hour began in they pass it: 4.5.
+  // per sensor after two weeks (14.3 here). In the noise each hour began in they pass it (4.5), and
+  // the half of the hour before the job nearer to it, which the job starts in on half the nights,
+  // is read in its wider noise too: 2.9.
   const zStar = deviationForRate(5e-6);
   const b = createBaselines(1), out = createJudgement(1), rng = createRandom(14, 1);
   const sensors = 10, weeks = 6;
@@ -56,7 +58,7 @@ Deno.test("a nightly job whose start wanders by minutes stops alerting every nig
     }
   }
   const perWeek = alerts / sensors / (weeks - 2);
-  assert.ok(perWeek <= 6, `${perWeek.toFixed(2)} alerts a week per sensor`);
+  assert.ok(perWeek <= 3.7, `${perWeek.toFixed(2)} alerts a week per sensor`);
 });
 
 Deno.test("an hour's errors are measured in the narrower of the noise now and the noise its visit began in", () => {
@@ -95,13 +97,35 @@ Deno.test("hours no harder to forecast than the rest keep the entity's noise: sp
 Deno.test("an hour's spread widens the noise only from HOUR_SPREAD_FROM, never narrows it, and learns about a tenth a day at any reading rate", () => {
   const s = new Float64Array(HOUR_SPREAD_SLOTS);
   startHourSpread(s, 0);
-  for (let h = 0; h < 24; h++) assert.equal(hourWidening(s, 0, h), 1);
+  for (let h = 0; h < 24; h++) assert.equal(hourWidening(s, 0, h, 0.5), 1);
   s[5] = HOUR_SPREAD_FROM * 0.99;
-  assert.equal(hourWidening(s, 0, 5), 1);
+  assert.equal(hourWidening(s, 0, 5, 0.5), 1);
   s[5] = 0.1;
-  assert.equal(hourWidening(s, 0, 5), 1, "a quiet hour keeps the entity's noise");
+  assert.equal(hourWidening(s, 0, 5, 0.5), 1, "a quiet hour keeps the entity's noise");
   s[5] = HOUR_SPREAD_FROM * 2;
-  assert.equal(hourWidening(s, 0, 5), HOUR_SPREAD_FROM * 2);
+  assert.equal(hourWidening(s, 0, 5, 0.5), HOUR_SPREAD_FROM * 2);
+  assert.equal(hourWidening(s, 0, 5, 0), HOUR_SPREAD_FROM * 2);
+  // The nearer neighbour's half is read in its wider noise too (a burst that wanders across the
+  // hour's turn); the farther half and hours further off are not.
+  assert.equal(
+    hourWidening(s, 0, 4, 0.5),
+    HOUR_SPREAD_FROM * 2,
+    "the second half of the hour before",
+  );
+  assert.equal(hourWidening(s, 0, 4, 0.49), 1);
+  assert.equal(
+    hourWidening(s, 0, 6, 0.49),
+    HOUR_SPREAD_FROM * 2,
+    "the first half of the hour after",
+  );
+  assert.equal(hourWidening(s, 0, 6, 0.5), 1);
+  assert.equal(hourWidening(s, 0, 3, 0.9), 1);
+  assert.equal(hourWidening(s, 0, 7, 0), 1);
+  s[5] = 1;
+  s[23] = HOUR_SPREAD_FROM * 3;
+  assert.equal(hourWidening(s, 0, 0, 0.1), HOUR_SPREAD_FROM * 3, "across midnight");
+  assert.equal(hourWidening(s, 0, 22, 0.9), HOUR_SPREAD_FROM * 3);
+  assert.equal(hourWidening(s, 0, 0, 0.6), 1);
 
   // A day's visit of an hour with squared errors of 11 moves its mean from 1 by about a tenth of
   // the way, whether the hour holds 1, 12 or 60 events; an error beyond the cap counts as the cap.
@@ -121,4 +145,28 @@ Deno.test("an hour's spread widens the noise only from HOUR_SPREAD_FROM, never n
   // learns nothing from them.
   learnHourSpread(u, 0, 1, 36, Infinity);
   assert.equal(u[1], 1);
+});
+
+Deno.test("an hour's widening never lifts a routine burst above what its recurrence allows", () => {
+  // 10 readers of an idle quantity (0 most of the time, so its extremes are judged by their own
+  // recurrence), read every 5 minutes for 6 weeks; from 9:00 to 12:00 busy, with bursts of 5–10
+  // times the busy readings now and then, every day. The busy hours' spread widens their noise, and
+  // a burst the recurrence judges routine in the entity's noise (in NAB's key-hold counter: 9.2 sd,
+  // calibrated to 2.8) fell under the extremes' first edge (7 sd) in the widened noise, was judged
+  // as Gaussian and alerted (4.95 sd there): 6.3 alerts a week per reader in the busy hours, 0.9 now.
+  const zStar = deviationForRate(5e-6);
+  const b = createBaselines(1), out = createJudgement(1), rng = createRandom(21, 1);
+  const readers = 10, weeks = 6;
+  let alerts = 0;
+  for (let t = 0; t < weeks * 7 * DAY; t += 300) {
+    const hour = (t % DAY) / 3600, busy = hour >= 9 && hour < 12;
+    for (let e = 0; e < readers; e++) {
+      let v = rng.next() < (busy ? 0.6 : 0.1) ? 0.01 + 0.03 * rng.next() : 0;
+      if (busy && rng.next() < 0.08) v = 0.1 + 0.1 * rng.next();
+      b.judgeLearn(`r${e}`, [v], t, out);
+      if (t >= 14 * DAY && busy && out.calibrated[0] >= zStar) alerts++;
+    }
+  }
+  const perWeek = alerts / readers / (weeks - 2);
+  assert.ok(perWeek <= 2.5, `${perWeek.toFixed(2)} alerts a week per reader in the busy hours`);
 });
