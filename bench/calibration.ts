@@ -9,6 +9,7 @@
  * with the Gaussian tail alone (`calibration_gaussian_ratio_<rate>=`, what the deviations would
  * give if their noise were known exactly) and with the recent level judged too, as the built-in
  * sensor contract does (`calibration_recent_ratio_<rate>=`: an event alerts when either does),
+ * with the change since the previous event judged too (`calibration_change_ratio_<rate>=`),
  * and alerting on the high side only (`calibration_high_ratio_<rate>=`: about half the target).
  *
  * Then Gaussian readings every 5 minutes with no cycle (100 sensors, 30,000 readings, judged after
@@ -156,6 +157,8 @@ export function benchCalibration(): Promise<void> {
   const level = countAlerts({}, zStar);
   // The built-in sensor contract's judgements: the level and the recent level.
   const recent = countAlerts({ recent: [true] }, zStar);
+  // A feature whose change since the previous event is judged too (at its share of the target).
+  const change = countAlerts({ change: [true] }, zStar);
   // A feature that alerts on its high side only.
   const high = countAlerts({ alertOn: ["high"] }, zStar);
   report("calibration_judged", level.judged);
@@ -166,6 +169,10 @@ export function benchCalibration(): Promise<void> {
     report(
       `calibration_recent_ratio_${name}`,
       (recent.calibrated[k] / recent.judged / rate).toFixed(3),
+    );
+    report(
+      `calibration_change_ratio_${name}`,
+      (change.calibrated[k] / change.judged / rate).toFixed(3),
     );
     report(`calibration_high_ratio_${name}`, (high.calibrated[k] / high.judged / rate).toFixed(3));
   });

@@ -80,6 +80,7 @@ const KNOTS: Float64Array = (() => {
 })();
 const LINEAR_END = 800;
 const scales = new Map<number, Float64Array>();
+const shares = new Map<number, Float64Array>();
 
 /**
  * The Gaussian-equivalent of a deviation under Student's t with `nu` degrees of freedom: maps
@@ -102,6 +103,33 @@ export function studentScale(nu: number): (z: number) => number {
     if (!(a < far)) {
       return Number.isNaN(a) ? NaN : Math.sqrt(values[last] ** 2 + 2 * nu * Math.log(a / far));
     }
+    const k = a < 8
+      ? Math.floor(a * 100)
+      : LINEAR_END + Math.floor(Math.log(a / 8) / Math.log(1.01));
+    const lo = Math.min(k, last - 1), z0 = KNOTS[lo], z1 = KNOTS[lo + 1];
+    return values[lo] + (values[lo + 1] - values[lo]) * ((a - z0) / (z1 - z0));
+  };
+}
+
+/**
+ * A Gaussian equivalent weighed at `share` (0 < share ≤ 1) of the target: maps `c` to the deviation
+ * whose two-sided Gaussian tail is that of `c` over `share` (0 where that reaches 1), so a
+ * judgement that runs beside others spends only its share of the false alerts. Increasing, below
+ * `c`; interpolated in a table built once per `share`, on {@link studentScale}'s knots.
+ */
+export function shareScale(share: number): (c: number) => number {
+  if (!(share > 0 && share <= 1)) throw new RangeError(`share must be in (0, 1], got ${share}`);
+  const lnShare = Math.log(share);
+  let table = shares.get(share);
+  if (!table) {
+    table = KNOTS.map((z) => deviationForLogTail(logErfc(z / Math.SQRT2) - lnShare));
+    shares.set(share, table);
+  }
+  const values = table, last = KNOTS.length - 1, far = KNOTS[last];
+  return (c: number): number => {
+    const a = Math.abs(c);
+    // Far out the tail's ratio is a constant shift of the square: z'² ≈ c² + 2 ln share.
+    if (!(a < far)) return Number.isNaN(a) ? NaN : Math.sqrt(a * a + 2 * lnShare);
     const k = a < 8
       ? Math.floor(a * 100)
       : LINEAR_END + Math.floor(Math.log(a / 8) / Math.log(1.01));

@@ -495,6 +495,39 @@ Deno.test("with the change judged, the return from a spike is not a second jump"
   assert.ok(back < zStar, `the return does not: ${back}`);
 });
 
+Deno.test("with the change judged, the return after anomalies in a row is no jump, nor the second value of a step", () => {
+  const zStar = deviationForRate(5e-6);
+  let x = 7;
+  const uniform = () => (x = (x * 16807) % 2147483647) / 2147483647;
+  const normal = () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
+  const b = createBaselines(1, { change: [true], season: "none" });
+  const out = createJudgement(1);
+  const judge = (v: number) => {
+    b.judgeLearn("s", [v], undefined, out);
+    return { calibrated: out.calibrated[0], basis: BASES[out.basis[0]], typical: out.typical[0] };
+  };
+  for (let i = 0; i < 2000; i++) judge(normal());
+  // Two anomalies in a row, on either side, then normal readings: measured from the second
+  // anomaly, the first two normal readings were each a jump (the seed stream's sensors: 101 false
+  // alerts in 2 × 50,000 events).
+  for (const [a, c] of [[25, -50], [30, 32], [-40, 25]]) {
+    judge(a + normal());
+    judge(c + normal());
+    for (let k = 0; k < 3; k++) {
+      const back = judge(normal());
+      assert.ok(back.calibrated < zStar, `return ${k} after ${a}, ${c}: ${back.calibrated}`);
+    }
+    for (let i = 0; i < 200; i++) judge(normal());
+  }
+  // A lasting step alerts at its first value; its next values are changes from the previous one,
+  // not from before the step (which judged the second value as a jump too).
+  assert.ok(judge(20 + normal()).calibrated >= zStar, "the step alerts");
+  for (let i = 0; i < 50; i++) {
+    const j = judge(20 + normal());
+    assert.ok(!(j.basis === "change" && j.calibrated >= zStar), `value ${i + 2} of the step`);
+  }
+});
+
 Deno.test("a feature's recent level is judged when declared: a lasting shift of 2.5 noise units is caught within 10 events", () => {
   const zStar = deviationForRate(1e-6);
   // A Gaussian reading (σ = 1, Box–Muller over a fixed LCG), then a shift of +2.5σ that lasts.

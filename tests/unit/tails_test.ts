@@ -5,6 +5,7 @@ import {
   erfc,
   logStudentTail,
   nullDegrees,
+  shareScale,
   studentScale,
 } from "../../src/tails.ts";
 
@@ -50,4 +51,24 @@ Deno.test("the Gaussian tail and its inverse agree, down to tails below floating
   const far = deviationForLogTail(-2000);
   assert.ok(far > 62 && far < 64, `${far}`);
   assert.throws(() => deviationForRate(0), /rate must be in \(0, 1\), got 0/);
+});
+
+Deno.test("a judgement weighed at a share of the target: its tail divided by the share, 0 where that reaches 1", () => {
+  const whole = shareScale(1), quarter = shareScale(0.25);
+  for (const c of [0.5, 2, 4.56, 7.3, 20, 300]) {
+    assert.ok(Math.abs(whole(c) - c) < 1e-3, `share 1 keeps ${c}: ${whole(c)}`);
+  }
+  // The default target's deviation, at a quarter of it: the deviation of four times the rate.
+  const c = deviationForRate(5e-6);
+  assert.ok(Math.abs(quarter(c) - deviationForRate(2e-5)) < 1e-3, `${quarter(c)}`);
+  assert.equal(quarter(0.1), 0, "a tail of 0.92, four times over, is no deviation");
+  let last = -1;
+  for (let k = 0; k <= 2000; k++) {
+    const v = quarter(k / 10);
+    assert.ok(v >= last && v <= k / 10, `increasing, below its argument at ${k / 10}`);
+    last = v;
+  }
+  // Beyond the table: the square shifted by 2 ln(share), still finite and increasing.
+  assert.ok(Math.abs(quarter(2e4) - Math.sqrt(4e8 + 2 * Math.log(0.25))) < 1e-6);
+  assert.throws(() => shareScale(0), /share must be in \(0, 1\], got 0/);
 });
