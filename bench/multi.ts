@@ -5,8 +5,9 @@
  * events is flagged; a flagged event outside every injection is a false alert.
  *
  * Lines: `multi_<mode>_precision=`, `multi_<mode>_recall=`, per kind `multi_<mode>_recall_<kind>=`,
- * the same for `change` (the default mode with each feature's change since the previous event
- * judged too) and `level_only` (without the built-in contract's recent level), and `multi_precision=` / `multi_recall=` for the default mode.
+ * the same for `no_change` (the default mode without the built-in contract's judgement of each
+ * feature's change since the previous event) and `level_only` (without it and without the recent
+ * level: the level alone), and `multi_precision=` / `multi_recall=` for the default mode.
  * `MULTI_BASELINE_OPTIONS` (JSON of `BaselineOptions`, e.g. `{"extremes":"shape"}`) sets the
  * baselines' options of every run, `TARGET_FALSE_ALERT_RATE` its target rate.
  *
@@ -80,15 +81,18 @@ export async function benchMulti(): Promise<void> {
     ...THRESHOLD_MODES.map((
       mode,
     ): [string, PipelineOptions] => [mode, { threshold: { mode, ...target } }]),
-    // The default mode with each feature's change since the previous event judged too, and
-    // without the built-in contract's recent level (the level alone).
-    ["change", {
+    // The default mode without the built-in contract's change since the previous event, and
+    // without it and the recent level (the level alone).
+    ["no_change", {
       threshold: target,
-      contract: { ...builtin, features: builtin.features.map((f) => ({ ...f, change: true })) },
+      contract: { ...builtin, features: builtin.features.map((f) => ({ ...f, change: false })) },
     }],
     ["level_only", {
       threshold: target,
-      contract: { ...builtin, features: builtin.features.map((f) => ({ ...f, recent: false })) },
+      contract: {
+        ...builtin,
+        features: builtin.features.map((f) => ({ ...f, change: false, recent: false })),
+      },
     }],
   ];
   for (const [label, options] of runs) {

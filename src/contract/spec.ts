@@ -584,10 +584,17 @@ export function seedContract(r: SeedRanges): Contract {
         default: "OK",
       },
     ],
-    // Sensor readings: each one's recent level is judged too (a lasting shift of a few noise units).
+    // Sensor readings: each one's recent level (a lasting shift of a few noise units) and its
+    // change since the sensor's previous reading (a jump) are judged too.
     features: [
-      { field: "value", min: r.valueMin, max: r.valueMax, recent: true },
-      { field: "temperature", min: r.temperatureMin, max: r.temperatureMax, recent: true },
+      { field: "value", min: r.valueMin, max: r.valueMax, recent: true, change: true },
+      {
+        field: "temperature",
+        min: r.temperatureMin,
+        max: r.temperatureMax,
+        recent: true,
+        change: true,
+      },
     ],
     builtin: true,
   };
