@@ -497,9 +497,7 @@ Deno.test("with the change judged, the return from a spike is not a second jump"
 
 Deno.test("with the change judged, the return after anomalies in a row is no jump, nor the second value of a step", () => {
   const zStar = deviationForRate(5e-6);
-  let x = 7;
-  const uniform = () => (x = (x * 16807) % 2147483647) / 2147483647;
-  const normal = () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
+  const rng = createRandom(7, 0), normal = () => rng.normal();
   const b = createBaselines(1, { change: [true], season: "none" });
   const out = createJudgement(1);
   const judge = (v: number) => {
