@@ -212,7 +212,10 @@ Deno.test("contract check, json-schema and infer from the command line", async (
   assert.match(check.stdout, /contract payments version 1: valid/);
   assert.match(check.stdout, /checks: +schema, required, .*enum_currency.*range_amount, freshness/);
   const iot = await run(["contract", "check", `${ROOT}iot-sensor.yaml`]);
-  assert.match(iot.stdout, /features: value \[-100, 100\] \(\+ change, recent level\), temperature/);
+  assert.match(
+    iot.stdout,
+    /features: value \[-100, 100\] \(\+ change, recent level\), temperature/,
+  );
   const schema = await run(["contract", "json-schema", `${ROOT}payments.yaml`]);
   const parsed = JSON.parse(schema.stdout);
   assert.equal(parsed.properties.currency.enum.length, 5);
