@@ -82,6 +82,13 @@ const LINEAR_END = 800;
 const scales = new Map<number, Float64Array>();
 const shares = new Map<number, Float64Array>();
 
+/** `values` (one per knot) interpolated linearly at `a`, 0 ≤ a < the last knot. */
+function onKnots(values: Float64Array, a: number): number {
+  const k = a < 8 ? Math.floor(a * 100) : LINEAR_END + Math.floor(Math.log(a / 8) / Math.log(1.01));
+  const lo = Math.min(k, KNOTS.length - 2), z0 = KNOTS[lo], z1 = KNOTS[lo + 1];
+  return values[lo] + (values[lo + 1] - values[lo]) * ((a - z0) / (z1 - z0));
+}
+
 /**
  * The Gaussian-equivalent of a deviation under Student's t with `nu` degrees of freedom: maps
  * `|z|` to the deviation whose two-sided Gaussian tail is `P(|T| > |z|)`. Increasing, below `|z|`;
@@ -103,11 +110,7 @@ export function studentScale(nu: number): (z: number) => number {
     if (!(a < far)) {
       return Number.isNaN(a) ? NaN : Math.sqrt(values[last] ** 2 + 2 * nu * Math.log(a / far));
     }
-    const k = a < 8
-      ? Math.floor(a * 100)
-      : LINEAR_END + Math.floor(Math.log(a / 8) / Math.log(1.01));
-    const lo = Math.min(k, last - 1), z0 = KNOTS[lo], z1 = KNOTS[lo + 1];
-    return values[lo] + (values[lo + 1] - values[lo]) * ((a - z0) / (z1 - z0));
+    return onKnots(values, a);
   };
 }
 
@@ -130,11 +133,7 @@ export function shareScale(share: number): (c: number) => number {
     const a = Math.abs(c);
     // Far out the tail's ratio is a constant shift of the square: z'² ≈ c² + 2 ln share.
     if (!(a < far)) return Number.isNaN(a) ? NaN : Math.sqrt(a * a + 2 * lnShare);
-    const k = a < 8
-      ? Math.floor(a * 100)
-      : LINEAR_END + Math.floor(Math.log(a / 8) / Math.log(1.01));
-    const lo = Math.min(k, last - 1), z0 = KNOTS[lo], z1 = KNOTS[lo + 1];
-    return values[lo] + (values[lo + 1] - values[lo]) * ((a - z0) / (z1 - z0));
+    return onKnots(values, a);
   };
 }
 

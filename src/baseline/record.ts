@@ -100,10 +100,13 @@ export function startRecords(s: Float64Array, at: number): void {
   s[at + DAY_INDEX] = NaN;
   s[at + GENERATION_START] = NaN;
   s[at + JUDGED_HIGH] = s[at + JUDGED_LOW] = 0;
-  for (const b of [TODAY, FIRST, SECOND]) {
-    s[at + b] = s[at + b + 1] = 0;
-    s.fill(NaN, at + b + 2, at + b + BLOCK);
-  }
+  for (const b of [TODAY, FIRST, SECOND]) clearBlock(s, at, b);
+}
+
+/** Empties block `block` at `s[at …]`: no events, a sum of 0, no extremes. */
+function clearBlock(s: Float64Array, at: number, block: number): void {
+  s[at + block] = s[at + block + 1] = 0;
+  s.fill(NaN, at + block + 2, at + block + BLOCK);
 }
 
 /** Where a block's side starts: `high`, its largest values, else its least. */
@@ -231,8 +234,7 @@ function mergeBlock(s: Float64Array, at: number, from: number, to: number): void
       insert(s, dst, s[src + k], sign);
     }
   }
-  s[at + from] = s[at + from + 1] = 0;
-  s.fill(NaN, at + from + 2, at + from + BLOCK);
+  clearBlock(s, at, from);
 }
 
 /** Starts day `day` when it is later than the current one (see {@link judgeRecord}). */
@@ -249,8 +251,7 @@ function startDay(s: Float64Array, at: number, day: number): void {
       // The newer generation is full (or there is none yet): it becomes the older one. It holds
       // RECORD_EVENTS events at least, so an hourly reading's history can be judged too.
       if (s[at + FIRST] > 0) {
-        s[at + SECOND] = s[at + SECOND + 1] = 0;
-        s.fill(NaN, at + SECOND + 2, at + SECOND + BLOCK);
+        clearBlock(s, at, SECOND);
         mergeBlock(s, at, FIRST, SECOND);
       }
       s[at + GENERATION_START] = Number.isNaN(current) ? day : current;

@@ -14,25 +14,42 @@ import { createRandom } from "../../src/random.ts";
 
 const DAY = 86_400;
 
+/**
+ * Alerts a week per entity at the default target after their first two weeks: `entities` entities
+ * read every `step` seconds for `weeks` weeks, entity `e`'s reading at `t` from `reading(t, e)`
+ * (called in time order, entity by entity); only alerts at times where `counted(t)` are counted.
+ */
+function alertsPerWeek(
+  entities: number,
+  weeks: number,
+  step: number,
+  reading: (t: number, e: number) => number,
+  counted: (t: number) => boolean = () => true,
+): number {
+  const zStar = deviationForRate(5e-6);
+  const b = createBaselines(1), out = createJudgement(1);
+  let alerts = 0;
+  for (let t = 0; t < weeks * 7 * DAY; t += step) {
+    for (let e = 0; e < entities; e++) {
+      b.judgeLearn(`e${e}`, [reading(t, e)], t, out);
+      if (t >= 14 * DAY && counted(t) && out.calibrated[0] >= zStar) alerts++;
+    }
+  }
+  return alerts / entities / (weeks - 2);
+}
+
 Deno.test("business hours on weekdays only stop alerting every week", () => {
   // 10 sensors read every 5 minutes for 8 weeks, 10 noise sd higher from 8:00 to 18:00 on weekdays
   // only: the daily profile misses the whole bump on Saturday and again on Monday. Judged in the
   // entity's one noise those hours alerted 3.6 times a week per sensor; with spreads measured in
-  // the noise of the moment, 0.85 (the bump's first readings widened it); now about 0.05.
-  const zStar = deviationForRate(5e-6);
-  const b = createBaselines(1), out = createJudgement(1), rng = createRandom(12, 1);
-  const sensors = 10, weeks = 8;
-  let alerts = 0;
-  for (let t = 0; t < weeks * 7 * DAY; t += 300) {
+  // the noise of the moment, 0.85 (the bump's first readings widened it); now 0.02.
+  const rng = createRandom(12, 1);
+  const perWeek = alertsPerWeek(10, 8, 300, (t, e) => {
     const day = Math.floor(t / DAY), hour = (t % DAY) / 3600;
     // 1970-01-01 was a Thursday: days 2 and 3 of each week are the weekend.
     const weekday = (day + 3) % 7 < 5, busy = weekday && hour >= 8 && hour < 18;
-    for (let e = 0; e < sensors; e++) {
-      b.judgeLearn(`s${e}`, [100 + e + (busy ? 10 : 0) + rng.normal()], t, out);
-      if (day >= 14 && out.calibrated[0] >= zStar) alerts++;
-    }
-  }
-  const perWeek = alerts / sensors / (weeks - 2);
+    return 100 + e + (busy ? 10 : 0) + rng.normal();
+  });
   assert.ok(perWeek <= 0.5, `${perWeek.toFixed(2)} alerts a week per sensor`);
 });
 
@@ -43,21 +60,13 @@ Deno.test("a nightly job whose start wanders by minutes stops alerting every nig
   // per sensor after two weeks (14.3 here). In the noise each hour began in they pass it (4.5), and
   // the half of the hour before the job nearer to it, which the job starts in on half the nights,
   // is read in its wider noise too: 2.9.
-  const zStar = deviationForRate(5e-6);
-  const b = createBaselines(1), out = createJudgement(1), rng = createRandom(14, 1);
-  const sensors = 10, weeks = 6;
-  const start = new Float64Array(sensors);
-  let alerts = 0;
-  for (let t = 0; t < weeks * 7 * DAY; t += 60) {
+  const rng = createRandom(14, 1), start = new Float64Array(10);
+  const perWeek = alertsPerWeek(10, 6, 60, (t, e) => {
     const minute = (t % DAY) / 60;
-    for (let e = 0; e < sensors; e++) {
-      if (minute === 0) start[e] = 120 - 20 + 40 * rng.next();
-      const job = minute >= start[e] && minute < start[e] + 30 ? 8 : 0;
-      b.judgeLearn(`s${e}`, [50 + e + job + rng.normal()], t, out);
-      if (t >= 14 * DAY && out.calibrated[0] >= zStar) alerts++;
-    }
-  }
-  const perWeek = alerts / sensors / (weeks - 2);
+    if (minute === 0) start[e] = 120 - 20 + 40 * rng.next();
+    const job = minute >= start[e] && minute < start[e] + 30 ? 8 : 0;
+    return 50 + e + job + rng.normal();
+  });
   assert.ok(perWeek <= 3.7, `${perWeek.toFixed(2)} alerts a week per sensor`);
 });
 
@@ -154,19 +163,12 @@ Deno.test("an hour's widening never lifts a routine burst above what its recurre
   // a burst the recurrence judges routine in the entity's noise (in NAB's key-hold counter: 9.2 sd,
   // calibrated to 2.8) fell under the extremes' first edge (7 sd) in the widened noise, was judged
   // as Gaussian and alerted (4.95 sd there): 6.3 alerts a week per reader in the busy hours, 0.9 now.
-  const zStar = deviationForRate(5e-6);
-  const b = createBaselines(1), out = createJudgement(1), rng = createRandom(21, 1);
-  const readers = 10, weeks = 6;
-  let alerts = 0;
-  for (let t = 0; t < weeks * 7 * DAY; t += 300) {
-    const hour = (t % DAY) / 3600, busy = hour >= 9 && hour < 12;
-    for (let e = 0; e < readers; e++) {
-      let v = rng.next() < (busy ? 0.6 : 0.1) ? 0.01 + 0.03 * rng.next() : 0;
-      if (busy && rng.next() < 0.08) v = 0.1 + 0.1 * rng.next();
-      b.judgeLearn(`r${e}`, [v], t, out);
-      if (t >= 14 * DAY && busy && out.calibrated[0] >= zStar) alerts++;
-    }
-  }
-  const perWeek = alerts / readers / (weeks - 2);
+  const rng = createRandom(21, 1);
+  const busy = (t: number) => (t % DAY) / 3600 >= 9 && (t % DAY) / 3600 < 12;
+  const perWeek = alertsPerWeek(10, 6, 300, (t) => {
+    let v = rng.next() < (busy(t) ? 0.6 : 0.1) ? 0.01 + 0.03 * rng.next() : 0;
+    if (busy(t) && rng.next() < 0.08) v = 0.1 + 0.1 * rng.next();
+    return v;
+  }, busy);
   assert.ok(perWeek <= 2.5, `${perWeek.toFixed(2)} alerts a week per reader in the busy hours`);
 });
