@@ -20,20 +20,22 @@
  * filling, a counter; 100 sensors, 60 days, judged after their first 3:
  * `calibration_growth_<sd a day>_ratio_<rate>=`), and noise that is not
  * Gaussian (100 sensors, 30,000 minutes, judged after each sensor's first
- * 5,000 events, when `shape` extremes have learned it): Student's t with 5 degrees of freedom,
- * Laplace, log-normal (σ 0.3 of the log) and exponential, with the defaults
- * (`calibration_<noise>_ratio_<rate>=`) and with `extremes: "shape"`
- * (`calibration_<noise>_shape_ratio_<rate>=`), at 1e-4 and the default rate.
+ * 5,000 events, when the default `shape` extremes have learned it): Student's t with 5 degrees
+ * of freedom, Laplace, log-normal (σ 0.3 of the log) and exponential, with the defaults
+ * (`calibration_<noise>_ratio_<rate>=`) and with `extremes: "coarse"`, the default before, which
+ * judges such noise as Gaussian (`calibration_<noise>_coarse_ratio_<rate>=`), at 1e-4 and the
+ * default rate.
  *
  * Then quantities that vary by factors around each sensor's own level (20 to 500, 100 sensors,
  * 30,000 minutes, a daily cycle of ±50 %, judged after 5,000): log-normal (σ 0.5 of the log) and
  * gamma (shape 2) factors, as they are (`calibration_multiplicative_<spread>_ratio_<rate>=`), as
- * they are with `extremes: "shape"` (`calibration_multiplicative_<spread>_shape_ratio_<rate>=`),
+ * they are with `extremes: "coarse"` (`calibration_multiplicative_<spread>_coarse_ratio_<rate>=`),
  * on a feature's log scale (`calibration_multiplicative_<spread>_log_ratio_<rate>=`), and on it
- * with `extremes: "shape"` (`calibration_multiplicative_<spread>_log_shape_ratio_<rate>=`) or
+ * with `extremes: "coarse"` (`calibration_multiplicative_<spread>_log_coarse_ratio_<rate>=`) or
  * alerting on the high side only (`calibration_multiplicative_<spread>_log_high_ratio_<rate>=`);
  * and what each costs: the share of spikes 10 and 20 times the usual value caught at the default
- * rate, one per sensor (`calibration_multiplicative_<spread>_[shape_|log_|log_shape_]caught_<k>x=`).
+ * rate, one per sensor
+ * (`calibration_multiplicative_<spread>_[coarse_|log_|log_coarse_]caught_<k>x=`).
  *
  * Then counts (100 sensors, 30,000 minutes, judged after their first day): Poisson counts of
  * mean 0.2, 1 and 5 with a daily cycle of ±50 % (`calibration_count_<mean>_ratio_<rate>=`, at 1e-4
@@ -205,21 +207,21 @@ export function benchCalibration(): Promise<void> {
   }
   for (const noise of ["t5", "laplace", "lognormal", "exponential"]) {
     const size = { noise, sensors: 100, readings: 30_000, skip: 5_000 };
-    const fixed = countAlerts({}, tailZ, size);
-    const shaped = countAlerts({ extremes: "shape" }, tailZ, size);
+    const shaped = countAlerts({}, tailZ, size);
+    const coarse = countAlerts({ extremes: "coarse" }, tailZ, size);
     tails.forEach((rate, k) => {
       const name = rateName(rate);
       const ratio = (c: Float64Array, judged: number) => (c[k] / judged / rate).toFixed(3);
-      report(`calibration_${noise}_ratio_${name}`, ratio(fixed.calibrated, fixed.judged));
-      report(`calibration_${noise}_shape_ratio_${name}`, ratio(shaped.calibrated, shaped.judged));
+      report(`calibration_${noise}_ratio_${name}`, ratio(shaped.calibrated, shaped.judged));
+      report(`calibration_${noise}_coarse_ratio_${name}`, ratio(coarse.calibrated, coarse.judged));
     });
   }
   for (const spread of Object.keys(FACTORS)) {
     const size = { spread, sensors: 100, readings: 30_000, skip: 5_000 };
     const linear = countAlerts({}, tailZ, size);
-    const linearShape = countAlerts({ extremes: "shape" }, tailZ, size);
+    const linearCoarse = countAlerts({ extremes: "coarse" }, tailZ, size);
     const log = countAlerts({}, tailZ, { ...size, scale: "log" });
-    const logShape = countAlerts({ extremes: "shape" }, tailZ, { ...size, scale: "log" });
+    const logCoarse = countAlerts({ extremes: "coarse" }, tailZ, { ...size, scale: "log" });
     const logHigh = countAlerts({ alertOn: ["high"] }, tailZ, { ...size, scale: "log" });
     tails.forEach((rate, k) => {
       const name = rateName(rate);
@@ -229,16 +231,16 @@ export function benchCalibration(): Promise<void> {
         ratio(linear.calibrated, linear.judged),
       );
       report(
-        `calibration_multiplicative_${spread}_shape_ratio_${name}`,
-        ratio(linearShape.calibrated, linearShape.judged),
+        `calibration_multiplicative_${spread}_coarse_ratio_${name}`,
+        ratio(linearCoarse.calibrated, linearCoarse.judged),
       );
       report(
         `calibration_multiplicative_${spread}_log_ratio_${name}`,
         ratio(log.calibrated, log.judged),
       );
       report(
-        `calibration_multiplicative_${spread}_log_shape_ratio_${name}`,
-        ratio(logShape.calibrated, logShape.judged),
+        `calibration_multiplicative_${spread}_log_coarse_ratio_${name}`,
+        ratio(logCoarse.calibrated, logCoarse.judged),
       );
       report(
         `calibration_multiplicative_${spread}_log_high_ratio_${name}`,
@@ -266,9 +268,9 @@ export function benchCalibration(): Promise<void> {
   // What calibration costs: spikes of a quantity that varies by factors caught at the default rate.
   const settings: [string, BaselineOptions, Scale][] = [
     ["", {}, "linear"],
-    ["shape_", { extremes: "shape" }, "linear"],
+    ["coarse_", { extremes: "coarse" }, "linear"],
     ["log_", {}, "log"],
-    ["log_shape_", { extremes: "shape" }, "log"],
+    ["log_coarse_", { extremes: "coarse" }, "log"],
   ];
   for (const spread of Object.keys(FACTORS)) {
     for (const [label, options, scale] of settings) {
@@ -292,7 +294,7 @@ export function benchCalibration(): Promise<void> {
  * Share of spikes `factor` times the usual value caught at `zStar` among quantities that vary by
  * `spread` factors (as in {@link countAlerts}), through baselines with `options` on `scale`: 100
  * sensors of 5,000 minutes (levels 20 to 500, a daily cycle of ±50 %), one spike each at a random
- * minute from the 4,000th (after the 3,000 events `shape` learns over).
+ * minute from the 4,000th (after the 3,000 events the `shape` extremes learn over).
  */
 function factorsCaught(
   spread: string,

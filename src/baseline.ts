@@ -31,10 +31,10 @@
  * against the same Gaussian `z*` at the rate it really occurs. With `extremes` other than
  * `gaussian`, an extreme deviation whose size the entity has shown before is judged at the rate
  * it shows it (`baseline/extremes.ts`): for every entity with `learn`, for an entity whose values
- * repeat {@link COARSE_REPEATS} of the time or more with `coarse` (the default). With `shape`,
- * as with `coarse`, and besides every entity's level deviations are judged by the shape of its
- * own deviations (`baseline/shape.ts`); a calibrated deviation is never raised by it, only
- * lowered. The alert decision uses the calibrated deviation; the raw one is what an alert shows.
+ * repeat {@link COARSE_REPEATS} of the time or more with `coarse` and `shape` (the default). With
+ * `shape`, besides, the level deviations of every other entity are judged by the shape of its own
+ * deviations (`baseline/shape.ts`); a calibrated deviation is never raised by it, only lowered.
+ * The alert decision uses the calibrated deviation; the raw one is what an alert shows.
  *
  * State is a few numbers per entity and feature ({@link slotsOf}: level, trend, variance, events
  * seen, the repeats', the drift's, the hourly offsets, the extremes' counts, the change's, the
@@ -135,8 +135,8 @@ export interface BaselineOptions {
    * `learn`: extreme deviations (≥ 7 sd) are weighed by how often that entity has shown them, so
    * a spike size that keeps recurring stops alerting (see the module doc); `coarse`: `learn` for
    * an entity whose values repeat {@link COARSE_REPEATS} of the time or more, `gaussian` for the
-   * others; `shape`: `coarse`, and each entity's level deviations judged by the skew and tail
-   * weight of its own (see the module doc), for skewed or heavy-tailed noise. Default: `coarse`.
+   * others; `shape`: `coarse`, and the others' level deviations judged by the skew and tail
+   * weight of their own (see the module doc), for skewed or heavy-tailed noise. Default: `shape`.
    */
   extremes?: Extremes;
   /**
@@ -246,7 +246,7 @@ export const BASELINE_DEFAULTS: Required<Omit<BaselineOptions, "alertOn">> = {
   season: "daily",
   change: [],
   recent: [],
-  extremes: "coarse",
+  extremes: "shape",
   records: true,
 };
 
@@ -619,8 +619,10 @@ export function createBaselines(
         // Learned after it is judged: a burst does not excuse itself.
         if (whole) learnDispersion(s, at + DISPERSION, v - mean, mean, n + 1);
         if (warm && shape) {
-          // The entity's own skew and tail weight can only lower the deviation's equivalent.
-          cal = Math.min(cal, shapeDeviation(s, shapeAt[f], z[f]));
+          // The entity's own skew and tail weight can only lower the deviation's equivalent; a
+          // coarse entity's (mostly one value, and bursts) is no Tukey's h, and its extremes'
+          // recurrence judges it instead.
+          if (!counted) cal = Math.min(cal, shapeDeviation(s, shapeAt[f], z[f]));
           learnShape(s, shapeAt[f], z[f]);
         }
         if (warm && counts) {

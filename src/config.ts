@@ -315,7 +315,7 @@ export const SETTINGS = {
     allowed: `one of ${EXTREMES_MODES.join(", ")}`,
     schema: z.string().trim().toLowerCase().pipe(oneOf(EXTREMES_MODES)),
     doc:
-      "`coarse`: as `learn` for an entity whose values repeat the previous one a quarter of the time or more (counts, coarse or idle readings), as `gaussian` for the others; `gaussian`: every deviation is judged in the entity's own noise; `learn`: a spike size an entity keeps showing (7 sd or more, recurring) stops alerting for it, for streams whose bursts are routine; `shape`: as `coarse`, and each entity's deviations judged by the skew and tail weight of its own (learned over about 3,000 of its events), so skewed or heavy-tailed noise (latencies, CPU) alerts near the target rate; it also learns anomalies that are a few percent of an entity's events as its tail",
+      "`shape`: each entity's deviations judged by the skew and tail weight of its own (learned over about 3,000 of its events), so skewed or heavy-tailed noise (latencies, CPU, amounts) alerts near the target rate, and an entity whose values repeat the previous one a quarter of the time or more (counts, coarse or idle readings) judged as with `learn`; it also learns anomalies that are a few percent of an entity's events as its tail; `coarse` (the default before): as `shape` without the skew and tail weight, every finely varying reading judged as if its noise were Gaussian; `gaussian`: every deviation is judged in the entity's own noise as if Gaussian; `learn`: a spike size an entity keeps showing (7 sd or more, recurring) stops alerting for it, for streams whose bursts are routine",
   },
   maxEntities: {
     env: "MAX_ENTITIES",

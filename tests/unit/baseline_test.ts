@@ -438,7 +438,9 @@ Deno.test("a weekly profile learns weekdays apart from weekends; a state of anot
   assert.throws(
     () => createBaselines(1, { season: "daily" }, weekly.state),
     new RegExp(
-      `expected ${slotsOf("daily", false, true)} each \\(season daily, extremes coarse\\)`,
+      `expected ${
+        slotsOf("daily", false, true, false, true)
+      } each \\(season daily, extremes shape\\)`,
     ),
   );
 });
