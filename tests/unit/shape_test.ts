@@ -93,3 +93,39 @@ Deno.test("with `shape` extremes the state holds 5 more numbers per feature and 
     /extremes coarse/,
   );
 });
+
+Deno.test("learned on Gaussian noise, a 5-sd deviation keeps about its size: the tail weight is read less its own estimate's noise", () => {
+  // The tail weight `h` estimated from Gaussian noise wanders by about 0.01; read as it is, a 5-sd
+  // deviation was judged as low as 4.0 (under the default's z* of 4.56) for some entities.
+  const rng = createRandom(9, 1);
+  let least = Infinity;
+  for (let e = 0; e < 200; e++) {
+    const s = new Float64Array(SHAPE_SLOTS);
+    startShape(s, 0);
+    for (let i = 0; i < 10_000; i++) learnShape(s, 0, rng.normal());
+    least = Math.min(least, shapeDeviation(s, 0, 5), shapeDeviation(s, 0, -5));
+  }
+  assert.ok(least >= 4.75, `the least of 200 entities' 5-sd deviations: ${least}`);
+});
+
+Deno.test("an idle counter's bursts are judged by their recurrence, not by its shape: a burst far beyond its usual ones alerts", () => {
+  // A count idle at 0, with bursts of 1–5 on 5 % of its readings, then one of 40.
+  const zStar = deviationForRate(5e-6);
+  const judged = (extremes: "shape" | "coarse") => {
+    const b = createBaselines(1, { extremes });
+    const out = createJudgement(1);
+    const rng = createRandom(10, 1);
+    let normal = 0;
+    for (let i = 0; i < 6_000; i++) {
+      const v = rng.next() < 0.05 ? Math.round(1 + 4 * rng.next()) : 0;
+      b.judgeLearn("keys", [v], i * 300, out);
+      if (i >= 3_000 && out.calibrated[0] >= zStar) normal++;
+    }
+    b.judgeLearn("keys", [40], 6_000 * 300, out);
+    return { normal, burst: out.calibrated[0] };
+  };
+  const shape = judged("shape"), coarse = judged("coarse");
+  assert.equal(shape.normal, 0, "its usual bursts do not alert");
+  assert.ok(shape.burst >= zStar, `the burst of 40: ${shape.burst} (z* ${zStar})`);
+  assert.equal(shape.burst, coarse.burst, "judged as `coarse` judges it");
+});
