@@ -390,6 +390,12 @@ export function createBaselines(
   const countsAlways = o.extremes === "learn";
   const shape = o.extremes === "shape";
   const scale = studentScale(nullDegrees(o.alpha));
+  // A young entity's noise is an estimate from its few events: its deviations are judged on the
+  // t tail of as many degrees of freedom as those hold (tables built once, on first use).
+  const matureAt = Math.ceil((2 - o.alpha) / o.alpha);
+  const youngScales: ((z: number) => number)[] = [];
+  const scaleOf = (n: number) =>
+    n >= matureAt ? scale : (youngScales[n] ??= studentScale(nullDegrees(o.alpha, n)));
   const driftScale = studentScale(DRIFT_DEGREES);
   // Where each feature's numbers start; the stride is an entity's whole record.
   const offsets: number[] = [];
@@ -615,7 +621,8 @@ export function createBaselines(
         const spread = count
           ? Math.max(variance, dispersedVariance(s, at + DISPERSION, mean))
           : variance;
-        let cal = !warm ? NaN : count ? countDeviation(v, mean, spread) : scale(a);
+        const levelScale = warm ? scaleOf(n) : scale;
+        let cal = !warm ? NaN : count ? countDeviation(v, mean, spread) : levelScale(a);
         // Learned after it is judged: a burst does not excuse itself.
         if (whole) learnDispersion(s, at + DISPERSION, v - mean, mean, n + 1);
         if (warm && shape) {
@@ -630,7 +637,8 @@ export function createBaselines(
           // the widening may lower a deviation's calibrated value, never lift it above what the
           // deviation's recurrence allows (a routine 9-sd burst, widened to 5 sd, fell under the
           // extremes' first edge and alerted).
-          const own = a * Math.sqrt(widen), equivalent = widen > 1 && !count ? scale(own) : cal;
+          const own = a * Math.sqrt(widen),
+            equivalent = widen > 1 && !count ? levelScale(own) : cal;
           const c = calibrateExtreme(
             s,
             at + HEAD + hours,

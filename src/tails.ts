@@ -59,10 +59,12 @@ export function deviationForLogTail(logTail: number): number {
  * the `(2 − α) / α` errors an exponentially weighted variance holds, the 0.8 for the forecast's
  * own error. Fitted on Gaussian sensors (200 entities, a daily cycle, one event a minute, 10⁷
  * judged events): with α = 0.02 their rates of deviations from 3.5 to 5.1 sd were within ±4 % of
- * t with 80 degrees of freedom (without a daily profile, t with about 110).
+ * t with 80 degrees of freedom (without a daily profile, t with about 110). A young entity's
+ * noise is the plain mean of its first errors (weight `1/n` until that falls to α): from `events`
+ * of them it holds no more than that many, so the degrees of freedom are 0.8 of the fewer.
  */
-export function nullDegrees(alpha: number): number {
-  return 0.8 * (2 - alpha) / alpha;
+export function nullDegrees(alpha: number, events = Infinity): number {
+  return 0.8 * Math.min(events, (2 - alpha) / alpha);
 }
 
 /** `ln P(|T| > t)` for Student's t with `nu` degrees of freedom, `t ≥ 0`. */

@@ -350,7 +350,9 @@ Deno.test("with extremes learned, a spike size an entity keeps showing stops ale
     for (let i = 0; i < 500; i++) {
       const r = step(10 + noise());
       if (!Number.isNaN(r.z)) {
-        assert.equal(r.calibrated, equivalent(r.z), "under 7 sd: the raw one's null equivalent");
+        // The i-th event: a young entity's noise is an estimate from its i events.
+        const eq = i >= 99 ? equivalent : studentScale(nullDegrees(BASELINE_DEFAULTS.alpha, i));
+        assert.equal(r.calibrated, eq(r.z), "under 7 sd: the raw one's null equivalent");
       }
     }
     // A burst every 50 events, far out.
@@ -1042,4 +1044,30 @@ Deno.test("a weekly profile read every 5 minutes learns each hour of the week as
   // At 0.35 an event, an hour of the week kept its last few readings: 7:00 was forecast at
   // about 8:00's value, and the climb's start alerted most days (40 in these 4 weeks).
   assert.ok(alerts <= 1, `${alerts} alerts in 4 weeks`);
+});
+
+Deno.test("a young entity's events alert at about the target: its noise is judged as an estimate from its few events", () => {
+  // 10,000 Gaussian entities, 20 at a time, each judged from its 30th to its 59th event (after
+  // the warm-up), at 1e-3. Judged on the mature entity's t tail (80 degrees of freedom) they
+  // alerted at 2.5 × the target.
+  const rate = 1e-3, zStar = deviationForRate(rate);
+  const b = createBaselines(1, { maxEntities: 100 });
+  const out = createJudgement(1), rng = createRandom(5, 1);
+  let judged = 0, alerts = 0;
+  for (let g = 0; g < 10_000; g += 20) {
+    for (let i = 0; i < 60; i++) {
+      for (let e = g; e < g + 20; e++) {
+        b.judgeLearn(`e${e}`, [50 + (e % 50) + rng.normal()], (g * 60 + i) * 300, out);
+        if (Number.isNaN(out.calibrated[0])) continue;
+        judged++;
+        if (out.calibrated[0] >= zStar) alerts++;
+      }
+    }
+  }
+  assert.equal(judged, 10_000 * 30);
+  const ratio = alerts / judged / rate;
+  assert.ok(
+    ratio > 0.8 && ratio < 1.9,
+    `the first 30 judged events of each: ${ratio} × the target`,
+  );
 });

@@ -37,6 +37,9 @@ Deno.test("a deviation's Gaussian equivalent: the identity for many degrees of f
   assert.ok(Number.isNaN(eighty(NaN)));
   // At the baselines' default weight, 1e-6 of the null lies beyond 5.30 sd, not 4.89.
   assert.equal(nullDegrees(0.02), 0.8 * 99);
+  // A young entity's noise, from its first 30 events, holds 30 errors at most.
+  assert.equal(nullDegrees(0.02, 30), 0.8 * 30);
+  assert.equal(nullDegrees(0.02, 500), 0.8 * 99);
   const z = 5.3;
   assert.ok(Math.abs(eighty(z) - deviationForRate(1e-6)) < 0.02, `${eighty(z)}`);
   assert.throws(() => studentScale(0), /degrees of freedom must be a finite number > 0, got 0/);
