@@ -44,7 +44,7 @@
  *
  * @module
  */
-import { nullDegrees, studentScale } from "./tails.ts";
+import { nullDegrees, studentScale, youngDegrees } from "./tails.ts";
 import { learnShape, SHAPE_SLOTS, shapeDeviation, startShape } from "./baseline/shape.ts";
 import { addToDay, DAY_SLOTS, startDays } from "./baseline/period.ts";
 import {
@@ -391,11 +391,16 @@ export function createBaselines(
   const shape = o.extremes === "shape";
   const scale = studentScale(nullDegrees(o.alpha));
   // A young entity's noise is an estimate from its few events: its deviations are judged on the
-  // t tail of as many degrees of freedom as those hold (tables built once, on first use).
-  const matureAt = Math.ceil((2 - o.alpha) / o.alpha);
-  const youngScales: ((z: number) => number)[] = [];
-  const scaleOf = (n: number) =>
-    n >= matureAt ? scale : (youngScales[n] ??= studentScale(nullDegrees(o.alpha, n)));
+  // t tail of as many degrees of freedom as those hold (`youngDegrees`; tables built on first use).
+  const matureAt = (2 - o.alpha) / o.alpha;
+  const youngScales = new Map<number, (z: number) => number>();
+  const scaleOf = (n: number) => {
+    if (n >= matureAt) return scale;
+    const nu = youngDegrees(o.alpha, n);
+    let young = youngScales.get(nu);
+    if (!young) youngScales.set(nu, young = studentScale(nu));
+    return young;
+  };
   const driftScale = studentScale(DRIFT_DEGREES);
   // Where each feature's numbers start; the stride is an entity's whole record.
   const offsets: number[] = [];

@@ -67,6 +67,16 @@ export function nullDegrees(alpha: number, events = Infinity): number {
   return 0.8 * Math.min(events, (2 - alpha) / alpha);
 }
 
+/**
+ * Degrees of freedom of a young entity's deviations, from its `events` (fewer than the
+ * `(2 − α)/α` a mature noise holds): {@link nullDegrees} rounded down to a quarter octave
+ * (`2^(k/4)`), so that a few scale tables serve every age (about 4 per doubling, whatever `α`),
+ * each judging a tail no lighter than that age's own.
+ */
+export function youngDegrees(alpha: number, events: number): number {
+  return 2 ** (Math.floor(4 * Math.log2(nullDegrees(alpha, events))) / 4);
+}
+
 /** `ln P(|T| > t)` for Student's t with `nu` degrees of freedom, `t ≥ 0`. */
 export function logStudentTail(t: number, nu: number): number {
   // P(|T| > t) = I_x(ν/2, 1/2), x = ν / (ν + t²): the regularised incomplete beta.

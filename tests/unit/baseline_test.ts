@@ -10,7 +10,7 @@ import {
   erfc,
   slotsOf,
 } from "../../src/baseline.ts";
-import { nullDegrees, studentScale } from "../../src/tails.ts";
+import { nullDegrees, studentScale, youngDegrees } from "../../src/tails.ts";
 import { ODD_RATIO, oddStart } from "../../src/baseline/start.ts";
 import { RECENT_SLOTS } from "../../src/baseline/recent.ts";
 import { countDeviation, logCountChance, logCountTail } from "../../src/baseline/counts.ts";
@@ -351,7 +351,7 @@ Deno.test("with extremes learned, a spike size an entity keeps showing stops ale
       const r = step(10 + noise());
       if (!Number.isNaN(r.z)) {
         // The i-th event: a young entity's noise is an estimate from its i events.
-        const eq = i >= 99 ? equivalent : studentScale(nullDegrees(BASELINE_DEFAULTS.alpha, i));
+        const eq = i >= 99 ? equivalent : studentScale(youngDegrees(BASELINE_DEFAULTS.alpha, i));
         assert.equal(r.calibrated, eq(r.z), "under 7 sd: the raw one's null equivalent");
       }
     }

@@ -7,6 +7,7 @@ import {
   nullDegrees,
   shareScale,
   studentScale,
+  youngDegrees,
 } from "../../src/tails.ts";
 
 Deno.test("Student's t tails match the closed forms of 1 and 2 degrees of freedom and a table value", () => {
@@ -40,6 +41,10 @@ Deno.test("a deviation's Gaussian equivalent: the identity for many degrees of f
   // A young entity's noise, from its first 30 events, holds 30 errors at most.
   assert.equal(nullDegrees(0.02, 30), 0.8 * 30);
   assert.equal(nullDegrees(0.02, 500), 0.8 * 99);
+  // Rounded down to a quarter octave: 24 → 2^4.5; a handful of tables for any weight.
+  assert.equal(youngDegrees(0.02, 30), 2 ** 4.5);
+  const ages = new Set(Array.from({ length: 1_999_000 }, (_, n) => youngDegrees(1e-6, n + 1)));
+  assert.ok(ages.size <= 4 * 21 + 1, `${ages.size} tables`);
   const z = 5.3;
   assert.ok(Math.abs(eighty(z) - deviationForRate(1e-6)) < 0.02, `${eighty(z)}`);
   assert.throws(() => studentScale(0), /degrees of freedom must be a finite number > 0, got 0/);
