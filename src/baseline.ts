@@ -669,7 +669,9 @@ export function createBaselines(
             o,
             counts,
             counted,
-            scale,
+            // Its noise, like the level's, is the plain mean of its first changes: a young
+            // entity's is judged on a young t tail.
+            levelScale,
             floor,
           );
           if (c && c.calibrated > cal && side * c.z >= 0) {

@@ -77,9 +77,15 @@ export function judgeChange(
     if (!afterExtreme) s[at + 1] = from;
     s[at + 2] = 1;
   } else s[at + 2] = afterExtreme ? since + 1 : 0;
-  s[at] = n === 1
-    ? d * d
-    : winsorisedVariance(variance, d, o.alpha, clipOf(n, o.warmUp, variance), floor);
+  // The plain mean of the first changes' squares (weight 1/n until that falls to α), as the
+  // level's noise: a young entity's change noise is not one change's square fading for 50 events.
+  s[at] = n === 1 ? d * d : winsorisedVariance(
+    variance,
+    d,
+    Math.max(o.alpha, 1 / n),
+    clipOf(n, o.warmUp, variance),
+    floor,
+  );
   return judged;
 }
 
