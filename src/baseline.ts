@@ -393,14 +393,7 @@ export function createBaselines(
   // A young entity's noise is an estimate from its few events: its deviations are judged on the
   // t tail of as many degrees of freedom as those hold (`youngDegrees`; tables built on first use).
   const matureAt = (2 - o.alpha) / o.alpha;
-  const youngScales = new Map<number, (z: number) => number>();
-  const scaleOf = (n: number) => {
-    if (n >= matureAt) return scale;
-    const nu = youngDegrees(o.alpha, n);
-    let young = youngScales.get(nu);
-    if (!young) youngScales.set(nu, young = studentScale(nu));
-    return young;
-  };
+  const scaleOf = (n: number) => n >= matureAt ? scale : studentScale(youngDegrees(o.alpha, n));
   const driftScale = studentScale(DRIFT_DEGREES);
   // Where each feature's numbers start; the stride is an entity's whole record.
   const offsets: number[] = [];

@@ -91,8 +91,9 @@ const KNOTS: Float64Array = (() => {
   return Float64Array.from(out);
 })();
 const LINEAR_END = 800;
-const scales = new Map<number, Float64Array>();
-const shares = new Map<number, Float64Array>();
+/** The scales built so far, by degrees of freedom and by share: each is built once. */
+const scales = new Map<number, (z: number) => number>();
+const shares = new Map<number, (c: number) => number>();
 
 /** `values` (one per knot) interpolated linearly at `a`, 0 ≤ a < the last knot. */
 function onKnots(values: Float64Array, a: number): number {
@@ -104,26 +105,27 @@ function onKnots(values: Float64Array, a: number): number {
 /**
  * The Gaussian-equivalent of a deviation under Student's t with `nu` degrees of freedom: maps
  * `|z|` to the deviation whose two-sided Gaussian tail is `P(|T| > |z|)`. Increasing, below `|z|`;
- * interpolated in a table built once per `nu` (error < 0.001 sd to 8 sd); beyond 10⁴ sd it grows as
+ * interpolated in a table built once per `nu` (the same function for the same `nu`; error < 0.001 sd
+ * to 8 sd); beyond 10⁴ sd it grows as
  * `√(2ν ln z)`, as the t tail's Gaussian equivalent does.
  */
 export function studentScale(nu: number): (z: number) => number {
   if (!(nu > 0) || !Number.isFinite(nu)) {
     throw new RangeError(`degrees of freedom must be a finite number > 0, got ${nu}`);
   }
-  let table = scales.get(nu);
-  if (!table) {
-    table = KNOTS.map((z) => deviationForLogTail(logStudentTail(z, nu)));
-    scales.set(nu, table);
-  }
-  const values = table, last = KNOTS.length - 1, far = KNOTS[last];
-  return (z: number): number => {
+  const built = scales.get(nu);
+  if (built) return built;
+  const values = KNOTS.map((z) => deviationForLogTail(logStudentTail(z, nu)));
+  const last = KNOTS.length - 1, far = KNOTS[last];
+  const scale = (z: number): number => {
     const a = Math.abs(z);
     if (!(a < far)) {
       return Number.isNaN(a) ? NaN : Math.sqrt(values[last] ** 2 + 2 * nu * Math.log(a / far));
     }
     return onKnots(values, a);
   };
+  scales.set(nu, scale);
+  return scale;
 }
 
 /**
@@ -134,19 +136,19 @@ export function studentScale(nu: number): (z: number) => number {
  */
 export function shareScale(share: number): (c: number) => number {
   if (!(share > 0 && share <= 1)) throw new RangeError(`share must be in (0, 1], got ${share}`);
+  const built = shares.get(share);
+  if (built) return built;
   const lnShare = Math.log(share);
-  let table = shares.get(share);
-  if (!table) {
-    table = KNOTS.map((z) => deviationForLogTail(logErfc(z / Math.SQRT2) - lnShare));
-    shares.set(share, table);
-  }
-  const values = table, last = KNOTS.length - 1, far = KNOTS[last];
-  return (c: number): number => {
+  const values = KNOTS.map((z) => deviationForLogTail(logErfc(z / Math.SQRT2) - lnShare));
+  const far = KNOTS[KNOTS.length - 1];
+  const scale = (c: number): number => {
     const a = Math.abs(c);
     // Far out the tail's ratio is a constant shift of the square: z'² ≈ c² + 2 ln share.
     if (!(a < far)) return Number.isNaN(a) ? NaN : Math.sqrt(a * a + 2 * lnShare);
     return onKnots(values, a);
   };
+  shares.set(share, scale);
+  return scale;
 }
 
 /** `ln Γ(x)` for `x > 0` (Lanczos, g = 7, n = 9). */

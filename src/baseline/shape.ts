@@ -49,6 +49,8 @@ export const SHAPE_TAIL_NOISE = 0.03;
 /** Standard normal deviates of the inner and outer quantiles. */
 const N1 = deviationForRate(2 * (1 - SHAPE_INNER));
 const N2 = deviationForRate(2 * (1 - SHAPE_OUTER));
+/** `ln(N2 / N1)` and `N2² − N1²`: a Gaussian side's log spread of its quantiles, and `h`'s divisor. */
+const LOG_SPREAD = Math.log(N2 / N1), SQUARES = N2 * N2 - N1 * N1;
 const density = (n: number) => Math.exp(-n * n / 2) / Math.sqrt(2 * Math.PI);
 /** Step sizes: a quantile moves `step·p` up or `step·(1 − p)` down per event. */
 const STEP_MEDIAN = 1 / (SHAPE_MEMORY * density(0));
@@ -76,7 +78,7 @@ export function shapeDeviation(s: Float64Array, at: number, z: number): number {
   if (!(inner > 0 && outer > inner)) return Math.abs(z);
   const h = Math.max(
     0,
-    2 * (Math.log(outer / inner) - Math.log(N2 / N1)) / (N2 * N2 - N1 * N1) - SHAPE_TAIL_NOISE,
+    2 * (Math.log(outer / inner) - LOG_SPREAD) / SQUARES - SHAPE_TAIL_NOISE,
   );
   const scale = inner / (N1 * Math.exp(h * N1 * N1 / 2));
   const r = Math.abs(z - m) / scale;
