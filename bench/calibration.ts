@@ -37,6 +37,14 @@
  * rate, one per sensor
  * (`calibration_multiplicative_<spread>_[coarse_|log_|log_coarse_]caught_<k>x=`).
  *
+ * Then newcomers among sensors that have learned their shape (40 read every minute for 4,000
+ * minutes, then 1,000 newcomers arriving 20 at a time with 300 readings each, every noise family
+ * as above, newcomers and sensors alike): the newcomers' alerts over the target
+ * (`calibration_newcomers_<noise>_ratio_<rate>=`, at 1e-4 and the default); and what judging them
+ * like the sensors before them costs: the share of 8-sd spikes of Gaussian newcomers caught at the
+ * default rate among Gaussian sensors and among Student-t (5) ones
+ * (`calibration_newcomers_gaussian_among_<noise>_caught_8sd=`).
+ *
  * Then counts (100 sensors, 30,000 minutes, judged after their first day): Poisson counts of
  * mean 0.2, 1 and 5 with a daily cycle of ±50 % (`calibration_count_<mean>_ratio_<rate>=`, at 1e-4
  * and the default rate), and overdispersed counts with the same cycle, negative binomials of mean
@@ -280,6 +288,20 @@ export function benchCalibration(): Promise<void> {
       }
     }
   }
+  // Newcomers among sensors that have learned their shape, each group's noise one family.
+  for (const noise of Object.keys(NOISES)) {
+    const { calibrated, judged } = newcomers(noise, noise, tailZ, 0);
+    tails.forEach((rate, k) => {
+      const ratio = (calibrated[k] / judged / rate).toFixed(3);
+      report(`calibration_newcomers_${noise}_ratio_${rateName(rate)}`, ratio);
+    });
+  }
+  // What judging newcomers like the sensors before them costs: 8-sd spikes of Gaussian newcomers
+  // caught at the default rate, among Gaussian sensors and among Student-t (5) ones.
+  for (const among of ["gaussian", "t5"]) {
+    const { caught } = newcomers("gaussian", among, tailZ, 8);
+    report(`calibration_newcomers_gaussian_among_${among}_caught_8sd`, caught.toFixed(2));
+  }
   // What calibration costs: bursts of overdispersed counts caught at the default rate.
   for (const [mean, shape] of [[3, 1.5], [20, 10]]) {
     for (const burst of [20, 30, 40, 60]) {
@@ -288,6 +310,47 @@ export function benchCalibration(): Promise<void> {
     }
   }
   return Promise.resolve();
+}
+
+/**
+ * Newcomers among sensors that have learned their shape, through the default baselines: 40
+ * sensors of `matureNoise` read every minute for 4,000 minutes (their shape learned), then, while
+ * they go on, 1,000 newcomers of `noise` arriving 20 at a time, each read every minute for 300
+ * minutes (no daily cycle). Counts the newcomers' alerts per rate of `zStar` (their judged events
+ * but the last), and with `spike` > 0 the share of their last readings, `spike` noise sd above
+ * their level on every other newcomer, that alert at the last rate.
+ */
+function newcomers(noise: string, matureNoise: string, zStar: readonly number[], spike: number) {
+  const rng = createRandom(11, 1), draw = NOISES[noise], drawMature = NOISES[matureNoise];
+  const b = createBaselines(1, {}), out = createJudgement(1);
+  const calibrated = new Float64Array(zStar.length);
+  const mature = 40, group = 20, entities = 1000, readings = 300;
+  let minute = 0, judged = 0, spikes = 0, caught = 0;
+  const matureMinute = () => {
+    for (let e = 0; e < mature; e++) {
+      b.judgeLearn(`mature-${e}`, [100 + e + drawMature(rng)], minute * 60, out);
+    }
+  };
+  for (; minute < 4_000; minute++) matureMinute();
+  for (let g = 0; g < entities; g += group) {
+    for (let i = 0; i < readings; i++, minute++) {
+      matureMinute();
+      for (let e = g; e < g + group; e++) {
+        const last = i === readings - 1, spiked = spike > 0 && last && e % 2 === 0;
+        const v = 200 + (e % 100) + (spiked ? spike : draw(rng));
+        b.judgeLearn(`newcomer-${e}`, [v], minute * 60, out);
+        if (Number.isNaN(out.calibrated[0])) continue;
+        if (spiked) {
+          spikes++;
+          if (out.calibrated[0] >= zStar[zStar.length - 1]) caught++;
+        } else if (!last) {
+          judged++;
+          for (let k = 0; k < zStar.length; k++) if (out.calibrated[0] >= zStar[k]) calibrated[k]++;
+        }
+      }
+    }
+  }
+  return { judged, calibrated, caught: caught / Math.max(1, spikes) };
 }
 
 /**

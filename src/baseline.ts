@@ -45,7 +45,16 @@
  * @module
  */
 import { nullDegrees, studentScale, youngDegrees } from "./tails.ts";
-import { learnShape, SHAPE_SLOTS, shapeDeviation, startShape } from "./baseline/shape.ts";
+import {
+  learnPool,
+  learnShape,
+  POOL_SLOTS,
+  SHAPE_MEMORY,
+  SHAPE_SLOTS,
+  startPool,
+  startShape,
+  youngShapeDeviation,
+} from "./baseline/shape.ts";
 import { addToDay, DAY_SLOTS, startDays } from "./baseline/period.ts";
 import {
   HOUR_SPREAD_SLOTS,
@@ -273,6 +282,11 @@ export interface BaselineState {
   }[];
   /** The saved states of {@link BaselineState.excursions}, each its feature's slots in turn. */
   excursionValues?: number[];
+  /**
+   * With `extremes: "shape"`: per feature, the shape pooled over its entities that have learned
+   * their own (`POOL_SLOTS` numbers each, `baseline/shape.ts`). Absent: none learned yet.
+   */
+  shapePool?: number[];
 }
 
 /**
@@ -418,6 +432,11 @@ export function createBaselines(
   // eviction the entries are put in recency order once, and from then on insertion order is
   // recency: a visit moves the entity to the end (see REFRESH).
   const entities = new Map<string, Float64Array>();
+  // Per feature, with `shape`: the shape of the deviations of its entities that have learned their
+  // own, which judges the young ones (`youngShapeDeviation`).
+  const pool = new Float64Array(shape ? features * POOL_SLOTS : 0);
+  for (let f = 0; f < pool.length / POOL_SLOTS; f++) startPool(pool, f * POOL_SLOTS);
+  if (from?.shapePool?.length === pool.length) pool.set(from.shapePool);
   // Per entity under an excursion, per feature: its state from before it (`excursion.ts`).
   const excursions = new Map<string, (Excursion | undefined)[]>();
   // Per feature: the slots an excursion's end leaves as they are (the events' count, the last
@@ -627,7 +646,16 @@ export function createBaselines(
           // The entity's own skew and tail weight can only lower the deviation's equivalent; a
           // coarse entity's (mostly one value, and bursts) is no Tukey's h, and its extremes'
           // recurrence judges it instead.
-          if (!counted) cal = Math.min(cal, shapeDeviation(s, shapeAt[f], z[f]));
+          // A young entity is judged like its feature's entities that have learned their own shape
+          // (the pool), less so as it learns its own.
+          const age = n - o.warmUp;
+          if (!counted) {
+            cal = Math.min(
+              cal,
+              youngShapeDeviation(s, shapeAt[f], pool, f * POOL_SLOTS, z[f], age),
+            );
+            if (age >= SHAPE_MEMORY) learnPool(pool, f * POOL_SLOTS, z[f]);
+          }
           learnShape(s, shapeAt[f], z[f]);
         }
         if (warm && counts) {
@@ -801,6 +829,9 @@ export function createBaselines(
         });
       }
       const state: BaselineState = { features, keys, values, evicted };
+      if (pool.length > 0 && pool.some((v, k) => k % POOL_SLOTS === SHAPE_SLOTS && v > 0)) {
+        state.shapePool = Array.from(pool);
+      }
       return under.length > 0 ? { ...state, excursions: under, excursionValues: saved } : state;
     },
   };

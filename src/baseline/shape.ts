@@ -21,7 +21,13 @@
  * anomalies that are a few percent of an entity's events do make its tail heavier (they are then
  * what that entity does).
  *
- * State: {@link SHAPE_SLOTS} numbers per entity and feature, in a `Float64Array`; pure functions.
+ * An entity's shape takes thousands of its events to learn; until then (Gaussian at first) a
+ * heavy-tailed entity alerts at hundreds of times its target. So each feature also pools the
+ * deviations of its entities that have learned their own shape ({@link learnPool}), and a young
+ * entity is judged like them, less so as it learns its own ({@link youngShapeDeviation}).
+ *
+ * State: {@link SHAPE_SLOTS} numbers per entity and feature, in a `Float64Array`, and
+ * {@link POOL_SLOTS} per feature for the pool; pure functions.
  *
  * @module
  */
@@ -93,6 +99,50 @@ export function learnShape(s: Float64Array, at: number, z: number): void {
   s[at + 2] += STEP_OUTER * (z < s[at + 2] ? -SHAPE_OUTER : 1 - SHAPE_OUTER);
   s[at + 3] += STEP_INNER * (z > s[at + 3] ? SHAPE_INNER : -(1 - SHAPE_INNER));
   s[at + 4] += STEP_OUTER * (z > s[at + 4] ? SHAPE_OUTER : -(1 - SHAPE_OUTER));
+}
+
+/**
+ * Numbers of a feature's pooled shape ({@link startPool}): the five quantiles of the deviations of
+ * its entities that have learned their own, then how many deviations it has learned.
+ */
+export const POOL_SLOTS = SHAPE_SLOTS + 1;
+/** Deviations a pooled shape learns before it judges young entities. */
+export const POOL_READY = 1000;
+
+/** Writes a pooled shape that has learned nothing (Gaussian) at `p[at …]`. */
+export function startPool(p: Float64Array, at: number): void {
+  startShape(p, at);
+  p[at + SHAPE_SLOTS] = 0;
+}
+
+/**
+ * Learns deviation `z` of an entity that has learned its own shape (its {@link SHAPE_MEMORY}
+ * events) into the pooled shape at `p[at …]`.
+ */
+export function learnPool(p: Float64Array, at: number, z: number): void {
+  learnShape(p, at, z);
+  p[at + SHAPE_SLOTS]++;
+}
+
+/**
+ * The Gaussian equivalent of deviation `z` of an entity `age` events into learning its shape (at
+ * `s[at …]`), with its feature's pooled shape at `p[pat …]`: while the entity is young (`age` under
+ * {@link SHAPE_MEMORY}) and the pool is ready ({@link POOL_READY}), its own equivalent is lowered
+ * toward the pool's by `1 − age / SHAPE_MEMORY`, so a new entity is judged like the entities before
+ * it until it has shown its own shape. Never above its own equivalent.
+ */
+export function youngShapeDeviation(
+  s: Float64Array,
+  at: number,
+  p: Float64Array,
+  pat: number,
+  z: number,
+  age: number,
+): number {
+  const own = shapeDeviation(s, at, z);
+  if (!(age < SHAPE_MEMORY) || p[pat + SHAPE_SLOTS] < POOL_READY) return own;
+  const pooled = shapeDeviation(p, pat, z);
+  return pooled < own ? own - (1 - Math.max(0, age) / SHAPE_MEMORY) * (own - pooled) : own;
 }
 
 /** Lambert's W (principal branch) of `x ≥ 0`, by Newton's method from `ln(1 + x)`. */

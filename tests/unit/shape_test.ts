@@ -129,3 +129,79 @@ Deno.test("an idle counter's bursts are judged by their recurrence, not by its s
   assert.ok(shape.burst >= zStar, `the burst of 40: ${shape.burst} (z* ${zStar})`);
   assert.equal(shape.burst, coarse.burst, "judged as `coarse` judges it");
 });
+
+/**
+ * `mature` entities of `noise` read every minute for 4,000 minutes, then 100 newcomers of
+ * `newNoise` (20 at a time, 300 readings each) while the others go on; `spike` > 0 puts a spike of
+ * that many noise units on every other newcomer's last reading. Returns the newcomers' alerts at
+ * the default rate (but on their last readings), and their spikes caught.
+ */
+function newcomers(
+  noise: () => number,
+  newNoise: () => number,
+  spike = 0,
+  baselines = createBaselines(1, {}),
+) {
+  const zStar = deviationForRate(5e-6), out = createJudgement(1);
+  let minute = 0, alerts = 0, caught = 0;
+  const matureMinute = () => {
+    for (let e = 0; e < 20; e++) {
+      baselines.judgeLearn(`m${e}`, [100 + e + noise()], minute * 60, out);
+    }
+  };
+  for (; minute < 4_000; minute++) matureMinute();
+  for (let g = 0; g < 100; g += 20) {
+    for (let i = 0; i < 300; i++, minute++) {
+      matureMinute();
+      for (let e = g; e < g + 20; e++) {
+        const last = i === 299, spiked = spike > 0 && last && e % 2 === 0;
+        baselines.judgeLearn(`n${e}`, [200 + e + (spiked ? spike : newNoise())], minute * 60, out);
+        if (spiked) caught += out.calibrated[0] >= zStar ? 1 : 0;
+        else if (!last) alerts += out.calibrated[0] >= zStar ? 1 : 0;
+      }
+    }
+  }
+  return { alerts, caught };
+}
+
+Deno.test("a newcomer is judged like the entities that have learned their shape before it: heavy-tailed newcomers do not alert on their routine deviations", () => {
+  // Laplace noise: 29,000 newcomer readings judged, 0.15 alerts expected at the target. Judged as
+  // Gaussian until each had learned its own shape, they alerted 36 times.
+  const rng = createRandom(8, 1);
+  const laplace = () => (rng.next() < 0.5 ? 1 : -1) * Math.log(1 - rng.next());
+  const { alerts } = newcomers(laplace, laplace);
+  assert.ok(alerts <= 3, `${alerts} alerts`);
+  // Gaussian newcomers among Gaussian entities keep their sensitivity: every 8-sd spike caught.
+  const gaussian = () => rng.normal();
+  assert.equal(newcomers(gaussian, gaussian, 8).caught, 50);
+});
+
+Deno.test("the pooled shape is kept in the state: a restored baseline judges newcomers as the one it was taken from", () => {
+  const rng = createRandom(9, 1);
+  const t5 = () => {
+    let c = 0;
+    for (let k = 0; k < 5; k++) c += rng.normal() ** 2;
+    return rng.normal() / Math.sqrt(c / 5);
+  };
+  const a = createBaselines(1, {}), out = createJudgement(1);
+  for (let i = 0; i < 3_100; i++) {
+    for (let e = 0; e < 10; e++) a.judgeLearn(`m${e}`, [e + t5()], i * 60, out);
+  }
+  const state = structuredClone(a.state());
+  assert.equal(state.shapePool?.length, 6);
+  const b = createBaselines(1, {}, state),
+    fresh = createBaselines(1, {}, { ...state, shapePool: undefined });
+  let differs = 0;
+  for (let i = 0; i < 300; i++) {
+    const x = [50 + 3 * t5()],
+      ja = createJudgement(1),
+      jb = createJudgement(1),
+      jc = createJudgement(1);
+    a.judgeLearn("newcomer", x, (3_100 + i) * 60, ja);
+    b.judgeLearn("newcomer", x, (3_100 + i) * 60, jb);
+    fresh.judgeLearn("newcomer", x, (3_100 + i) * 60, jc);
+    assert.deepEqual([...jb.calibrated], [...ja.calibrated]);
+    if (jc.calibrated[0] !== ja.calibrated[0]) differs++;
+  }
+  assert.ok(differs >= 20, `without the pool ${differs} of 300 judged otherwise`);
+});
