@@ -43,7 +43,9 @@
  * (`calibration_newcomers_<noise>_ratio_<rate>=`, at 1e-4 and the default); and what judging them
  * like the sensors before them costs: the share of 8-sd spikes of Gaussian newcomers caught at the
  * default rate among Gaussian sensors and among Student-t (5) ones
- * (`calibration_newcomers_gaussian_among_<noise>_caught_8sd=`).
+ * (`calibration_newcomers_gaussian_among_<noise>_caught_8sd=`). And the same newcomers with no
+ * older sensors at all (`calibration_young_<noise>_ratio_<rate>=`): each group learns from those
+ * before it and from itself.
  *
  * Then counts (100 sensors, 30,000 minutes, judged after their first day): Poisson counts of
  * mean 0.2, 1 and 5 with a daily cycle of ±50 % (`calibration_count_<mean>_ratio_<rate>=`, at 1e-4
@@ -296,6 +298,14 @@ export function benchCalibration(): Promise<void> {
       report(`calibration_newcomers_${noise}_ratio_${rateName(rate)}`, ratio);
     });
   }
+  // Young sensors with no older peers: the same newcomers alone.
+  for (const noise of Object.keys(NOISES)) {
+    const { calibrated, judged } = newcomers(noise, noise, tailZ, 0, 0);
+    tails.forEach((rate, k) => {
+      const ratio = (calibrated[k] / judged / rate).toFixed(3);
+      report(`calibration_young_${noise}_ratio_${rateName(rate)}`, ratio);
+    });
+  }
   // What judging newcomers like the sensors before them costs: 8-sd spikes of Gaussian newcomers
   // caught at the default rate, among Gaussian sensors and among Student-t (5) ones.
   for (const among of ["gaussian", "t5"]) {
@@ -313,25 +323,31 @@ export function benchCalibration(): Promise<void> {
 }
 
 /**
- * Newcomers among sensors that have learned their shape, through the default baselines: 40
+ * Newcomers among sensors that have learned their shape, through the default baselines: `mature`
  * sensors of `matureNoise` read every minute for 4,000 minutes (their shape learned), then, while
  * they go on, 1,000 newcomers of `noise` arriving 20 at a time, each read every minute for 300
  * minutes (no daily cycle). Counts the newcomers' alerts per rate of `zStar` (their judged events
  * but the last), and with `spike` > 0 the share of their last readings, `spike` noise sd above
  * their level on every other newcomer, that alert at the last rate.
  */
-function newcomers(noise: string, matureNoise: string, zStar: readonly number[], spike: number) {
+function newcomers(
+  noise: string,
+  matureNoise: string,
+  zStar: readonly number[],
+  spike: number,
+  mature = 40,
+) {
   const rng = createRandom(11, 1), draw = NOISES[noise], drawMature = NOISES[matureNoise];
   const b = createBaselines(1, {}), out = createJudgement(1);
   const calibrated = new Float64Array(zStar.length);
-  const mature = 40, group = 20, entities = 1000, readings = 300;
+  const group = 20, entities = 1000, readings = 300;
   let minute = 0, judged = 0, spikes = 0, caught = 0;
   const matureMinute = () => {
     for (let e = 0; e < mature; e++) {
       b.judgeLearn(`mature-${e}`, [100 + e + drawMature(rng)], minute * 60, out);
     }
   };
-  for (; minute < 4_000; minute++) matureMinute();
+  for (; mature > 0 && minute < 4_000; minute++) matureMinute();
   for (let g = 0; g < entities; g += group) {
     for (let i = 0; i < readings; i++, minute++) {
       matureMinute();

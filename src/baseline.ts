@@ -49,7 +49,6 @@ import {
   learnPool,
   learnShape,
   POOL_SLOTS,
-  SHAPE_MEMORY,
   SHAPE_SLOTS,
   startPool,
   startShape,
@@ -283,8 +282,8 @@ export interface BaselineState {
   /** The saved states of {@link BaselineState.excursions}, each its feature's slots in turn. */
   excursionValues?: number[];
   /**
-   * With `extremes: "shape"`: per feature, the shape pooled over its entities that have learned
-   * their own (`POOL_SLOTS` numbers each, `baseline/shape.ts`). Absent: none learned yet.
+   * With `extremes: "shape"`: per feature, the shape of its entities' deviations pooled (`POOL_SLOTS`
+   * numbers each, `baseline/shape.ts`). Absent: none learned yet.
    */
   shapePool?: number[];
 }
@@ -432,8 +431,8 @@ export function createBaselines(
   // eviction the entries are put in recency order once, and from then on insertion order is
   // recency: a visit moves the entity to the end (see REFRESH).
   const entities = new Map<string, Float64Array>();
-  // Per feature, with `shape`: the shape of the deviations of its entities that have learned their
-  // own, which judges the young ones (`youngShapeDeviation`).
+  // Per feature, with `shape`: the shape of its entities' deviations pooled (each entity's from its
+  // mature noise on), which judges the young ones (`youngShapeDeviation`).
   const pool = new Float64Array(shape ? features * POOL_SLOTS : 0);
   for (let f = 0; f < pool.length / POOL_SLOTS; f++) startPool(pool, f * POOL_SLOTS);
   if (from?.shapePool?.length === pool.length) pool.set(from.shapePool);
@@ -646,15 +645,15 @@ export function createBaselines(
           // The entity's own skew and tail weight can only lower the deviation's equivalent; a
           // coarse entity's (mostly one value, and bursts) is no Tukey's h, and its extremes'
           // recurrence judges it instead.
-          // A young entity is judged like its feature's entities that have learned their own shape
-          // (the pool), less so as it learns its own.
+          // A young entity is judged like its feature's entities (the pool, fed once an entity's
+          // noise is mature, from its (2 − α)/α-th event), less so as it learns its own shape.
           const age = n - o.warmUp;
           if (!counted) {
             cal = Math.min(
               cal,
               youngShapeDeviation(s, shapeAt[f], pool, f * POOL_SLOTS, z[f], age),
             );
-            if (age >= SHAPE_MEMORY) learnPool(pool, f * POOL_SLOTS, z[f]);
+            if (n >= matureAt) learnPool(pool, f * POOL_SLOTS, z[f]);
           }
           learnShape(s, shapeAt[f], z[f]);
         }

@@ -23,8 +23,9 @@
  *
  * An entity's shape takes thousands of its events to learn; until then (Gaussian at first) a
  * heavy-tailed entity alerts at hundreds of times its target. So each feature also pools the
- * deviations of its entities that have learned their own shape ({@link learnPool}), and a young
- * entity is judged like them, less so as it learns its own ({@link youngShapeDeviation}).
+ * deviations of its entities whose noise estimate is mature ({@link learnPool}): many entities give
+ * in hundreds of events each what one gives in thousands. A young entity is judged like them, less
+ * so as it learns its own shape ({@link youngShapeDeviation}).
  *
  * State: {@link SHAPE_SLOTS} numbers per entity and feature, in a `Float64Array`, and
  * {@link POOL_SLOTS} per feature for the pool; pure functions.
@@ -103,7 +104,7 @@ export function learnShape(s: Float64Array, at: number, z: number): void {
 
 /**
  * Numbers of a feature's pooled shape ({@link startPool}): the five quantiles of the deviations of
- * its entities that have learned their own, then how many deviations it has learned.
+ * its entities, then how many deviations it has learned.
  */
 export const POOL_SLOTS = SHAPE_SLOTS + 1;
 /** Deviations a pooled shape learns before it judges young entities. */
@@ -116,8 +117,8 @@ export function startPool(p: Float64Array, at: number): void {
 }
 
 /**
- * Learns deviation `z` of an entity that has learned its own shape (its {@link SHAPE_MEMORY}
- * events) into the pooled shape at `p[at …]`.
+ * Learns deviation `z` of an entity into the pooled shape at `p[at …]`; the caller passes those of
+ * entities whose noise estimate is mature (their deviations on the t tail of a mature noise).
  */
 export function learnPool(p: Float64Array, at: number, z: number): void {
   learnShape(p, at, z);

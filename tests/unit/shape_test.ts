@@ -131,7 +131,7 @@ Deno.test("an idle counter's bursts are judged by their recurrence, not by its s
 });
 
 /**
- * `mature` entities of `noise` read every minute for 4,000 minutes, then 100 newcomers of
+ * `mature` entities (default 20) of `noise` read every minute for 4,000 minutes, then 100 newcomers of
  * `newNoise` (20 at a time, 300 readings each) while the others go on; `spike` > 0 puts a spike of
  * that many noise units on every other newcomer's last reading. Returns the newcomers' alerts at
  * the default rate (but on their last readings), and their spikes caught.
@@ -140,16 +140,17 @@ function newcomers(
   noise: () => number,
   newNoise: () => number,
   spike = 0,
-  baselines = createBaselines(1, {}),
+  mature = 20,
 ) {
+  const baselines = createBaselines(1, {});
   const zStar = deviationForRate(5e-6), out = createJudgement(1);
   let minute = 0, alerts = 0, caught = 0;
   const matureMinute = () => {
-    for (let e = 0; e < 20; e++) {
+    for (let e = 0; e < mature; e++) {
       baselines.judgeLearn(`m${e}`, [100 + e + noise()], minute * 60, out);
     }
   };
-  for (; minute < 4_000; minute++) matureMinute();
+  for (; mature > 0 && minute < 4_000; minute++) matureMinute();
   for (let g = 0; g < 100; g += 20) {
     for (let i = 0; i < 300; i++, minute++) {
       matureMinute();
@@ -171,6 +172,10 @@ Deno.test("a newcomer is judged like the entities that have learned their shape 
   const laplace = () => (rng.next() < 0.5 ? 1 : -1) * Math.log(1 - rng.next());
   const { alerts } = newcomers(laplace, laplace);
   assert.ok(alerts <= 3, `${alerts} alerts`);
+  // With no older entities, each group of newcomers learns from those before it and from its own
+  // deviations once their noise is mature: 25 alerts before, 5 now.
+  const alone = newcomers(laplace, laplace, 0, 0).alerts;
+  assert.ok(alone <= 10, `${alone} alerts with no older entities`);
   // Gaussian newcomers among Gaussian entities keep their sensitivity: every 8-sd spike caught.
   const gaussian = () => rng.normal();
   assert.equal(newcomers(gaussian, gaussian, 8).caught, 50);
