@@ -129,8 +129,8 @@ export function learnPool(p: Float64Array, at: number, z: number): void {
  * The Gaussian equivalent of deviation `z` of an entity `age` events into learning its shape (at
  * `s[at …]`), with its feature's pooled shape at `p[pat …]`: while the entity is young (`age` under
  * {@link SHAPE_MEMORY}) and the pool is ready ({@link POOL_READY}), its own equivalent is lowered
- * toward the pool's by `1 − age / SHAPE_MEMORY`, so a new entity is judged like the entities before
- * it until it has shown its own shape. Never above its own equivalent.
+ * toward the pool's by `1 − age / SHAPE_MEMORY`, so a new entity is judged like the other entities
+ * of its feature until it has shown its own shape. Never above its own equivalent.
  */
 export function youngShapeDeviation(
   s: Float64Array,
