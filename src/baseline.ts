@@ -689,8 +689,8 @@ export function createBaselines(
             o,
             counts,
             counted,
-            // Its noise, like the level's, is the plain mean of its first changes: a young
-            // entity's is judged on a young t tail.
+            // Its noise, like the level's, weighs its first changes about equally (weight 1/n):
+            // a young entity's is judged on a young t tail.
             levelScale,
             floor,
           );
