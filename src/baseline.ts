@@ -170,6 +170,18 @@ export const EXTREMES_MODES = ["coarse", "gaussian", "learn", "shape"] as const;
 /** One of {@link EXTREMES_MODES}. */
 export type Extremes = typeof EXTREMES_MODES[number];
 
+/**
+ * Seconds from the start of the `period` (seconds) that finite `ts` falls in, in [0, period): the
+ * exact remainder `ts % period` for `ts ≥ 0` (and the same as `((ts % period) + period) % period`
+ * for Unix times since 2001, to the last bit), without floating-point remainders, which cost
+ * about 2 % of the main thread's CPU when there were three an event.
+ */
+export function secondsInto(ts: number, period: number): number {
+  const into = ts - Math.floor(ts / period) * period;
+  // The quotient's rounding can step over a boundary by one ulp.
+  return into < 0 ? into + period : into >= period ? into - period : into;
+}
+
 /** Events between two refreshes of an entity's recency, with many entities kept. */
 const REFRESH = 256;
 
@@ -503,10 +515,10 @@ export function createBaselines(
     judgeLearn(key, x, ts, out) {
       const { z, typical, run: runs, calibrated, basis, actual } = out;
       const hour = hours > 0 && Number.isFinite(ts)
-        ? Math.floor((((ts! % (3600 * hours)) + 3600 * hours) % (3600 * hours)) / 3600)
+        ? Math.floor(secondsInto(ts!, 3600 * hours) / 3600)
         : -1;
       // How far through its hour the event is (0 at its start), for the profile read between hours.
-      const u = hour < 0 ? 0.5 : (((ts! % 3600) + 3600) % 3600) / 3600;
+      const u = hour < 0 ? 0.5 : secondsInto(ts!, 3600) / 3600;
       tick++;
       let s = entities.get(key);
       if (!s) {

@@ -8,6 +8,7 @@ import {
   createJudgement,
   deviationForRate,
   erfc,
+  secondsInto,
   slotsOf,
 } from "../../src/baseline.ts";
 import { nullDegrees, studentScale, youngDegrees } from "../../src/tails.ts";
@@ -1073,4 +1074,22 @@ Deno.test("a young entity's events alert at about the target: its noise is judge
       `${JSON.stringify(options)}: the first 30 judged events of each: ${ratio} × the target`,
     );
   }
+});
+
+Deno.test("an event's place in its hour and week is its time's remainder, in [0, period)", () => {
+  fc.assert(fc.property(
+    fc.integer({ min: 0, max: 4e12 }),
+    fc.constantFrom(3600, 86400, 604800),
+    (ms, period) => {
+      const ts = ms / 1000, into = secondsInto(ts, period);
+      assert.ok(into >= 0 && into < period, `${ts} in ${period}: ${into}`);
+      // The remainder of a double by a double is exact.
+      assert.equal(into, ts % period);
+    },
+  ));
+  // Just under and at a period's boundary, and before 1970 (the same place, a period on).
+  assert.equal(secondsInto(604800 * 2900 - 2 ** -20, 604800), 604800 - 2 ** -20);
+  assert.equal(secondsInto(604800 * 2900, 604800), 0);
+  assert.equal(secondsInto(-1, 3600), 3599);
+  assert.equal(secondsInto(-604800 * 3 + 0.25, 604800), 0.25);
 });
