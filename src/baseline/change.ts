@@ -14,7 +14,7 @@
  * @module
  */
 import { calibrateExtreme } from "./extremes.ts";
-import { CLIP, clipOf, winsorisedVariance } from "./noise.ts";
+import { CLIP, clipOf, winsorisedMeanSquare } from "./noise.ts";
 import { shareScale } from "../tails.ts";
 
 /**
@@ -77,11 +77,9 @@ export function judgeChange(
     if (!afterExtreme) s[at + 1] = from;
     s[at + 2] = 1;
   } else s[at + 2] = afterExtreme ? since + 1 : 0;
-  // Learned at weight 1/n until that falls to α, as the level's noise is, so the first changes
-  // count about equally (not one change's square fading for 50 events). The winsorised update keeps
-  // (1 − weight) of each new square, so in expectation it is 0.90 of their plain mean of squares at
-  // the 30th change and 0.93 at the 49th.
-  s[at] = n === 1 ? d * d : winsorisedVariance(
+  // Learned at weight 1/n until that falls to α, as the level's noise is: the plain mean of the
+  // first changes' squares (not one change's square fading for 50 events).
+  s[at] = n === 1 ? d * d : winsorisedMeanSquare(
     variance,
     d,
     Math.max(o.alpha, 1 / n),

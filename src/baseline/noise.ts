@@ -74,6 +74,26 @@ export function winsorisedVariance(
 }
 
 /**
+ * The exponentially weighted mean square of a quantity whose mean is 0 (an entity's change since
+ * its previous value) after `d`, winsorised as {@link winsorisedVariance} is. Its squares are
+ * about 0, not about a running mean, so each is learned whole at its weight: at weight `1/n` the
+ * plain mean of the first `n` squares, at weight `w` their weighted mean. (The variance's update,
+ * which keeps `1 − w` of each new square, left it at 0.90 of the plain mean at the 30th change and
+ * at `1 − α` of the changes' mean square once mature.)
+ */
+export function winsorisedMeanSquare(
+  meanSquare: number,
+  d: number,
+  weight: number,
+  clip: number,
+  floor: number,
+): number {
+  const sd = Math.sqrt(meanSquare + floor);
+  const clipped = Math.max(-clip * sd, Math.min(clip * sd, d));
+  return meanSquare + weight * (clipped * clipped - meanSquare);
+}
+
+/**
  * The error the level and the hour's offset learn from, for error `d` against a noise of
  * `variance`, with `s[at]` the excess held back at the entity's previous event (0: none). Once
  * `warm`, an error beyond {@link CLIP} sd is learned as CLIP sd and its excess held back; the

@@ -14,6 +14,7 @@ import {
 import { nullDegrees, studentScale, youngDegrees } from "../../src/tails.ts";
 import { ODD_RATIO, oddStart } from "../../src/baseline/start.ts";
 import { RECENT_SLOTS } from "../../src/baseline/recent.ts";
+import { judgeChange } from "../../src/baseline/change.ts";
 import { countDeviation, logCountChance, logCountTail } from "../../src/baseline/counts.ts";
 import { createRandom, type Random } from "../../src/random.ts";
 import { THRESHOLD_DEFAULTS } from "../../src/defaults.ts";
@@ -1092,4 +1093,27 @@ Deno.test("an event's place in its hour and week is its time's remainder, in [0,
   assert.equal(secondsInto(604800 * 2900, 604800), 0);
   assert.equal(secondsInto(-1, 3600), 3599);
   assert.equal(secondsInto(-604800 * 3 + 0.25, 604800), 0.25);
+});
+
+Deno.test("an entity's change noise is the mean square of its changes: plain over its first ones, then weighted", () => {
+  // Changes of a zero-mean quantity are squared about 0: a young entity's noise is their plain
+  // mean (it was 0.90 of it at the 30th change), a mature one's their weighted mean (it was 0.98).
+  const o = { warmUp: 30, alpha: BASELINE_DEFAULTS.alpha };
+  const s = new Float64Array(3), rng = createRandom(9, 1);
+  const scale = (z: number) => z;
+  let v = 100, sum = 0;
+  for (let n = 1; n <= 40; n++) {
+    const d = rng.normal();
+    judgeChange(s, 0, n, v + d, v, o, false, false, scale, 0);
+    v += d;
+    sum += d * d;
+    assert.ok(Math.abs(s[0] - sum / n) < 1e-12 * (sum / n), `change ${n}: ${s[0]} for ${sum / n}`);
+  }
+  // Changes of ±2 from then on, every one: their mean square is 4.
+  for (let n = 41; n < 3000; n++) {
+    const d = n % 2 ? 2 : -2;
+    judgeChange(s, 0, n, v + d, v, o, false, false, scale, 0);
+    v += d;
+  }
+  assert.ok(Math.abs(s[0] - 4) < 1e-9, `mature: ${s[0]}`);
 });
