@@ -172,14 +172,14 @@ export type Extremes = typeof EXTREMES_MODES[number];
 
 /**
  * Seconds from the start of the `period` (seconds) that finite `ts` falls in, in [0, period): the
- * exact remainder `ts % period` for `ts ≥ 0` (and the same as `((ts % period) + period) % period`
- * for Unix times since 2001, to the last bit), without floating-point remainders, which cost
- * about 2 % of the main thread's CPU when there were three an event.
+ * exact remainder `ts % period` for `0 ≤ ts < 2⁵³`, the same as `((ts % period) + period) % period`
+ * for Unix times since 2001 to the last bit, and that form itself wherever the quotient's rounding
+ * leaves the range (a time far beyond 2⁵³). Without floating-point remainders in the common case:
+ * three of them an event cost about 2 % of the main thread's CPU.
  */
 export function secondsInto(ts: number, period: number): number {
   const into = ts - Math.floor(ts / period) * period;
-  // The quotient's rounding can step over a boundary by one ulp.
-  return into < 0 ? into + period : into >= period ? into - period : into;
+  return into >= 0 && into < period ? into : ((ts % period) + period) % period;
 }
 
 /** Events between two refreshes of an entity's recency, with many entities kept. */

@@ -174,7 +174,16 @@ Deno.test("a compressed batch beyond MAX_BATCH_BYTES is dead-lettered record by 
     JSON.stringify({ sensor_id: "s-1", ts: now - 60 + i, value: 1 + (i % 3) / 10, pad });
   // 30 records of 40 KB in one zstd batch: 1.2 MB once decompressed, a few KB compressed.
   const big = Array.from({ length: 30 }, (_, i) => event(i, " ".repeat(40_000)));
-  const limits = ["-X", "batch.size=4000000", "-X", "message.max.bytes=5000000"];
+  // One batch: librdkafka's linger (5 ms) can close a batch before the 30 lines are all queued,
+  // and a batch under MAX_BATCH_BYTES is read (its records then rejected for `pad`).
+  const limits = [
+    "-X",
+    "batch.size=4000000",
+    "-X",
+    "message.max.bytes=5000000",
+    "-X",
+    "linger.ms=2000",
+  ];
   await kcat(["-P", "-t", events.name, "-z", "zstd", ...limits], big.join("\n") + "\n");
   const small = Array.from({ length: 10 }, (_, i) => event(30 + i));
   await kcat(["-P", "-t", events.name, "-z", "zstd"], small.join("\n") + "\n");

@@ -1093,6 +1093,11 @@ Deno.test("an event's place in its hour and week is its time's remainder, in [0,
   assert.equal(secondsInto(604800 * 2900, 604800), 0);
   assert.equal(secondsInto(-1, 3600), 3599);
   assert.equal(secondsInto(-604800 * 3 + 0.25, 604800), 0.25);
+  // Far beyond 2⁵³ the quotient's rounding leaves the range: the remainders' form decides.
+  for (const ts of [1e300, -1e300, 2 ** 60 + 2 ** 9, Number.MAX_VALUE]) {
+    const into = secondsInto(ts, 3600);
+    assert.ok(into >= 0 && into < 3600, `${ts}: ${into}`);
+  }
 });
 
 Deno.test("an entity's change noise is the mean square of its changes: plain over its first ones, then weighted", () => {
