@@ -56,6 +56,13 @@ export function clipOf(n: number, warmUp: number, variance: number): number {
   return n >= YOUNG_FROM && variance > 0 ? YOUNG_CLIP : Infinity;
 }
 
+/** The square of `d` clipped at `clip` sd of a noise of `variance` (plus `floor`). */
+function clippedSquare(d: number, variance: number, clip: number, floor: number): number {
+  const limit = clip * Math.sqrt(variance + floor);
+  const clipped = Math.max(-limit, Math.min(limit, d));
+  return clipped * clipped;
+}
+
 /**
  * The exponentially weighted variance after error `d`, an error beyond `clip` sd counting as one
  * of `clip` sd ({@link clipOf}: {@link CLIP} once warm), so a far-out value does not widen the
@@ -68,9 +75,8 @@ export function winsorisedVariance(
   clip: number,
   floor: number,
 ): number {
-  const sd = Math.sqrt(variance + floor);
-  const clipped = Math.max(-clip * sd, Math.min(clip * sd, d));
-  return (1 - alpha) * (variance + alpha * clipped * clipped);
+  const square = clippedSquare(d, variance, clip, floor);
+  return (1 - alpha) * (variance + alpha * square);
 }
 
 /**
@@ -88,9 +94,7 @@ export function winsorisedMeanSquare(
   clip: number,
   floor: number,
 ): number {
-  const sd = Math.sqrt(meanSquare + floor);
-  const clipped = Math.max(-clip * sd, Math.min(clip * sd, d));
-  return meanSquare + weight * (clipped * clipped - meanSquare);
+  return meanSquare + weight * (clippedSquare(d, meanSquare, clip, floor) - meanSquare);
 }
 
 /**
