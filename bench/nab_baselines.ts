@@ -18,6 +18,12 @@
  * `nab_baselines_caught_<file>=` (per window the weight its first alert earned, `miss` without
  * one) and `nab_baselines_false_<file>=` (alerts outside every window).
  *
+ * Then the same files thinned, as a check of how much the figures rest on the files' exact rows:
+ * each row dropped with chance {@link THIN_SHARE} (so the series are read unevenly, with gaps, as a
+ * sensor that loses readings is), {@link THIN_SEEDS} seeds; `nab_baselines_thinned_standard=` and
+ * `nab_baselines_thinned_alerts_standard=` are their means, `nab_baselines_thinned_min_*` the
+ * least of the seeds.
+ *
  * @module
  */
 import {
@@ -40,6 +46,29 @@ import {
   scoreFile,
 } from "./nab_score.ts";
 import { report } from "./report.ts";
+import { createRandom } from "../src/random.ts";
+
+/** Share of the rows dropped at random in the thinned runs. */
+export const THIN_SHARE = 0.1;
+/** Seeds of the thinned runs. */
+export const THIN_SEEDS = 6;
+
+/** `ts` and `values` without the rows a seeded draw drops, each with chance `share`. */
+export function thinRows(
+  ts: readonly string[],
+  values: readonly number[],
+  share: number,
+  seed: number,
+): { ts: string[]; values: number[] } {
+  const rng = createRandom(seed);
+  const out = { ts: [] as string[], values: [] as number[] };
+  for (let i = 0; i < ts.length; i++) {
+    if (rng.next() < share) continue;
+    out.ts.push(ts[i]);
+    out.values.push(values[i]);
+  }
+  return out;
+}
 
 /** Per row of one value-only series: the alert score and the alert, from its baselines. */
 export function baselineScores(
@@ -92,4 +121,23 @@ export async function benchNabBaselines(): Promise<void> {
     report(`nab_baselines_${suffix}`, bestThreshold(files, scores, p).score.toFixed(2));
   }
   report("nab_baselines_alerts_standard", corpusScore(files, alerts, PROFILES.standard).toFixed(2));
+  const best: number[] = [], own: number[] = [];
+  for (let seed = 1; seed <= THIN_SEEDS; seed++) {
+    const thinFiles: NabFile[] = [], thinScores: Float64Array[] = [], thinAlerts: Uint8Array[] = [];
+    for (const name of names) {
+      const all = await csvRows(`${dir}/data/${name}`);
+      const { ts, values } = thinRows(all.ts, all.values, THIN_SHARE, seed);
+      thinFiles.push(prepareFile(name, ts, windows[name]));
+      const r = baselineScores(ts, values, options, zStar);
+      thinScores.push(r.scores);
+      thinAlerts.push(r.alerts);
+    }
+    best.push(bestThreshold(thinFiles, thinScores, PROFILES.standard).score);
+    own.push(corpusScore(thinFiles, thinAlerts, PROFILES.standard));
+  }
+  const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
+  report("nab_baselines_thinned_standard", mean(best).toFixed(2));
+  report("nab_baselines_thinned_alerts_standard", mean(own).toFixed(2));
+  report("nab_baselines_thinned_min_standard", Math.min(...best).toFixed(2));
+  report("nab_baselines_thinned_min_alerts_standard", Math.min(...own).toFixed(2));
 }

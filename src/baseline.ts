@@ -54,7 +54,7 @@ import {
   startShape,
   youngShapeDeviation,
 } from "./baseline/shape.ts";
-import { addToDay, DAY_SLOTS, startDays } from "./baseline/period.ts";
+import { addToDay, DAY_SLOTS, DAY_SPAN_MAX, startDays } from "./baseline/period.ts";
 import {
   HOUR_SPREAD_SLOTS,
   hourNoise,
@@ -728,7 +728,7 @@ export function createBaselines(
           cal = drift;
         }
         // The day this event closes, if it does: its mean against the same weekday's.
-        const day = days ? addToDay(s, dayAt[f], v, ts!) : undefined;
+        const day = days ? addToDay(s, dayAt[f], v, ts!, daySpan(s, at, ts!)) : undefined;
         if (day && day.calibrated > cal && side * day.z >= 0) {
           z[f] = day.z;
           by = 5;
@@ -846,6 +846,18 @@ export function createBaselines(
       return under.length > 0 ? { ...state, excursions: under, excursionValues: saved } : state;
     },
   };
+}
+
+/**
+ * The seconds a value at `ts` stands for in its day's mean (`baseline/period.ts`): the time since
+ * the entity's previous event, at most {@link DAY_SPAN_MAX} or twice its usual gap when that is
+ * longer (a gap beyond it is time the entity was not read), its usual gap at its first event with
+ * a time, and 1 second before it has one. Read before {@link eventsPerHour} learns `ts`.
+ */
+function daySpan(s: Float64Array, at: number, ts: number): number {
+  const prev = s[at + PREV_TS], gap = s[at + GAP];
+  if (Number.isNaN(prev)) return gap > 0 ? gap : 1;
+  return Math.min(Math.max(0, ts - prev), Math.max(DAY_SPAN_MAX, 2 * gap));
 }
 
 /**

@@ -2,7 +2,10 @@
  * The day's mean against the same weekday's: a slow judgement of each entity and feature, beside
  * the per-event ones of `baseline.ts`.
  *
- * The values of an entity are averaged over each UTC day of event time. When an event opens a
+ * The values of an entity are averaged over each UTC day of event time, each weighed by the time
+ * it stands for (since the entity's previous event, up to {@link DAY_SPAN_MAX} or twice its usual
+ * gap): a day read unevenly — densely in its morning and sparsely in its afternoon, or with
+ * readings lost at random — is averaged over its hours, not over its readings. When an event opens a
  * new day, the day before is judged: its mean against a forecast of day means — a level (weight
  * {@link DAY_LEVEL_WEIGHT}, about 50 days) plus that weekday's offset from it (weight
  * {@link DAY_WEEKDAY_WEIGHT} per visit, about its last 3 weeks) — in the spread of earlier days'
@@ -18,10 +21,10 @@
  * been seen twice and the spread has {@link DAY_MIN_ERRORS} errors behind it (from about the
  * fourth week), on the tail of a Student's t of as many degrees of freedom as the spread has
  * errors (at most those of its weight). Errors beyond {@link DAY_CLIP} sd are learned as that
- * many, so an anomalous day does not widen the spread. A day with fewer than
- * {@link DAY_COMPLETE} of a full day's events (a sensor that stopped at noon, a gap in the data)
- * is neither judged nor learned: the day's cycle would bias its mean (unit test: a Thursday cut
- * at noon, whose morning runs 3 sd above the day, scored 46 sd without this).
+ * many, so an anomalous day does not widen the spread. A day whose values stand for less than
+ * {@link DAY_COMPLETE} of the time a full day's did (a sensor that stopped at noon, a gap in the
+ * data) is neither judged nor learned: the day's cycle would bias its mean (unit test: a Thursday
+ * cut at noon, whose morning runs 3 sd above the day, scored 46 sd without this).
  *
  * Gaussian readings every 5 minutes, with a daily cycle and weekends 2 sd apart, 200 sensors over
  * 200 days: judged days alert at 0.83 / 0.81 / 1.69 × a target of 1e-2 / 1e-3 / 1e-4 (the last
@@ -44,21 +47,27 @@ export const DAY_MIN_ERRORS = 7;
 /** Errors beyond this many sd are learned as this many. */
 export const DAY_CLIP = 6;
 /**
- * Share of a full day's events a day needs to be judged and learned; a full day is the most
- * events an entity has had in a day, fading by {@link DAY_FULL_FADE} a day (so a lasting lower
- * rate is the new full within about two weeks).
+ * Share of a full day's time a day's values must stand for to be judged and learned; a full day
+ * is the most time an entity's values have stood for in a day, fading by {@link DAY_FULL_FADE} a
+ * day (so a lasting gap each day is the new full within about two weeks).
  */
 export const DAY_COMPLETE = 0.9;
-/** Fade per day of the events of a full day. */
+/** Fade per day of the time of a full day. */
 export const DAY_FULL_FADE = 0.95;
+/**
+ * The most seconds one value stands for in its day's mean, unless twice its entity's usual gap is
+ * longer: a longer wait for a reading is a gap, not time the reading held.
+ */
+export const DAY_SPAN_MAX = 3_600;
 /** Extreme days in a row, on one side, after which the level moves to them. */
 export const DAY_RELEVEL_RUN = 3;
 
-// Layout: the day under way, its sum and count; the level, the spread (variance of the errors),
+// Layout: the day under way, its values' sum weighed by the time each stands for and that time;
+// the level, the spread (variance of the errors),
 // the errors it has learned, the days seen; the run of extreme days on one side and the sum of
-// their errors; the events of a full day (a fading maximum); per weekday (Thursday 1970-01-01 =
+// their errors; the time of a full day (a fading maximum); per weekday (Thursday 1970-01-01 =
 // 0) its offset (NaN unseen) and its visits.
-const DAY = 0, SUM = 1, COUNT = 2, LEVEL = 3, SPREAD = 4, ERRORS = 5, DAYS = 6, RUN = 7;
+const DAY = 0, SUM = 1, TIME = 2, LEVEL = 3, SPREAD = 4, ERRORS = 5, DAYS = 6, RUN = 7;
 const RUN_SUM = 8, FULL = 9, OFFSETS = 10;
 const VISITS = OFFSETS + 7;
 /**
@@ -92,7 +101,8 @@ export interface DayJudgement {
 const MAX_DEGREES = Math.round(nullDegrees(DAY_LEVEL_WEIGHT));
 
 /**
- * Adds value `v` at event time `ts` (Unix seconds) to the state at `s[at …]`. When `ts` opens a
+ * Adds value `v` at event time `ts` (Unix seconds), standing for `span` seconds of its day (1 by
+ * default), to the state at `s[at …]`. When `ts` opens a
  * new day, first judges and learns the day before; returns that judgement when it is judged (see
  * the module doc), else undefined. A `ts` in an earlier day than the one under way is counted in
  * the day under way (late events do not reopen a judged day).
@@ -102,6 +112,7 @@ export function addToDay(
   at: number,
   v: number,
   ts: number,
+  span = 1,
 ): DayJudgement | undefined {
   if (!Number.isFinite(v) || !Number.isFinite(ts)) return undefined;
   const day = Math.floor(ts / DAY_SEC);
@@ -109,19 +120,19 @@ export function addToDay(
   let judged: DayJudgement | undefined;
   if (Number.isNaN(current)) s[at + DAY] = day;
   else if (day > current) {
-    const count = s[at + COUNT], full = Math.max(s[at + FULL] * DAY_FULL_FADE, count);
+    const time = s[at + TIME], full = Math.max(s[at + FULL] * DAY_FULL_FADE, time);
     s[at + FULL] = full;
-    // A day with far fewer events than a full one (a sensor that stopped at noon, a gap) has a
-    // mean the day's cycle biases: neither judged nor learned.
-    if (count > 0 && count >= DAY_COMPLETE * full) {
-      judged = closeDay(s, at, s[at + SUM] / count, current);
+    // A day whose values stand for far less time than a full one's (a sensor that stopped at
+    // noon, a gap) has a mean the day's cycle biases: neither judged nor learned.
+    if (time > 0 && time >= DAY_COMPLETE * full) {
+      judged = closeDay(s, at, s[at + SUM] / time, current);
     }
     s[at + DAY] = day;
     s[at + SUM] = 0;
-    s[at + COUNT] = 0;
+    s[at + TIME] = 0;
   }
-  s[at + SUM] += v;
-  s[at + COUNT]++;
+  s[at + SUM] += span * v;
+  s[at + TIME] += span;
   return judged;
 }
 

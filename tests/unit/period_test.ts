@@ -127,3 +127,28 @@ Deno.test("a day cut short (a sensor that stopped at noon) is neither judged nor
   assert.ok(!judged.includes(cut), "the half day is not judged");
   assert.ok(judged.includes(cut - 1) && judged.includes(cut + 1), "its neighbours are");
 });
+
+Deno.test("a day read unevenly is averaged over its hours, not its readings", () => {
+  // Six weeks read every 5 minutes, then two weeks read every minute while the daily cycle is up
+  // and every 15 minutes while it is down (a sensor that reports more when things move): a mean
+  // of the readings would put those days 2.8 sd of the cycle up and alert on every one of them.
+  const rng = createRandom(12, 6);
+  const b = createBaselines(1);
+  const out = createJudgement(1);
+  const uneven = 6 * 7, outage = uneven + 8; // a Friday
+  const dayAlerts: number[] = [];
+  let outageMean = NaN;
+  for (let t = START; t < START + 8 * 7 * DAY_SEC;) {
+    const day = Math.floor((t - START) / DAY_SEC);
+    const up = Math.sin(2 * Math.PI * (t % DAY_SEC) / DAY_SEC) > 0;
+    const v = reading(t, rng);
+    b.judgeLearn("sensor-3", [day === outage ? v / 4 : v], t, out);
+    if (BASES[out.basis[0]] === "day" && out.calibrated[0] >= Z_DEFAULT) {
+      dayAlerts.push(day - 1);
+      if (day - 1 === outage) outageMean = out.actual[0];
+    }
+    t += day < uneven ? EVERY : up ? 60 : 900;
+  }
+  assert.deepEqual(dayAlerts, [outage], "only the day at a quarter of its values alerts");
+  assert.ok(Math.abs(outageMean - 5) < 0.3, `its mean ${outageMean}, the cycle's 20 / 4`);
+});
