@@ -96,7 +96,10 @@ export interface PipelineOptions {
 export type Feature = string;
 
 /**
- * Version of {@link ModelState}: 18 since a baseline's hours' spreads keep the noise their current
+ * Version of {@link ModelState}: 20 since the records keep ten values beyond their threshold, not
+ * five (`baseline/record.ts`), and a day's mean is weighed by the time each value stands for
+ * (`baseline/period.ts`); 19 kept the shape of each entity's deviations by default
+ * (`baseline/shape.ts`); 18 kept a baseline's hours' spreads keep the noise their current
  * visit began in (`baseline/spread.ts`); 17 kept the recent level's noise from before a run of
  * errors (`baseline/recent.ts`); 16 kept each hour's spread (`baseline/spread.ts`); 15
  * kept each generation's sum of values among the records; 14 kept the entity's extremes of the
@@ -107,7 +110,7 @@ export type Feature = string;
  * held-back excess and the gaps between events, 8 the day means (the day's mean against the same
  * weekday's, `baseline/period.ts`), 7 the drift.
  */
-export const MODEL_STATE_VERSION = 19;
+export const MODEL_STATE_VERSION = 20;
 
 /** The learned state of the model: forest masses, threshold, events scored, and what they fit. */
 export interface ModelState {

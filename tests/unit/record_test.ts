@@ -144,7 +144,8 @@ Deno.test("a late event counts in the current day: it neither moves the day back
   for (let k = 0; k < 10; k++) judgeRecord(s, 0, -10 - k, t0 + k * 60);
   judgeRecord(s, 0, 0, t0 - 60);
   assert.ok(recordEdge(s, 0, false) > -10, "the day's slide is not yet history");
-  assert.ok(judgeRecord(s, 0, -30, t0 + 700) < 0, "the slide still judged against the days before");
+  // Far enough beyond the slide's last judged record (−19) to be judged again (RECORD_ESCALATION).
+  assert.ok(judgeRecord(s, 0, -60, t0 + 700) < 0, "the slide still judged against the days before");
 });
 
 Deno.test("a quantity that grows sets no records on the side it grows to; a fall below its history still is one", () => {
