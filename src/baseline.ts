@@ -192,9 +192,10 @@ const REFRESH = 256;
  * 0: none); the excess held back ({@link HELD}); the previous event's time, the mean gap and the
  * gaps seen ({@link PREV_TS}); the first value ({@link FIRST}); whether a value was no count
  * ({@link NOT_COUNT}); a count's dispersion ({@link DISPERSION}); the least and largest value seen
- * outside excursions ({@link RANGE}); how the hourly profile is read ({@link CHOICE}).
+ * outside excursions ({@link RANGE}); how the hourly profile is read ({@link CHOICE}); the slow
+ * share of repeats ({@link SLOW_REPEATS}).
  */
-const HEAD = 24;
+const HEAD = 25;
 /** Slot of the excess of an extreme error held back (0: none), in {@link HEAD}. */
 const HELD = 12;
 /** Slots of the previous event's time, the running mean of the gaps between events, their count. */
@@ -212,6 +213,8 @@ const RANGE = 20;
  * events' mean time through their hours (`betweenHours`' center).
  */
 const CHOICE = 22;
+/** Slot of the share of repeats over the entity's last {@link FLAT_MEMORY} events (`repeats.ts`). */
+const SLOW_REPEATS = 24;
 
 /**
  * Numbers kept per entity and feature with `season`, with the change's (`change`), with the
@@ -749,7 +752,7 @@ export function createBaselines(
         const chance = count && run >= 2
           ? (c: number) => Math.exp(logCountChance(c, mean, spread))
           : undefined;
-        const flat = learnRepeats(s, at, n, v, run, o.alpha, o.warmUp, chance);
+        const flat = learnRepeats(s, at, n, v, run, o.alpha, o.warmUp, chance, at + SLOW_REPEATS);
         if (warm && (flat > Math.abs(z[f]) || (offSide && by === 0 && flat > cal))) {
           if (by === 5 || by === 6) {
             // A stuck value explains itself: the event's own value against its forecast.

@@ -1,12 +1,13 @@
 /**
  * Flat lines: the share `p` of an entity's events that repeat its previous value (a running mean
- * with a uniform prior). For an entity with `p` under {@link FLAT_MAX_P} that has varied for its
+ * with a uniform prior, and a slow one over {@link FLAT_MEMORY} events that also learns the
+ * repeats of judged runs; `p` is the larger). For an entity with `p` under {@link FLAT_MAX_P} that has varied for its
  * warm-up, a run of `r` repeats has chance `p^r` (`p` as it was when the run began); its flatness
  * is the Gaussian deviation of that chance, judged at runs of 2, 4, 8, 16 … (one alert, then one
  * each time the run doubles), and a run being judged teaches nothing of repeats. Values that often
  * repeat (counts, coarse readings) are not judged: a run of them says little.
  *
- * State: five numbers in the caller's `Float64Array`; pure functions.
+ * State: six numbers in the caller's `Float64Array`; pure functions.
  *
  * @module
  */
@@ -14,12 +15,19 @@ import { deviationForRate } from "../tails.ts";
 
 /** Share of repeats under which an entity's runs of repeats are judged. */
 export const FLAT_MAX_P = 0.05;
+/**
+ * Events over which the slow share of repeats forgets (by e). It learns every repeat, those of
+ * judged runs too, so a run that recurs (a machine off each night, reading exactly 0) is judged on
+ * the share its earlier runs left, and is not judged once that reaches {@link FLAT_MAX_P}.
+ */
+export const FLAT_MEMORY = 3_000;
 
 /**
- * Learns one event's repeat (or change) into feature slots `s[at …]` and returns the flatness of
- * the run it ends or continues (0 when it is not judged). `chance`, when given, is the chance
- * that this very value repeats (a count's, see `logCountChance`); a run is judged on the larger
- * of it and the entity's share of repeats.
+ * Learns one event's repeat (or change) into feature slots `s[at …]`, and into the slow share of
+ * repeats at `s[slow]`, and returns the flatness of the run it ends or continues (0 when it is
+ * not judged). `chance`, when given, is the chance that this very value repeats (a count's, see
+ * `logCountChance`); a run is judged on the larger of it and the entity's share of repeats when
+ * the run began, the larger of the recent one and the slow one.
  */
 export function learnRepeats(
   s: Float64Array,
@@ -29,15 +37,20 @@ export function learnRepeats(
   run: number,
   alpha: number,
   warmUp: number,
-  chance?: (v: number) => number,
+  chance: ((v: number) => number) | undefined,
+  slow: number,
 ): number {
-  if (run === 1) s[at + 8] = s[at + 7] >= warmUp ? s[at + 6] : 1;
+  if (run === 1) s[at + 8] = s[at + 7] >= warmUp ? Math.max(s[at + 6], s[slow]) : 1;
   const p0 = s[at + 8];
   const judged = run >= 2 && p0 < FLAT_MAX_P;
-  if (n === 0) s[at + 6] = 0.5;
-  else if (!judged) {
-    s[at + 7]++;
-    s[at + 6] += Math.max(alpha, 1 / (s[at + 7] + 2)) * ((run > 0 ? 1 : 0) - s[at + 6]);
+  if (n === 0) s[at + 6] = s[slow] = 0.5;
+  else {
+    const repeat = run > 0 ? 1 : 0;
+    if (!judged) {
+      s[at + 7]++;
+      s[at + 6] += Math.max(alpha, 1 / (s[at + 7] + 2)) * (repeat - s[at + 6]);
+    }
+    s[slow] += Math.max(1 / FLAT_MEMORY, 1 / (n + 2)) * (repeat - s[slow]);
   }
   s[at + 4] = v;
   s[at + 5] = run;

@@ -285,11 +285,13 @@ Deno.test("a continuous reading stuck inside its normal range is caught; values 
   let x = 1;
   const noise = () => (x = (x * 16807) % 2147483647) / 2147483647 - 0.5;
   for (let i = 0; i < 500; i++) judge(b, "thermo", 20 + noise());
-  // Stuck at its mean: no level deviation, yet flagged once its run is unlikely, at 2, 4, 8 …
+  // Stuck at its mean: no level deviation, yet flagged once its run is unlikely, at 4, 8, 16 …
+  // (after 500 readings and no repeat, a repeat's chance is taken as about 1 in 500, the slow
+  // share of repeats: two in a row, about 4e-6, are not rarer than the target of 1e-6; four are).
   const stuck = judgeRun(b, "thermo", 20, 20);
   assert.deepEqual(stuck.map((s) => s.run).slice(0, 5), [0, 1, 2, 3, 4], "repeats of the first");
   const flagged = stuck.filter((s) => Math.abs(s.z) >= zStar).map((s) => s.run);
-  assert.deepEqual(flagged, [2, 4, 8, 16], "flagged when its run reaches 2, 4, 8, 16 repeats");
+  assert.deepEqual(flagged, [4, 8, 16], "flagged when its run reaches 4, 8, 16 repeats");
   // A counter that repeats half the time: runs are ordinary.
   const counter = createBaselines(1);
   for (let i = 0; i < 2000; i++) {
@@ -1121,4 +1123,27 @@ Deno.test("an entity's change noise is the mean square of its changes: plain ove
     v += d;
   }
   assert.ok(Math.abs(s[0] - 4) < 1e-9, `mature: ${s[0]}`);
+});
+
+Deno.test("a reading that rests at exactly 0 each night alerts on its first nights, not every night", () => {
+  // A machine read every minute: 3 kW ± 0.2 while on, exactly 0 while off, 2–6 hours a night
+  // from about 22:00, for 30 days. Each night's run of zeros was judged on the share of repeats
+  // of the last few dozen readings (none), and alerted at 2, 4, 8 … 256 repeats: 203 flat alerts.
+  const rng = createRandom(2, 9);
+  const b = createBaselines(1), out = createJudgement(1);
+  const start = 1767225600, zStar = deviationForRate(5e-6);
+  const flatAlertDays = new Set<number>();
+  let offFrom = 0, offTo = 0;
+  for (let t = start; t < start + 30 * 86_400; t += 60) {
+    const day = Math.floor((t - start) / 86_400), sec = (t - start) % 86_400;
+    if (sec === 0) {
+      offFrom = 22 * 3600 + Math.floor(rng.next() * 3600);
+      offTo = offFrom + (2 + 4 * rng.next()) * 3600;
+    }
+    const off = day >= 3 && (sec >= offFrom && sec < offTo || sec + 86_400 < offTo);
+    b.judgeLearn("press-4", [off ? 0 : 3 + 0.2 * rng.normal()], t, out);
+    if (BASES[out.basis[0]] === "flat" && out.calibrated[0] >= zStar) flatAlertDays.add(day);
+  }
+  assert.ok(flatAlertDays.size > 0, "its first nights alert");
+  assert.ok(Math.max(...flatAlertDays) < 10, `flat alerts on days ${[...flatAlertDays]}`);
 });
