@@ -854,8 +854,9 @@ export function createBaselines(
 /**
  * The seconds a value at `ts` stands for in its day's mean (`baseline/period.ts`): the time since
  * the entity's previous event, at most {@link DAY_SPAN_MAX} or twice its usual gap when that is
- * longer (a gap beyond it is time the entity was not read), its usual gap at its first event with
- * a time, and 1 second before it has one. Read before {@link eventsPerHour} learns `ts`.
+ * longer (a gap beyond it is time the entity was not read); when its previous event's time is not
+ * known, its usual gap, or 1 second at its first event with a time. Read before
+ * {@link eventsPerHour} learns `ts`.
  */
 function daySpan(s: Float64Array, at: number, ts: number): number {
   const prev = s[at + PREV_TS], gap = s[at + GAP];

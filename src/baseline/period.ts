@@ -62,11 +62,10 @@ export const DAY_SPAN_MAX = 3_600;
 /** Extreme days in a row, on one side, after which the level moves to them. */
 export const DAY_RELEVEL_RUN = 3;
 
-// Layout: the day under way, its values' sum weighed by the time each stands for and that time;
-// the level, the spread (variance of the errors),
-// the errors it has learned, the days seen; the run of extreme days on one side and the sum of
-// their errors; the time of a full day (a fading maximum); per weekday (Thursday 1970-01-01 =
-// 0) its offset (NaN unseen) and its visits.
+// Layout: the day under way, its values' sum weighed by the time each stands for, and that time;
+// the level, the spread (variance of the errors), the errors it has learned, the days seen; the
+// run of extreme days on one side and the sum of their errors; the time of a full day (a fading
+// maximum); per weekday (Thursday 1970-01-01 = 0) its offset (NaN unseen) and its visits.
 const DAY = 0, SUM = 1, TIME = 2, LEVEL = 3, SPREAD = 4, ERRORS = 5, DAYS = 6, RUN = 7;
 const RUN_SUM = 8, FULL = 9, OFFSETS = 10;
 const VISITS = OFFSETS + 7;

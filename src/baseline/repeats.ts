@@ -1,10 +1,12 @@
 /**
- * Flat lines: the share `p` of an entity's events that repeat its previous value (a running mean
- * with a uniform prior, and a slow one over {@link FLAT_MEMORY} events that also learns the
- * repeats of judged runs; `p` is the larger). For an entity with `p` under {@link FLAT_MAX_P} that has varied for its
- * warm-up, a run of `r` repeats has chance `p^r` (`p` as it was when the run began); its flatness
- * is the Gaussian deviation of that chance, judged at runs of 2, 4, 8, 16 … (one alert, then one
- * each time the run doubles), and a run being judged teaches nothing of repeats. Values that often
+ * Flat lines: the share `p` of an entity's events that repeat its previous value, the larger of a
+ * recent share (a running mean with a uniform prior, at the level's weight) and a slow one over
+ * {@link FLAT_MEMORY} events. For an entity with `p` under {@link FLAT_MAX_P} that has varied for
+ * its warm-up, a run of `r` repeats has chance `p^r` (`p` as it was when the run began); its
+ * flatness is the Gaussian deviation of that chance, judged at runs of 2, 4, 8, 16 … (one alert,
+ * then one each time the run doubles). A run being judged teaches the recent share nothing (a
+ * stuck sensor does not make itself normal), the slow one all its repeats (a run that recurs on a
+ * schedule, a machine reading exactly 0 each night, stops being judged after its first nights). Values that often
  * repeat (counts, coarse readings) are not judged: a run of them says little.
  *
  * State: six numbers in the caller's `Float64Array`; pure functions.
