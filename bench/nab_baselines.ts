@@ -99,15 +99,22 @@ export async function benchNabBaselines(): Promise<void> {
     Deno.env.get("TARGET_FALSE_ALERT_RATE") ?? THRESHOLD_DEFAULTS.targetFalseAlertRate,
   );
   const zStar = deviationForRate(rate);
-  const files: NabFile[] = [], scores: Float64Array[] = [], alerts: Uint8Array[] = [];
-  for (const name of names) {
-    const { ts, values } = await csvRows(`${dir}/data/${name}`);
-    const f = prepareFile(name, ts, windows[name]);
-    const r = baselineScores(ts, values, options, zStar);
-    files.push(f);
-    scores.push(r.scores);
-    alerts.push(r.alerts);
-    const s = scoreFile(f, r.alerts, PROFILES.standard);
+  const rows = await Promise.all(names.map((name) => csvRows(`${dir}/data/${name}`)));
+  // The corpus's files, scores and alerts, each file's rows as `pick` leaves them.
+  const runCorpus = (pick: (r: { ts: string[]; values: number[] }) => typeof r) => {
+    const files: NabFile[] = [], scores: Float64Array[] = [], alerts: Uint8Array[] = [];
+    names.forEach((name, k) => {
+      const { ts, values } = pick(rows[k]);
+      files.push(prepareFile(name, ts, windows[name]));
+      const r = baselineScores(ts, values, options, zStar);
+      scores.push(r.scores);
+      alerts.push(r.alerts);
+    });
+    return { files, scores, alerts };
+  };
+  const { files, scores, alerts } = runCorpus((r) => r);
+  names.forEach((name, k) => {
+    const f = files[k], s = scoreFile(f, alerts[k], PROFILES.standard);
     const file = name.split("/")[1].replace(/\.csv$/, "");
     report(`nab_baselines_raw_${file}`, (s.raw - s.nullScore).toFixed(2));
     report(
@@ -115,7 +122,7 @@ export async function benchNabBaselines(): Promise<void> {
       s.first.map((i) => i < 0 ? "miss" : f.weight[i].toFixed(2)).join(",") || "-",
     );
     report(`nab_baselines_false_${file}`, s.falseAlerts);
-  }
+  });
   for (const [key, p] of Object.entries(PROFILES)) {
     const suffix = PROFILE_SUFFIX[key as keyof typeof PROFILES];
     report(`nab_baselines_${suffix}`, bestThreshold(files, scores, p).score.toFixed(2));
@@ -123,17 +130,9 @@ export async function benchNabBaselines(): Promise<void> {
   report("nab_baselines_alerts_standard", corpusScore(files, alerts, PROFILES.standard).toFixed(2));
   const best: number[] = [], own: number[] = [];
   for (let seed = 1; seed <= THIN_SEEDS; seed++) {
-    const thinFiles: NabFile[] = [], thinScores: Float64Array[] = [], thinAlerts: Uint8Array[] = [];
-    for (const name of names) {
-      const all = await csvRows(`${dir}/data/${name}`);
-      const { ts, values } = thinRows(all.ts, all.values, THIN_SHARE, seed);
-      thinFiles.push(prepareFile(name, ts, windows[name]));
-      const r = baselineScores(ts, values, options, zStar);
-      thinScores.push(r.scores);
-      thinAlerts.push(r.alerts);
-    }
-    best.push(bestThreshold(thinFiles, thinScores, PROFILES.standard).score);
-    own.push(corpusScore(thinFiles, thinAlerts, PROFILES.standard));
+    const thin = runCorpus((r) => thinRows(r.ts, r.values, THIN_SHARE, seed));
+    best.push(bestThreshold(thin.files, thin.scores, PROFILES.standard).score);
+    own.push(corpusScore(thin.files, thin.alerts, PROFILES.standard));
   }
   const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
   report("nab_baselines_thinned_standard", mean(best).toFixed(2));
