@@ -45,7 +45,8 @@
  * default rate among Gaussian sensors and among Student-t (5) ones
  * (`calibration_newcomers_gaussian_among_<noise>_caught_8sd=`). And the same newcomers with no
  * older sensors at all (`calibration_young_<noise>_ratio_<rate>=`): each group learns from those
- * before it and from itself.
+ * before it and from itself. And lone entities, each the only one of its model (200 of each noise,
+ * 6,000 minutes, judged from their 1,000th reading: `calibration_lone_<noise>_ratio_<rate>=`).
  *
  * Then counts (100 sensors, 30,000 minutes, judged after their first day): Poisson counts of
  * mean 0.2, 1 and 5 with a daily cycle of ±50 % (`calibration_count_<mean>_ratio_<rate>=`, at 1e-4
@@ -306,6 +307,14 @@ export function benchCalibration(): Promise<void> {
       report(`calibration_young_${noise}_ratio_${rateName(rate)}`, ratio);
     });
   }
+  // Lone entities, each its own model (as a NAB file is): no peers to be judged like.
+  for (const noise of Object.keys(NOISES)) {
+    const { calibrated, judged } = loneAlerts(noise, tailZ);
+    tails.forEach((rate, k) => {
+      const ratio = (calibrated[k] / judged / rate).toFixed(3);
+      report(`calibration_lone_${noise}_ratio_${rateName(rate)}`, ratio);
+    });
+  }
   // What judging newcomers like the sensors before them costs: 8-sd spikes of Gaussian newcomers
   // caught at the default rate, among Gaussian sensors and among Student-t (5) ones.
   for (const among of ["gaussian", "t5"]) {
@@ -367,6 +376,27 @@ function newcomers(
     }
   }
   return { judged, calibrated, caught: caught / Math.max(1, spikes) };
+}
+
+/**
+ * Lone entities of `noise`, each the only entity of its own baselines (as each NAB file is, or a
+ * stream of one source): 200 read every minute for 6,000 minutes (no daily cycle), judged from
+ * their 1,000th reading on, while their shape is still being learned. Counts their alerts per rate
+ * of `zStar`.
+ */
+function loneAlerts(noise: string, zStar: readonly number[]) {
+  const draw = NOISES[noise], calibrated = new Float64Array(zStar.length);
+  let judged = 0;
+  for (let e = 0; e < 200; e++) {
+    const rng = createRandom(12, e), b = createBaselines(1, {}), out = createJudgement(1);
+    for (let i = 0; i < 6_000; i++) {
+      b.judgeLearn("lone", [100 + draw(rng)], i * 60, out);
+      if (i < 1_000 || Number.isNaN(out.calibrated[0])) continue;
+      judged++;
+      for (let k = 0; k < zStar.length; k++) if (out.calibrated[0] >= zStar[k]) calibrated[k]++;
+    }
+  }
+  return { judged, calibrated };
 }
 
 /**

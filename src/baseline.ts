@@ -670,7 +670,7 @@ export function createBaselines(
             );
             if (n >= matureAt) learnPool(pool, f * POOL_SLOTS, z[f]);
           }
-          learnShape(s, shapeAt[f], z[f]);
+          learnShape(s, shapeAt[f], z[f], age);
         }
         if (warm && counts) {
           // Extremes are counted and judged in the entity's own noise, before an hour's widening:

@@ -210,3 +210,30 @@ Deno.test("the pooled shape is kept in the state: a restored baseline judges new
   }
   assert.ok(differs >= 20, `without the pool ${differs} of 300 judged otherwise`);
 });
+
+Deno.test("a lone heavy-tailed entity learns its shape within its first memory: fewer false alerts, its big spikes still caught", () => {
+  // 40 Laplace sensors, each the only entity of its model (as a NAB file is), read every minute;
+  // a spike of 30 noise sd at each one's 2,500th reading. With the steps fixed from the first, the
+  // quantiles still leaned toward their Gaussian start: 21.9 × a 1e-4 target over readings
+  // 1,000–3,000; 14.1 × with the faster start (`SHAPE_START`).
+  const zStar = deviationForRate(1e-4);
+  let alerts = 0, judged = 0, caught = 0;
+  for (let e = 0; e < 40; e++) {
+    const rng = createRandom(7, e), b = createBaselines(1), out = createJudgement(1);
+    for (let i = 0; i < 3_000; i++) {
+      const noise = (rng.next() < 0.5 ? 1 : -1) * Math.log(1 - rng.next());
+      const spike = i === 2_500 ? 30 * Math.SQRT2 : 0;
+      b.judgeLearn("sensor", [50 + noise + spike], 1.7e9 + 60 * i, out);
+      if (i === 2_500) {
+        caught += out.calibrated[0] >= zStar ? 1 : 0;
+        continue;
+      }
+      if (i < 1_000 || i === 2_501) continue;
+      judged++;
+      if (out.calibrated[0] >= zStar) alerts++;
+    }
+  }
+  const ratio = alerts / judged / 1e-4;
+  assert.ok(ratio < 18, `alerts over readings 1,000–3,000: ${ratio.toFixed(2)} × the target`);
+  assert.equal(caught, 40, "every 30-sd spike caught");
+});
