@@ -23,10 +23,10 @@
  *
  * An entity's shape takes thousands of its events to learn, though its first steps are larger
  * ({@link SHAPE_START}); until then (Gaussian at first) a heavy-tailed entity alerts at tens to
- * hundreds of times its target. So each feature also pools the
- * deviations of its entities whose noise estimate is mature ({@link learnPool}): many entities give
- * in hundreds of events each what one gives in thousands. A young entity is judged like them, less
- * so as it learns its own shape ({@link youngShapeDeviation}).
+ * hundreds of times its target. So each feature also pools the deviations of its entities whose
+ * noise estimate is mature ({@link learnPool}): many entities give in hundreds of events each what
+ * one gives in thousands. A young entity is judged like them, less so as it learns its own shape
+ * ({@link youngShapeDeviation}).
  *
  * State: {@link SHAPE_SLOTS} numbers per entity and feature, in a `Float64Array`, and
  * {@link POOL_SLOTS} per feature for the pool; pure functions.
