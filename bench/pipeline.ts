@@ -328,8 +328,7 @@ async function compareContracts(kafka: Kafka, address: string, n: number) {
   }
   report("raw_consume_cpu_us_per_event_seed_cmp", raw.seed.toFixed(2));
   report("raw_consume_cpu_us_per_event_payments", raw.payments.toFixed(2));
-  const best = { seed: median(ratios.seed), payments: median(ratios.payments) };
-  return best;
+  return { seed: median(ratios.seed), payments: median(ratios.payments) };
 }
 
 /** Runs the pipeline benchmark; prints `name=value` lines. */

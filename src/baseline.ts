@@ -213,7 +213,7 @@ const RANGE = 20;
  * events' mean time through their hours (`betweenHours`' center).
  */
 const CHOICE = 22;
-/** Slot of the share of repeats over the entity's last {@link FLAT_MEMORY} events (`repeats.ts`). */
+/** Slot of the share of repeats over the entity's last {@link FLAT_MEMORY} events (repeats.ts). */
 const SLOW_REPEATS = 24;
 
 /**

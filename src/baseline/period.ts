@@ -5,8 +5,8 @@
  * The values of an entity are averaged over each UTC day of event time, each weighed by the time
  * it stands for (since the entity's previous event, up to {@link DAY_SPAN_MAX} or twice its usual
  * gap): a day read unevenly — densely in its morning and sparsely in its afternoon, or with
- * readings lost at random — is averaged over its hours, not over its readings. When an event opens a
- * new day, the day before is judged: its mean against a forecast of day means — a level (weight
+ * readings lost at random — is averaged over its hours, not over its readings. When an event opens
+ * a new day, the day before is judged: its mean against a forecast of day means — a level (weight
  * {@link DAY_LEVEL_WEIGHT}, about 50 days) plus that weekday's offset from it (weight
  * {@link DAY_WEEKDAY_WEIGHT} per visit, about its last 3 weeks) — in the spread of earlier days'
  * forecast errors. A day's mean averages the day's cycle and the events' noise away, so what is

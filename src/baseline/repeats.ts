@@ -6,8 +6,8 @@
  * flatness is the Gaussian deviation of that chance, judged at runs of 2, 4, 8, 16 … (one alert,
  * then one each time the run doubles). A run being judged teaches the recent share nothing (a
  * stuck sensor does not make itself normal), the slow one all its repeats (a run that recurs on a
- * schedule, a machine reading exactly 0 each night, stops being judged after its first nights). Values that often
- * repeat (counts, coarse readings) are not judged: a run of them says little.
+ * schedule, a machine reading exactly 0 each night, stops being judged after its first nights).
+ * Values that often repeat (counts, coarse readings) are not judged: a run of them says little.
  *
  * State: six numbers in the caller's `Float64Array`; pure functions.
  *
