@@ -1,13 +1,17 @@
 /**
  * Flat lines: the share `p` of an entity's events that repeat its previous value, the larger of a
  * recent share (a running mean with a uniform prior, at the level's weight) and a slow one over
- * {@link FLAT_MEMORY} events. For an entity with `p` under {@link FLAT_MAX_P} that has varied for
- * its warm-up, a run of `r` repeats has chance `p^r` (`p` as it was when the run began); its
- * flatness is the Gaussian deviation of that chance, judged at runs of 2, 4, 8, 16 … (one alert,
- * then one each time the run doubles). A run being judged teaches the recent share nothing (a
- * stuck sensor does not make itself normal), the slow one all its repeats (a run that recurs on a
- * schedule, a machine reading exactly 0 each night, stops being judged after its first nights).
- * Values that often repeat (counts, coarse readings) are not judged: a run of them says little.
+ * {@link FLAT_MEMORY} events, in which the repeats of the entity's warm-up count as events but not
+ * as repeats (a sensor whose first readings were one value, a default before its first measurement,
+ * has not shown that repeats are its routine: counted, its 19 repeats of 20 readings kept its runs
+ * from being judged until its 380th reading). For an entity with `p` under {@link FLAT_MAX_P} that
+ * has varied for its warm-up, a run of `r` repeats has chance `p^r` (`p` as it was when the run
+ * began); its flatness is the Gaussian deviation of that chance, judged at runs of 2, 4, 8, 16 …
+ * (one alert, then one each time the run doubles). A run being judged teaches the recent share
+ * nothing (a stuck sensor does not make itself normal), the slow one all its repeats (a run that
+ * recurs on a schedule, a machine reading exactly 0 each night, stops being judged after its first
+ * nights). Values that often repeat (counts, coarse readings) are not judged: a run of them says
+ * little.
  *
  * State: six numbers in the caller's `Float64Array`; pure functions.
  *
@@ -52,7 +56,9 @@ export function learnRepeats(
       s[at + 7]++;
       s[at + 6] += Math.max(alpha, 1 / (s[at + 7] + 2)) * (repeat - s[at + 6]);
     }
-    s[slow] += Math.max(1 / FLAT_MEMORY, 1 / (n + 2)) * (repeat - s[slow]);
+    // A warm-up's repeats are not counted in the slow share (its events are).
+    const counted = n >= warmUp ? repeat : 0;
+    s[slow] += Math.max(1 / FLAT_MEMORY, 1 / (n + 2)) * (counted - s[slow]);
   }
   s[at + 4] = v;
   s[at + 5] = run;

@@ -302,6 +302,15 @@ Deno.test("a continuous reading stuck inside its normal range is caught; values 
   // A series flat from its start has shown no variation to compare with.
   const flat = createBaselines(1);
   assert.ok(judgeRun(flat, "f", 5, 500).every((s) => !(Math.abs(s.z) >= zStar)));
+  // A sensor whose first 20 readings were one value (a default before its first measurement)
+  // and which then varied for 300: stuck again, it is caught as any other (its warm-up's repeats
+  // do not make repeats its routine; counted, 19 in 320 readings put its share over 0.05).
+  const late = createBaselines(1);
+  judgeRun(late, "late", 21, 20);
+  for (let i = 0; i < 300; i++) judge(late, "late", 20 + noise());
+  const again = judgeRun(late, "late", 20, 20);
+  const caught = again.filter((s) => Math.abs(s.z) >= zStar).map((s) => s.run);
+  assert.ok(caught.includes(8) && caught.includes(16), `flagged at runs ${caught}`);
 });
 
 Deno.test("a daily cycle is learned per entity and hour: not flagged, and a step small against it still is", () => {
