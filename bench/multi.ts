@@ -129,8 +129,7 @@ export async function benchMulti(): Promise<void> {
   const rate = Deno.env.get("TARGET_FALSE_ALERT_RATE");
   const target = rate === undefined ? {} : { targetFalseAlertRate: Number(rate) };
   const targetRate = Number(rate ?? THRESHOLD_DEFAULTS.targetFalseAlertRate);
-  const ceiling = ceilingFlags(stream, targetRate);
-  reportCaught("ceiling", kinds, reaches, ceiling.caught, ceiling.tp, ceiling.fp);
+  reportCaught("ceiling", kinds, reaches, ceilingFlags(stream, targetRate));
   const builtin = contractOf({});
   const runs: [string, PipelineOptions][] = [
     ...THRESHOLD_MODES.map((
@@ -151,8 +150,8 @@ export async function benchMulti(): Promise<void> {
     }],
   ];
   for (const [label, options] of runs) {
-    const { caught, tp, fp } = await flagsOf(stream, { baseline, ...options });
-    const { precision, recall, reaching } = reportCaught(label, kinds, reaches, caught, tp, fp);
+    const flags = await flagsOf(stream, { baseline, ...options });
+    const { precision, recall, reaching } = reportCaught(label, kinds, reaches, flags);
     if (label === defaultMode) {
       report("multi_precision", precision.toFixed(4));
       report("multi_recall", recall.toFixed(4));
@@ -168,7 +167,7 @@ export async function benchMulti(): Promise<void> {
     seeds.push(rates(other.kinds, other.reaches, flags));
     oracle.push(rates(other.kinds, other.reaches, ceilingFlags(other, targetRate)));
   }
-  report("multi_seeds", SEEDS.join(","));
+  report("multi_seeds", SEEDS.length);
   for (const key of ["precision", "recall", "reaching"] as const) {
     const name = key === "reaching" ? "recall_reaching_5sd" : key;
     const xs = seeds.map((r) => r[key]);
@@ -219,25 +218,23 @@ function ceilingFlags(stream: Stream, rate: number): Flags {
 }
 
 /**
- * Reports `multi_<label>_precision=` (of `tp` flags inside injections and `fp` outside),
- * `multi_<label>_recall=` (injections `caught`), the recall per kind and over the injections that
- * `reaches` 5 noise sd; returns the first two and the last.
+ * Reports `multi_<label>_precision=`, `multi_<label>_recall=`, the recall per kind and over the
+ * injections that `reaches` 5 noise sd, of `flags` on a stream of injections of `kinds`; returns
+ * the first two and the last.
  */
 function reportCaught(
   label: string,
   kinds: readonly string[],
   reaches: readonly boolean[],
-  caught: Uint8Array,
-  tp: number,
-  fp: number,
+  flags: Flags,
 ): { precision: number; recall: number; reaching: number } {
-  const { precision, recall, reaching } = rates(kinds, reaches, { caught, tp, fp });
+  const { precision, recall, reaching } = rates(kinds, reaches, flags);
   report(`multi_${label}_precision`, precision.toFixed(4));
   report(`multi_${label}_recall`, recall.toFixed(4));
   report(`multi_${label}_recall_reaching_5sd`, reaching.toFixed(4));
   for (const kind of ["spike", "shift", "flat"]) {
     const ids = kinds.map((k, j) => k === kind ? j : -1).filter((j) => j >= 0);
-    const got = ids.filter((j) => caught[j]).length;
+    const got = ids.filter((j) => flags.caught[j]).length;
     report(`multi_${label}_recall_${kind}`, (got / Math.max(1, ids.length)).toFixed(4));
   }
   return { precision, recall, reaching };
