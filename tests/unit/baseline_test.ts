@@ -148,6 +148,37 @@ Deno.test("a glitch among an entity's first readings does not leave it blind: a 
   }
 });
 
+Deno.test("after a lasting shift an entity regains its sensitivity: 250 readings on, a 7-sd spike is judged as if there had been no shift", () => {
+  // A 30-reading shift of 5 sd widens the noise the entity is judged in (about 2 × its own twenty
+  // readings after it ends, when the same spike is judged at about 0.6 of its size); the noise
+  // must come back, or every anomaly after a first lasting one would be missed. Each sensor is
+  // run twice on the same noise, with and without the shift.
+  const zStar = deviationForRate(THRESHOLD_DEFAULTS.targetFalseAlertRate);
+  const spikeAt = 3030 + 250;
+  const judged = (sensor: number, shifted: boolean) => {
+    const b = createBaselines(1, { change: [true], recent: [true] });
+    const rng = createRandom(sensor + 1, 9);
+    const out = createJudgement(1);
+    for (let i = 0; i <= spikeAt; i++) {
+      const shift = shifted && i >= 3000 && i < 3030 ? 5 : 0;
+      b.judgeLearn("s", [20 + rng.normal() + shift + (i === spikeAt ? 7 : 0)], 60 * i, out);
+    }
+    return out.calibrated[0];
+  };
+  let caught = 0, caughtWithout = 0;
+  for (let sensor = 0; sensor < 20; sensor++) {
+    const after = judged(sensor, true), without = judged(sensor, false);
+    assert.ok(
+      after >= 0.9 * without,
+      `sensor ${sensor}: ${after} after the shift, ${without} without`,
+    );
+    if (after >= zStar) caught++;
+    if (without >= zStar) caughtWithout++;
+  }
+  assert.equal(caught, caughtWithout);
+  assert.ok(caught >= 18, `${caught} of 20 caught`);
+});
+
 Deno.test("of an entity's first three readings, a first or second one far from two that agree is the one replaced", () => {
   assert.equal(oddStart(100, 20.1, 20.2), 0);
   assert.equal(oddStart(20.1, 0, 20.2), 1);
