@@ -154,14 +154,14 @@ Deno.test("after a lasting shift an entity regains its sensitivity: 250 readings
   // must come back, or every anomaly after a first lasting one would be missed. Each sensor is
   // run twice on the same noise, with and without the shift.
   const zStar = deviationForRate(THRESHOLD_DEFAULTS.targetFalseAlertRate);
-  const spikeAt = 3030 + 250;
+  const spikeAt = 3030 + 250, T0 = 1767225600;
   const judged = (sensor: number, shifted: boolean) => {
     const b = createBaselines(1, { change: [true], recent: [true] });
     const rng = createRandom(sensor + 1, 9);
     const out = createJudgement(1);
     for (let i = 0; i <= spikeAt; i++) {
       const shift = shifted && i >= 3000 && i < 3030 ? 5 : 0;
-      b.judgeLearn("s", [20 + rng.normal() + shift + (i === spikeAt ? 7 : 0)], 60 * i, out);
+      b.judgeLearn("s", [20 + rng.normal() + shift + (i === spikeAt ? 7 : 0)], T0 + 60 * i, out);
     }
     return out.calibrated[0];
   };
