@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { type Checker, createCheckOutput } from "./contract/compile.ts";
+import { asciiText, type Checker, createCheckOutput } from "./contract/compile.ts";
 import type { Contract } from "./contract/spec.ts";
 import type { ForestOptions, MassState, Shard } from "./hst/mod.ts";
 
@@ -86,8 +86,12 @@ export function checkSlice(
   const reasons: [number, string, string, string][] = [];
   const keys = new Array<string>(n).fill("");
   const out = createCheckOutput();
+  // An ASCII slice (most JSON) is decoded once; each record's text is a slice of it.
+  const whole = asciiText(bytes);
   for (let i = 0; i < n; i++) {
-    const code = checker.check(bytes.subarray(offsets[i], offsets[i + 1]), features, d * i, out);
+    const from = offsets[i], to = offsets[i + 1];
+    const text = whole?.slice(from, to);
+    const code = checker.check(bytes.subarray(from, to), features, d * i, out, text);
     if (code !== 0) {
       status[i] = code;
       reasons.push([i, out.reason, out.field, out.rule]);

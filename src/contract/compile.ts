@@ -56,8 +56,10 @@ export interface Checker {
   /**
    * Checks one record's value bytes (everything but the time checks); writes its features at
    * `x[at …]` (NaN when absent) and the rest into `out`. Returns the check code. Never throws.
+   * `text`: the bytes already decoded, when the caller has them ({@link asciiText}); the same
+   * outcome as without it.
    */
-  check(bytes: Uint8Array, x: Float64Array, at: number, out: CheckOutput): number;
+  check(bytes: Uint8Array, x: Float64Array, at: number, out: CheckOutput, text?: string): number;
 }
 
 /** Options of {@link compileChecker}. */
@@ -337,6 +339,23 @@ export function checkerSource(contract: Contract, C: Constants): string {
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
 /**
+ * The text of `bytes` when every byte is ASCII (under 0x80), else `undefined`: one decoding for a
+ * whole slice of records, whose texts are then slices of it at the records' byte offsets (an
+ * ASCII byte is one UTF-16 unit; any other UTF-8 sequence, a BOM included, decodes to fewer units
+ * than its bytes). Decoding each record of a batch on its own cost about 1 µs of the 3 µs its
+ * checks took (93-byte seed events).
+ */
+export function asciiText(bytes: Uint8Array): string | undefined {
+  let text: string;
+  try {
+    text = decoder.decode(bytes);
+  } catch {
+    return undefined;
+  }
+  return text.length === bytes.length ? text : undefined;
+}
+
+/**
  * For a record in Confluent Schema Registry's wire format (a zero byte, then a 4-byte schema id),
  * what the rejection adds: that format, and that events must be plain JSON. Empty otherwise.
  */
@@ -382,7 +401,13 @@ export function compileChecker(contract: Contract, options: CompileOptions = {})
     C.fail(o, schema, reason, "", rule);
   const stale = checks.indexOf("freshness");
   /** Decodes and checks one record; writes the features of a valid one. */
-  const checkBytes = (bytes: Uint8Array, x: Float64Array, at: number, o: CheckOutput) => {
+  const checkBytes = (
+    bytes: Uint8Array,
+    x: Float64Array,
+    at: number,
+    o: CheckOutput,
+    decoded: string | undefined,
+  ) => {
     if (bytes.length === 0) return failed(o, "empty record", "size");
     const unreadable = unreadableReason(bytes);
     if (unreadable !== undefined) return failed(o, unreadable, "encoding");
@@ -394,10 +419,13 @@ export function compileChecker(contract: Contract, options: CompileOptions = {})
       );
     }
     let text: string;
-    try {
-      text = decoder.decode(bytes);
-    } catch {
-      return failed(o, `not UTF-8 text${registryHint(bytes)}`, "encoding");
+    if (decoded !== undefined) text = decoded;
+    else {
+      try {
+        text = decoder.decode(bytes);
+      } catch {
+        return failed(o, `not UTF-8 text${registryHint(bytes)}`, "encoding");
+      }
     }
     let parsed: unknown;
     try {
@@ -424,8 +452,8 @@ export function compileChecker(contract: Contract, options: CompileOptions = {})
     checks,
     features: contract.features.map((f) => f.field),
     timeCodes: { stale, future: contract.checkNames === "schema" ? schema : stale },
-    check(bytes, x, at, o) {
-      const code = checkBytes(bytes, x, at, o);
+    check(bytes, x, at, o, text) {
+      const code = checkBytes(bytes, x, at, o, text);
       // A rejected record gives the model nothing (a valid one wrote every feature).
       if (code !== 0) x.fill(NaN, at, at + contract.features.length);
       return code;
