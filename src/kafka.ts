@@ -20,6 +20,8 @@ import { logger } from "./log.ts";
 import { registerCodecs } from "./compression.ts";
 // Stops kafkajs's request queue from polling itself every millisecond (see the module).
 import "./kafkajs_fix.ts";
+// Before any client produces: kafkajs takes its record encoder on its first produce.
+import "./kafkajs_records.ts";
 
 // kafkajs 2.2.4 can still pass a negative timeout to setTimeout elsewhere (a deadline already
 // past); the runtime clamps it to 1 ms and prints a TimeoutNegativeWarning: keep it out of the
