@@ -7,8 +7,10 @@
  * @module
  */
 import { Kafka, logLevel } from "kafkajs";
-// The tests' own clients on the product's fixed kafkajs (no 1 ms polling per connection).
+// The tests' own clients on the product's fixed kafkajs (no 1 ms polling per connection) and its
+// record encoder (imported before any client produces).
 import "../../src/kafkajs_fix.ts";
+import "../../src/kafkajs_records.ts";
 
 /** Address of the run's broker (set by scripts/test.ts). Throws when there is none. */
 export function testBroker(): string {

@@ -3,6 +3,7 @@ import { testBroker, testKafka, testTopic } from "../helpers/kafka.ts";
 import { committed, readAll, startProcessor, waitFor } from "../helpers/processor.ts";
 import { libsDir } from "../../scripts/kafka.ts";
 import { decompressZstd } from "../../src/compression.ts";
+import { recordsEncoded } from "../../src/kafkajs_records.ts";
 import type { Buffer } from "node:buffer";
 
 async function kcat(args: string[], input?: string): Promise<string> {
@@ -85,6 +86,48 @@ Deno.test("kafkajs produces, kcat (an independent client) reads the same records
     return { key, value };
   });
   assert.deepEqual(got, sent);
+});
+
+Deno.test("records the product encodes itself (alerts, dead letters with headers) reach the broker as kafkajs would write them: kcat reads back every key, value and header", async () => {
+  await using topic = await testTopic("path-records-to-kcat");
+  const producer = testKafka().producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const sent = Array.from({ length: 40 }, (_, i) => ({
+    key: `sensor-${i % 4}`,
+    value: i % 2 ? JSON.stringify({ type: "anomaly", note: "é ✓ 🚀" }) : `{"value":${i}}`,
+    headers: i % 2 ? {} : { dq_check: "range_value", dq_reason: `value ${i} outside [0, 1]` },
+  }));
+  const before = recordsEncoded();
+  await producer.send({ topic: topic.name, acks: -1, messages: sent });
+  await producer.disconnect();
+  assert.equal(
+    recordsEncoded() - before,
+    sent.length,
+    "every record through the product's encoder",
+  );
+  const out = await kcat([
+    "-C",
+    "-t",
+    topic.name,
+    "-o",
+    "beginning",
+    "-e",
+    "-q",
+    "-f",
+    "%k\t%s\t%h\n",
+  ]);
+  const got = out.trim().split("\n").map((line) => {
+    const [key, value, headers = ""] = line.split("\t");
+    return { key, value, headers };
+  });
+  assert.deepEqual(
+    got,
+    sent.map((m) => ({
+      key: m.key,
+      value: m.value,
+      headers: Object.entries(m.headers).map(([k, v]) => `${k}=${v}`).join(",") || "",
+    })),
+  );
 });
 
 Deno.test("kcat produces, kafkajs consumes the same records back", async () => {
