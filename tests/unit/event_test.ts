@@ -110,12 +110,20 @@ Deno.test("top-level keys are read in order with duplicates, nested keys ignored
   // The check counts them (no strings built) and compares with the keys JSON.parse kept.
   assert.equal(countTopLevelKeys(text), 4);
   assert.equal(Object.keys(JSON.parse(text)).length, 3);
+  assert.equal(countTopLevelKeys('{"a\\\\":1, "b\\"c" : [1, {"d": 2}] }'), 2, "escapes, spaces");
+  assert.equal(countTopLevelKeys("{}"), 0);
+  assert.equal(countTopLevelKeys(" { } "), 0);
   fc.assert(
-    fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (object) => {
-      const json = JSON.stringify(object);
-      assert.equal(countTopLevelKeys(json), topLevelKeys(json).length);
-      assert.equal(countTopLevelKeys(json), Object.keys(object).length);
-    }),
+    fc.property(
+      fc.dictionary(fc.string({ unit: "binary" }), fc.jsonValue()),
+      fc.constantFrom(undefined, 1, "\t"),
+      (object, space) => {
+        const json = JSON.stringify(object, null, space);
+        assert.equal(countTopLevelKeys(json), topLevelKeys(json).length);
+        assert.equal(countTopLevelKeys(json), Object.keys(object).length);
+      },
+    ),
+    { numRuns: 2000 },
   );
 });
 
