@@ -186,34 +186,41 @@ export async function benchMulti(): Promise<void> {
     oracle.push(rates(other.kinds, other.reaches, ceilingFlags(other, targetRate)));
   }
   report("multi_seeds", SEEDS.length);
-  for (const key of ["precision", "recall", "reaching"] as const) {
-    const name = key === "reaching" ? "recall_reaching_5sd" : key;
-    const xs = seeds.map((r) => r[key]);
-    report(`multi_seeds_${name}_mean`, (xs.reduce((a, x) => a + x, 0) / xs.length).toFixed(4));
-    report(`multi_seeds_${name}_least`, Math.min(...xs).toFixed(4));
-  }
+  reportSpread("multi_seeds", seeds, ["precision", "recall", "reaching"]);
   const ceilingRecall = oracle.reduce((a, r) => a + r.recall, 0) / oracle.length;
   report("multi_seeds_ceiling_recall_mean", ceilingRecall.toFixed(4));
   // The default mode over the same seeds as injections come more or less often.
   const long = Number(Deno.env.get("BENCH_MULTI_DENSITY_EVENTS") ?? 240_000);
   report("multi_chance_events", long);
   for (const chance of DENSITIES) {
-    const at: ReturnType<typeof rates>[] = [];
+    const byChance: ReturnType<typeof rates>[] = [];
     let injected = 0;
     for (const seed of SEEDS) {
       const other = streamOf(seed, long, chance);
       const flags = await flagsOf(other, { baseline, threshold: target });
-      at.push(rates(other.kinds, other.reaches, flags));
+      byChance.push(rates(other.kinds, other.reaches, flags));
       injected += other.events.filter((e) => e.injected !== "none").length / long;
     }
     const name = `multi_chance_${chance}`;
     report(`${name}_injected_share`, (injected / SEEDS.length).toFixed(4));
-    for (const key of ["precision", "reaching"] as const) {
-      const label = key === "reaching" ? "recall_reaching_5sd" : key;
-      const xs = at.map((r) => r[key]);
-      report(`${name}_${label}_mean`, (xs.reduce((a, x) => a + x, 0) / xs.length).toFixed(4));
-      report(`${name}_${label}_least`, Math.min(...xs).toFixed(4));
-    }
+    reportSpread(name, byChance, ["precision", "reaching"]);
+  }
+}
+
+/**
+ * Reports `<prefix>_<figure>_mean=` and `<prefix>_<figure>_least=` of each of `keys` over `runs`
+ * (`reaching` as `recall_reaching_5sd`).
+ */
+function reportSpread(
+  prefix: string,
+  runs: readonly ReturnType<typeof rates>[],
+  keys: readonly ("precision" | "recall" | "reaching")[],
+): void {
+  for (const key of keys) {
+    const name = key === "reaching" ? "recall_reaching_5sd" : key;
+    const xs = runs.map((r) => r[key]);
+    report(`${prefix}_${name}_mean`, (xs.reduce((a, x) => a + x, 0) / xs.length).toFixed(4));
+    report(`${prefix}_${name}_least`, Math.min(...xs).toFixed(4));
   }
 }
 

@@ -220,18 +220,17 @@ export interface BatchOutputs {
   lastScore: number;
 }
 
-/** The bytes of `none`, the `injected` header of the generator's normal events. */
-const NONE = [0x6e, 0x6f, 0x6e, 0x65];
+/** Whether a header's bytes are `none` (the generator's normal events), read without decoding. */
+function isNone(h: unknown): boolean {
+  return h instanceof Uint8Array && h.length === 4 && h[0] === 0x6e && h[1] === 0x6f &&
+    h[2] === 0x6e && h[3] === 0x65;
+}
 
 /** Ground truth of the generator's `injected` header: 0 normal, 1 anomaly, -1 none. */
 function truthOf(message: KafkaMessage): number {
   const header = message.headers?.injected;
   // Most events of a generated stream are normal: their header is read without decoding it.
-  if (
-    header instanceof Uint8Array && header.length === 4 && NONE.every((b, i) => header[i] === b)
-  ) {
-    return 0;
-  }
+  if (isNone(header)) return 0;
   const injected = header?.toString();
   if (injected === "none") return 0;
   return ANOMALY_LABELS.has(injected ?? "") ? 1 : -1;
