@@ -637,7 +637,8 @@ export function createBaselines(
         }
         // The drift learns from the entity's warm-up on; it decides nothing until its spread has
         // seen DRIFT_MEMORY × DRIFT_EVENTS events.
-        const drift = warm ? driftScale(judgeDrift(s, at + 9, n - o.warmUp, z[f])) : NaN;
+        // Its t tail's Gaussian equivalent is below it, so it is only read where it could decide.
+        const driftZ = warm ? judgeDrift(s, at + 9, n - o.warmUp, z[f]) : NaN;
         // Judged on the t tail's Gaussian equivalent: the noise is itself an estimate.
         // With `coarse`, the counts are kept for every entity but judge only one whose values
         // repeat a quarter of the time or more: its noise is no Gaussian's.
@@ -664,10 +665,7 @@ export function createBaselines(
           // noise is mature, from its (2 − α)/α-th event), less so as it learns its own shape.
           const age = n - o.warmUp;
           if (!counted) {
-            cal = Math.min(
-              cal,
-              youngShapeDeviation(s, shapeAt[f], pool, f * POOL_SLOTS, z[f], age),
-            );
+            cal = youngShapeDeviation(s, shapeAt[f], pool, f * POOL_SLOTS, z[f], age, cal);
             if (n >= matureAt) learnPool(pool, f * POOL_SLOTS, z[f]);
           }
           learnShape(s, shapeAt[f], z[f], age);
@@ -718,13 +716,15 @@ export function createBaselines(
         }
         if (recent[f] && n > 0) {
           const r = judgeRecent(s, recentAt[f], n, v - forecast, variance, o, floor);
-          const rc = scale(r);
+          // Its Gaussian equivalent is below |r|: read only where it could decide.
+          const rc = Math.abs(r) > cal ? scale(r) : NaN;
           if (rc > cal && side * r >= 0) {
             z[f] = r;
             by = 2;
             cal = rc;
           }
         }
+        const drift = driftZ > cal ? driftScale(driftZ) : NaN;
         if (drift > cal && side * s[at + 9] >= 0) {
           z[f] = Math.sign(s[at + 9]) * drift;
           by = 3;

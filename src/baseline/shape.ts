@@ -97,22 +97,41 @@ export function startShape(s: Float64Array, at: number): void {
  * deviations (its margin for the estimate's noise is {@link startGain} times
  * {@link SHAPE_TAIL_NOISE}; `Infinity`, the default: 1 ×): the standard normal deviate at the same
  * tail on `z`'s side of the median. `|z|` when the side's quantiles are not ordered (not learned
- * yet).
+ * yet). With `atMost`, the lesser of it and the equivalent: Lambert's W, most of the cost, is then
+ * skipped where the equivalent is clearly no less (the same number as `Math.min` would give).
  */
-export function shapeDeviation(s: Float64Array, at: number, z: number, age = Infinity): number {
+export function shapeDeviation(
+  s: Float64Array,
+  at: number,
+  z: number,
+  age = Infinity,
+  atMost = Infinity,
+): number {
   const m = s[at], up = z >= m;
   const inner = up ? s[at + 3] - m : m - s[at + 1];
   const outer = up ? s[at + 4] - m : m - s[at + 2];
-  if (!(inner > 0 && outer > inner)) return Math.abs(z);
+  if (!(inner > 0 && outer > inner)) return Math.min(atMost, Math.abs(z));
   const h = Math.max(
     0,
     2 * (Math.log(outer / inner) - LOG_SPREAD) / SQUARES - SHAPE_TAIL_NOISE * startGain(age),
   );
   const scale = inner / (N1 * Math.exp(h * N1 * N1 / 2));
   const r = Math.abs(z - m) / scale;
+  if (h < 1e-9) return Math.min(atMost, r);
+  // r = N·exp(h·N²/2) increases with N: an r beyond atMost's image (with a margin far above W's
+  // error; W's argument far from underflow) maps to an equivalent above atMost.
+  if (atMost > 1e-100 && r > atMost * Math.exp(h * atMost * atMost / 2) * BOUND_MARGIN) {
+    return atMost;
+  }
   // r = N·exp(h·N²/2)  ⇔  h·N² = W(h·r²).
-  return h < 1e-9 ? r : Math.sqrt(lambertW(h * r * r) / h);
+  return Math.min(atMost, Math.sqrt(lambertW(h * r * r) / h));
 }
+
+/**
+ * How far beyond `atMost`'s image an `r` must lie to skip W: 10⁻⁹, so the equivalent is above
+ * `atMost` by at least 7·10⁻¹³ relatively (where `exp` does not overflow), against W's 2·10⁻¹⁵.
+ */
+const BOUND_MARGIN = 1 + 1e-9;
 
 /**
  * Learns deviation `z`, the shape's `age`-th, into the shape at `s[at …]` (one step of each
@@ -165,7 +184,9 @@ export function learnPool(p: Float64Array, at: number, z: number): void {
  * `s[at …]`), with its feature's pooled shape at `p[pat …]`: while the entity is young (`age` under
  * {@link SHAPE_MEMORY}) and the pool is ready ({@link POOL_READY}), its own equivalent is lowered
  * toward the pool's by `1 − age / SHAPE_MEMORY`, so a new entity is judged like the other entities
- * of its feature until it has shown its own shape. Never above its own equivalent.
+ * of its feature until it has shown its own shape. Never above its own equivalent. With `atMost`,
+ * the lesser of it and the equivalent (a mature entity's computed only as far as that needs,
+ * {@link shapeDeviation}).
  */
 export function youngShapeDeviation(
   s: Float64Array,
@@ -174,11 +195,17 @@ export function youngShapeDeviation(
   pat: number,
   z: number,
   age: number,
+  atMost = Infinity,
 ): number {
-  const own = shapeDeviation(s, at, z, age);
-  if (!(age < SHAPE_MEMORY) || p[pat + SHAPE_SLOTS] < POOL_READY) return own;
-  const pooled = shapeDeviation(p, pat, z);
-  return pooled < own ? own - (1 - Math.max(0, age) / SHAPE_MEMORY) * (own - pooled) : own;
+  if (!(age < SHAPE_MEMORY) || p[pat + SHAPE_SLOTS] < POOL_READY) {
+    return shapeDeviation(s, at, z, age, atMost);
+  }
+  // Blended in full: rounding can put the blend a few units in the last place beyond either.
+  const own = shapeDeviation(s, at, z, age), pooled = shapeDeviation(p, pat, z);
+  return Math.min(
+    atMost,
+    pooled < own ? own - (1 - Math.max(0, age) / SHAPE_MEMORY) * (own - pooled) : own,
+  );
 }
 
 /**

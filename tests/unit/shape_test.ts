@@ -4,9 +4,13 @@ import { createBaselines, createJudgement, deviationForRate, slotsOf } from "../
 import {
   lambertW,
   learnShape,
+  POOL_READY,
+  POOL_SLOTS,
+  SHAPE_MEMORY,
   SHAPE_SLOTS,
   shapeDeviation,
   startShape,
+  youngShapeDeviation,
 } from "../../src/baseline/shape.ts";
 import { createRandom } from "../../src/random.ts";
 
@@ -15,6 +19,48 @@ Deno.test("Lambert's W inverts w·e^w over the range a deviation needs", () => {
     const w = lambertW(x);
     assert.ok(Math.abs(w * Math.exp(w) - x) <= 1e-12 * (1 + x), `W(${x}) = ${w}`);
   }));
+});
+
+Deno.test("a deviation's equivalent bounded by `atMost` is exactly the lesser of the two, for own, pooled and blended shapes", () => {
+  // Quantiles as learned: a median near 0, each side's inner and outer quantiles in any order
+  // (not learned yet when out of order), heavy or light.
+  const side = fc.tuple(
+    fc.double({ min: 0.05, max: 4, noNaN: true }),
+    fc.double({ min: 1, max: 6, noNaN: true }),
+  );
+  const shape = fc.tuple(fc.double({ min: -0.5, max: 0.5, noNaN: true }), side, side)
+    .map(([m, [li, lr], [ui, ur]]) => Float64Array.of(m, m - li, m - li * lr, m + ui, m + ui * ur));
+  const pooled = fc.tuple(shape, fc.integer({ min: 0, max: 2 * POOL_READY }))
+    .map(([s, learned]) => Float64Array.of(...s, learned));
+  const z = fc.oneof(
+    fc.double({ min: -12, max: 12, noNaN: true }),
+    fc.double({ min: -1e6, max: 1e6, noNaN: true }),
+  );
+  const atMost = fc.oneof(
+    fc.double({ min: 0, max: 10, noNaN: true }),
+    fc.constant(Infinity),
+    fc.constant(NaN),
+  );
+  const age = fc.oneof(fc.integer({ min: 0, max: 2 * SHAPE_MEMORY }), fc.constant(Infinity));
+  fc.assert(
+    fc.property(shape, pooled, z, atMost, age, (s, p, z, bound, age) => {
+      const same = (a: number, b: number) => Object.is(a, b) || a === b;
+      const own = shapeDeviation(s, 0, z, age);
+      assert.ok(same(shapeDeviation(s, 0, z, age, bound), Math.min(bound, own)), "own");
+      const young = youngShapeDeviation(s, 0, p, 0, z, age);
+      const bounded = youngShapeDeviation(s, 0, p, 0, z, age, bound);
+      assert.ok(same(bounded, Math.min(bound, young)), `young ${bounded} vs ${young} at ${bound}`);
+    }),
+    { numRuns: 20_000 },
+  );
+  // Where it skips W: an equivalent just above the bound, and just below it.
+  const s = new Float64Array(POOL_SLOTS);
+  startShape(s, 0);
+  s[4] = 4;
+  const e = shapeDeviation(s, 0, 6);
+  assert.ok(e > 3 && e < 6, `a heavy side lowers 6 sd to ${e}`);
+  assert.equal(shapeDeviation(s, 0, 6, Infinity, e * (1 - 1e-6)), e * (1 - 1e-6));
+  assert.equal(shapeDeviation(s, 0, 6, Infinity, e * (1 + 1e-6)), e);
 });
 
 Deno.test("a Gaussian shape leaves a deviation as it is; learned on Gaussian noise it stays near", () => {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import {
   deviationForLogTail,
   deviationForRate,
@@ -48,6 +49,20 @@ Deno.test("a deviation's Gaussian equivalent: the identity for many degrees of f
   const z = 5.3;
   assert.ok(Math.abs(eighty(z) - deviationForRate(1e-6)) < 0.02, `${eighty(z)}`);
   assert.throws(() => studentScale(0), /degrees of freedom must be a finite number > 0, got 0/);
+});
+
+Deno.test("a deviation's Gaussian equivalent is never above the deviation, to the last bit: the baselines skip it where that could not decide", () => {
+  // The degrees of freedom the baselines use: the drift's, a mature noise's, a young noise's.
+  for (const nu of [40, nullDegrees(0.02), youngDegrees(0.02, 30), youngDegrees(0.02, 60)]) {
+    const scale = studentScale(nu);
+    for (let k = 0; k <= 100_000; k++) {
+      const z = k / 1000;
+      assert.ok(scale(z) <= z && scale(-z) <= z, `ν=${nu} at ${z}: ${scale(z)}`);
+    }
+    fc.assert(fc.property(fc.double({ min: 0, max: 1e300, noNaN: true }), (z) => {
+      assert.ok(scale(z) <= z, `ν=${nu} at ${z}: ${scale(z)}`);
+    }));
+  }
 });
 
 Deno.test("the Gaussian tail and its inverse agree, down to tails below floating point's range", () => {
