@@ -22,6 +22,8 @@ import { registerCodecs } from "./compression.ts";
 import "./kafkajs_fix.ts";
 // Before any client produces: kafkajs takes its record encoder on its first produce.
 import "./kafkajs_records.ts";
+// Before any client consumes: kafkajs takes its record decoder on its first fetch.
+import "./kafkajs_decode.ts";
 
 // kafkajs 2.2.4 can still pass a negative timeout to setTimeout elsewhere (a deadline already
 // past); the runtime clamps it to 1 ms and prints a TimeoutNegativeWarning: keep it out of the

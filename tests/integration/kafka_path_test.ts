@@ -4,7 +4,9 @@ import { committed, readAll, startProcessor, waitFor } from "../helpers/processo
 import { libsDir } from "../../scripts/kafka.ts";
 import { decompressZstd } from "../../src/compression.ts";
 import { recordsEncoded } from "../../src/kafkajs_records.ts";
+import { recordsDecoded } from "../../src/kafkajs_decode.ts";
 import type { Buffer } from "node:buffer";
+import type { KafkaMessage } from "kafkajs";
 
 async function kcat(args: string[], input?: string): Promise<string> {
   const child = new Deno.Command("kcat", {
@@ -105,18 +107,35 @@ Deno.test("kafkajs produces, kcat (an independent client) reads the same records
   );
 });
 
-Deno.test("kcat produces, kafkajs consumes the same records back", async () => {
+Deno.test("kcat produces, kafkajs consumes the same records back: keys, UTF-8 values, repeated headers, offsets and timestamps, each read by the product's record decoder", async () => {
   await using topic = await testTopic("path-kcat-to-kafkajs");
-  const lines = Array.from({ length: 30 }, (_, i) => `k${i}:{"n":${i}}`);
-  await kcat(["-P", "-t", topic.name, "-K", ":"], lines.join("\n") + "\n");
+  const lines = Array.from({ length: 30 }, (_, i) => `k${i}:{"n":${i},"note":"é ✓ 🚀"}`);
+  const sentAt = Date.now();
+  await kcat(
+    [
+      "-P",
+      "-t",
+      topic.name,
+      "-K",
+      ":",
+      "-H",
+      "dq_check=json",
+      "-H",
+      "dq_check=range",
+      "-H",
+      "src=kcat",
+    ],
+    lines.join("\n") + "\n",
+  );
   const consumer = testKafka().consumer({ groupId: `g-${topic.name}` });
   await consumer.connect();
   await consumer.subscribe({ topic: topic.name, fromBeginning: true });
-  const got: string[] = [];
+  const got: KafkaMessage[] = [];
+  const before = recordsDecoded();
   const done = new Promise<void>((resolve) => {
     consumer.run({
       eachMessage: ({ message }) => {
-        got.push(`${message.key}:${message.value}`);
+        got.push(message);
         if (got.length === lines.length) resolve();
         return Promise.resolve();
       },
@@ -133,7 +152,19 @@ Deno.test("kcat produces, kafkajs consumes the same records back", async () => {
   } finally {
     await consumer.disconnect();
   }
-  assert.deepEqual(got, lines);
+  assert.ok(recordsDecoded() - before >= lines.length, "every record through kafkajs_decode.ts");
+  assert.deepEqual(got.map((m) => `${m.key}:${m.value}`), lines);
+  assert.deepEqual(got.map((m) => m.offset), lines.map((_, i) => String(i)));
+  for (const m of got) {
+    const headers = Object.fromEntries(
+      Object.entries(m.headers ?? {}).map((
+        [k, v],
+      ) => [k, Array.isArray(v) ? v.map(String) : String(v)]),
+    );
+    assert.deepEqual(headers, { dq_check: ["json", "range"], src: "kcat" });
+    const ts = Number(m.timestamp);
+    assert.ok(ts >= sentAt - 60_000 && ts <= Date.now() + 60_000, `timestamp ${m.timestamp}`);
+  }
 });
 
 Deno.test("a topic compressed with gzip, snappy, lz4 or zstd, by kcat (librdkafka) or the Java client, is read whole: every event judged, the bad one dead-lettered, the offsets committed", async () => {
