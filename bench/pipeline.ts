@@ -8,7 +8,9 @@
  * partitions, 2 workers): `pipeline_cpu_vs_raw` (the seed's event) and
  * `pipeline_cpu_vs_raw_payments` are CPU per event over the raw consumer's CPU per event on the
  * same topic, and `contract_cpu_payments_vs_seed` the ratio of the two (each the median of three
- * rounds, a round's ratio taken against the raw consumer's run just before the pipeline's).
+ * rounds, a round's ratio taken against the raw consumer's run just before the pipeline's). The
+ * raw consumer is the product's kafkajs (its fixes and record decoder); `pipeline_cpu_vs_kafkajs`
+ * is the seed's pipeline against kafkajs decoding its own records, as a plain consumer does.
  *
  * Rates and CPU are the steady state's: the clocks start once 30 % of a topic was consumed, so
  * start-up (compilation, building the forest) is not spread over the events of a short run.
@@ -18,8 +20,11 @@
  * @module
  */
 import { Kafka, logLevel } from "kafkajs";
-// The raw consumer runs on the same kafkajs as the product: with its request-queue fix.
+// The raw consumer runs on the same kafkajs as the product: with its request-queue fix and its
+// record decoder (`kafkajs_decode.ts`); it is also run with kafkajs's own decoding (the plain
+// kafkajs consumer a user would write), switched in the same process.
 import "../src/kafkajs_fix.ts";
+import { decodeWithKafkajs } from "../src/kafkajs_decode.ts";
 import { LOCAL_DIR, startBroker, stopBroker } from "../scripts/kafka.ts";
 import { sensorEvents } from "../src/sensors.ts";
 import { loadContract } from "../src/contract/load.ts";
@@ -305,12 +310,20 @@ async function compareContracts(kafka: Kafka, address: string, n: number) {
   const raw = { seed: Infinity, payments: Infinity };
   // A raw run takes a fraction of a second of CPU, and one run's figure moved ±10 % against the
   // next: each round's raw figure is the median of RAW_RUNS runs.
-  const rawOf = async (topic: string) => {
+  const rawOf = async (topic: string, kafkajsDecoding = false) => {
     const runs: number[] = [];
-    for (let r = 0; r < RAW_RUNS; r++) runs.push((await rawConsume(kafka, topic, n)).cpuUs);
+    decodeWithKafkajs(kafkajsDecoding);
+    try {
+      for (let r = 0; r < RAW_RUNS; r++) runs.push((await rawConsume(kafka, topic, n)).cpuUs);
+    } finally {
+      decodeWithKafkajs(false);
+    }
     return median(runs);
   };
+  // The same against a plain kafkajs consumer (kafkajs's own record decoding), for the seed.
+  const plain: number[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
+    const plainSeed = await rawOf(topics.seed, true);
     const rawSeed = await rawOf(topics.seed);
     const seed = await pipelineRate(address, topics.seed, n, 2);
     const rawPay = await rawOf(topics.payments);
@@ -322,13 +335,20 @@ async function compareContracts(kafka: Kafka, address: string, n: number) {
     report(`pipeline_cpu_us_per_event_seed_round${round}`, seed.cpuUs.toFixed(2));
     report(`raw_consume_cpu_us_per_event_seed_round${round}`, rawSeed.toFixed(2));
     report(`pipeline_cpu_vs_raw_round${round}`, (seed.cpuUs / rawSeed).toFixed(3));
+    report(`kafkajs_consume_cpu_us_per_event_seed_round${round}`, plainSeed.toFixed(2));
+    report(`pipeline_cpu_vs_kafkajs_round${round}`, (seed.cpuUs / plainSeed).toFixed(3));
+    plain.push(seed.cpuUs / plainSeed);
     report(`pipeline_cpu_us_per_event_payments_round${round}`, pay.cpuUs.toFixed(2));
     report(`raw_consume_cpu_us_per_event_payments_round${round}`, rawPay.toFixed(2));
     report(`pipeline_events_per_sec_payments_round${round}`, Math.round(pay.rate));
   }
   report("raw_consume_cpu_us_per_event_seed_cmp", raw.seed.toFixed(2));
   report("raw_consume_cpu_us_per_event_payments", raw.payments.toFixed(2));
-  return { seed: median(ratios.seed), payments: median(ratios.payments) };
+  return {
+    seed: median(ratios.seed),
+    payments: median(ratios.payments),
+    kafkajs: median(plain),
+  };
 }
 
 /** Runs the pipeline benchmark; prints `name=value` lines. */
@@ -368,6 +388,9 @@ export async function benchPipeline(): Promise<void> {
     const contracts = await compareContracts(kafka, broker.address, n);
     report("pipeline_cpu_vs_raw", contracts.seed.toFixed(3));
     report("pipeline_cpu_vs_raw_payments", contracts.payments.toFixed(3));
+    // Against a plain kafkajs consumer: kafkajs decoding its records itself (the product's
+    // decoder is part of what the pipeline saves).
+    report("pipeline_cpu_vs_kafkajs", contracts.kafkajs.toFixed(3));
     report("contract_cpu_payments_vs_seed", (contracts.payments / contracts.seed).toFixed(3));
     report("pipeline_events_per_sec", Math.round(best));
     report("raw_consume_events_per_sec", Math.round(bestRaw));

@@ -6,6 +6,7 @@ import {
   type BatchContext,
   createRecordDecoder,
   type DecoderLike,
+  decodeWithKafkajs,
   installedRecordDecoder,
   kafkajsRecordDecoder,
   recordsDecoded,
@@ -202,4 +203,26 @@ Deno.test("kafkajs's batch decoder takes the product's record decoder, loaded be
     installedRecordDecoder(),
     require("kafkajs/src/protocol/recordBatch/record/v0/decoder.js"),
   );
+});
+
+Deno.test("switched to kafkajs's own decoding (the benchmark's plain consumer), the same messages come from kafkajs's decoder", () => {
+  const bytes = recordBytes({
+    offsetDelta: 1,
+    timestampDelta: 5,
+    key: "k",
+    value: "v",
+    headers: {},
+  });
+  const c = { firstOffset: "7", firstTimestamp: "1000", magicByte: 2 };
+  const want = outcome(kafkajsRecordDecoder, bytes, c);
+  const before = recordsDecoded();
+  decodeWithKafkajs(true);
+  try {
+    assert.deepStrictEqual(outcome(fast, bytes, c), want);
+    assert.equal(recordsDecoded(), before, "not by the fast path");
+  } finally {
+    decodeWithKafkajs(false);
+  }
+  assert.deepStrictEqual(outcome(fast, bytes, c), want);
+  assert.equal(recordsDecoded(), before + 1);
 });
