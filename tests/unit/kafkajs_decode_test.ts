@@ -195,13 +195,31 @@ Deno.test("the record decoder fails, or reads, any bytes exactly as kafkajs's do
   );
 });
 
-Deno.test("kafkajs's batch decoder takes the product's record decoder, loaded before any fetch", () => {
+Deno.test("kafkajs's batch decoder, loaded after the product's, decodes a batch's records through it", async () => {
   assert.notEqual(installedRecordDecoder(), kafkajsRecordDecoder);
-  const batch = require("kafkajs/src/protocol/recordBatch/v0/decoder.js");
-  assert.equal(typeof batch, "function");
-  assert.equal(
-    installedRecordDecoder(),
-    require("kafkajs/src/protocol/recordBatch/record/v0/decoder.js"),
+  const { RecordBatch } = require("kafkajs/src/protocol/recordBatch/v0/index.js");
+  const decodeBatch = require("kafkajs/src/protocol/recordBatch/v0/decoder.js");
+  const records = Array.from({ length: 20 }, (_, i) =>
+    kafkajsRecord({
+      offsetDelta: i,
+      timestampDelta: 10 * i,
+      key: `sensor-${i % 3}`,
+      value: `{"n":${i}}`,
+      headers: { injected: i % 2 ? "spike" : "none" },
+    }));
+  const encoded = await RecordBatch({
+    firstOffset: 500,
+    firstTimestamp: 1767347851000,
+    maxTimestamp: 1767347851190,
+    lastOffsetDelta: 19,
+    records,
+  });
+  const before = recordsDecoded();
+  const batch = await decodeBatch(new Decoder(Buffer.from(encoded.buffer)));
+  assert.equal(recordsDecoded() - before, 20, "every record by the product's decoder");
+  assert.deepEqual(
+    batch.records.map((m: Record<string, unknown>) => [m.offset, m.timestamp, `${m.value}`]),
+    records.map((_, i) => [String(500 + i), String(1767347851000 + 10 * i), `{"n":${i}}`]),
   );
 });
 
