@@ -129,8 +129,26 @@ function cpuSeconds(pid: number | "self"): number {
   return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks of 1/100 s (CLK_TCK)
 }
 
-/** Events per second of `kafkajs` consuming `topic` and nothing else, and its CPU per event. */
+/**
+ * Events per second of `kafkajs` consuming `topic` and nothing else, and its CPU per event; its
+ * records decoded as kafkajs does (`decoder: "kafkajs"`, the raw consumer of `pipeline_cpu_vs_raw`)
+ * or by the product's decoder (`"product"`).
+ */
 async function rawConsume(
+  kafka: Kafka,
+  topic: string,
+  n: number,
+  decoder: "kafkajs" | "product",
+): Promise<{ rate: number; cpuUs: number }> {
+  decodeWithKafkajs(decoder === "kafkajs");
+  try {
+    return await consumeOnly(kafka, topic, n);
+  } finally {
+    decodeWithKafkajs(false);
+  }
+}
+
+async function consumeOnly(
   kafka: Kafka,
   topic: string,
   n: number,
@@ -312,20 +330,17 @@ async function compareContracts(kafka: Kafka, address: string, n: number) {
   const raw = { seed: Infinity, payments: Infinity };
   // A raw run takes a fraction of a second of CPU, and one run's figure moved ±10 % against the
   // next: each round's raw figure is the median of RAW_RUNS runs.
-  const rawOf = async (topic: string, kafkajsDecoding = true) => {
+  const rawOf = async (topic: string, decoder: "kafkajs" | "product" = "kafkajs") => {
     const runs: number[] = [];
-    decodeWithKafkajs(kafkajsDecoding);
-    try {
-      for (let r = 0; r < RAW_RUNS; r++) runs.push((await rawConsume(kafka, topic, n)).cpuUs);
-    } finally {
-      decodeWithKafkajs(false);
+    for (let r = 0; r < RAW_RUNS; r++) {
+      runs.push((await rawConsume(kafka, topic, n, decoder)).cpuUs);
     }
     return median(runs);
   };
   // The seed's pipeline also against a raw consumer with the product's record decoder.
   const same: number[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
-    const sameSeed = await rawOf(topics.seed, false);
+    const sameSeed = await rawOf(topics.seed, "product");
     const rawSeed = await rawOf(topics.seed);
     const seed = await pipelineRate(address, topics.seed, n, 2);
     const rawPay = await rawOf(topics.payments);
@@ -369,11 +384,7 @@ export async function benchPipeline(): Promise<void> {
       await createTopic(kafka, `${topic}.dlq`, 1);
       const produced = await fill(kafka, topic, n);
       report(`produce_events_per_sec_${partitions}p`, Math.round(produced));
-      // The raw consumer decodes as kafkajs does (see the module doc).
-      decodeWithKafkajs(true);
-      const { rate: raw, cpuUs: rawCpu } = await rawConsume(kafka, topic, n).finally(() =>
-        decodeWithKafkajs(false)
-      );
+      const { rate: raw, cpuUs: rawCpu } = await rawConsume(kafka, topic, n, "kafkajs");
       report(`raw_consume_events_per_sec_${partitions}p`, Math.round(raw));
       report(`raw_consume_cpu_us_per_event_${partitions}p`, rawCpu.toFixed(2));
       for (const workers of [1, 2]) {

@@ -19,16 +19,15 @@
  * as they did.
  *
  * kafkajs loads its fetch response decoders on the first fetch; the batch decoder takes the
- * record decoder from the module cache then. So this module replaces that cache entry, and must
- * be imported before any client consumes (`kafka.ts` imports it); it refuses to load after.
+ * record decoder from the module cache then. So this module replaces that cache entry
+ * (`kafkajs_module.ts`), and must be imported before any client consumes (`kafka.ts` imports it);
+ * it refuses to load after.
  * Idempotent.
  *
  * @module
  */
 import type { Buffer } from "node:buffer";
-import { createRequire } from "node:module";
-
-const require = createRequire(import.meta.url);
+import { kafkajsModule, replaceKafkajsModule } from "./kafkajs_module.ts";
 
 /** kafkajs's record decoder (v0: the only record format of RecordBatch, magic 2). */
 const RECORD_DECODER_MODULE = "kafkajs/src/protocol/recordBatch/record/v0/decoder.js";
@@ -209,25 +208,16 @@ export function createRecordDecoder(fallback: RecordDecoder): RecordDecoder {
   };
 }
 
-const INSTALLED = Symbol.for("anomaly-flow.kafkajs-record-decoder");
-
 /** kafkajs's own record decoder (before this module replaced it). */
-export const kafkajsRecordDecoder: RecordDecoder = (() => {
-  const path = require.resolve(RECORD_DECODER_MODULE);
-  const current = require(path) as RecordDecoder & { [INSTALLED]?: RecordDecoder };
-  if (current[INSTALLED]) return current[INSTALLED];
-  if (require.cache[require.resolve(BATCH_DECODER_MODULE)] !== undefined) {
-    throw new Error(
-      `kafkajs_decode.ts was imported after kafkajs loaded ${BATCH_DECODER_MODULE}: import it ` +
-        "before any client consumes",
-    );
-  }
-  const fast = Object.assign(createRecordDecoder(current), { [INSTALLED]: current });
-  require.cache[path]!.exports = fast;
-  return current;
-})();
+export const kafkajsRecordDecoder: RecordDecoder = replaceKafkajsModule<RecordDecoder>(
+  RECORD_DECODER_MODULE,
+  [BATCH_DECODER_MODULE],
+  "kafkajs_decode.ts",
+  "any client consumes",
+  createRecordDecoder,
+);
 
 /** The record decoder kafkajs's batch decoder uses now. */
 export function installedRecordDecoder(): RecordDecoder {
-  return require(require.resolve(RECORD_DECODER_MODULE));
+  return kafkajsModule(RECORD_DECODER_MODULE);
 }

@@ -11,15 +11,14 @@
  * header values, a timestamp delta that is not a safe integer) are handed to kafkajs's encoder.
  *
  * kafkajs loads its produce request modules on the first produce; they take the record encoder
- * from the module cache then. So this module replaces that cache entry, and must be imported
- * before any client produces (`kafka.ts` imports it); it refuses to load after. Idempotent.
+ * from the module cache then. So this module replaces that cache entry (`kafkajs_module.ts`), and
+ * must be imported before any client produces (`kafka.ts` imports it); it refuses to load after.
+ * Idempotent.
  *
  * @module
  */
 import { Buffer } from "node:buffer";
-import { createRequire } from "node:module";
-
-const require = createRequire(import.meta.url);
+import { kafkajsModule, replaceKafkajsModule } from "./kafkajs_module.ts";
 
 /** kafkajs's record encoder (v0: the only record format of RecordBatch, magic 2). */
 const RECORD_MODULE = "kafkajs/src/protocol/recordBatch/record/v0/index.js";
@@ -188,28 +187,16 @@ export function createRecordEncoder(
   };
 }
 
-const INSTALLED = Symbol.for("anomaly-flow.kafkajs-record-encoder");
-
 /** kafkajs's own record encoder (before this module replaced it). */
-export const kafkajsRecord: RecordEncoder = (() => {
-  const path = require.resolve(RECORD_MODULE);
-  const current = require(path) as RecordEncoder & { [INSTALLED]?: RecordEncoder };
-  if (current[INSTALLED]) return current[INSTALLED];
-  const loaded = PRODUCE_MODULES.filter((m) => require.cache[require.resolve(m)] !== undefined);
-  if (loaded.length > 0) {
-    throw new Error(
-      `kafkajs_records.ts was imported after kafkajs loaded ${loaded[0]}: import it before ` +
-        "any client produces",
-    );
-  }
-  const fast = Object.assign(createRecordEncoder(require(ENCODER_MODULE), current), {
-    [INSTALLED]: current,
-  });
-  require.cache[path]!.exports = fast;
-  return current;
-})();
+export const kafkajsRecord: RecordEncoder = replaceKafkajsModule<RecordEncoder>(
+  RECORD_MODULE,
+  PRODUCE_MODULES,
+  "kafkajs_records.ts",
+  "any client produces",
+  (original) => createRecordEncoder(kafkajsModule(ENCODER_MODULE), original),
+);
 
 /** The record encoder kafkajs's produce requests use now. */
 export function installedRecordEncoder(): RecordEncoder {
-  return require(require.resolve(RECORD_MODULE));
+  return kafkajsModule(RECORD_MODULE);
 }

@@ -12,6 +12,7 @@ import {
   recordsDecoded,
 } from "../../src/kafkajs_decode.ts";
 import { kafkajsRecord, type RecordInput } from "../../src/kafkajs_records.ts";
+import { replaceKafkajsModule } from "../../src/kafkajs_module.ts";
 
 const require = createRequire(import.meta.url);
 const Decoder = require("kafkajs/src/protocol/decoder.js") as new (b: Buffer) => DecoderLike;
@@ -243,4 +244,26 @@ Deno.test("switched to kafkajs's own decoding (the benchmark's plain consumer), 
   }
   assert.deepStrictEqual(outcome(fast, bytes, c), want);
   assert.equal(recordsDecoded(), before + 1);
+});
+
+Deno.test("a kafkajs module is replaced once, and never after a module that takes it has loaded", () => {
+  const path = "kafkajs/src/protocol/recordBatch/record/v0/decoder.js";
+  // A second install hands back kafkajs's own decoder and leaves the product's in place.
+  const again = replaceKafkajsModule(path, [], "again.ts", "any fetch", () => {
+    throw new Error("not called: replaced already");
+  });
+  assert.equal(again, kafkajsRecordDecoder);
+  assert.notEqual(installedRecordDecoder(), kafkajsRecordDecoder);
+  // kafkajs's Decoder is loaded (this file uses it): a module it took cannot be replaced now.
+  assert.throws(
+    () =>
+      replaceKafkajsModule(
+        "kafkajs/src/utils/long.js",
+        ["kafkajs/src/protocol/decoder.js"],
+        "late.ts",
+        "any client consumes",
+        (original) => original,
+      ),
+    /late\.ts was imported after kafkajs loaded kafkajs\/src\/protocol\/decoder\.js: import it before any client consumes/,
+  );
 });
