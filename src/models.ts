@@ -11,7 +11,7 @@ import type { Config } from "./config.ts";
 import type { ProcessorContext } from "./context.ts";
 import { logger } from "./log.ts";
 import { isProducerLost } from "./outbox.ts";
-import { MODEL_STATE_VERSION } from "./pipeline.ts";
+import { MODEL_STATE_VERSION, sameModel } from "./pipeline.ts";
 
 /** Opening and checkpointing the models of a running processor. */
 export interface Models {
@@ -49,7 +49,10 @@ async function openModel(run: ProcessorContext, partition: number, first: string
   const found = config.checkpointIntervalSec > 0
     ? (await run.readCheckpoints()).get(partition)
     : undefined;
-  if (found && found.state.model === run.modelKey && found.state.version === MODEL_STATE_VERSION) {
+  if (
+    found && sameModel(found.state.model, run.modelKey) &&
+    found.state.version === MODEL_STATE_VERSION
+  ) {
     await pipeline.open(partition, found.state);
     state.checkpointedScored = found.state.scored;
     const at = BigInt(found.offset);

@@ -125,7 +125,11 @@ export interface ModelState {
   baselines: BaselineState;
 }
 
-/** A key naming the model parameters a {@link ModelState} fits. */
+/**
+ * A key naming the model parameters a {@link ModelState} fits. The target false-alert rate is not
+ * one of them: no state depends on it (it only sets where calibrated deviations alert), so a user
+ * who changes it keeps the entities' baselines (see {@link sameModel}).
+ */
 export function modelKey(
   forest: ForestOptions & {
     features?: readonly string[];
@@ -150,10 +154,28 @@ export function modelKey(
     ...(forest.scales ? { scales: forest.scales } : {}),
     ...(forest.zone ? { zone: forest.zone } : {}),
     mode: threshold.mode ?? THRESHOLD_DEFAULTS.mode,
-    targetRate: threshold.targetFalseAlertRate ?? THRESHOLD_DEFAULTS.targetFalseAlertRate,
     quantileP: threshold.quantileP ?? THRESHOLD_DEFAULTS.quantileP,
     massRatio: threshold.massRatio ?? THRESHOLD_DEFAULTS.massRatio,
   });
+}
+
+/**
+ * Whether the model key `found` of a saved state names the model `key` does. Keys written before
+ * the target false-alert rate left them (checkpoint format 21 until this version) name one as
+ * `targetRate`: such a key is read without it, so a checkpoint taken at the earlier default rate
+ * restores at the new one.
+ */
+export function sameModel(found: string, key: string): boolean {
+  if (found === key) return true;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(found);
+  } catch {
+    return false;
+  }
+  if (parsed === null || typeof parsed !== "object" || !("targetRate" in parsed)) return false;
+  delete (parsed as { targetRate?: unknown }).targetRate;
+  return JSON.stringify(parsed) === key;
 }
 
 /** A batch after the checks (stage 1), per record in input order. */
@@ -639,7 +661,7 @@ function serialQueue(failed: () => Error | undefined) {
 
 /** Throws unless `state` was taken with the parameters `model` names. */
 function checkFits(state: ModelState, model: string): void {
-  if (state.version !== MODEL_STATE_VERSION || state.model !== model) {
+  if (state.version !== MODEL_STATE_VERSION || !sameModel(state.model, model)) {
     throw new RangeError(
       `model state does not fit these parameters: ${state.model} (version ${state.version}) ` +
         `vs ${model} (version ${MODEL_STATE_VERSION})`,

@@ -14,7 +14,7 @@
  *   own entity's recent level (`baseline.ts`: in its own noise; with `BASELINE_EXTREMES=learn`,
  *   extremes weighed by how often that entity shows them; the Gaussian equivalent of its tail, as
  *   the noise is an estimate) is at least the deviation whose two-sided Gaussian tail is
- *   `targetFalseAlertRate` (default 5e-6: 4.56, reached at about 4.9 sd of an entity's
+ *   `targetFalseAlertRate` (default 3e-5: 4.17, reached at about 4.4 sd of an entity's
  *   estimated noise). So an entity is judged against its own level
  *   and noise, not against the other entities sharing its partition's forest, and the rate of
  *   false alerts is set in the same terms on every stream. The forest's score (and its adaptive
@@ -46,7 +46,7 @@ export interface ThresholdOptions {
   quantileP?: number;
   /** `adaptive` mode: flag when mass < median mass / massRatio. Default: 10. */
   massRatio?: number;
-  /** `context` mode: share of normal events allowed to alert. Default: 5e-6. */
+  /** `context` mode: share of normal events allowed to alert. Default: 3e-5. */
   targetFalseAlertRate?: number;
 }
 

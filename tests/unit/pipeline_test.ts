@@ -194,6 +194,45 @@ Deno.test("a pipeline resumed from a snapshot scores and decides as if it had ne
   }
 });
 
+Deno.test("a snapshot restores at another target false-alert rate, also one whose key names the earlier default; other settings still refuse it", async () => {
+  const values = stream(1200, 4).map((e) =>
+    encoder.encode(JSON.stringify({ ...e.event, ts: START }))
+  );
+  const options = { now: () => START, forest: { seed: 3 } };
+  const original = await createPipeline({ ...options, threshold: { targetFalseAlertRate: 1e-4 } });
+  const opened: Awaited<ReturnType<typeof createPipeline>>[] = [];
+  try {
+    await original.process(values.slice(0, 1000));
+    const state = structuredClone(await original.snapshot());
+    const expected = await original.process(values.slice(1000));
+    // A key written before the rate left it (checkpoint format 21 until then) names the rate,
+    // after the threshold's mode.
+    const entries = Object.entries(JSON.parse(state.model)).flatMap(([k, v]) =>
+      k === "mode" ? [[k, v], ["targetRate", 5e-6]] : [[k, v]]
+    );
+    const older = { ...state, model: JSON.stringify(Object.fromEntries(entries)) };
+    assert.notEqual(older.model, state.model);
+    for (const from of [state, older]) {
+      const p = await createPipeline({ ...options, state: from });
+      opened.push(p);
+      const got = await p.process(values.slice(1000));
+      assert.deepEqual(got.score, expected.score, "the forest goes on from the saved state");
+      assert.deepEqual(got.calibrated, expected.calibrated, "and so do the baselines");
+    }
+    await assert.rejects(
+      createPipeline({ ...options, forest: { seed: 4 }, state: older }),
+      /model state does not fit these parameters/,
+    );
+    await assert.rejects(
+      createPipeline({ ...options, state: { ...older, model: "{not json" } }),
+      /model state does not fit these parameters/,
+    );
+  } finally {
+    await original.close();
+    for (const p of opened) await p.close();
+  }
+});
+
 Deno.test("models are kept per key: interleaved partitions score as separate pipelines, and a model moves through its snapshot", async () => {
   const encode = (e: { event: object }) =>
     encoder.encode(JSON.stringify({ ...e.event, ts: START }));
@@ -309,6 +348,9 @@ Deno.test("a contract's `recent: true` reaches the baselines: a lasting shift no
       clock: "event",
       contract: contractWith(recent),
       baseline: { season: "none" },
+      // At 5e-6 (z* 4.56) a 2.5-sd shift's single events stay under the bar; at the default
+      // (4.17) one of its events with noise of +1.9 sd or more would reach it by itself.
+      threshold: { targetFalseAlertRate: 5e-6 },
     });
     const flags: number[] = [];
     try {
@@ -433,7 +475,7 @@ Deno.test("a contract's `scale: log` judges amounts by factors: a spread that gr
     }
   };
   const linear = await run(), log = await run("log");
-  // 50,000 normal payments at the default target rate of 5e-6 are 0.25 false alerts expected.
+  // 50,000 normal payments at the default target rate of 3e-5 are 1.5 false alerts expected.
   assert.ok(linear.normal >= 20, `linear: ${linear.normal} normal payments alert`);
   assert.ok(log.normal <= 2, `log: ${log.normal} normal payments alert`);
   assert.equal(log.r.anomaly[log.k], 1, "the 20 × amount alerts on the log scale");
