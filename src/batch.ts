@@ -193,7 +193,7 @@ async function publish(
   const { batch } = payload;
   const { config, metrics } = run;
   const o = batchOutputs(out, messages, from, batch, run.pipeline);
-  for (const v of o.values) metrics.eventValue.observe(v);
+  metrics.eventValue.observeAll(o.values);
   if (!Number.isNaN(o.lastScore)) run.lastScore = o.lastScore;
   const outputs = [
     { topic: config.topicAlerts, messages: o.alerts },

@@ -28,6 +28,7 @@
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { ConfigError } from "./config.ts";
+import { createValueHistogram, type ValueHistogram } from "./value_histogram.ts";
 
 /** The processor's metrics. */
 export interface ProcessorMetrics {
@@ -39,7 +40,8 @@ export interface ProcessorMetrics {
   lastScore: Gauge;
   threshold: Gauge;
   targetRate: Gauge;
-  eventValue: Histogram;
+  /** `event_value`: counted a batch at a time; a value that is not finite is not counted. */
+  eventValue: ValueHistogram;
   deadLetters: Counter<"check">;
   truncated: Counter<"topic">;
   entities: Gauge<"partition">;
@@ -99,7 +101,7 @@ export function createProcessorMetrics(): ProcessorMetrics {
         "mode; 0 in the forest threshold modes, which have none.",
       registers,
     }),
-    eventValue: new Histogram({
+    eventValue: createValueHistogram({
       name: "event_value",
       help: "Distribution of the first feature of valid events (`value` for the seed's event).",
       buckets: [-100, -50, -25, -10, -5, -1, 0, 1, 5, 10, 25, 50, 100],

@@ -157,3 +157,60 @@ Deno.test("generate with a contract: its labelled events, keyed by the entity, t
     JSON.stringify([...labels]),
   );
 });
+
+Deno.test("process with a contract whose first feature is optional: events without it are judged and committed, the value histogram counts those with it", async () => {
+  // prom-client's histogram threw on the missing value (NaN), so the batch was retried for ever.
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/optional.yaml`;
+  await Deno.writeTextFile(
+    file,
+    [
+      "name: optional-first",
+      "version: 1",
+      "key: id",
+      "time: { field: ts, freshness_lag_sec: 300 }",
+      "fields:",
+      "  id: { type: string }",
+      "  ts: { type: timestamp }",
+      "  load: { type: number, required: false, min: 0, max: 1000 }",
+      "  temp: { type: number, min: -20, max: 80 }",
+      "features: [load, temp]",
+      "",
+    ].join("\n"),
+  );
+  await using events = await testTopic("c-optional-events");
+  await using alerts = await testTopic("c-optional-alerts");
+  await using dlq = await testTopic("c-optional-dlq");
+  const now = Date.now() / 1000;
+  // 300 events of 3 entities; every 10th has no `load`; loads up to 400 (above the top bucket).
+  const records = Array.from({ length: 300 }, (_, i) => {
+    const event: Record<string, unknown> = { id: `m-${i % 3}`, ts: now + i / 1000, temp: 20 };
+    if (i % 10 !== 0) event.load = 100 + (i % 300);
+    return { key: `m-${i % 3}`, value: JSON.stringify(event) };
+  });
+  await produce(events.name, records, 0);
+  const p = await startProcessor({
+    TOPIC_EVENTS: events.name,
+    TOPIC_ALERTS: alerts.name,
+    TOPIC_DLQ: dlq.name,
+    CONSUMER_GROUP: `g-${events.name}`,
+    WORKERS: "2",
+    CONTRACT_FILE: file,
+  });
+  try {
+    await waitFor(
+      async () => (await p.metric("processed_records_total")) === records.length,
+      60_000,
+      "all records processed",
+    );
+    assert.equal(await p.metric(`dq_records_total{outcome="ok",check="all"}`), 300);
+    assert.equal(await p.metric("event_value_count"), 270, "the 270 events with a load");
+    assert.equal(await p.metric(`event_value_bucket{le="100"}`), 0, "every load is above 100");
+    assert.equal(await p.metric(`event_value_bucket{le="-1"}`), 0, "none shown below −1");
+    assert.equal(await p.metric(`event_value_bucket{le="+Inf"}`), 270);
+  } finally {
+    p.child.kill("SIGTERM");
+    await p.status;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
