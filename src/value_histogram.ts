@@ -7,8 +7,8 @@
  * - its `observe` checks and hashes the label set and searches the buckets on every call: about 3 %
  *   of the processor's main-thread samples;
  * - it throws on a value that is not a finite number: an event whose first feature is an absent
- *   optional field (its value NaN) made the batch's publishing throw, and the batch was retried
- *   without end;
+ *   optional field (its value NaN) made the batch's publishing throw, which stopped the processor
+ *   (and the same batch stopped it again after each restart);
  * - its bucket search answers −1 for a value above every bound, and then counts the value in the
  *   bucket whose bound is −1, one of `event_value`'s: every value above 100 was shown at or below −1.
  *
