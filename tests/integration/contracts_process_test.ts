@@ -39,6 +39,18 @@ async function sampleRecords(name: string) {
   };
 }
 
+/** `process` with contract `file` on these topics, 2 workers, a group of its own. */
+function processWith(file: string, events: string, alerts: string, dlq: string) {
+  return startProcessor({
+    TOPIC_EVENTS: events,
+    TOPIC_ALERTS: alerts,
+    TOPIC_DLQ: dlq,
+    CONSUMER_GROUP: `g-${events}`,
+    WORKERS: "2",
+    CONTRACT_FILE: file,
+  });
+}
+
 for (const name of Object.keys(EXPECTED)) {
   Deno.test(`process ${name}: check counts, dead letters naming check/rule/field/contract, alerts for spikes`, async () => {
     const { contract, records } = await sampleRecords(name);
@@ -46,14 +58,7 @@ for (const name of Object.keys(EXPECTED)) {
     await using alerts = await testTopic(`c-${name}-alerts`);
     await using dlq = await testTopic(`c-${name}-dlq`);
     await produce(events.name, records, 0);
-    const p = await startProcessor({
-      TOPIC_EVENTS: events.name,
-      TOPIC_ALERTS: alerts.name,
-      TOPIC_DLQ: dlq.name,
-      CONSUMER_GROUP: `g-${events.name}`,
-      WORKERS: "2",
-      CONTRACT_FILE: `${ROOT}${name}.yaml`,
-    });
+    const p = await processWith(`${ROOT}${name}.yaml`, events.name, alerts.name, dlq.name);
     try {
       await waitFor(
         async () => (await p.metric("processed_records_total")) === records.length,
@@ -189,14 +194,7 @@ Deno.test("process with a contract whose first feature is optional: events witho
     return { key: `m-${i % 3}`, value: JSON.stringify(event) };
   });
   await produce(events.name, records, 0);
-  const p = await startProcessor({
-    TOPIC_EVENTS: events.name,
-    TOPIC_ALERTS: alerts.name,
-    TOPIC_DLQ: dlq.name,
-    CONSUMER_GROUP: `g-${events.name}`,
-    WORKERS: "2",
-    CONTRACT_FILE: file,
-  });
+  const p = await processWith(file, events.name, alerts.name, dlq.name);
   try {
     await waitFor(
       async () => (await p.metric("processed_records_total")) === records.length,
