@@ -8,7 +8,7 @@
  *   of the processor's main-thread samples;
  * - it throws on a value that is not a finite number: an event whose first feature is an absent
  *   optional field (its value NaN) made the batch's publishing throw, which stopped the processor
- *   (and the same batch stopped it again after each restart);
+ *   (and, its offsets not committed, would stop it again after each restart);
  * - its bucket search answers −1 for a value above every bound, and then counts the value in the
  *   bucket whose bound is −1, one of `event_value`'s: every value above 100 was shown at or below −1.
  *
