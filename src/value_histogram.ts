@@ -45,9 +45,7 @@ export interface ValueHistogram {
   readonly type: "histogram";
   /** Bucket upper bounds, ascending (`+Inf` is implied). */
   readonly buckets: readonly number[];
-  /** Counts `value`, unless it is not a finite number. */
-  observe(value: number): void;
-  /** Counts each finite value of `values`. */
+  /** Counts each finite value of `values` (a value that is not finite is no value). */
   observeAll(values: ArrayLike<number>): void;
   /** What a scrape writes, in prom-client's form (the registry calls it). */
   get(): Promise<HistogramData>;
@@ -88,9 +86,6 @@ export function createValueHistogram(options: ValueHistogramOptions): ValueHisto
     help,
     type: "histogram",
     buckets: Array.from(bounds),
-    observe(value) {
-      if (Number.isFinite(value)) add(value);
-    },
     observeAll(values) {
       for (let i = 0; i < values.length; i++) {
         const v = values[i];

@@ -164,7 +164,7 @@ Deno.test("generate with a contract: its labelled events, keyed by the entity, t
 });
 
 Deno.test("process with a contract whose first feature is optional: events without it are judged and committed, the value histogram counts those with it", async () => {
-  // prom-client's histogram threw on the missing value (NaN), so the batch was retried for ever.
+  // prom-client's histogram threw on the missing value (NaN) and the processor stopped.
   const dir = await Deno.makeTempDir();
   const file = `${dir}/optional.yaml`;
   await Deno.writeTextFile(

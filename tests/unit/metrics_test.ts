@@ -26,7 +26,7 @@ Deno.test("the seed's six metrics keep their names, types and labels", async () 
   m.anomalies.inc();
   m.lastScore.set(0.99);
   m.threshold.set(0.98);
-  m.eventValue.observe(1.5);
+  m.eventValue.observeAll([1.5]);
   const text = await m.registry.metrics();
   for (
     const [name, type] of [

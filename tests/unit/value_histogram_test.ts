@@ -6,11 +6,23 @@ import { createValueHistogram } from "../../src/value_histogram.ts";
 const BUCKETS = [-100, -50, -25, -10, -5, -1, 0, 1, 5, 10, 25, 50, 100];
 const HELP = "the first feature";
 
+/** The product's histogram `v` of {@link BUCKETS}, in a registry of its own. */
+function ourHistogram() {
+  const registry = new Registry();
+  const h = createValueHistogram({
+    name: "v",
+    help: HELP,
+    buckets: BUCKETS,
+    registers: [registry],
+  });
+  return { h, registry };
+}
+
 /** The same values through prom-client's own histogram and through the product's. */
 async function bothScrapes(values: number[], batches: number[]) {
-  const theirs = new Registry(), ours = new Registry();
+  const theirs = new Registry();
   const reference = new Histogram({ name: "v", help: HELP, buckets: BUCKETS, registers: [theirs] });
-  const h = createValueHistogram({ name: "v", help: HELP, buckets: BUCKETS, registers: [ours] });
+  const { h, registry: ours } = ourHistogram();
   for (const v of values) reference.observe(v);
   // Fed in batches of the given sizes, the last one by one.
   let at = 0;
@@ -18,7 +30,7 @@ async function bothScrapes(values: number[], batches: number[]) {
     h.observeAll(Float64Array.from(values.slice(at, at + size)));
     at += size;
   }
-  for (; at < values.length; at++) h.observe(values[at]);
+  for (; at < values.length; at++) h.observeAll([values[at]]);
   return { theirs: await theirs.metrics(), ours: await ours.metrics(), ourRegistry: ours };
 }
 
@@ -45,15 +57,9 @@ Deno.test("event_value skips a missing value (NaN) where prom-client's histogram
   const values = [3, NaN, 7, Infinity, -Infinity, -2];
   const reference = new Histogram({ name: "r", help: HELP, buckets: BUCKETS, registers: [] });
   assert.throws(() => reference.observe(NaN), /not a valid number/);
-  const ourRegistry = new Registry();
-  const h = createValueHistogram({
-    name: "v",
-    help: HELP,
-    buckets: BUCKETS,
-    registers: [ourRegistry],
-  });
+  const { h, registry: ourRegistry } = ourHistogram();
   h.observeAll(values.slice(0, 4));
-  for (const v of values.slice(4)) h.observe(v);
+  for (const v of values.slice(4)) h.observeAll([v]);
   const ours = await ourRegistry.metrics();
   assert.match(ours, /^v_count 3$/m, "three finite values counted");
   assert.match(ours, /^v_sum 8$/m);
@@ -76,13 +82,7 @@ Deno.test("a histogram's buckets must be finite and ascending: the error names t
 });
 
 Deno.test("a value above the top bucket counts in +Inf only (prom-client 15.1.3 counted it under le=-1)", async () => {
-  const registry = new Registry();
-  const h = createValueHistogram({
-    name: "v",
-    help: HELP,
-    buckets: BUCKETS,
-    registers: [registry],
-  });
+  const { h, registry } = ourHistogram();
   h.observeAll([250, 1e15]);
   const ours = await registry.metrics();
   assert.match(ours, /^v_bucket\{le="100"\} 0$/m);
