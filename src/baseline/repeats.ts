@@ -58,7 +58,10 @@ export function learnRepeats(
     }
     // A warm-up's repeats are not counted in the slow share (its events are).
     const counted = n >= warmUp ? repeat : 0;
-    s[slow] += Math.max(1 / FLAT_MEMORY, 1 / (n + 2)) * (counted - s[slow]);
+    // A judged run's repeats weigh as in a long memory however young the entity: one stuck spell
+    // does not make repeats its routine; spells that recur still do.
+    const weight = judged && repeat ? 1 / FLAT_MEMORY : Math.max(1 / FLAT_MEMORY, 1 / (n + 2));
+    s[slow] += weight * (counted - s[slow]);
   }
   s[at + 4] = v;
   s[at + 5] = run;

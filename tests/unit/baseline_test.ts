@@ -344,6 +344,36 @@ Deno.test("a continuous reading stuck inside its normal range is caught; values 
   assert.ok(caught.includes(8) && caught.includes(16), `flagged at runs ${caught}`);
 });
 
+Deno.test("a young sensor stuck once is caught when it sticks again; one stuck on a schedule stops being judged", () => {
+  const zStar = deviationForRate(THRESHOLD_DEFAULTS.targetFalseAlertRate);
+  const rng = createRandom(4, 2);
+  const reading = () => Math.round((20 + 0.4 * rng.normal()) * 1000) / 1000;
+  // Flagged runs of each stuck spell of `spells`, `between` varying readings apart, after a
+  // warm-up of 60 readings.
+  const spells = (count: number, between: number) => {
+    const b = createBaselines(1), out = createJudgement(1);
+    for (let i = 0; i < 60; i++) b.judgeLearn("s", [reading()], undefined, out);
+    return Array.from({ length: count }, () => {
+      const flagged: number[] = [];
+      const stuck = reading();
+      for (let i = 0; i < 20; i++) {
+        b.judgeLearn("s", [stuck], undefined, out);
+        if (BASES[out.basis[0]] === "flat" && out.calibrated[0] >= zStar) flagged.push(out.run[0]);
+      }
+      for (let i = 0; i < between; i++) b.judgeLearn("s", [reading()], undefined, out);
+      return flagged;
+    });
+  };
+  // Stuck for 20 readings at its 60th and again 40 readings later. The second spell went unjudged
+  // when the first made repeats 19 of its 100 readings, "its routine", until its 380th reading.
+  const [first, second, third] = spells(3, 40);
+  assert.ok(first.length > 0 && second.length > 0, `spells flagged at runs ${first} / ${second}`);
+  assert.ok(third.length > 0, `a third spell too: ${third}`);
+  // Stuck 20 readings of every 80, from its start: a routine, judged on its first spells only.
+  const routine = spells(30, 60);
+  assert.ok(routine[0].length > 0, "its first spell is flagged");
+  assert.deepEqual(routine.slice(15).flat(), [], "no flat alert from its 16th spell on");
+});
 Deno.test("a daily cycle is learned per entity and hour: not flagged, and a step small against it still is", () => {
   const zStar = deviationForRate(1e-6);
   const day = 86_400;
