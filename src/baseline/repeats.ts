@@ -29,6 +29,16 @@ export const FLAT_MAX_P = 0.05;
 export const FLAT_MEMORY = 3_000;
 
 /**
+ * Events whose memory a judged run's repeats weigh in at least, in the slow share of an entity
+ * younger than that ({@link FLAT_MEMORY} once older). Weighed as one of its events (`1/(n + 2)`),
+ * a young sensor's one stuck spell of 20 readings at its 85th made repeats 23 % of its life and
+ * kept its next flat lines from being judged until about its 400th reading. At 1,000 a sensor
+ * stuck for 20 of every 80 readings from its start is judged on its first 4 spells (its first one
+ * before; 11 at 3,000).
+ */
+export const FLAT_RUN_MEMORY = 1_000;
+
+/**
  * Learns one event's repeat (or change) into feature slots `s[at …]`, and into the slow share of
  * repeats at `s[slow]`, and returns the flatness of the run it ends or continues (0 when it is
  * not judged). `chance`, when given, is the chance that this very value repeats (a count's, see
@@ -58,9 +68,10 @@ export function learnRepeats(
     }
     // A warm-up's repeats are not counted in the slow share (its events are).
     const counted = n >= warmUp ? repeat : 0;
-    // A judged run's repeats weigh as in a long memory however young the entity: one stuck spell
-    // does not make repeats its routine; spells that recur still do.
-    const weight = judged && repeat ? 1 / FLAT_MEMORY : Math.max(1 / FLAT_MEMORY, 1 / (n + 2));
+    // A judged run's repeats weigh as in a memory of FLAT_RUN_MEMORY events or more however young
+    // the entity: one stuck spell does not make repeats its routine; spells that recur still do.
+    const young = Math.max(1 / FLAT_MEMORY, 1 / (n + 2));
+    const weight = judged && repeat ? Math.min(young, 1 / FLAT_RUN_MEMORY) : young;
     s[slow] += weight * (counted - s[slow]);
   }
   s[at + 4] = v;
