@@ -4,14 +4,15 @@
  * {@link FLAT_MEMORY} events, in which the repeats of the entity's warm-up count as events but not
  * as repeats (a sensor whose first readings were one value, a default before its first measurement,
  * has not shown that repeats are its routine: counted, its 19 repeats of 20 readings kept its runs
- * from being judged until its 380th reading). For an entity with `p` under {@link FLAT_MAX_P} that
- * has varied for its warm-up, a run of `r` repeats has chance `p^r` (`p` as it was when the run
- * began); its flatness is the Gaussian deviation of that chance, judged at runs of 2, 4, 8, 16 …
- * (one alert, then one each time the run doubles). A run being judged teaches the recent share
- * nothing (a stuck sensor does not make itself normal), the slow one all its repeats (a run that
- * recurs on a schedule, a machine reading exactly 0 each night, stops being judged after its first
- * nights). Values that often repeat (counts, coarse readings) are not judged: a run of them says
- * little.
+ * from being judged until its 380th reading), and the repeats of a judged run weigh as in a memory
+ * of at least {@link FLAT_RUN_MEMORY} events (one stuck spell does not make repeats a young
+ * entity's routine). For an entity with `p` under {@link FLAT_MAX_P} that has varied for its
+ * warm-up, a run of `r` repeats has chance `p^r` (`p` as it was when the run began); its flatness
+ * is the Gaussian deviation of that chance, judged at runs of 2, 4, 8, 16 … (one alert, then one
+ * each time the run doubles). A run being judged teaches the recent share nothing (a stuck sensor
+ * does not make itself normal), the slow one all its repeats (a run that recurs on a schedule, a
+ * machine reading exactly 0 each night, stops being judged after its first nights). Values that
+ * often repeat (counts, coarse readings) are not judged: a run of them says little.
  *
  * State: six numbers in the caller's `Float64Array`; pure functions.
  *
