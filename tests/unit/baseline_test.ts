@@ -375,6 +375,7 @@ Deno.test("a young sensor stuck once is caught when it sticks again; one stuck o
   assert.ok(routine[0].length > 0, "its first spell is flagged");
   assert.deepEqual(routine.slice(6).flat(), [], "no flat alert from its 7th spell on");
 });
+
 Deno.test("a daily cycle is learned per entity and hour: not flagged, and a step small against it still is", () => {
   const zStar = deviationForRate(1e-6);
   const day = 86_400;
