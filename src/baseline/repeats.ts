@@ -32,11 +32,11 @@ export const FLAT_MEMORY = 3_000;
 /**
  * The least memory, in events, a judged run's repeats are learned into the slow share with: an
  * entity younger than that learns each at `1/FLAT_RUN_MEMORY` (its other events at `1/(n + 2)`),
- * and from its {@link FLAT_MEMORY}th event on every event at `1/FLAT_MEMORY`. At `1/(n + 2)` a young
- * sensor's one stuck spell of 20 readings at its 85th made repeats 23 % of its life and kept its
- * next flat lines from being judged until about its 400th reading. At 1,000 a sensor stuck for 20
- * of every 80 readings from its start is judged on its first 4 spells (its first one before; 11 at
- * 3,000).
+ * and from its {@link FLAT_MEMORY}th event on every event at `1/FLAT_MEMORY`. At `1/(n + 2)` a
+ * young sensor's one stuck spell of 20 readings at its 85th made repeats 23 % of its life and kept
+ * its next flat lines from being judged until about its 400th reading. At 1,000 a sensor stuck for
+ * 20 of every 80 readings from its start is judged on its first 4 spells (its first one before; 11
+ * at 3,000).
  */
 export const FLAT_RUN_MEMORY = 1_000;
 
