@@ -17,7 +17,9 @@
  * Rates and CPU are the steady state's: the clocks start once 30 % of a topic was consumed, so
  * start-up (compilation, building the forest) is not spread over the events of a short run.
  *
- * `BENCH_PIPELINE_EVENTS` (default 200000) sets the number of events per topic.
+ * `BENCH_PIPELINE_EVENTS` (default 200000) sets the number of events per topic, and
+ * `BENCH_PIPELINE_CPU_EVENTS` (default 600000) that of the two topics the CPU ratios are measured
+ * on ({@link CPU_EVENTS}).
  *
  * @module
  */
@@ -296,6 +298,13 @@ async function alertLatency(address: string): Promise<{ latencies: number[]; rss
 
 /** Rounds of {@link compareContracts}. */
 const ROUNDS = 3;
+/**
+ * Events per topic of {@link compareContracts} by default. At 200,000 a round's pipeline run
+ * measured 140,000 events, about 1.3 s: its CPU per event moved 8.5–10.8 µs between the rounds of
+ * one run (ratios 2.84 / 3.53 / 4.51), as a collection or a compilation fell inside the window or
+ * not. At 600,000 (about 4 s) the same code read 8.1–8.7 µs (3.20 / 3.29 / 3.16).
+ */
+const CPU_EVENTS = 600_000;
 /** Runs of the raw consumer whose median is a round's raw figure. */
 const RAW_RUNS = 3;
 
@@ -402,7 +411,8 @@ export async function benchPipeline(): Promise<void> {
         if (workers === 2) rssWorkers2 = Math.max(rssWorkers2, rss);
       }
     }
-    const contracts = await compareContracts(kafka, broker.address, n);
+    const cpuEvents = Number(Deno.env.get("BENCH_PIPELINE_CPU_EVENTS") ?? CPU_EVENTS);
+    const contracts = await compareContracts(kafka, broker.address, cpuEvents);
     report("pipeline_cpu_vs_raw", contracts.seed.toFixed(3));
     report("pipeline_cpu_vs_raw_payments", contracts.payments.toFixed(3));
     // Against a raw consumer that decodes as cheaply as the pipeline's own consumer does.
