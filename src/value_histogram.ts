@@ -10,7 +10,8 @@
  *   optional field (its value NaN) made the batch's publishing throw, which stopped the processor
  *   (and, its offsets not committed, would stop it again after each restart);
  * - its bucket search answers −1 for a value above every bound, and then counts the value in the
- *   bucket whose bound is −1, one of `event_value`'s: every value above 100 was shown at or below −1.
+ *   bucket whose bound is −1, one of `event_value`'s: every value above 100 was shown at or below
+ *   −1.
  *
  * Here {@link ValueHistogram.observeAll} counts a batch's values into a typed array; a value that
  * is not finite (no value) is not counted, one above every bound only in `+Inf`.

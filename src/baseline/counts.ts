@@ -16,9 +16,9 @@
  *
  * Measured by `deno task bench calibration` (`calibration_count_*`: Poisson counts with a daily
  * cycle of ±50 %, 100 sensors, 30,000 minutes), alerts over a target of 1e-4 / 5e-6 (the default
- * then), before → after: mean 0.2 73 / 690 → 0.20 / 0.49, mean 1 20.5 / 116 → 0.36 / 0.42,
- * mean 5 5.7 / 19.2 → 0.33 / 0.84; negative binomials with the same cycle
- * (`calibration_negbin_*`), judged on the noise's variance alone, then on the dispersion too: mean 2 and variance 6 2.01 / 8.61 →
+ * then), before → after: mean 0.2 73 / 690 → 0.20 / 0.49, mean 1 20.5 / 116 → 0.36 / 0.42, mean 5
+ * 5.7 / 19.2 → 0.33 / 0.84; negative binomials with the same cycle (`calibration_negbin_*`), judged
+ * on the noise's variance alone, then on the dispersion too: mean 2 and variance 6 2.01 / 8.61 →
  * 0.57 / 0.91, mean 20 and variance 60 2.72 / 5.11 → 0.60 / 0.77.
  *
  * Pure functions.
