@@ -302,7 +302,8 @@ const ROUNDS = 3;
  * Events per topic of {@link compareContracts} by default. At 200,000 a round's pipeline run
  * measured 140,000 events, about 1.3 s: its CPU per event moved 8.5–10.8 µs between the rounds
  * of one run (ratios 2.84 / 3.53 / 4.51), as a collection or a compilation fell inside the window
- * or not. At 600,000 (about 4 s) the same code read 8.1–8.7 µs (3.20 / 3.29 / 3.16).
+ * or not. At 600,000 (about 4 s) the same code read 8.1–8.7 µs (3.20 / 3.29 / 3.16), and on a
+ * slower stretch of the machine 9.5–10.9 µs (4.06 / 3.42 / 3.45): steadier, not steady.
  */
 const CPU_EVENTS = 600_000;
 /** Runs of the raw consumer whose median is a round's raw figure. */
