@@ -13,6 +13,12 @@
  * sensor contract does (`calibration_builtin_ratio_<rate>=`), and alerting on the high side only
  * (`calibration_high_ratio_<rate>=`: about half the target).
  *
+ * Then events of 1, 2, 5 and 20 independent Gaussian features (50 sensors, 12,000 minutes, the
+ * daily cycle, judged after the first day), per event as the threshold judges them, their largest
+ * deviation for as many features (`calibration_features_<k>_ratio_<rate>=`), and as each feature
+ * alone would (`calibration_features_<k>_each_ratio_<rate>=`: about k times the target), at 1e-4
+ * and the default rate.
+ *
  * Then Gaussian readings every 5 minutes with no cycle (100 sensors, 30,000 readings, judged after
  * 10,000: `calibration_5min_ratio_<rate>=`, at 1e-4 and the default), every 20 seconds with the
  * daily cycle (50 sensors, 200,000 readings or 46 days, judged after the first day:
@@ -66,8 +72,12 @@ import {
 } from "../src/baseline.ts";
 import { type Scale, toModelScale } from "../src/contract/scale.ts";
 import { THRESHOLD_DEFAULTS } from "../src/defaults.ts";
+import { eventDeviation } from "../src/threshold.ts";
 import { createRandom, type Random } from "../src/random.ts";
 import { report } from "./report.ts";
+
+/** Features per event of the `calibration_features_*` lines. */
+const FEATURE_COUNTS = [1, 2, 5, 20];
 
 /** Noises of the sensors, each of its own scale. */
 const NOISES: Record<string, (rng: Random) => number> = {
@@ -191,6 +201,15 @@ export function benchCalibration(): Promise<void> {
   });
   const tails = [1e-4, THRESHOLD_DEFAULTS.targetFalseAlertRate];
   const tailZ = tails.map(deviationForRate);
+  // Events of several features: the target is a share of events, whatever their features.
+  for (const features of FEATURE_COUNTS) {
+    const { judged, event, each } = featureAlerts(features, tailZ);
+    tails.forEach((rate, k) => {
+      const name = `calibration_features_${features}`;
+      report(`${name}_ratio_${rateName(rate)}`, (event[k] / judged / rate).toFixed(3));
+      report(`${name}_each_ratio_${rateName(rate)}`, (each[k] / judged / rate).toFixed(3));
+    });
+  }
   // Gaussian readings every 5 minutes (NAB's spacing), no cycle, after their first 10,000; and
   // every 20 seconds with the daily cycle for 46 days, after their first day: fast sensors, whose
   // forecast once grew unstable over weeks.
@@ -397,6 +416,43 @@ function loneAlerts(noise: string, zStar: readonly number[]) {
     }
   }
   return { judged, calibrated };
+}
+
+/**
+ * Events of `features` independent Gaussian features (each a daily cycle of 3 noise sd around its
+ * own level): 50 sensors read every minute for 12,000 minutes, judged after their first day, as
+ * the context threshold judges an event (its largest calibrated deviation, for as many features,
+ * {@link eventDeviation}) and as each feature alone would (`each`: any feature at `z*`). Counts
+ * the events that alert per rate of `zStar`.
+ */
+function featureAlerts(features: number, zStar: readonly number[]) {
+  const rng = createRandom(14, features), b = createBaselines(features, {});
+  const out = createJudgement(features), x = new Float64Array(features);
+  const event = new Float64Array(zStar.length), each = new Float64Array(zStar.length);
+  let judged = 0;
+  for (let i = 0; i < 12_000; i++) {
+    const day = 3 * Math.sin((2 * Math.PI * i * 60) / 86_400);
+    for (let e = 0; e < 50; e++) {
+      for (let f = 0; f < features; f++) x[f] = 100 + e + 7 * f + day + rng.normal();
+      b.judgeLearn(`sensor-${e}`, x, i * 60, out);
+      if (i < 1_440) continue;
+      let largest = 0, known = 0;
+      for (let f = 0; f < features; f++) {
+        const c = out.calibrated[f];
+        if (Number.isNaN(c)) continue;
+        known++;
+        largest = Math.max(largest, c);
+      }
+      if (known === 0) continue;
+      judged++;
+      const d = eventDeviation(largest, known);
+      for (let k = 0; k < zStar.length; k++) {
+        if (d >= zStar[k]) event[k]++;
+        if (largest >= zStar[k]) each[k]++;
+      }
+    }
+  }
+  return { judged, event, each };
 }
 
 /**

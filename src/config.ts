@@ -276,7 +276,7 @@ export const SETTINGS = {
     allowed: "a number > 0 and < 1",
     schema: open01(),
     doc:
-      "share of normal events allowed to alert: sets the calibrated alert score's 0.5 and `context` mode",
+      "share of normal events allowed to alert, however many features they have (each of k at 1/k of it): sets the calibrated alert score's 0.5 and `context` mode",
   },
   baselineAlpha: {
     env: "BASELINE_ALPHA",

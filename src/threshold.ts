@@ -14,16 +14,18 @@
  *   own entity's recent level (`baseline.ts`: in its own noise; with `BASELINE_EXTREMES=learn`,
  *   extremes weighed by how often that entity shows them; the Gaussian equivalent of its tail, as
  *   the noise is an estimate) is at least the deviation whose two-sided Gaussian tail is
- *   `targetFalseAlertRate` (default 3e-5: 4.17, reached at about 4.4 sd of an entity's
- *   estimated noise). So an entity is judged against its own level
- *   and noise, not against the other entities sharing its partition's forest, and the rate of
- *   false alerts is set in the same terms on every stream. The forest's score (and its adaptive
- *   threshold, still learned) is carried along as the raw score; it alone judges the first events
- *   of an entity, before its baseline is warm.
+ *   `targetFalseAlertRate` (default 6e-5: 4.01). The event's calibrated deviation is its largest
+ *   feature's for as many features as it has ({@link eventDeviation}): each of `k` features is
+ *   judged at `1/k` of the target, so the target is a share of events, whatever their features
+ *   (one feature alerts at about 4.2 sd of its entity's estimated noise, each of two at about 4.4).
+ *   So an entity is judged against its own level and noise, not against the other entities
+ *   sharing its partition's forest, and the rate of false alerts is set in the same terms on every
+ *   stream. The forest's score (and its adaptive threshold, still learned) is carried along as the
+ *   raw score; it alone judges the first events of an entity, before its baseline is warm.
  *
  * Every mode also gives a calibrated **alert score** in [0, 1): `dev / (dev + z*)` of the
- * event's largest deviation `dev` (in sd) against the target's `z*`, so 0.5 means "at the target
- * false-alert rate" on any stream.
+ * event's calibrated deviation `dev` (in sd) against the target's `z*`, so 0.5 means "at the
+ * target false-alert rate" on any stream.
  *
  * Scores of the first window (warm-up, score 0) neither flag nor update the threshold.
  *
@@ -32,6 +34,7 @@
 import { createQuantile, type QuantileState } from "./quantile.ts";
 import { THRESHOLD_DEFAULTS } from "./defaults.ts";
 import { deviationForRate } from "./baseline.ts";
+import { shareScale } from "./tails.ts";
 
 /** Threshold modes. */
 export const THRESHOLD_MODES = ["quantile", "adaptive", "context"] as const;
@@ -46,7 +49,7 @@ export interface ThresholdOptions {
   quantileP?: number;
   /** `adaptive` mode: flag when mass < median mass / massRatio. Default: 10. */
   massRatio?: number;
-  /** `context` mode: share of normal events allowed to alert. Default: 3e-5. */
+  /** `context` mode: share of normal events allowed to alert. Default: 6e-5. */
   targetFalseAlertRate?: number;
 }
 
@@ -91,12 +94,6 @@ export interface Threshold {
 /** How much rarer than the forest's threshold an entity's first events must be to alert. */
 const COLD_FACTOR = 10;
 
-/** True when one of `deviation[from .. from+count)` is known (the entity has a baseline). */
-function known(deviation: ArrayLike<number>, from: number, count: number): boolean {
-  for (let f = from; f < from + count; f++) if (!Number.isNaN(deviation[f])) return true;
-  return false;
-}
-
 /**
  * The index (from `from`) of the largest absolute deviation of `deviation[from .. from+count)`;
  * −1 when none is above 0 (NaN counts as 0).
@@ -111,7 +108,26 @@ function largestAt(deviation: ArrayLike<number>, from: number, count: number): n
 }
 
 /**
- * The alert score of an event whose largest calibrated deviation is `deviation`: in [0, 1),
+ * The calibrated deviation of an event whose largest feature's is `deviation`, of `features`
+ * features judged: the deviation whose two-sided Gaussian tail is `features` times that
+ * feature's (Bonferroni), so that the target false-alert rate is a share of events however many
+ * features each has. Each of k independent normal features reaches a feature's `z*` about as
+ * often as one does, so judged one by one an event of 20 features alerted at about 18 times the
+ * target (`deno task bench calibration`, `calibration_features_*`). With one feature, `deviation`.
+ */
+export function eventDeviation(deviation: number, features: number): number {
+  return features > 1 ? shareScale(1 / features)(deviation) : deviation;
+}
+
+/** How many of `deviation[from .. from+count)` are known (not NaN). */
+function knownCount(deviation: ArrayLike<number>, from: number, count: number): number {
+  let k = 0;
+  for (let f = from; f < from + count; f++) if (!Number.isNaN(deviation[f])) k++;
+  return k;
+}
+
+/**
+ * The alert score of an event whose calibrated deviation is `deviation`: in [0, 1),
  * 0.5 exactly at `zStar` (where it alerts), rising with the deviation.
  */
 export function alertScoreOf(deviation: number, zStar: number): number {
@@ -136,13 +152,15 @@ function withJudge(
       const before = t.value;
       const flagged = t.observe(score, warm);
       const at = largestAt(deviation, from, count);
-      const dev = at < 0 ? 0 : Math.abs(deviation[from + at]);
+      const dev = at < 0
+        ? 0
+        : eventDeviation(Math.abs(deviation[from + at]), knownCount(deviation, from, count));
       const calibrated = alertScoreOf(dev, zStar);
       if (!calibratedMode) return { anomaly: flagged, alertScore: calibrated, driver: -1 };
       // An entity without a baseline yet (its first events) is judged by the forest alone, and
       // only when far out: its region held under a tenth of what the forest's threshold asks
       // (a new sensor is not flagged for its own level, an extreme first event is).
-      if (!known(deviation, from, count)) {
+      if (knownCount(deviation, from, count) === 0) {
         const far = flagged && score > 1 - (1 - before) / COLD_FACTOR;
         return { anomaly: far, alertScore: far ? 0.5 : 0, driver: -1 };
       }

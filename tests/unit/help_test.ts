@@ -24,7 +24,7 @@ Deno.test("`replay --help` prints its usage and settings and runs nothing", asyn
   assert.match(r.stdout, /--report PATH/);
   assert.match(
     r.stdout,
-    /--target-false-alert-rate {2}\(TARGET_FALSE_ALERT_RATE, default 0\.00003\)/,
+    /--target-false-alert-rate {2}\(TARGET_FALSE_ALERT_RATE, default 0\.00006\)/,
   );
   assert.match(r.stdout, /--contract-file, or --contract/);
   // Replay reads no Kafka setting, so its help lists none.

@@ -650,3 +650,51 @@ Deno.test("in a forest threshold mode a one-sided feature's quiet side is not al
     assert.ok(others(high) <= others(both), `${mode}: no alert added`);
   }
 });
+
+Deno.test("normal events of a contract of 10 features alert at about the target rate, not 10 × it", async () => {
+  const features = Array.from({ length: 10 }, (_, f) => `m${f}`);
+  const contract = parseContract({
+    name: "many",
+    version: 1,
+    key: "id",
+    time: { field: "ts", freshness_lag_sec: null },
+    fields: {
+      id: { type: "string" },
+      ts: { type: "timestamp" },
+      ...Object.fromEntries(features.map((f) => [f, { type: "number", min: -100, max: 200 }])),
+    },
+    features,
+  }, "many.yaml");
+  const rate = 1e-3, rng = createRandom(21), entities = 20, readings = 2500, judgedFrom = 500;
+  const p = await createPipeline({
+    workers: 1,
+    clock: "event",
+    contract,
+    threshold: { targetFalseAlertRate: rate },
+  });
+  let alerts = 0, judged = 0;
+  try {
+    for (let i = 0; i < readings; i += 50) {
+      const batch: Uint8Array[] = [];
+      for (let r = i; r < i + 50; r++) {
+        for (let e = 0; e < entities; e++) {
+          const event: Record<string, unknown> = { id: `e${e}`, ts: START + 60 * r };
+          features.forEach((f, k) => event[f] = Number((50 + e + 5 * k + rng.normal()).toFixed(4)));
+          batch.push(encoder.encode(JSON.stringify(event)));
+        }
+      }
+      const out = await p.process(batch);
+      for (let k = 0; k < out.n; k++) {
+        if (i + Math.floor(k / entities) < judgedFrom) continue;
+        judged++;
+        alerts += out.anomaly[k];
+      }
+    }
+  } finally {
+    await p.close();
+  }
+  // Judged feature by feature, each at the whole target, these events alerted at about 9 × it.
+  const expected = rate * judged;
+  assert.ok(alerts <= 2 * expected, `${alerts} alerts, ${expected} expected`);
+  assert.ok(alerts >= 0.2 * expected, `${alerts} alerts, ${expected} expected`);
+});

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createRandom } from "../../src/random.ts";
-import { createThreshold } from "../../src/threshold.ts";
+import { createThreshold, eventDeviation } from "../../src/threshold.ts";
+import { deviationForRate } from "../../src/tails.ts";
 
 Deno.test("no alert during warm-up, and warm-up scores do not move the threshold", () => {
   for (const mode of ["quantile", "adaptive"] as const) {
@@ -99,4 +100,28 @@ Deno.test("the judgement names the feature that decided an alert, or the forest"
   const flagged = forest.judge(0.999, true, [8, 0.1]);
   assert.equal(flagged.anomaly, true);
   assert.equal(flagged.driver, -1, "adaptive: the forest decides");
+});
+
+Deno.test("context mode: an event's features share the target, so it is a share of events however many features they have", () => {
+  const rate = 1e-4, t = createThreshold({ mode: "context", targetFalseAlertRate: rate });
+  for (let i = 0; i < 100; i++) t.judge(0.5, true, [0.1, 0.2]);
+  const one = deviationForRate(rate), each = deviationForRate(rate / 2);
+  // One feature known (the other absent): judged at the whole target.
+  assert.equal(t.judge(0.5, true, [one + 0.01, NaN]).anomaly, true);
+  // Two features known: each at half of it, so the same deviation no longer alerts.
+  assert.equal(t.judge(0.5, true, [one + 0.01, 0.1]).anomaly, false);
+  assert.equal(t.judge(0.5, true, [each + 0.01, 0.1]).anomaly, true);
+  // The alert score is 0.5 at the bar either way.
+  assert.ok(Math.abs(t.judge(0.5, true, [one, NaN]).alertScore - 0.5) < 1e-9);
+  assert.ok(Math.abs(t.judge(0.5, true, [0.1, each]).alertScore - 0.5) < 1e-3);
+  // Twenty features: each at a twentieth.
+  const twenty = Array.from({ length: 20 }, () => 0.1);
+  twenty[7] = deviationForRate(rate / 20) - 0.02;
+  assert.equal(t.judge(0.5, true, twenty).anomaly, false);
+  twenty[7] += 0.04;
+  const judged = t.judge(0.5, true, twenty);
+  assert.equal(judged.anomaly, true);
+  assert.equal(judged.driver, 7, "the feature that decided it");
+  assert.equal(eventDeviation(3, 1), 3);
+  assert.ok(eventDeviation(5, 10) < 5 && eventDeviation(5, 10) > 4);
 });
