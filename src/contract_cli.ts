@@ -12,7 +12,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { Document, isMap, isPair } from "yaml";
+import { Document, isMap, isPair, isSeq } from "yaml";
 import { loadContract } from "./contract/load.ts";
 import { checkNamesOf, type Contract } from "./contract/spec.ts";
 import { jsonSchemaOf } from "./contract/json_schema.ts";
@@ -121,6 +121,8 @@ export function draftYaml(document: Record<string, unknown>, notes: string[], sa
   if (features && typeof features === "object" && "flow" in features) {
     (features as { flow: boolean }).flow = true;
   }
+  // A feature declared as a map (`{ field, scale: log }`) on one line.
+  if (isSeq(features)) { for (const item of features.items) if (isMap(item)) item.flow = true; }
   doc.commentBefore = [
     ` Draft contract from ${sample}: read it, edit it, then`,
     `   deno task contract check <this file>`,

@@ -15,7 +15,8 @@ import {
   isoSeconds,
 } from "../../src/contract/compile.ts";
 import { jsonSchemaOf } from "../../src/contract/json_schema.ts";
-import { csvContract, inferContract } from "../../src/contract/infer.ts";
+import { createRandom } from "../../src/random.ts";
+import { csvContract, inferContract, variesByFactors } from "../../src/contract/infer.ts";
 import { contractEvents } from "../../src/contract/generate.ts";
 import { simpleChain } from "../../src/contract/pattern.ts";
 import { RE2JS } from "re2js";
@@ -558,17 +559,58 @@ Deno.test("infer drafts a contract that checks its own sample: types, required, 
   const x = new Float64Array(c.features.length);
   const out = createCheckOutput();
   for (const r of records) assert.equal(checker.check(bytes(r), x, 0, out), 0, out.reason);
-  // Values spanning factors get a note suggesting a log scale (the largest, beyond the far
-  // fences, left out); watts (100–112) do not.
-  const amounts = records.map((r, i) => ({ ...r, amount: Number((3 * 1.03 ** i).toFixed(2)) }));
-  const notes = inferContract(amounts).notes.filter((n) => n.includes("scale: log"));
+  // Values spread evenly over factors (3 × 1.03^i) vary by factors: judged on a log scale, said
+  // in a note. Values spread evenly from 3 to 300 only span factors: a note suggests it. Watts
+  // (100–112) neither.
+  const spread = records.map((r, i) => ({
+    ...r,
+    amount: Number((3 * 1.03 ** i).toFixed(2)),
+    level: Number((3 + 1.5 * i).toFixed(2)),
+  }));
+  const notes = inferContract(spread).notes.filter((n) => n.includes("scale: log"));
   assert.deepEqual(notes, [
-    "amount: from 3 to 955.83, a factor of 319; if it varies by factors (an amount, a latency, " +
-    "a duration, a size), judge it on a log scale: { field: amount, scale: log }",
+    "amount: varies by factors (from 3 to 1075.79; skewed, about symmetric on a log scale), " +
+    "judged on a log scale: { field: amount, scale: log }; write `- amount` to judge it as it is",
+    "level: from 3 to 301.5, a factor of 101; if it varies by factors (an amount, a latency, " +
+    "a duration, a size), judge it on a log scale: { field: level, scale: log }",
   ]);
   assert.throws(() => inferContract([{ a: "x" }]), /no field of the sample looks like a time/);
   const ms = inferContract([{ t: 1767347851123, v: 1 }, { t: 1767347852123, v: 2 }]).document;
   assert.equal((ms.fields as Record<string, Record<string, unknown>>).t.unit, "milliseconds");
+});
+
+Deno.test("infer: a field that varies by factors has its range on a log scale, so its normal values pass the range check", () => {
+  const rng = createRandom(31);
+  const draw = (n: number, t0: number) =>
+    Array.from({ length: n }, (_, i) => ({
+      at: new Date(Date.UTC(2026, 0, 1) + (t0 + i) * 60_000).toISOString(),
+      size: Number((50 * Math.exp(0.5 * rng.normal())).toFixed(1)),
+      temp: Number((20 + rng.normal()).toFixed(2)),
+      wait: Number((-10 * Math.log(1 - rng.next())).toFixed(3)),
+    }));
+  const { document, notes } = inferContract(draw(20_000, 0));
+  const c = parseContract(document, "draft");
+  const range = (name: string) => c.fields.find((f) => f.name === name)!;
+  // Log-normal sizes (σ 0.5): fenced and widened on their own scale, the range ended at about 260
+  // and 56 of 115,200 normal values failed it.
+  let failed = 0;
+  for (const r of draw(100_000, 20_000)) if (r.size > range("size").max!) failed++;
+  assert.equal(failed, 0, `${failed} normal sizes beyond ${range("size").max}`);
+  assert.equal(range("size").min, 0);
+  // The draft judges it on a log scale, and the others as they are.
+  const scaleOf = (name: string) => c.features.find((f) => f.field === name)!.scale;
+  assert.equal(scaleOf("size"), "log");
+  assert.notEqual(scaleOf("temp"), "log");
+  assert.notEqual(scaleOf("wait"), "log");
+  assert.ok(notes.some((n) => n.startsWith("size: ") && n.includes("{ field: size, scale: log }")));
+  // Gaussian readings and exponential waiting times do not vary by factors: no log note.
+  const logNotes = notes.filter((n) => n.includes("scale: log"));
+  assert.equal(logNotes.length, 1, logNotes.join("\n"));
+  assert.ok(range("temp").max! < 30, `temp ${range("temp").max}`);
+  const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+  assert.equal(variesByFactors(sorted(draw(1000, 0).map((r) => r.size))), true);
+  assert.equal(variesByFactors(sorted(draw(1000, 0).map((r) => r.temp))), false);
+  assert.equal(variesByFactors(sorted(draw(1000, 0).map((r) => r.wait))), false);
 });
 
 Deno.test("infer on events keyed by ids: the draft allows the fields it cannot declare, and names ten of thousands", () => {
