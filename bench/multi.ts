@@ -23,8 +23,9 @@
  * `z*` (the Gaussian deviation of half the target rate, as the product's threshold judges an
  * event of two features) or more of that noise from its expected value, or which repeats the
  * sensor's previous two readings (noise of at least 0.2 read to 0.001 repeats about once in a
- * thousand readings, so three in a row about once in a million). No detector that calibrates its alerts to the target can beat its recall by
- * much: what it misses is what the target rate's threshold leaves inside the noise.
+ * thousand readings, so three in a row about once in a million). No detector that calibrates its
+ * alerts to the target can beat its recall by much: what it misses is what the target rate's
+ * threshold leaves inside the noise.
  *
  * The lines above are for the generator's seed 3 (`BENCH_MULTI_SEED` sets another), the stream
  * these figures were developed on and, of seeds 1–7, the one on which the default mode scores

@@ -179,7 +179,8 @@ const RARE_NOTES = 10;
  * allowed values. A positive field that varies by factors ({@link variesByFactors}) has its
  * fences and its widening on a log scale ({@link widenLogRange}) and is judged on it (`scale:
  * log`, `scale.ts`), with a note saying so; another positive field whose values span a factor of
- * 10 or more gets a note suggesting it. Throws a RangeError when the sample holds no event or no time field.
+ * 10 or more gets a note suggesting it. Throws a RangeError when the sample holds no event or no
+ * time field.
  */
 export function inferContract(
   records: readonly Record<string, unknown>[],
@@ -343,7 +344,8 @@ export function inferContract(
   notes.push(
     `time: ${time.name} (${
       fields[time.name].unit
-    }); ranges: the sample's extremes (outliers left out) widened by half their span (of their logs, from 0, for fields that vary by factors)`,
+    }); ranges: the sample's extremes (outliers left out) widened by half their span ` +
+      "(of their logs, from 0, for fields that vary by factors)",
   );
   const document: Record<string, unknown> = {
     name: options.name ?? "my-events",
