@@ -14,6 +14,7 @@ import { benchMulti } from "./multi.ts";
 import { benchCalibration } from "./calibration.ts";
 import { benchCreep } from "./creep.ts";
 import { benchEntities } from "./entities.ts";
+import { benchServers } from "./servers.ts";
 
 const SECTIONS: Record<string, () => Promise<void>> = {
   detector: benchDetector,
@@ -24,6 +25,7 @@ const SECTIONS: Record<string, () => Promise<void>> = {
   calibration: benchCalibration,
   creep: benchCreep,
   entities: benchEntities,
+  servers: benchServers,
 };
 /**
  * Only when named: the long runs (`deno task bench soak`, `deno task bench backlog`) and the

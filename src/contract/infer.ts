@@ -345,7 +345,8 @@ export function inferContract(
     `time: ${time.name} (${
       fields[time.name].unit
     }); ranges: the sample's extremes (outliers left out) widened by half their span ` +
-      "(of their logs, from 0, for fields that vary by factors)",
+      "(of their logs, from 0, for fields that vary by factors); a value beyond its field's " +
+      "range is dead-lettered (range_<field>), not alerted: widen a range to what cannot happen",
   );
   const document: Record<string, unknown> = {
     name: options.name ?? "my-events",
