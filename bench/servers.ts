@@ -101,6 +101,21 @@ interface Counts {
   logFeatures: number;
 }
 
+/** Counts of nothing yet. */
+function noCounts(): Counts {
+  return {
+    events: 0,
+    anomalies: 0,
+    alerted: 0,
+    deadLettered: 0,
+    falseAlerts: 0,
+    trueAlerts: 0,
+    normal: 0,
+    normalDeadLettered: 0,
+    logFeatures: 0,
+  };
+}
+
 /** Runs seed `seed`'s stream through a contract drafted from its first `sampleSize` events. */
 async function runSeed(seed: number, sampleSize = 20_000): Promise<Counts> {
   const readings = serverReadings(seed);
@@ -119,17 +134,10 @@ async function runSeed(seed: number, sampleSize = 20_000): Promise<Counts> {
     }
     anomalyOf[i] = current.get(host)!;
   });
-  const c: Counts = {
-    events: readings.length,
-    anomalies: alerted.length,
-    alerted: 0,
-    deadLettered: 0,
-    falseAlerts: 0,
-    trueAlerts: 0,
-    normal: 0,
-    normalDeadLettered: 0,
-    logFeatures: contract.features.filter((f) => f.scale === "log").length,
-  };
+  const c = noCounts();
+  c.events = readings.length;
+  c.anomalies = alerted.length;
+  c.logFeatures = contract.features.filter((f) => f.scale === "log").length;
   try {
     for (let i = 0; i < readings.length; i += 1000) {
       const batch = readings.slice(i, i + 1000);
@@ -156,17 +164,7 @@ async function runSeed(seed: number, sampleSize = 20_000): Promise<Counts> {
 
 /** Runs the server-metrics benchmark; prints `name=value` lines. */
 export async function benchServers(): Promise<void> {
-  const total: Counts = {
-    events: 0,
-    anomalies: 0,
-    alerted: 0,
-    deadLettered: 0,
-    falseAlerts: 0,
-    trueAlerts: 0,
-    normal: 0,
-    normalDeadLettered: 0,
-    logFeatures: 0,
-  };
+  const total = noCounts();
   for (const seed of [1, 2, 3]) {
     const c = await runSeed(seed);
     for (const key of Object.keys(total) as (keyof Counts)[]) total[key] += c[key];
