@@ -179,8 +179,9 @@ const RARE_NOTES = 10;
  * allowed values. A positive field that varies by factors ({@link variesByFactors}) has its
  * fences and its widening on a log scale ({@link widenLogRange}) and is judged on it (`scale:
  * log`, `scale.ts`), with a note saying so; another positive field whose values span a factor of
- * 10 or more gets a note suggesting it. Throws a RangeError when the sample holds no event or no
- * time field.
+ * 10 or more gets a note suggesting it. A count (an integer field whose sample reaches 0) has no
+ * upper range, so a burst is judged rather than dead-lettered; its feature keeps the widened range
+ * as the model's limits. Throws a RangeError when the sample holds no event or no time field.
  */
 export function inferContract(
   records: readonly Record<string, unknown>[],
@@ -223,6 +224,8 @@ export function inferContract(
   const kinds = new Map<string, string>();
   // The features judged on a log scale ({@link variesByFactors}).
   const logScale = new Set<string>();
+  // The model's limits of the counts, whose fields have no upper range.
+  const limits = new Map<string, [number, number]>();
   const typeOf = new Map(stats.map((s) => [s.name, majorityType(s)]));
   // The time field: by name first, then by values (most of them a time).
   const timeLike = stats.filter((s) => {
@@ -276,7 +279,17 @@ export function inferContract(
         );
       }
       const beyond = sorted.filter((x) => x < (f.min as number) || x > (f.max as number)).length;
-      if (beyond > 0) {
+      if (integer && sorted[0] === 0 && (f.max as number) > 0) {
+        // A count (integers from 0): its sample cannot tell what is impossible, and a burst above
+        // the sample's is what its watcher wants alerted, not dead-lettered. The field has no
+        // upper range; its feature keeps the widened one as the model's limits.
+        limits.set(s.name, [0, f.max as number]);
+        notes.push(
+          `${s.name}: a count (integers from 0): no upper range, so a burst beyond the sample's ` +
+            `is judged, not dead-lettered; the model's limits are [0, ${f.max}]`,
+        );
+        delete f.max;
+      } else if (beyond > 0) {
         notes.push(
           `${s.name}: ${beyond} values beyond [${f.min}, ${f.max}] (they will fail range_${s.name})`,
         );
@@ -334,7 +347,7 @@ export function inferContract(
     );}
   const features = stats.filter((s) =>
     s !== time && (kinds.get(s.name) === "number" || kinds.get(s.name) === "integer") &&
-    (fields[s.name].min as number) < (fields[s.name].max as number)
+    (limits.has(s.name) || (fields[s.name].min as number) < (fields[s.name].max as number))
   ).map((s) => s.name);
   notes.push(
     features.length > 0
@@ -356,7 +369,13 @@ export function inferContract(
     ...(key ? { key: key.name } : {}),
     time: { field: time.name, freshness_lag_sec: 300, max_future_sec: 86_400 },
     fields,
-    features: features.map((name) => logScale.has(name) ? { field: name, scale: "log" } : name),
+    features: features.map((name) =>
+      logScale.has(name)
+        ? { field: name, scale: "log" }
+        : limits.has(name)
+        ? { field: name, min: limits.get(name)![0], max: limits.get(name)![1] }
+        : name
+    ),
   };
   return { document, notes };
 }

@@ -613,6 +613,36 @@ Deno.test("infer: a field that varies by factors has its range on a log scale, s
   assert.equal(variesByFactors(sorted(draw(1000, 0).map((r) => r.wait))), false);
 });
 
+Deno.test("infer: a count has no upper range, so a burst beyond its sample is judged, not dead-lettered", () => {
+  const rng = createRandom(32);
+  const records = Array.from({ length: 2000 }, (_, i) => {
+    let errors = 0, p = rng.next();
+    while (p > Math.exp(-0.5)) (errors++, p *= rng.next());
+    return {
+      at: new Date(Date.UTC(2026, 0, 1) + i * 60_000).toISOString(),
+      errors,
+      watts: 100 + i % 13,
+    };
+  });
+  const { document, notes } = inferContract(records);
+  const c = parseContract(document, "draft");
+  const errors = c.fields.find((f) => f.name === "errors")!;
+  assert.equal(errors.min, 0);
+  assert.equal(errors.max, undefined, "no upper range");
+  const feature = c.features.find((f) => f.field === "errors")!;
+  assert.ok(
+    feature.max! >= Math.max(...records.map((r) => r.errors)),
+    `limits up to ${feature.max}`,
+  );
+  assert.ok(notes.some((n) => n.startsWith("errors: a count")));
+  // Watts never reach 0: not a count, their range stays.
+  assert.ok(c.fields.find((f) => f.name === "watts")!.max! < 200);
+  const checker = compileChecker(c), x = new Float64Array(c.features.length);
+  const out = createCheckOutput();
+  const burst = { ...records[0], errors: 25 };
+  assert.equal(checker.check(bytes(burst), x, 0, out), 0, out.reason);
+});
+
 Deno.test("infer on events keyed by ids: the draft allows the fields it cannot declare, and names ten of thousands", () => {
   // Readings keyed by a device id that changes with each event: 200 events, 100 fields each.
   const records = Array.from({ length: 200 }, (_, i) => {
