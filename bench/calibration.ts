@@ -72,7 +72,7 @@ import {
 } from "../src/baseline.ts";
 import { type Scale, toModelScale } from "../src/contract/scale.ts";
 import { THRESHOLD_DEFAULTS } from "../src/defaults.ts";
-import { eventDeviation } from "../src/threshold.ts";
+import { type DeviationScan, eventDeviation, scanDeviations } from "../src/threshold.ts";
 import { createRandom, type Random } from "../src/random.ts";
 import { report } from "./report.ts";
 
@@ -154,7 +154,7 @@ function countAlerts(
 }
 
 /** A Poisson count of `mean` (by inversion). */
-function poisson(rng: Random, mean: number): number {
+export function poisson(rng: Random, mean: number): number {
   let k = 0, p = Math.exp(-mean), sum = p;
   const u = rng.next();
   while (u > sum && p > 0) sum += p *= mean / ++k;
@@ -429,6 +429,7 @@ function featureAlerts(features: number, zStar: readonly number[]) {
   const rng = createRandom(14, features), b = createBaselines(features, {});
   const out = createJudgement(features), x = new Float64Array(features);
   const event = new Float64Array(zStar.length), each = new Float64Array(zStar.length);
+  const scan: DeviationScan = { at: -1, largest: 0, known: 0 };
   let judged = 0;
   for (let i = 0; i < 12_000; i++) {
     const day = 3 * Math.sin((2 * Math.PI * i * 60) / 86_400);
@@ -436,13 +437,7 @@ function featureAlerts(features: number, zStar: readonly number[]) {
       for (let f = 0; f < features; f++) x[f] = 100 + e + 7 * f + day + rng.normal();
       b.judgeLearn(`sensor-${e}`, x, i * 60, out);
       if (i < 1_440) continue;
-      let largest = 0, known = 0;
-      for (let f = 0; f < features; f++) {
-        const c = out.calibrated[f];
-        if (Number.isNaN(c)) continue;
-        known++;
-        largest = Math.max(largest, c);
-      }
+      const { largest, known } = scanDeviations(out.calibrated, 0, features, scan);
       if (known === 0) continue;
       judged++;
       const d = eventDeviation(largest, known);

@@ -20,7 +20,8 @@ import { inferContract } from "../src/contract/infer.ts";
 import { parseContract } from "../src/contract/spec.ts";
 import { THRESHOLD_DEFAULTS } from "../src/defaults.ts";
 import { createPipeline } from "../src/pipeline.ts";
-import { createRandom, type Random } from "../src/random.ts";
+import { createRandom } from "../src/random.ts";
+import { poisson } from "./calibration.ts";
 import { report } from "./report.ts";
 
 /** Kinds of the labelled anomalies, and how many readings each lasts after its first. */
@@ -31,14 +32,6 @@ type Kind = keyof typeof KINDS;
 interface Reading {
   event: Record<string, unknown>;
   injected: Kind | "none";
-}
-
-/** A Poisson count of mean `mean` (Knuth's method). */
-function poisson(rng: Random, mean: number): number {
-  const limit = Math.exp(-mean);
-  let k = 0, p = rng.next();
-  while (p > limit) (k++, p *= rng.next());
-  return k;
 }
 
 /**

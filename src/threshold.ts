@@ -94,17 +94,37 @@ export interface Threshold {
 /** How much rarer than the forest's threshold an entity's first events must be to alert. */
 const COLD_FACTOR = 10;
 
+/** What {@link scanDeviations} found among an event's calibrated deviations. */
+export interface DeviationScan {
+  /** The index (from `from`) of the largest absolute deviation; −1 when none is above 0. */
+  at: number;
+  /** That deviation's absolute value (0 when none is above 0). */
+  largest: number;
+  /** How many are known (not NaN): the features judged for the event. */
+  known: number;
+}
+
 /**
- * The index (from `from`) of the largest absolute deviation of `deviation[from .. from+count)`;
- * −1 when none is above 0 (NaN counts as 0).
+ * Reads `deviation[from .. from+count)` once into `into`: the largest absolute deviation, where it
+ * is, and how many are known (NaN counts as unknown, and as 0 for the largest).
  */
-function largestAt(deviation: ArrayLike<number>, from: number, count: number): number {
-  let d = 0, at = -1;
+export function scanDeviations(
+  deviation: ArrayLike<number>,
+  from: number,
+  count: number,
+  into: DeviationScan,
+): DeviationScan {
+  let at = -1, largest = 0, known = 0;
   for (let f = from; f < from + count; f++) {
     const a = Math.abs(deviation[f]);
-    if (a > d) (d = a, at = f - from);
+    if (Number.isNaN(a)) continue;
+    known++;
+    if (a > largest) (largest = a, at = f - from);
   }
-  return at;
+  into.at = at;
+  into.largest = largest;
+  into.known = known;
+  return into;
 }
 
 /**
@@ -117,13 +137,6 @@ function largestAt(deviation: ArrayLike<number>, from: number, count: number): n
  */
 export function eventDeviation(deviation: number, features: number): number {
   return features > 1 ? shareScale(1 / features)(deviation) : deviation;
-}
-
-/** How many of `deviation[from .. from+count)` are known (not NaN). */
-function knownCount(deviation: ArrayLike<number>, from: number, count: number): number {
-  let k = 0;
-  for (let f = from; f < from + count; f++) if (!Number.isNaN(deviation[f])) k++;
-  return k;
 }
 
 /**
@@ -141,6 +154,8 @@ function withJudge(
   zStar: number,
   calibratedMode: boolean,
 ): Threshold {
+  // Reused by every judgement (one event at a time).
+  const scan: DeviationScan = { at: -1, largest: 0, known: 0 };
   return {
     mode,
     get value() {
@@ -151,16 +166,14 @@ function withJudge(
     judge(score, warm, deviation, from = 0, count = deviation.length - from) {
       const before = t.value;
       const flagged = t.observe(score, warm);
-      const at = largestAt(deviation, from, count);
-      const dev = at < 0
-        ? 0
-        : eventDeviation(Math.abs(deviation[from + at]), knownCount(deviation, from, count));
+      const { at, largest, known } = scanDeviations(deviation, from, count, scan);
+      const dev = eventDeviation(largest, known);
       const calibrated = alertScoreOf(dev, zStar);
       if (!calibratedMode) return { anomaly: flagged, alertScore: calibrated, driver: -1 };
       // An entity without a baseline yet (its first events) is judged by the forest alone, and
       // only when far out: its region held under a tenth of what the forest's threshold asks
       // (a new sensor is not flagged for its own level, an extreme first event is).
-      if (knownCount(deviation, from, count) === 0) {
+      if (known === 0) {
         const far = flagged && score > 1 - (1 - before) / COLD_FACTOR;
         return { anomaly: far, alertScore: far ? 0.5 : 0, driver: -1 };
       }
