@@ -179,9 +179,10 @@ const RARE_NOTES = 10;
  * allowed values. A positive field that varies by factors ({@link variesByFactors}) has its
  * fences and its widening on a log scale ({@link widenLogRange}) and is judged on it (`scale:
  * log`, `scale.ts`), with a note saying so; another positive field whose values span a factor of
- * 10 or more gets a note suggesting it. A count (an integer field whose sample reaches 0) has no
- * upper range, so a burst is judged rather than dead-lettered; its feature keeps the widened range
- * as the model's limits. Throws a RangeError when the sample holds no event or no time field.
+ * 10 or more gets a note suggesting it. Such a field, and a count (an integer field whose sample
+ * reaches 0), has no upper range, so a value many times the sample's is judged rather than
+ * dead-lettered; its feature keeps the widened range as the model's limits. Throws a RangeError
+ * when the sample holds no event or no time field.
  */
 export function inferContract(
   records: readonly Record<string, unknown>[],
@@ -224,7 +225,8 @@ export function inferContract(
   const kinds = new Map<string, string>();
   // The features judged on a log scale ({@link variesByFactors}).
   const logScale = new Set<string>();
-  // The model's limits of the counts, whose fields have no upper range.
+  // The model's limits of the counts and of the fields that vary by factors, which have no upper
+  // range.
   const limits = new Map<string, [number, number]>();
   const typeOf = new Map(stats.map((s) => [s.name, majorityType(s)]));
   // The time field: by name first, then by values (most of them a time).
@@ -268,8 +270,9 @@ export function inferContract(
         logScale.add(s.name);
         notes.push(
           `${s.name}: varies by factors (from ${lo} to ${hi}; skewed, about symmetric on a log ` +
-            `scale), judged on a log scale: { field: ${s.name}, scale: log }; write ` +
-            `\`- ${s.name}\` to judge it as it is`,
+            `scale), judged on a log scale: { field: ${s.name}, scale: log }; no upper range, ` +
+            `so a value many times the sample's is judged, not dead-lettered; the model's ` +
+            `limits are [0, ${f.max}] (drop \`scale: log\` to judge it as it is)`,
         );
       } else if (lo > 0 && hi >= LOG_SPAN * lo) {
         notes.push(
@@ -279,7 +282,14 @@ export function inferContract(
         );
       }
       const beyond = sorted.filter((x) => x < (f.min as number) || x > (f.max as number)).length;
-      if (integer && sorted[0] === 0 && (f.max as number) > 0) {
+      if (factors) {
+        // A quantity that varies by factors is never negative, and nothing in its sample says how
+        // many times its largest it cannot be: a latency twelve times its usual is what its
+        // watcher wants alerted, not dead-lettered. The field has no upper range; its feature
+        // keeps the widened one as the model's limits.
+        limits.set(s.name, [0, f.max as number]);
+        delete f.max;
+      } else if (integer && sorted[0] === 0 && (f.max as number) > 0) {
         // A count (integers from 0): its sample cannot tell what is impossible, and a burst above
         // the sample's is what its watcher wants alerted, not dead-lettered. The field has no
         // upper range; its feature keeps the widened one as the model's limits.
@@ -371,7 +381,7 @@ export function inferContract(
     fields,
     features: features.map((name) =>
       logScale.has(name)
-        ? { field: name, scale: "log" }
+        ? { field: name, scale: "log", min: limits.get(name)![0], max: limits.get(name)![1] }
         : limits.has(name)
         ? { field: name, min: limits.get(name)![0], max: limits.get(name)![1] }
         : name

@@ -570,7 +570,9 @@ Deno.test("infer drafts a contract that checks its own sample: types, required, 
   const notes = inferContract(spread).notes.filter((n) => n.includes("scale: log"));
   assert.deepEqual(notes, [
     "amount: varies by factors (from 3 to 1075.79; skewed, about symmetric on a log scale), " +
-    "judged on a log scale: { field: amount, scale: log }; write `- amount` to judge it as it is",
+    "judged on a log scale: { field: amount, scale: log }; no upper range, so a value many " +
+    "times the sample's is judged, not dead-lettered; the model's limits are [0, 20400] (drop " +
+    "`scale: log` to judge it as it is)",
     "level: from 3 to 301.5, a factor of 101; if it varies by factors (an amount, a latency, " +
     "a duration, a size), judge it on a log scale: { field: level, scale: log }",
   ]);
@@ -579,7 +581,7 @@ Deno.test("infer drafts a contract that checks its own sample: types, required, 
   assert.equal((ms.fields as Record<string, Record<string, unknown>>).t.unit, "milliseconds");
 });
 
-Deno.test("infer: a field that varies by factors has its range on a log scale, so its normal values pass the range check", () => {
+Deno.test("infer: a field that varies by factors has its limits on a log scale and no upper range, so its normal values and its jumps are judged", () => {
   const rng = createRandom(31);
   const draw = (n: number, t0: number) =>
     Array.from({ length: n }, (_, i) => ({
@@ -592,11 +594,23 @@ Deno.test("infer: a field that varies by factors has its range on a log scale, s
   const c = parseContract(document, "draft");
   const range = (name: string) => c.fields.find((f) => f.name === name)!;
   // Log-normal sizes (σ 0.5): fenced and widened on their own scale, the range ended at about 260
-  // and 56 of 115,200 normal values failed it.
-  let failed = 0;
-  for (const r of draw(100_000, 20_000)) if (r.size > range("size").max!) failed++;
-  assert.equal(failed, 0, `${failed} normal sizes beyond ${range("size").max}`);
+  // and 56 of 115,200 normal values failed it. Now the model's limits are widened on a log scale
+  // and hold new normal values.
+  const size = c.features.find((f) => f.field === "size")!;
+  let beyond = 0;
+  for (const r of draw(100_000, 20_000)) if (r.size > size.max) beyond++;
+  assert.equal(beyond, 0, `${beyond} normal sizes beyond the model's ${size.max}`);
+  assert.equal(size.min, 0);
+  // The field itself has no upper range: a size twelve times the largest normal one is judged
+  // (it was dead-lettered by range_size).
   assert.equal(range("size").min, 0);
+  assert.equal(range("size").max, undefined, "no upper range");
+  const checker = compileChecker(c), x = new Float64Array(c.features.length);
+  const out = createCheckOutput();
+  const jump = { ...draw(1, 0)[0], size: 12 * size.max };
+  assert.equal(checker.check(bytes(jump), x, 0, out), 0, out.reason);
+  const negative = checker.check(bytes({ ...jump, size: -1 }), x, 0, out);
+  assert.equal(checker.checks[negative], "range_size", "a negative size still fails");
   // The draft judges it on a log scale, and the others as they are.
   const scaleOf = (name: string) => c.features.find((f) => f.field === name)!.scale;
   assert.equal(scaleOf("size"), "log");
