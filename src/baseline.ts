@@ -79,6 +79,7 @@ import {
   hourOffset,
   HOURS,
   learnProfileChoice,
+  offsetError,
   profileChoice,
   type Season,
   SEASONS,
@@ -416,6 +417,10 @@ export function createBaselines(
   const recent = Array.from({ length: features }, (_, f) => o.recent[f] === true);
   const counts = o.extremes !== "gaussian", tail = counts ? EXTREME_SLOTS : 0;
   const countsAlways = o.extremes === "learn";
+  // The hours of the day learn a clipped error after their first visit (offsetError); an hour of
+  // the week learns 0.35 a visit however many readings it holds, which already bounds what one
+  // visit teaches it.
+  const clipOffsets = o.season === "daily";
   const shape = o.extremes === "shape";
   const scale = studentScale(nullDegrees(o.alpha));
   // A young entity's noise is an estimate from its few events: its deviations are judged on the
@@ -617,14 +622,16 @@ export function createBaselines(
         if (calibrated) calibrated[f] = NaN;
         if (Number.isNaN(v)) continue;
         const a = Math.abs(z[f]);
+        // A reading whose bursts are routine: its learned extremes judge them, and must learn
+        // them.
+        const routineBursts = counts && (countsAlways || s[at + 6] >= COARSE_REPEATS);
         // Far beyond every value seen, not at an hour's first visit (a day's shape is learned,
-        // not undone), of a reading whose bursts are not routine (those its learned extremes
-        // judge, which must learn them): an excursion starts.
+        // not undone), of a reading whose bursts are not routine: an excursion starts.
         if (
           // Not at the event an excursion ended at: one that expired has become the new normal,
           // whose values join the range now.
           warm && !under && (hour < 0 || !Number.isNaN(s[at + HEAD + hour])) &&
-          !(counts && (countsAlways || s[at + 6] >= COARSE_REPEATS)) &&
+          !routineBursts &&
           beyondRange(s[at + RANGE], s[at + RANGE + 1], v, variance)
         ) {
           const list = excursions.get(key) ?? new Array(features);
@@ -767,9 +774,12 @@ export function createBaselines(
         if (calibrated) calibrated[f] = cal;
         // The reading rate scales the trend's weight, with a season only.
         const rate = days ? eventsPerHour(s, at, ts) : 0;
+        // The noise the hour's visit began in (or now, when narrower): an anomaly's first
+        // readings widen the noise and must not excuse the rest.
+        let visitNoise = variance;
         if (timed && warm) {
           const e = v - forecast;
-          const noise = hourNoise(s, spreadAt[f], ts!, variance);
+          const noise = visitNoise = hourNoise(s, spreadAt[f], ts!, variance);
           learnHourSpread(s, spreadAt[f], hourOfDay, e * e / (noise + floor), rate);
         }
         // The value as the level and the hour's offset learn it: an extreme one is held back
@@ -820,7 +830,8 @@ export function createBaselines(
           // the level sank (a count of mean 0.2 was forecast at −0.65 at its second midnight).
           const moved = first && !count
             ? firstVisitStep(e, variance)
-            : seasonWeight(o.season, rate) * e;
+            : seasonWeight(o.season, rate) *
+              (clipOffsets && warm && !routineBursts ? offsetError(e, visitNoise + floor) : e);
           s[h] = step + moved;
           // A first visit that moved its offset is a step the level then catches up with: not a
           // drift (sensors read every few seconds meet most hours after the drift is judged).

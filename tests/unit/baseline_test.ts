@@ -1113,6 +1113,34 @@ Deno.test("a daily shape that climbs within hours is forecast along its slope; o
   assert.ok(ramp.missing > 0 && square.missing > 0, "a day without its shape alerts");
 });
 
+Deno.test("an incident late in an hour is not the hour's shape: the next day its first readings are not alerted", () => {
+  // 20 sensors read every minute with a daily cycle; on their third day, from 22:40 to 23:00,
+  // every reading is 16 sd up (memory leaking), or down (a feed stuck low). The hour's offset
+  // learned those readings whole: the next day at 22:00 the forecast jumped to the incident's
+  // level and its first readings alerted (56 and 48 alerts in 22:00–22:30; 5 and 1 now).
+  const zStar = deviationForRate(THRESHOLD_DEFAULTS.targetFalseAlertRate);
+  const day = 86_400, start = 1767225600, sensors = 20;
+  for (const size of [16, -16]) {
+    const rng = createRandom(41, 0);
+    const b = createBaselines(1), out = createJudgement(1);
+    const caught = new Set<number>();
+    let echo = 0;
+    for (let t = start; t < start + 4 * day; t += 60) {
+      const minute = ((t - start) / 60) % 1440, d = Math.floor((t - start) / day);
+      const incident = d === 2 && minute >= 22 * 60 + 40 && minute < 23 * 60;
+      for (let k = 0; k < sensors; k++) {
+        const cycle = 3 * Math.sin((2 * Math.PI * minute) / 1440);
+        b.judgeLearn(`s${k}`, [50 + k + cycle + rng.normal() + (incident ? size : 0)], t, out);
+        if (out.calibrated[0] < zStar) continue;
+        if (incident) caught.add(k);
+        if (d === 3 && minute >= 22 * 60 && minute < 22 * 60 + 30) echo++;
+      }
+    }
+    assert.equal(caught.size, sensors, `the incident is alerted on ${caught.size} sensors`);
+    assert.ok(echo <= 10, `${size} sd: ${echo} alerts the next day at 22:00–22:30`);
+  }
+});
+
 Deno.test("a weekly profile read every 5 minutes learns each hour of the week as its mean: a morning climb is not alerted at its start", () => {
   const zStar = deviationForRate(THRESHOLD_DEFAULTS.targetFalseAlertRate);
   const day = 86_400, start = 1767225600, rng = createRandom(19, 0);
