@@ -828,6 +828,9 @@ export function createBaselines(
           // A count's first visit is learned as any other: its errors are skewed (a 1 among 0s is
           // far out, a 0 is not), so the first-visit jump ratcheted new hours' offsets up while
           // the level sank (a count of mean 0.2 was forecast at −0.65 at its second midnight).
+          // After the first visit a warm reading's error is clipped (offsetError), so a stretch
+          // of anomalies late in an hour is not its shape the next day; a reading whose bursts
+          // are routine learns them whole.
           const moved = first && !count
             ? firstVisitStep(e, variance)
             : seasonWeight(o.season, rate) *
