@@ -60,8 +60,10 @@ export const OFFSET_CLIP_SD = 3;
  * first readings were forecast at the anomaly's level and alerted.
  */
 export function offsetError(e: number, variance: number): number {
+  // Most errors lie inside: the square root only for those beyond.
+  if (!(e * e > OFFSET_CLIP_SD * OFFSET_CLIP_SD * variance)) return e;
   const c = OFFSET_CLIP_SD * Math.sqrt(variance);
-  return e > c ? c : e < -c ? -c : e;
+  return e > 0 ? c : -c;
 }
 
 /**

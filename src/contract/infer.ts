@@ -281,28 +281,28 @@ export function inferContract(
             `{ field: ${s.name}, scale: log }`,
         );
       }
-      const beyond = sorted.filter((x) => x < (f.min as number) || x > (f.max as number)).length;
-      if (factors) {
-        // A quantity that varies by factors is never negative, and nothing in its sample says how
-        // many times its largest it cannot be: a latency twelve times its usual is what its
-        // watcher wants alerted, not dead-lettered. The field has no upper range; its feature
-        // keeps the widened one as the model's limits.
+      // A quantity that varies by factors, or a count (integers from 0): its sample cannot tell
+      // how many times its largest it cannot be, and a latency twelve times its usual or a burst
+      // of errors is what its watcher wants alerted, not dead-lettered. The field has no upper
+      // range; its feature keeps the widened one as the model's limits.
+      const count = !factors && integer && sorted[0] === 0 && (f.max as number) > 0;
+      if (factors || count) {
         limits.set(s.name, [0, f.max as number]);
+        if (count) {
+          notes.push(
+            `${s.name}: a count (integers from 0): no upper range, so a burst beyond the ` +
+              `sample's is judged, not dead-lettered; the model's limits are [0, ${f.max}]`,
+          );
+        }
         delete f.max;
-      } else if (integer && sorted[0] === 0 && (f.max as number) > 0) {
-        // A count (integers from 0): its sample cannot tell what is impossible, and a burst above
-        // the sample's is what its watcher wants alerted, not dead-lettered. The field has no
-        // upper range; its feature keeps the widened one as the model's limits.
-        limits.set(s.name, [0, f.max as number]);
-        notes.push(
-          `${s.name}: a count (integers from 0): no upper range, so a burst beyond the sample's ` +
-            `is judged, not dead-lettered; the model's limits are [0, ${f.max}]`,
-        );
-        delete f.max;
-      } else if (beyond > 0) {
-        notes.push(
-          `${s.name}: ${beyond} values beyond [${f.min}, ${f.max}] (they will fail range_${s.name})`,
-        );
+      } else {
+        const beyond = sorted.filter((x) => x < (f.min as number) || x > (f.max as number)).length;
+        if (beyond > 0) {
+          notes.push(
+            `${s.name}: ${beyond} values beyond [${f.min}, ${f.max}] (they will fail ` +
+              `range_${s.name})`,
+          );
+        }
       }
     } else if (type === "boolean") f.type = "boolean";
     else {
@@ -379,13 +379,16 @@ export function inferContract(
     ...(key ? { key: key.name } : {}),
     time: { field: time.name, freshness_lag_sec: 300, max_future_sec: 86_400 },
     fields,
-    features: features.map((name) =>
-      logScale.has(name)
-        ? { field: name, scale: "log", min: limits.get(name)![0], max: limits.get(name)![1] }
-        : limits.has(name)
-        ? { field: name, min: limits.get(name)![0], max: limits.get(name)![1] }
-        : name
-    ),
+    features: features.map((name) => {
+      const open = limits.get(name);
+      if (!open) return name;
+      return {
+        field: name,
+        ...(logScale.has(name) ? { scale: "log" } : {}),
+        min: open[0],
+        max: open[1],
+      };
+    }),
   };
   return { document, notes };
 }
