@@ -218,7 +218,7 @@ export async function benchMulti(): Promise<void> {
       : undefined;
     const flags = await flagsOf(stream, { baseline, ...options }, noise);
     const { precision, recall, reaching } = reportCaught(label, kinds, reaches, flags);
-    if (noise) {
+    if (label === defaultMode && noise) {
       report("multi_precision", precision.toFixed(4));
       report("multi_recall", recall.toFixed(4));
       report("multi_recall_reaching_5sd", reaching.toFixed(4));
