@@ -75,6 +75,7 @@ import {
 } from "./baseline/counts.ts";
 import {
   betweenHours,
+  everyHourVisited,
   firstVisitStep,
   hourOffset,
   HOURS,
@@ -94,6 +95,8 @@ import {
   EXCURSION_AWAY,
   excursionExpired,
   excursionOver,
+  incidentStarts,
+  recursDaily,
   restoreExcursion,
   startExcursion,
 } from "./baseline/excursion.ts";
@@ -294,9 +297,16 @@ export interface BaselineState {
     away: number;
     /** Event time of its first reading (null: unknown). */
     since: number | null;
+    /** An incident that recurs: learned, never put back. Absent: false. */
+    recurs?: boolean;
   }[];
   /** The saved states of {@link BaselineState.excursions}, each its feature's slots in turn. */
   excursionValues?: number[];
+  /**
+   * Per entity and feature, the event time its last incident started (`baseline/excursion.ts`),
+   * so one at the same time of day on a later day is known to recur. Absent: none.
+   */
+  incidents?: { key: string; feature: number; since: number }[];
   /**
    * With `extremes: "shape"`: per feature, the shape of its entities' deviations pooled (`POOL_SLOTS`
    * numbers each, `baseline/shape.ts`). Absent: none learned yet.
@@ -458,6 +468,8 @@ export function createBaselines(
   if (from?.shapePool?.length === pool.length) pool.set(from.shapePool);
   // Per entity under an excursion, per feature: its state from before it (`excursion.ts`).
   const excursions = new Map<string, (Excursion | undefined)[]>();
+  // Per entity, per feature: the event time its last incident started (NaN: none).
+  const incidents = new Map<string, Float64Array>();
   // Per feature: the slots an excursion's end leaves as they are (the events' count, the last
   // value and its run, the timing, the first value, the counts' flag, the day means), relative to
   // the feature's start.
@@ -509,8 +521,15 @@ export function createBaselines(
       read += length;
       if (!entities.has(e.key)) continue;
       const list = excursions.get(e.key) ?? new Array(features);
-      list[e.feature] = { saved, age: e.age, fits: e.fits, away: e.away, since: e.since ?? NaN };
+      const since = e.since ?? NaN, recurs = e.recurs === true;
+      list[e.feature] = { saved, age: e.age, fits: e.fits, away: e.away, since, recurs };
       excursions.set(e.key, list);
+    }
+    for (const e of from.incidents ?? []) {
+      if (!(e.feature >= 0 && e.feature < features) || !entities.has(e.key)) continue;
+      const times = incidents.get(e.key) ?? new Float64Array(features).fill(NaN);
+      times[e.feature] = e.since;
+      incidents.set(e.key, times);
     }
   }
   return {
@@ -552,6 +571,7 @@ export function createBaselines(
           const oldest = entities.keys().next().value!;
           entities.delete(oldest);
           excursions.delete(oldest);
+          incidents.delete(oldest);
           evicted++;
         }
         entities.set(key, s);
@@ -583,7 +603,9 @@ export function createBaselines(
           const saved = excursion.saved, before = saved[3] > 1 ? saved[0] + saved[1] : saved[0];
           const forecast = before + (hour < 0 ? 0 : profileOffset(saved, 0, hour, u));
           if (excursionOver(excursion, x[f], forecast, saved[2])) {
-            if (excursion.away >= EXCURSION_AWAY) restoreExcursion(s, at, excursion, kept[f]);
+            if (excursion.away >= EXCURSION_AWAY && !excursion.recurs) {
+              restoreExcursion(s, at, excursion, kept[f]);
+            }
             excursion = undefined;
           } else if (excursionExpired(excursion, ts ?? NaN)) excursion = undefined;
           if (!excursion) {
@@ -626,16 +648,27 @@ export function createBaselines(
         // them.
         const routineBursts = counts && (countsAlways || s[at + 6] >= COARSE_REPEATS);
         // Far beyond every value seen, not at an hour's first visit (a day's shape is learned,
-        // not undone), of a reading whose bursts are not routine: an excursion starts.
+        // not undone), of a reading whose bursts are not routine: an excursion starts. So does an
+        // incident far beyond the noise, once the profile's hours have all been visited.
         if (
           // Not at the event an excursion ended at: one that expired has become the new normal,
           // whose values join the range now.
           warm && !under && (hour < 0 || !Number.isNaN(s[at + HEAD + hour])) &&
           !routineBursts &&
-          beyondRange(s[at + RANGE], s[at + RANGE + 1], v, variance)
+          (beyondRange(s[at + RANGE], s[at + RANGE + 1], v, variance) ||
+            incidentStarts(z[f], widen, everyHourVisited(s, at + HEAD, hour < 0 ? 0 : hours)))
         ) {
           const list = excursions.get(key) ?? new Array(features);
-          list[f] = excursion = startExcursion(s, at, lengths[f], ts ?? NaN);
+          // An incident (not far beyond every value seen) at the time of day of the entity's one
+          // before, a day or a few later, is a shape coming back: learned, not undone.
+          let recurs = false;
+          if (!beyondRange(s[at + RANGE], s[at + RANGE + 1], v, variance)) {
+            const times = incidents.get(key) ?? new Float64Array(features).fill(NaN);
+            recurs = recursDaily(times[f], ts ?? NaN);
+            times[f] = ts ?? NaN;
+            incidents.set(key, times);
+          }
+          list[f] = excursion = startExcursion(s, at, lengths[f], ts ?? NaN, recurs);
           excursions.set(key, list);
         }
         if (!excursion && n > 0) {
@@ -852,7 +885,8 @@ export function createBaselines(
         list.forEach((e, feature) => {
           if (!e) return;
           const since = Number.isNaN(e.since) ? null : e.since;
-          under.push({ key, feature, age: e.age, fits: e.fits, away: e.away, since });
+          const entry = { key, feature, age: e.age, fits: e.fits, away: e.away, since };
+          under.push(e.recurs ? { ...entry, recurs: true } : entry);
           saved.push(...e.saved);
         });
       }
@@ -860,6 +894,13 @@ export function createBaselines(
       if (pool.length > 0 && pool.some((v, k) => k % POOL_SLOTS === SHAPE_SLOTS && v > 0)) {
         state.shapePool = Array.from(pool);
       }
+      const started: NonNullable<BaselineState["incidents"]> = [];
+      for (const [key, times] of incidents) {
+        times.forEach((since, feature) => {
+          if (Number.isFinite(since)) started.push({ key, feature, since });
+        });
+      }
+      if (started.length > 0) state.incidents = started;
       return under.length > 0 ? { ...state, excursions: under, excursionValues: saved } : state;
     },
   };

@@ -10,7 +10,15 @@
  * So the entity's state from just before an excursion of {@link EXCURSION_SD} sd or more is kept
  * aside, and when {@link EXCURSION_FITS} readings in a row fit it again (within
  * {@link FIT_SD} of its noise of its forecast for their hour), it is put back: the excursion is
- * forgotten as if it had not happened. Only an excursion of {@link EXCURSION_AWAY} readings or
+ * forgotten as if it had not happened. An **incident** starts one too: a reading
+ * {@link INCIDENT_SD} sd or more from its forecast, once every hour of the entity's profile has
+ * had its first visit (a daily shape seen for the first time is learned, not undone) and in an
+ * hour not routinely hard to forecast (its spread under the bar). An incident's own readings widen
+ * the noise for a hundred readings or more after it (a 5-sd shift of 30 readings left a sensor's
+ * noise 1.2–1.9 × its own), and the next anomaly was judged in that noise; once the incident has
+ * ended it no longer is. An incident that starts at about the time of day an earlier one did, one
+ * to {@link RECUR_DAYS} days before ({@link recursDaily}), is a shape coming back (a machine
+ * switched on, business hours on weekdays, a nightly job) and is learned, not undone. Only an excursion of {@link EXCURSION_AWAY} readings or
  * more is undone (a spike or a short burst is left to the judgements made for them), and only
  * within a day of event time ({@link EXCURSION_SECONDS}) and {@link EXCURSION_MEMORY} events:
  * one that lasts longer is a new normal, learned as any change.
@@ -22,6 +30,16 @@
 
 /** An error of this many sd of the noise before it starts an excursion (none is routine). */
 export const EXCURSION_SD = 20;
+/**
+ * A reading this many sd of the noise from its forecast starts an incident
+ * ({@link incidentStarts}). At 5 sd NAB's `machine_temperature` lost a window: its mornings moved
+ * by 5 sd on two days running, and undoing each kept its forecast from following them.
+ */
+export const INCIDENT_SD = 6;
+/** Seconds either side of an earlier incident's time of day within which a new one recurs. */
+export const RECUR_SECONDS = 3600;
+/** Days back an earlier incident makes a new one at its time of day recur. */
+export const RECUR_DAYS = 7;
 /** Readings in a row that must fit the state before the excursion for it to be put back. */
 export const EXCURSION_FITS = 3;
 /** A reading fits the state before the excursion within this many sd of its noise. */
@@ -52,6 +70,8 @@ export interface Excursion {
   away: number;
   /** Event time of its first reading (NaN: unknown). */
   since: number;
+  /** Whether it is an incident that recurs ({@link recursDaily}): learned, never put back. */
+  recurs: boolean;
 }
 
 /**
@@ -63,14 +83,37 @@ export function beyondRange(lo: number, hi: number, v: number, variance: number)
   return v < lo - margin || v > hi + margin;
 }
 
-/** Saves slots `s[at … at + length)` as the state before an excursion that began at `ts`. */
+/**
+ * Whether a reading `z` sd from its forecast (in the noise its hour is judged in) starts an
+ * incident: {@link INCIDENT_SD} sd or more, in an hour whose errors' spread does not widen it
+ * (`widen` 1), once `visited` (every hour of the entity's profile has had its first visit; true
+ * without a profile).
+ */
+export function incidentStarts(z: number, widen: number, visited: boolean): boolean {
+  return Math.abs(z) >= INCIDENT_SD && widen <= 1 && visited;
+}
+
+/**
+ * Whether an incident at event time `ts` recurs: one to {@link RECUR_DAYS} whole days, give or
+ * take {@link RECUR_SECONDS}, after the entity's incident before it at `earlier` (NaN: none).
+ */
+export function recursDaily(earlier: number, ts: number): boolean {
+  const gap = ts - earlier, days = Math.round(gap / 86_400);
+  return days >= 1 && days <= RECUR_DAYS && Math.abs(gap - days * 86_400) <= RECUR_SECONDS;
+}
+
+/**
+ * Saves slots `s[at … at + length)` as the state before an excursion that began at `ts`
+ * (`recurs`: an incident that recurs, learned and never put back).
+ */
 export function startExcursion(
   s: Float64Array,
   at: number,
   length: number,
   ts: number,
+  recurs = false,
 ): Excursion {
-  return { saved: s.slice(at, at + length), age: 0, fits: 0, away: 1, since: ts };
+  return { saved: s.slice(at, at + length), age: 0, fits: 0, away: 1, since: ts, recurs };
 }
 
 /** Whether excursion `e`, at event time `ts`, is too old to be undone (a new normal). */

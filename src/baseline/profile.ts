@@ -152,3 +152,12 @@ export function firstVisitStep(e: number, variance: number): number {
   const e2 = e * e;
   return e2 > variance ? e - variance / e : 0;
 }
+
+/**
+ * Whether every one of the `hours` offsets at `s[at …]` has been learned (each hour has had its
+ * first visit); true for no hours (no profile).
+ */
+export function everyHourVisited(s: Float64Array, at: number, hours: number): boolean {
+  for (let k = 0; k < hours; k++) if (Number.isNaN(s[at + k])) return false;
+  return true;
+}
