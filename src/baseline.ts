@@ -75,7 +75,6 @@ import {
 } from "./baseline/counts.ts";
 import {
   betweenHours,
-  everyHourVisited,
   firstVisitStep,
   hourOffset,
   HOURS,
@@ -656,7 +655,7 @@ export function createBaselines(
           warm && !under && (hour < 0 || !Number.isNaN(s[at + HEAD + hour])) &&
           !routineBursts &&
           (beyondRange(s[at + RANGE], s[at + RANGE + 1], v, variance) ||
-            incidentStarts(z[f], widen, everyHourVisited(s, at + HEAD, hour < 0 ? 0 : hours)))
+            incidentStarts(z[f], widen, s, at + HEAD, hour < 0 ? 0 : hours))
         ) {
           const list = excursions.get(key) ?? new Array(features);
           // An incident (not far beyond every value seen) at the time of day of the entity's one
