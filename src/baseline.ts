@@ -649,19 +649,17 @@ export function createBaselines(
         // Far beyond every value seen, not at an hour's first visit (a day's shape is learned,
         // not undone), of a reading whose bursts are not routine: an excursion starts. So does an
         // incident far beyond the noise, once the profile's hours have all been visited.
-        if (
-          // Not at the event an excursion ended at: one that expired has become the new normal,
-          // whose values join the range now.
-          warm && !under && (hour < 0 || !Number.isNaN(s[at + HEAD + hour])) &&
-          !routineBursts &&
-          (beyondRange(s[at + RANGE], s[at + RANGE + 1], v, variance) ||
-            incidentStarts(z[f], widen, s, at + HEAD, hour < 0 ? 0 : hours))
-        ) {
+        // Not at the event an excursion ended at: one that expired has become the new normal,
+        // whose values join the range now.
+        const may = warm && !under && (hour < 0 || !Number.isNaN(s[at + HEAD + hour])) &&
+          !routineBursts;
+        const far = may && beyondRange(s[at + RANGE], s[at + RANGE + 1], v, variance);
+        if (far || (may && incidentStarts(z[f], widen, s, at + HEAD, hour < 0 ? 0 : hours))) {
           const list = excursions.get(key) ?? new Array(features);
           // An incident (not far beyond every value seen) at the time of day of the entity's one
           // before, a day or a few later, is a shape coming back: learned, not undone.
           let recurs = false;
-          if (!beyondRange(s[at + RANGE], s[at + RANGE + 1], v, variance)) {
+          if (!far) {
             const times = incidents.get(key) ?? new Float64Array(features).fill(NaN);
             recurs = recursDaily(times[f], ts ?? NaN);
             times[f] = ts ?? NaN;

@@ -25,6 +25,30 @@ const judge = (b: ReturnType<typeof createBaselines>, key: string, ...x: number[
   return { z: [...z], typical: [...t] };
 };
 
+/**
+ * Judges `readings[from … to)` of entity "s", a minute apart, into `b`; returns each one's
+ * `calibrated` deviation or its `typical` value.
+ */
+const judgeMinutes = (
+  b: ReturnType<typeof createBaselines>,
+  readings: readonly number[],
+  from: number,
+  to: number,
+  pick: "calibrated" | "typical",
+) => {
+  const out = {
+    z: new Float64Array(1),
+    typical: new Float64Array(1),
+    calibrated: new Float64Array(1),
+  };
+  const picked: number[] = [];
+  for (let i = from; i < to; i++) {
+    b.judgeLearn("s", [readings[i]], 60 * i, out);
+    picked.push(out[pick][0]);
+  }
+  return picked;
+};
+
 /** A Poisson count of `mean` by inversion, drawn from `rng`. */
 const poissonOf = (rng: Random) => (mean: number) => {
   let k = 0, p = Math.exp(-mean), sum = p;
@@ -781,15 +805,8 @@ Deno.test("a sensor that reports an error code for hours is judged as before it 
     const normal = 20 + 3 * Math.sin((2 * Math.PI * i) / 1440) + rng.normal();
     return i >= before && i < before + storm ? -999 : i >= stuck && i < stuck + 16 ? 20 : normal;
   });
-  const run = (b: ReturnType<typeof createBaselines>, from: number, to: number) => {
-    const z = new Float64Array(1), typical = new Float64Array(1), calibrated = new Float64Array(1);
-    const out: number[] = [];
-    for (let i = from; i < to; i++) {
-      b.judgeLearn("s", [readings[i]], 60 * i, { z, typical, calibrated });
-      out.push(calibrated[0]);
-    }
-    return out;
-  };
+  const run = (b: ReturnType<typeof createBaselines>, from: number, to: number) =>
+    judgeMinutes(b, readings, from, to, "calibrated");
   const b = createBaselines(1);
   run(b, 0, before + 100);
   // A checkpoint in the middle of the storm, resumed: the same judgements after it.
@@ -884,15 +901,8 @@ Deno.test("an incident at the time of day of one the day before is learned, not 
     const up = (day === 2 || day === 3) && minute >= 600 && minute < 660 ? 8 : 0;
     return 20 + 3 * Math.sin((2 * Math.PI * i) / 1440) + up + rng.normal();
   });
-  const run = (b: ReturnType<typeof createBaselines>, from: number, to: number) => {
-    const z = new Float64Array(1), typical = new Float64Array(1), calibrated = new Float64Array(1);
-    const out: number[] = [];
-    for (let i = from; i < to; i++) {
-      b.judgeLearn("s", [readings[i]], 60 * i, { z, typical, calibrated });
-      out.push(typical[0]);
-    }
-    return out;
-  };
+  const run = (b: ReturnType<typeof createBaselines>, from: number, to: number) =>
+    judgeMinutes(b, readings, from, to, "typical");
   const b = createBaselines(1);
   run(b, 0, 3 * 1440);
   const state = b.state();
