@@ -654,7 +654,10 @@ export function createBaselines(
         const may = warm && !under && (hour < 0 || !Number.isNaN(s[at + HEAD + hour])) &&
           !routineBursts;
         const far = may && beyondRange(s[at + RANGE], s[at + RANGE + 1], v, variance);
-        if (far || (may && incidentStarts(z[f], widen, s, at + HEAD, hour < 0 ? 0 : hours))) {
+        // The change since the previous reading, in the noise z[f] is measured in.
+        const jump = may ? (v - s[at + 4]) / Math.sqrt((variance + floor) * widen) : 0;
+        const timedHours = hour < 0 ? 0 : hours;
+        if (far || (may && incidentStarts(z[f], jump, widen, s, at + HEAD, timedHours))) {
           const list = excursions.get(key) ?? new Array(features);
           // An incident (not far beyond every value seen) at the time of day of the entity's one
           // before, a day or a few later, is a shape coming back: learned, not undone.
