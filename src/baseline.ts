@@ -598,6 +598,9 @@ export function createBaselines(
         // An excursion far beyond the noise that has ended is forgotten (`excursion.ts`).
         const under = excursions.size === 0 ? undefined : excursions.get(key)?.[f];
         let excursion = under;
+        // A reading that fits the state from before an excursion still under way (on its way
+        // back): its deviation from that state's forecast (NaN: none), and that forecast.
+        let back = NaN, backFrom = NaN;
         if (excursion && !Number.isNaN(x[f])) {
           const saved = excursion.saved, before = saved[3] > 1 ? saved[0] + saved[1] : saved[0];
           const forecast = before + (hour < 0 ? 0 : profileOffset(saved, 0, hour, u));
@@ -607,6 +610,10 @@ export function createBaselines(
             }
             excursion = undefined;
           } else if (excursionExpired(excursion, ts ?? NaN)) excursion = undefined;
+          else if (excursion.fits > 0) {
+            back = (x[f] - forecast) / Math.sqrt(saved[2] + Number.MIN_VALUE);
+            backFrom = forecast;
+          }
           if (!excursion) {
             const list = excursions.get(key)!;
             list[f] = undefined;
@@ -770,6 +777,16 @@ export function createBaselines(
           by = 3;
           cal = drift;
         }
+        // The way back from an excursion is not another anomaly: a reading that fits the state
+        // from before it is judged against that state (`excursion.ts`), not against the
+        // forecast the excursion dragged, nor as a change from its last reading
+        // (what it closes, its day, is judged as ever).
+        if (!Number.isNaN(back) && cal > Math.abs(back)) {
+          cal = Math.abs(back);
+          z[f] = back;
+          by = 0;
+          typical[f] = backFrom;
+        }
         // The day this event closes, if it does: its mean against the same weekday's.
         const day = days ? addToDay(s, dayAt[f], v, ts!, daySpan(s, at, ts!)) : undefined;
         if (day && day.calibrated > cal && side * day.z >= 0) {
@@ -802,8 +819,8 @@ export function createBaselines(
           z[f] = flat;
           by = 4;
         }
-        if (basis) basis[f] = by;
         if (warm && flat > cal) cal = flat;
+        if (basis) basis[f] = by;
         if (calibrated) calibrated[f] = cal;
         // The reading rate scales the trend's weight, with a season only.
         const rate = days ? eventsPerHour(s, at, ts) : 0;

@@ -866,6 +866,32 @@ Deno.test("an incident that has ended leaves the noise as it was: a 5-sd spike s
   assert.ok(normal <= 10, `${normal} normal readings of ${judged} alert`);
 });
 
+Deno.test("the way back from an incident is not another alert", () => {
+  const zStar = deviationForRate(THRESHOLD_DEFAULTS.targetFalseAlertRate);
+  // 20 sensors read every minute, noise 1 around 20 with a daily cycle of ±3, for 3 days; each is
+  // 8 sd off (half up, half down) for 30 readings from a minute of its third day, then back. The
+  // level has followed the shift some way by its end, so the first readings back lie several sd
+  // from its forecast and a change of 8 sd from the reading before; they fit the state from
+  // before the incident, and are judged against it. (The change since the previous reading and
+  // the recent level are judged, as in the built-in contract.)
+  let onset = 0, back = 0;
+  for (let k = 0; k < 20; k++) {
+    const rng = createRandom(37, k), at = 2 * 1440 + 600 + 37 * k;
+    const b = createBaselines(1, { change: [true], recent: [true] });
+    const readings = Array.from({ length: 3 * 1440 }, (_, i) => {
+      const off = i >= at && i < at + 30 ? (k % 2 ? 8 : -8) : 0;
+      return 20 + 3 * Math.sin((2 * Math.PI * i) / 1440) + off + rng.normal();
+    });
+    const calibrated = judgeMinutes(b, readings, 0, readings.length, "calibrated");
+    if (calibrated[at] >= zStar) onset++;
+    if (calibrated.slice(at + 30, at + 33).some((c) => c >= zStar)) back++;
+  }
+  assert.equal(onset, 20, "every incident alerts as it starts");
+  // Judged against the forecast the incident dragged and as a change from the last reading of
+  // the incident, the way back alerted on 12 sensors of 20.
+  assert.equal(back, 0, `the way back alerts on ${back} sensors of 20`);
+});
+
 Deno.test("a shape that comes back each day is learned, not undone as an incident", () => {
   const zStar = deviationForRate(THRESHOLD_DEFAULTS.targetFalseAlertRate);
   // 10 sensors read every 5 minutes for 10 days: 20 ± 1 at night, 70 ± 4 from 9:00 to 18:00 (a
