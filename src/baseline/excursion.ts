@@ -23,6 +23,10 @@
  * back (a machine switched on, business hours on weekdays, a nightly job) and is learned, not
  * undone.
  *
+ * While an excursion is under way, a reading that fits the state from before it is on its way
+ * back, and the caller judges it against that state: the forecast the excursion dragged, and the
+ * change from its last reading, would flag the return to normal as another anomaly.
+ *
  * Only an excursion of {@link EXCURSION_AWAY} readings or more is undone (a spike or a short burst
  * is left to the judgements made for them), and only within a day of event time
  * ({@link EXCURSION_SECONDS}) and {@link EXCURSION_MEMORY} events: one that lasts longer is a new
