@@ -646,7 +646,9 @@ export function createBaselines(
         // An hour routinely harder to forecast than the entity's day judges in a wider noise.
         const hourOfDay = hour % 24, timed = days && hour >= 0;
         const widen = timed ? hourWidening(s, spreadAt[f], hourOfDay, u) : 1;
-        z[f] = warm ? (v - forecast) / Math.sqrt((variance + floor) * widen) : NaN;
+        // The noise deviations are measured in: the entity's, widened for a hard hour.
+        const sd = Math.sqrt((variance + floor) * widen);
+        z[f] = warm ? (v - forecast) / sd : NaN;
         if (calibrated) calibrated[f] = NaN;
         if (Number.isNaN(v)) continue;
         const a = Math.abs(z[f]);
@@ -662,9 +664,8 @@ export function createBaselines(
           !routineBursts;
         const far = may && beyondRange(s[at + RANGE], s[at + RANGE + 1], v, variance);
         // The change since the previous reading, in the noise z[f] is measured in.
-        const jump = may ? (v - s[at + 4]) / Math.sqrt((variance + floor) * widen) : 0;
-        const timedHours = hour < 0 ? 0 : hours;
-        if (far || (may && incidentStarts(z[f], jump, widen, s, at + HEAD, timedHours))) {
+        const jump = (v - s[at + 4]) / sd;
+        if (far || (may && incidentStarts(z[f], jump, widen, s, at + HEAD, hour < 0 ? 0 : hours))) {
           const list = excursions.get(key) ?? new Array(features);
           // An incident (not far beyond every value seen) at the time of day of the entity's one
           // before, a day or a few later, is a shape coming back: learned, not undone.
@@ -819,8 +820,8 @@ export function createBaselines(
           z[f] = flat;
           by = 4;
         }
-        if (warm && flat > cal) cal = flat;
         if (basis) basis[f] = by;
+        if (warm && flat > cal) cal = flat;
         if (calibrated) calibrated[f] = cal;
         // The reading rate scales the trend's weight, with a season only.
         const rate = days ? eventsPerHour(s, at, ts) : 0;
