@@ -90,6 +90,10 @@ import { CHANGE_SLOTS, judgeChange } from "./baseline/change.ts";
 import { judgeRecent, RECENT_SLOTS } from "./baseline/recent.ts";
 import {
   beyondRange,
+  type Candidate,
+  candidateConfirmed,
+  candidateStarts,
+  confirmCandidate,
   type Excursion,
   EXCURSION_AWAY,
   excursionExpired,
@@ -97,6 +101,7 @@ import {
   incidentStarts,
   recursDaily,
   restoreExcursion,
+  startCandidate,
   startExcursion,
 } from "./baseline/excursion.ts";
 import { DRIFT_DEGREES, judgeDrift, quietDrift } from "./baseline/drift.ts";
@@ -298,6 +303,11 @@ export interface BaselineState {
     since: number | null;
     /** An incident that recurs: learned, never put back. Absent: false. */
     recurs?: boolean;
+    /**
+     * A candidate incident, not an excursion yet: the side it deviated to (1 above, −1 below),
+     * and its saved state is the one from before it. Absent: an excursion.
+     */
+    candidate?: number;
   }[];
   /** The saved states of {@link BaselineState.excursions}, each its feature's slots in turn. */
   excursionValues?: number[];
@@ -469,6 +479,8 @@ export function createBaselines(
   const excursions = new Map<string, (Excursion | undefined)[]>();
   // Per entity, per feature: the event time its last incident started (NaN: none).
   const incidents = new Map<string, Float64Array>();
+  // Per entity, per feature: a candidate incident from its previous reading (`excursion.ts`).
+  const candidates = new Map<string, (Candidate | undefined)[]>();
   // Per feature: the slots an excursion's end leaves as they are (the events' count, the last
   // value and its run, the timing, the first value, the counts' flag, the day means), relative to
   // the feature's start.
@@ -492,6 +504,14 @@ export function createBaselines(
   let ordered = false;
   const byRecency = () =>
     [...entities].sort((a, b) => a[1][stride] - b[1][stride]).map(([key]) => key);
+  // Entity `key`'s candidate incident of feature `f`, taken out (kept for one reading only).
+  const takeCandidate = (key: string, f: number): Candidate | undefined => {
+    const list = candidates.get(key), c = list?.[f];
+    if (!list || !c) return undefined;
+    list[f] = undefined;
+    if (list.every((e) => e === undefined)) candidates.delete(key);
+    return c;
+  };
   if (from) {
     if (from.features !== features) {
       throw new RangeError(`baseline state has ${from.features} features, expected ${features}`);
@@ -519,10 +539,17 @@ export function createBaselines(
       for (let k = 0; k < length; k++) saved[k] = from.excursionValues?.[read + k] ?? NaN;
       read += length;
       if (!entities.has(e.key)) continue;
-      const list = excursions.get(e.key) ?? new Array(features);
       const since = e.since ?? NaN, recurs = e.recurs === true;
-      list[e.feature] = { saved, age: e.age, fits: e.fits, away: e.away, since, recurs };
-      excursions.set(e.key, list);
+      const excursion = { saved, age: e.age, fits: e.fits, away: e.away, since, recurs };
+      if (e.candidate === undefined) {
+        const list = excursions.get(e.key) ?? new Array(features);
+        list[e.feature] = excursion;
+        excursions.set(e.key, list);
+      } else {
+        const list = candidates.get(e.key) ?? new Array(features);
+        list[e.feature] = { saved: excursion, side: Math.sign(e.candidate) };
+        candidates.set(e.key, list);
+      }
     }
     for (const e of from.incidents ?? []) {
       if (!(e.feature >= 0 && e.feature < features) || !entities.has(e.key)) continue;
@@ -571,6 +598,7 @@ export function createBaselines(
           entities.delete(oldest);
           excursions.delete(oldest);
           incidents.delete(oldest);
+          candidates.delete(oldest);
           evicted++;
         }
         entities.set(key, s);
@@ -665,19 +693,32 @@ export function createBaselines(
         const far = may && beyondRange(s[at + RANGE], s[at + RANGE + 1], v, variance);
         // The change since the previous reading, in the noise z[f] is measured in.
         const jump = (v - s[at + 4]) / sd;
-        if (far || (may && incidentStarts(z[f], jump, widen, s, at + HEAD, hour < 0 ? 0 : hours))) {
+        // A candidate incident from the previous reading, which this one confirms or drops.
+        const candidate = candidates.size === 0 ? undefined : takeCandidate(key, f);
+        const confirmed = may && !far && candidate !== undefined &&
+          candidateConfirmed(candidate, z[f]);
+        const hoursOf = hour < 0 ? 0 : hours;
+        if (far || confirmed || (may && incidentStarts(z[f], jump, widen, s, at + HEAD, hoursOf))) {
           const list = excursions.get(key) ?? new Array(features);
           // An incident (not far beyond every value seen) at the time of day of the entity's one
-          // before, a day or a few later, is a shape coming back: learned, not undone.
+          // before, a day or a few later, is a shape coming back: learned, not undone. A
+          // confirmed candidate started at the reading before.
           let recurs = false;
+          const since = confirmed ? candidate.saved.since : ts ?? NaN;
           if (!far) {
             const times = incidents.get(key) ?? new Float64Array(features).fill(NaN);
-            recurs = recursDaily(times[f], ts ?? NaN);
-            times[f] = ts ?? NaN;
+            recurs = recursDaily(times[f], since);
+            times[f] = since;
             incidents.set(key, times);
           }
-          list[f] = excursion = startExcursion(s, at, lengths[f], ts ?? NaN, recurs);
+          list[f] = excursion = confirmed
+            ? confirmCandidate(candidate, recurs)
+            : startExcursion(s, at, lengths[f], ts ?? NaN, recurs);
           excursions.set(key, list);
+        } else if (may && candidateStarts(z[f], jump, widen, s, at + HEAD, hoursOf)) {
+          const list = candidates.get(key) ?? new Array(features);
+          list[f] = startCandidate(s, at, lengths[f], z[f], ts ?? NaN);
+          candidates.set(key, list);
         }
         if (!excursion && n > 0) {
           s[at + RANGE] = Math.min(s[at + RANGE], v);
@@ -905,6 +946,15 @@ export function createBaselines(
           const since = Number.isNaN(e.since) ? null : e.since;
           const entry = { key, feature, age: e.age, fits: e.fits, away: e.away, since };
           under.push(e.recurs ? { ...entry, recurs: true } : entry);
+          saved.push(...e.saved);
+        });
+      }
+      for (const [key, list] of candidates) {
+        list.forEach((c, feature) => {
+          if (!c) return;
+          const e = c.saved, since = Number.isNaN(e.since) ? null : e.since;
+          const entry = { key, feature, age: e.age, fits: e.fits, away: e.away, since };
+          under.push({ ...entry, candidate: c.side });
           saved.push(...e.saved);
         });
       }

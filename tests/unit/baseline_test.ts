@@ -866,6 +866,63 @@ Deno.test("an incident that has ended leaves the noise as it was: a 5-sd spike s
   assert.ok(normal <= 10, `${normal} normal readings of ${judged} alert`);
 });
 
+Deno.test("two readings in a row 3.5 sd off start an incident too: a spike after a 5-sd shift that reached 4.5 sd nowhere is still caught", () => {
+  const zStar = deviationForRate(THRESHOLD_DEFAULTS.targetFalseAlertRate);
+  // 20 sensors read every minute, noise 1 around 20 with a daily cycle of ±3, for 3 days; each is
+  // shifted 5 sd (half up, half down, with its noise: as the generator injects) for 30 readings
+  // from a minute of its third day, and 40 readings after that one reading lies exactly 5 sd off
+  // on the same side. A shift whose first reading lands under 4.5 sd (or does not jump 3 sd from
+  // the one before) starts no incident by itself; its second reading confirms it.
+  const start = 2 * 1440 + 600;
+  let spikes = 0, normal = 0, judged = 0;
+  for (let k = 0; k < 20; k++) {
+    const rng = createRandom(41, k), b = createBaselines(1), at = start + 37 * k;
+    const spike = at + 30 + 40, side = k % 2 ? 1 : -1;
+    const z = new Float64Array(1), typical = new Float64Array(1), calibrated = new Float64Array(1);
+    for (let i = 0; i < 3 * 1440; i++) {
+      const expected = 20 + 3 * Math.sin((2 * Math.PI * i) / 1440);
+      const off = i >= at && i < at + 30 ? 5 * side : 0;
+      const reading = i === spike ? expected + 5 * side : expected + off + rng.normal();
+      b.judgeLearn("s", [reading], 60 * i, { z, typical, calibrated });
+      if (i === spike && calibrated[0] >= zStar) spikes++;
+      if (i >= 1440 && (i < at || i >= at + 30) && i !== spike) {
+        judged++;
+        if (calibrated[0] >= zStar) normal++;
+      }
+    }
+  }
+  // With incidents started by one reading only, 11 of the 20 spikes were caught: the shifts that
+  // started none widened the noise the spike was judged in. Now 18.
+  assert.ok(spikes >= 15, `${spikes} of 20 spikes caught`);
+  assert.ok(normal <= 10, `${normal} normal readings of ${judged} alert`);
+});
+
+Deno.test("a candidate incident survives a checkpoint: the reading after it confirms it as if none had been taken", () => {
+  const rng = createRandom(43, 0);
+  // 20 ± 1 with a daily cycle of ±3, a reading a minute for 2 days; then 4 sd up for 20 readings
+  // (under the 4.5 sd one reading needs to start an incident by itself).
+  const from = 2 * 1440;
+  const readings = Array.from({ length: from + 400 }, (_, i) => {
+    const expected = 20 + 3 * Math.sin((2 * Math.PI * i) / 1440);
+    return i >= from && i < from + 20 ? expected + 4 : expected + rng.normal();
+  });
+  const b = createBaselines(1);
+  judgeMinutes(b, readings, 0, from + 1, "calibrated");
+  const state = b.state();
+  assert.equal(state.excursions?.length, 1, "the first reading off is kept as a candidate");
+  assert.equal(state.excursions[0].candidate, 1, "above its forecast");
+  // As a checkpoint writes it: JSON.
+  const resumed = createBaselines(1, {}, JSON.parse(JSON.stringify(state)));
+  const rest = judgeMinutes(b, readings, from + 1, readings.length, "calibrated");
+  assert.deepEqual(judgeMinutes(resumed, readings, from + 1, readings.length, "calibrated"), rest);
+  // Confirmed by the next reading, the run was undone once it ended, from before its first.
+  const after = createBaselines(1);
+  judgeMinutes(after, readings, 0, from + 2, "calibrated");
+  assert.equal(after.state().excursions?.[0].since, 60 * from, "an incident from the first");
+  assert.equal(after.state().excursions?.[0].candidate, undefined, "no longer a candidate");
+  assert.equal(b.state().excursions, undefined, "and it is put back, then dropped");
+});
+
 Deno.test("the way back from an incident is not another alert", () => {
   const zStar = deviationForRate(THRESHOLD_DEFAULTS.targetFalseAlertRate);
   // 20 sensors read every minute, noise 1 around 20 with a daily cycle of ±3, for 3 days; each is
