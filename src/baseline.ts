@@ -91,8 +91,8 @@ import { judgeRecent, RECENT_SLOTS } from "./baseline/recent.ts";
 import {
   beyondRange,
   type Candidate,
+  CANDIDATE_SD,
   candidateConfirmed,
-  candidateStarts,
   confirmCandidate,
   type Excursion,
   EXCURSION_AWAY,
@@ -715,7 +715,7 @@ export function createBaselines(
             ? confirmCandidate(candidate, recurs)
             : startExcursion(s, at, lengths[f], ts ?? NaN, recurs);
           excursions.set(key, list);
-        } else if (may && candidateStarts(z[f], jump, widen, s, at + HEAD, hoursOf)) {
+        } else if (may && incidentStarts(z[f], jump, widen, s, at + HEAD, hoursOf, CANDIDATE_SD)) {
           const list = candidates.get(key) ?? new Array(features);
           list[f] = startCandidate(s, at, lengths[f], z[f], ts ?? NaN);
           candidates.set(key, list);

@@ -63,13 +63,13 @@ export const INCIDENT_SD = 4.5;
 export const INCIDENT_JUMP_SD = 3;
 /**
  * A reading this many sd of the noise from its forecast, that jumped there
- * ({@link INCIDENT_JUMP_SD}), is a candidate incident ({@link candidateStarts}); the next reading
- * confirms it ({@link candidateConfirmed}) when it lies this many sd or more from its own forecast
- * on the same side. A 5-sd shift judged in a noise an earlier injection had widened by 1.2–1.9 ×
- * passed 4.5 sd at none of its readings, was learned, and widened the noise the next was judged in
- * (on the 12 sensors at readings every 5 minutes, seeds 1–7 over the injections reaching 5 sd
- * 0.8999 → 0.9170; at one a minute 0.9330 → 0.9387; NAB unchanged). At 3 sd, or with a jump of 2:
- * more of the 12 sensors' shifts, NAB 70.23–70.51.
+ * ({@link INCIDENT_JUMP_SD}), is a candidate incident ({@link incidentStarts} at this bar); the
+ * next reading confirms it ({@link candidateConfirmed}) when it lies this many sd or more from its
+ * own forecast on the same side. A 5-sd shift judged in a noise an earlier injection had widened by
+ * 1.2–1.9 × passed 4.5 sd at none of its readings, was learned, and widened the noise the next was
+ * judged in (on the 12 sensors at readings every 5 minutes, seeds 1–7 over the injections reaching
+ * 5 sd 0.8999 → 0.9170; at one a minute 0.9330 → 0.9387; NAB unchanged). At 3 sd, or with a jump of
+ * 2: more of the 12 sensors' shifts, NAB 70.23–70.51.
  */
 export const CANDIDATE_SD = 3.5;
 /** Seconds either side of an earlier incident's time of day within which a new one recurs. */
@@ -95,8 +95,9 @@ export const EXCURSION_MEMORY = 10_000;
 export const EXCURSION_SECONDS = 86_400;
 
 /**
- * A reading that may start an incident ({@link candidateStarts}): its feature's state from before
- * it, kept until the feature's next reading, and the side it deviated to (1 above, −1 below).
+ * A reading that may start an incident (a candidate, {@link CANDIDATE_SD}): its feature's state
+ * from before it, kept until the feature's next reading, and the side it deviated to (1 above, −1
+ * below).
  */
 export interface Candidate {
   saved: Excursion;
@@ -130,11 +131,11 @@ export function beyondRange(lo: number, hi: number, v: number, variance: number)
 
 /**
  * Whether a reading `z` sd from its forecast (in the noise its hour is judged in) starts an
- * incident: {@link INCIDENT_SD} sd or more, `jump` sd (in the same noise) from the reading before
- * it on the same side by {@link INCIDENT_JUMP_SD} or more, in an hour whose errors' spread does
- * not widen it (`widen` 1), once every one of the entity's `hours` offsets at `s[at …]` has been
- * learned (each hour has had its first visit; no hours: no profile). The hours are read only for
- * a reading that passes the rest.
+ * incident: `bar` sd or more ({@link INCIDENT_SD}; {@link CANDIDATE_SD} for a candidate), `jump` sd
+ * (in the same noise) from the reading before it on the same side by {@link INCIDENT_JUMP_SD} or
+ * more, in an hour whose errors' spread does not widen it (`widen` 1), once every one of the
+ * entity's `hours` offsets at `s[at …]` has been learned (each hour has had its first visit; no
+ * hours: no profile). The hours are read only for a reading that passes the rest.
  */
 export function incidentStarts(
   z: number,
@@ -143,34 +144,7 @@ export function incidentStarts(
   s: Float64Array,
   at: number,
   hours: number,
-): boolean {
-  return jumpedTo(INCIDENT_SD, z, jump, widen, s, at, hours);
-}
-
-/**
- * Whether a reading is a candidate incident: as {@link incidentStarts} asks, at
- * {@link CANDIDATE_SD} sd instead of {@link INCIDENT_SD}.
- */
-export function candidateStarts(
-  z: number,
-  jump: number,
-  widen: number,
-  s: Float64Array,
-  at: number,
-  hours: number,
-): boolean {
-  return jumpedTo(CANDIDATE_SD, z, jump, widen, s, at, hours);
-}
-
-/** `|z|` of `bar` sd or more, jumped there: the test of {@link incidentStarts}. */
-function jumpedTo(
-  bar: number,
-  z: number,
-  jump: number,
-  widen: number,
-  s: Float64Array,
-  at: number,
-  hours: number,
+  bar = INCIDENT_SD,
 ): boolean {
   return Math.abs(z) >= bar && jump * Math.sign(z) >= INCIDENT_JUMP_SD && widen <= 1 &&
     everyHourVisited(s, at, hours);
