@@ -18,14 +18,13 @@
  * hour not routinely hard to forecast (its spread under the bar). So does a **confirmed run**: a
  * reading {@link CANDIDATE_SD} sd or more from its forecast that jumped there (a candidate, kept
  * for one reading) followed by a reading as far on the same side, the state saved from before the
- * first; two such readings in a row are far rarer under the noise than one at
- * {@link INCIDENT_SD}. An incident's own readings widen
- * the noise for a hundred readings or more after it (a 5-sd shift of 30 readings left a sensor's
- * noise 1.2–1.9 × its own), and the next anomaly was judged in that noise; once the incident has
- * ended it no longer is. An incident that starts one to {@link RECUR_DAYS} whole days after the
- * entity's last one, give or take {@link RECUR_SECONDS} ({@link recursDaily}), is a shape coming
- * back (a machine switched on, business hours on weekdays, a nightly job) and is learned, not
- * undone.
+ * first; two such readings in a row are far rarer under the noise than one at {@link INCIDENT_SD}.
+ * An incident's own readings widen the noise for a hundred readings or more after it (a 5-sd shift
+ * of 30 readings left a sensor's noise 1.2–1.9 × its own), and the next anomaly was judged in that
+ * noise; once the incident has ended it no longer is. An incident that starts one to
+ * {@link RECUR_DAYS} whole days after the entity's last one, give or take {@link RECUR_SECONDS}
+ * ({@link recursDaily}), is a shape coming back (a machine switched on, business hours on weekdays,
+ * a nightly job) and is learned, not undone.
  *
  * While an excursion is under way, a reading that fits the state from before it is on its way
  * back, and the caller judges it against that state: the forecast the excursion dragged, and the
