@@ -504,13 +504,14 @@ export function createBaselines(
   let ordered = false;
   const byRecency = () =>
     [...entities].sort((a, b) => a[1][stride] - b[1][stride]).map(([key]) => key);
-  // Entity `key`'s candidate incident of feature `f`, taken out (kept for one reading only).
-  const takeCandidate = (key: string, f: number): Candidate | undefined => {
-    const list = candidates.get(key), c = list?.[f];
-    if (!list || !c) return undefined;
+  // Entity `key`'s entry of feature `f` in `map` (its excursions or candidates), taken out; the
+  // entity leaves the map with its last entry.
+  const takeEntry = <T>(map: Map<string, (T | undefined)[]>, key: string, f: number) => {
+    const list = map.get(key), entry = list?.[f];
+    if (!list || entry === undefined) return undefined;
     list[f] = undefined;
-    if (list.every((e) => e === undefined)) candidates.delete(key);
-    return c;
+    if (list.every((e) => e === undefined)) map.delete(key);
+    return entry;
   };
   if (from) {
     if (from.features !== features) {
@@ -642,11 +643,7 @@ export function createBaselines(
             back = (x[f] - forecast) / Math.sqrt(saved[2] + Number.MIN_VALUE);
             backFrom = forecast;
           }
-          if (!excursion) {
-            const list = excursions.get(key)!;
-            list[f] = undefined;
-            if (list.every((e) => e === undefined)) excursions.delete(key);
-          }
+          if (!excursion) takeEntry(excursions, key, f);
         }
         const v = x[f], level = s[at], trend = s[at + 1], variance = s[at + 2], n = s[at + 3];
         // The least variance, in the values' own units: the same deviations in any unit.
@@ -694,7 +691,8 @@ export function createBaselines(
         // The change since the previous reading, in the noise z[f] is measured in.
         const jump = (v - s[at + 4]) / sd;
         // A candidate incident from the previous reading, which this one confirms or drops.
-        const candidate = candidates.size === 0 ? undefined : takeCandidate(key, f);
+        // (Kept for one reading only.)
+        const candidate = candidates.size === 0 ? undefined : takeEntry(candidates, key, f);
         const confirmed = may && !far && candidate !== undefined &&
           candidateConfirmed(candidate, z[f]);
         const hoursOf = hour < 0 ? 0 : hours;
@@ -940,23 +938,22 @@ export function createBaselines(
       const values: number[] = [];
       for (const k of keys) values.push(...entities.get(k)!.subarray(0, stride));
       const under: NonNullable<BaselineState["excursions"]> = [], saved: number[] = [];
-      for (const [key, list] of excursions) {
-        list.forEach((e, feature) => {
-          if (!e) return;
-          const since = Number.isNaN(e.since) ? null : e.since;
-          const entry = { key, feature, age: e.age, fits: e.fits, away: e.away, since };
-          under.push(e.recurs ? { ...entry, recurs: true } : entry);
-          saved.push(...e.saved);
-        });
-      }
+      // An excursion's entry; a candidate's is its saved state's, with its side.
+      const write = (key: string, feature: number, e: Excursion, side?: number) => {
+        const since = Number.isNaN(e.since) ? null : e.since;
+        const entry = { key, feature, age: e.age, fits: e.fits, away: e.away, since };
+        under.push(
+          side !== undefined
+            ? { ...entry, candidate: side }
+            : e.recurs
+            ? { ...entry, recurs: true }
+            : entry,
+        );
+        saved.push(...e.saved);
+      };
+      for (const [key, list] of excursions) list.forEach((e, f) => e && write(key, f, e));
       for (const [key, list] of candidates) {
-        list.forEach((c, feature) => {
-          if (!c) return;
-          const e = c.saved, since = Number.isNaN(e.since) ? null : e.since;
-          const entry = { key, feature, age: e.age, fits: e.fits, away: e.away, since };
-          under.push({ ...entry, candidate: c.side });
-          saved.push(...e.saved);
-        });
+        list.forEach((c, f) => c && write(key, f, c.saved, c.side));
       }
       const state: BaselineState = { features, keys, values, evicted };
       if (pool.length > 0 && pool.some((v, k) => k % POOL_SLOTS === SHAPE_SLOTS && v > 0)) {
