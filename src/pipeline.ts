@@ -96,8 +96,8 @@ export interface PipelineOptions {
 export type Feature = string;
 
 /**
- * Version of {@link ModelState}: 21 since each baseline keeps a slow share of repeats
- * (`baseline/repeats.ts`); 20 kept ten values beyond their threshold, not
+ * Version of {@link ModelState}: 22 since each baseline's shape keeps a far quantile a side
+ * (`baseline/shape.ts`); 21 kept a slow share of repeats (`baseline/repeats.ts`); 20 kept ten values beyond their threshold, not
  * five (`baseline/record.ts`), and a day's mean is weighed by the time each value stands for
  * (`baseline/period.ts`); 19 kept the shape of each entity's deviations by default
  * (`baseline/shape.ts`); 18 kept a baseline's hours' spreads keep the noise their current
@@ -111,7 +111,7 @@ export type Feature = string;
  * held-back excess and the gaps between events, 8 the day means (the day's mean against the same
  * weekday's, `baseline/period.ts`), 7 the drift.
  */
-export const MODEL_STATE_VERSION = 21;
+export const MODEL_STATE_VERSION = 22;
 
 /** The learned state of the model: forest masses, threshold, events scored, and what they fit. */
 export interface ModelState {

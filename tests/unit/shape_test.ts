@@ -22,14 +22,25 @@ Deno.test("Lambert's W inverts w·e^w over the range a deviation needs", () => {
 });
 
 Deno.test("a deviation's equivalent bounded by `atMost` is exactly the lesser of the two, for own, pooled and blended shapes", () => {
-  // Quantiles as learned: a median near 0, each side's inner and outer quantiles in any order
-  // (not learned yet when out of order), heavy or light.
+  // Quantiles as learned: a median near 0, each side's inner, outer and far quantiles in any
+  // order (not learned yet when out of order), heavy or light.
   const side = fc.tuple(
     fc.double({ min: 0.05, max: 4, noNaN: true }),
     fc.double({ min: 1, max: 6, noNaN: true }),
+    fc.double({ min: 0.5, max: 4, noNaN: true }),
   );
   const shape = fc.tuple(fc.double({ min: -0.5, max: 0.5, noNaN: true }), side, side)
-    .map(([m, [li, lr], [ui, ur]]) => Float64Array.of(m, m - li, m - li * lr, m + ui, m + ui * ur));
+    .map(([m, [li, lr, lf], [ui, ur, uf]]) =>
+      Float64Array.of(
+        m,
+        m - li,
+        m - li * lr,
+        m - li * lr * lf,
+        m + ui,
+        m + ui * ur,
+        m + ui * ur * uf,
+      )
+    );
   const pooled = fc.tuple(shape, fc.integer({ min: 0, max: 2 * POOL_READY }))
     .map(([s, learned]) => Float64Array.of(...s, learned));
   const z = fc.oneof(
@@ -56,7 +67,7 @@ Deno.test("a deviation's equivalent bounded by `atMost` is exactly the lesser of
   // Where it skips W: an equivalent just above the bound, and just below it.
   const s = new Float64Array(POOL_SLOTS);
   startShape(s, 0);
-  s[4] = 4;
+  s[5] = 4;
   const e = shapeDeviation(s, 0, 6);
   assert.ok(e > 3 && e < 6, `a heavy side lowers 6 sd to ${e}`);
   assert.equal(shapeDeviation(s, 0, 6, Infinity, e * (1 - 1e-6)), e * (1 - 1e-6));
@@ -118,8 +129,38 @@ Deno.test("with `shape` extremes (the default), skewed or heavy-tailed noise ale
   }
 });
 
-Deno.test("with `shape` extremes the state holds 5 more numbers per feature and round-trips", () => {
-  assert.equal(slotsOf("daily", false, true, false, true), slotsOf("daily", false, true) + 5);
+Deno.test("a clearly heavy-tailed bulk is judged by its far tail: Student-t (5) noise alerts near the target", () => {
+  // Its inner and outer quantiles are about Laplace's; from them alone its tail beyond was read
+  // too light: 5.3 × a 1e-4 target (2.4 × reading its far quantile).
+  const rng = createRandom(8, 1);
+  const t5 = () => {
+    let chi = 0;
+    for (let k = 0; k < 5; k++) chi += rng.normal() ** 2;
+    return rng.normal() / Math.sqrt(chi / 5);
+  };
+  const own = alertRatio("shape", t5, 1e-4);
+  assert.ok(own > 0.5 && own < 3.5, `Student-t (5), shape: ${own} × the target`);
+});
+
+Deno.test("rare spikes on Gaussian noise are not read as its tail: a 5-sd deviation keeps about its size", () => {
+  // 5-sd spikes on 0.16 % of the readings put the far quantile near 5 sd; believed there, the
+  // least of 100 entities' 5-sd deviations fell to 4.32 (4.57 as the bulk alone reads them).
+  const rng = createRandom(11, 1);
+  let least = Infinity;
+  for (let e = 0; e < 100; e++) {
+    const s = new Float64Array(SHAPE_SLOTS);
+    startShape(s, 0);
+    for (let i = 0; i < 20_000; i++) {
+      const spike = rng.next() < 0.0016 ? (rng.next() < 0.5 ? -5 : 5) : 0;
+      learnShape(s, 0, rng.normal() + spike);
+    }
+    least = Math.min(least, shapeDeviation(s, 0, 5), shapeDeviation(s, 0, -5));
+  }
+  assert.ok(least >= 4.5, `the least of 100 entities' 5-sd deviations: ${least}`);
+});
+
+Deno.test("with `shape` extremes the state holds 7 more numbers per feature and round-trips", () => {
+  assert.equal(slotsOf("daily", false, true, false, true), slotsOf("daily", false, true) + 7);
   const opts = { extremes: "shape" as const, recent: [false, true] };
   const a = createBaselines(2, opts);
   const rng = createRandom(7, 1);
@@ -239,7 +280,7 @@ Deno.test("the pooled shape is kept in the state: a restored baseline judges new
     for (let e = 0; e < 10; e++) a.judgeLearn(`m${e}`, [e + t5()], i * 60, out);
   }
   const state = structuredClone(a.state());
-  assert.equal(state.shapePool?.length, 6);
+  assert.equal(state.shapePool?.length, POOL_SLOTS);
   const b = createBaselines(1, {}, state),
     fresh = createBaselines(1, {}, { ...state, shapePool: undefined });
   let differs = 0;
