@@ -59,6 +59,15 @@ export const SHAPE_FAR = 0.999;
  * spikes reaching 5 sd caught, seeds 1–7, 270 → 259 of 312 with any bulk; 267 above 0.03).
  */
 export const HEAVY_BULK = 0.05;
+/**
+ * How far the far tail may raise a side's tail weight: to this many times the bulk's. With their
+ * exact quantiles Student's t of 3 to 5 degrees of freedom need 1.3–1.45 × (t (5): 0.093 from the
+ * bulk less its margin, 0.135 from the far pair); no more is allowed, as the far quantile rests on a
+ * few events of each memory, and a daily turn a profile does not fit (an error of 4–5 sd once a
+ * day) sits about there too: at 2 ×, NAB's `art_daily_jumpsup`, whose shape turns at 9:00 each
+ * day, judged its jump of 11.6 sd at 4.35 and missed it at a 1e-5 target.
+ */
+export const FAR_RAISE = 1.5;
 /** Events over which the quantiles forget (each step scaled by the Gaussian density there). */
 export const SHAPE_MEMORY = 3000;
 /**
@@ -121,7 +130,7 @@ export function startShape(s: Float64Array, at: number): void {
  * `far` from the median, learned from `age` deviations: the bulk's, from the inner and outer
  * quantiles less {@link SHAPE_TAIL_NOISE} (times {@link startGain}); where that is above
  * {@link HEAVY_BULK} and the far quantile lies beyond the outer, raised to the far tail's own (from
- * the outer and far quantiles), at most to twice the bulk's. Never lowered by the far tail: a
+ * the outer and far quantiles), at most to {@link FAR_RAISE} times the bulk's. Never lowered by the far tail: a
  * lighter one (Laplace's, the exponential's) is then judged a little above its rate, as before.
  */
 export function tailWeight(inner: number, outer: number, far: number, age = Infinity): number {
@@ -131,7 +140,7 @@ export function tailWeight(inner: number, outer: number, far: number, age = Infi
   );
   if (!(bulk > HEAVY_BULK && far > outer)) return bulk;
   const beyond = 2 * (Math.log(far / outer) - FAR_LOG_SPREAD) / FAR_SQUARES;
-  return Math.min(2 * bulk, Math.max(bulk, beyond));
+  return Math.min(FAR_RAISE * bulk, Math.max(bulk, beyond));
 }
 
 /**

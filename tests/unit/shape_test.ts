@@ -131,7 +131,7 @@ Deno.test("with `shape` extremes (the default), skewed or heavy-tailed noise ale
 
 Deno.test("a clearly heavy-tailed bulk is judged by its far tail: Student-t (5) noise alerts near the target", () => {
   // Its inner and outer quantiles are about Laplace's; from them alone its tail beyond was read
-  // too light: 5.3 × a 1e-4 target (2.4 × reading its far quantile).
+  // too light: 5.85 × a 1e-4 target here (2.92 × reading its far quantile).
   const rng = createRandom(8, 1);
   const t5 = () => {
     let chi = 0;
