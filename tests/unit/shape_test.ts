@@ -100,6 +100,15 @@ Deno.test("a skewed shape judges the long side's deviations smaller and the shor
   assert.ok(shapeDeviation(s, 0, -3) > 3, `−3 sd → ${shapeDeviation(s, 0, -3)}`);
 });
 
+/** Draws of Student's t with 5 degrees of freedom from `rng`. */
+function studentT5(rng: ReturnType<typeof createRandom>): () => number {
+  return () => {
+    let chi = 0;
+    for (let k = 0; k < 5; k++) chi += rng.normal() ** 2;
+    return rng.normal() / Math.sqrt(chi / 5);
+  };
+}
+
 /** Alerts per judged event over the target, of 50 sensors with `noise`, through the baselines. */
 function alertRatio(extremes: "coarse" | "shape", noise: () => number, rate: number): number {
   const b = createBaselines(1, { extremes });
@@ -132,13 +141,7 @@ Deno.test("with `shape` extremes (the default), skewed or heavy-tailed noise ale
 Deno.test("a clearly heavy-tailed bulk is judged by its far tail: Student-t (5) noise alerts near the target", () => {
   // Its inner and outer quantiles are about Laplace's; from them alone its tail beyond was read
   // too light: 5.85 × a 1e-4 target here (2.92 × reading its far quantile).
-  const rng = createRandom(8, 1);
-  const t5 = () => {
-    let chi = 0;
-    for (let k = 0; k < 5; k++) chi += rng.normal() ** 2;
-    return rng.normal() / Math.sqrt(chi / 5);
-  };
-  const own = alertRatio("shape", t5, 1e-4);
+  const own = alertRatio("shape", studentT5(createRandom(8, 1)), 1e-4);
   assert.ok(own > 0.5 && own < 3.5, `Student-t (5), shape: ${own} × the target`);
 });
 
@@ -269,12 +272,7 @@ Deno.test("a newcomer is judged like the entities that have learned their shape 
 });
 
 Deno.test("the pooled shape is kept in the state: a restored baseline judges newcomers as the one it was taken from", () => {
-  const rng = createRandom(9, 1);
-  const t5 = () => {
-    let c = 0;
-    for (let k = 0; k < 5; k++) c += rng.normal() ** 2;
-    return rng.normal() / Math.sqrt(c / 5);
-  };
+  const t5 = studentT5(createRandom(9, 1));
   const a = createBaselines(1, {}), out = createJudgement(1);
   for (let i = 0; i < 3_100; i++) {
     for (let e = 0; e < 10; e++) a.judgeLearn(`m${e}`, [e + t5()], i * 60, out);
