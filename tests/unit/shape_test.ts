@@ -100,6 +100,19 @@ Deno.test("a skewed shape judges the long side's deviations smaller and the shor
   assert.ok(shapeDeviation(s, 0, -3) > 3, `−3 sd → ${shapeDeviation(s, 0, -3)}`);
 });
 
+/** The least equivalent of a 5-sd deviation (either side) of `entities` shapes, each learned from
+ * `readings` draws of `noise`. */
+function leastFiveSd(entities: number, readings: number, noise: () => number): number {
+  let least = Infinity;
+  for (let e = 0; e < entities; e++) {
+    const s = new Float64Array(SHAPE_SLOTS);
+    startShape(s, 0);
+    for (let i = 0; i < readings; i++) learnShape(s, 0, noise());
+    least = Math.min(least, shapeDeviation(s, 0, 5), shapeDeviation(s, 0, -5));
+  }
+  return least;
+}
+
 /** Draws of Student's t with 5 degrees of freedom from `rng`. */
 function studentT5(rng: ReturnType<typeof createRandom>): () => number {
   return () => {
@@ -149,16 +162,10 @@ Deno.test("rare spikes on Gaussian noise are not read as its tail: a 5-sd deviat
   // 5-sd spikes on 0.16 % of the readings put the far quantile near 5 sd; believed there, the
   // least of 100 entities' 5-sd deviations fell to 4.32 (4.57 as the bulk alone reads them).
   const rng = createRandom(11, 1);
-  let least = Infinity;
-  for (let e = 0; e < 100; e++) {
-    const s = new Float64Array(SHAPE_SLOTS);
-    startShape(s, 0);
-    for (let i = 0; i < 20_000; i++) {
-      const spike = rng.next() < 0.0016 ? (rng.next() < 0.5 ? -5 : 5) : 0;
-      learnShape(s, 0, rng.normal() + spike);
-    }
-    least = Math.min(least, shapeDeviation(s, 0, 5), shapeDeviation(s, 0, -5));
-  }
+  const least = leastFiveSd(100, 20_000, () => {
+    const spike = rng.next() < 0.0016 ? (rng.next() < 0.5 ? -5 : 5) : 0;
+    return rng.normal() + spike;
+  });
   assert.ok(least >= 4.5, `the least of 100 entities' 5-sd deviations: ${least}`);
 });
 
@@ -188,13 +195,7 @@ Deno.test("learned on Gaussian noise, a 5-sd deviation keeps about its size: the
   // The tail weight `h` estimated from Gaussian noise wanders by about 0.01; read as it is, a 5-sd
   // deviation was judged as low as 4.0 (under the default's z* of 4.56) for some entities.
   const rng = createRandom(9, 1);
-  let least = Infinity;
-  for (let e = 0; e < 200; e++) {
-    const s = new Float64Array(SHAPE_SLOTS);
-    startShape(s, 0);
-    for (let i = 0; i < 10_000; i++) learnShape(s, 0, rng.normal());
-    least = Math.min(least, shapeDeviation(s, 0, 5), shapeDeviation(s, 0, -5));
-  }
+  const least = leastFiveSd(200, 10_000, () => rng.normal());
   assert.ok(least >= 4.75, `the least of 200 entities' 5-sd deviations: ${least}`);
 });
 
