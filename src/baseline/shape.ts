@@ -56,7 +56,8 @@ export const SHAPE_FAR = 0.999;
  * 0.0106). A far tail heavier than a near-Gaussian bulk predicts is rare outliers on ordinary noise,
  * which are what an alert is for: 5-sd spikes on 0.16 % of a sensor's readings put its 0.999
  * quantile near 5 sd, and read as its noise's tail they were no longer caught (`bench multi`:
- * spikes reaching 5 sd caught, seeds 1–7, 270 → 259 of 312 with any bulk; 267 above 0.03).
+ * spikes reaching 5 sd caught, seeds 1–7, raised up to 2 ×: 270 → 259 of 312 with any bulk, 267
+ * above 0.03, 270 above 0.05).
  */
 export const HEAVY_BULK = 0.05;
 /**
@@ -91,7 +92,7 @@ export const SHAPE_START = SHAPE_MEMORY / 3;
  */
 export const SHAPE_TAIL_NOISE = 0.03;
 
-/** Standard normal deviates of the inner and outer quantiles. */
+/** Standard normal deviates of the inner, outer and far quantiles. */
 const N1 = deviationForRate(2 * (1 - SHAPE_INNER));
 const N2 = deviationForRate(2 * (1 - SHAPE_OUTER));
 const N3 = deviationForRate(2 * (1 - SHAPE_FAR));
@@ -130,8 +131,9 @@ export function startShape(s: Float64Array, at: number): void {
  * `far` from the median, learned from `age` deviations: the bulk's, from the inner and outer
  * quantiles less {@link SHAPE_TAIL_NOISE} (times {@link startGain}); where that is above
  * {@link HEAVY_BULK} and the far quantile lies beyond the outer, raised to the far tail's own (from
- * the outer and far quantiles), at most to {@link FAR_RAISE} times the bulk's. Never lowered by the far tail: a
- * lighter one (Laplace's, the exponential's) is then judged a little above its rate, as before.
+ * the outer and far quantiles), at most to {@link FAR_RAISE} times the bulk's. Never lowered by the
+ * far tail: a lighter one (Laplace's, the exponential's) keeps the bulk's, and such noise alerts
+ * somewhat under its target (0.5–0.6 ×), as before.
  */
 export function tailWeight(inner: number, outer: number, far: number, age = Infinity): number {
   const bulk = Math.max(
