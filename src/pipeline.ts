@@ -97,8 +97,8 @@ export type Feature = string;
 
 /**
  * Version of {@link ModelState}: 22 since each baseline's shape keeps a far quantile a side
- * (`baseline/shape.ts`); 21 kept a slow share of repeats (`baseline/repeats.ts`); 20 kept ten values beyond their threshold, not
- * five (`baseline/record.ts`), and a day's mean is weighed by the time each value stands for
+ * (`baseline/shape.ts`); 21 kept a slow share of repeats (`baseline/repeats.ts`); 20 kept ten
+ * values beyond their threshold, not five (`baseline/record.ts`), and a day's mean is weighed by the time each value stands for
  * (`baseline/period.ts`); 19 kept the shape of each entity's deviations by default
  * (`baseline/shape.ts`); 18 kept a baseline's hours' spreads keep the noise their current
  * visit began in (`baseline/spread.ts`); 17 kept the recent level's noise from before a run of
