@@ -98,16 +98,16 @@ export type Feature = string;
 /**
  * Version of {@link ModelState}: 22 since each baseline's shape keeps a far quantile a side
  * (`baseline/shape.ts`); 21 kept a slow share of repeats (`baseline/repeats.ts`); 20 kept ten
- * values beyond their threshold, not five (`baseline/record.ts`), and a day's mean is weighed by the time each value stands for
- * (`baseline/period.ts`); 19 kept the shape of each entity's deviations by default
- * (`baseline/shape.ts`); 18 kept a baseline's hours' spreads keep the noise their current
- * visit began in (`baseline/spread.ts`); 17 kept the recent level's noise from before a run of
- * errors (`baseline/recent.ts`); 16 kept each hour's spread (`baseline/spread.ts`); 15
+ * values beyond their threshold, not five (`baseline/record.ts`), and a day's mean is weighed by
+ * the time each value stands for (`baseline/period.ts`); 19 kept the shape of each entity's
+ * deviations by default (`baseline/shape.ts`); 18 kept a baseline's hours' spreads keep the noise
+ * their current visit began in (`baseline/spread.ts`); 17 kept the recent level's noise from before
+ * a run of errors (`baseline/recent.ts`); 16 kept each hour's spread (`baseline/spread.ts`); 15
  * kept each generation's sum of values among the records; 14 kept the entity's extremes of the
  * weeks before its day (`baseline/record.ts`); 13 kept how its hourly profile is read
- * (`baseline/profile.ts`); 12 kept the least and largest value seen and
- * the state from before an excursion under way (`baseline/excursion.ts`); 11 kept a count's
- * dispersion (`baseline/counts.ts`); 10 kept the entity's first value (`baseline/start.ts`), 9 added the
+ * (`baseline/profile.ts`); 12 kept the least and largest value seen and the state from before an
+ * excursion under way (`baseline/excursion.ts`); 11 kept a count's dispersion
+ * (`baseline/counts.ts`); 10 kept the entity's first value (`baseline/start.ts`), 9 added the
  * held-back excess and the gaps between events, 8 the day means (the day's mean against the same
  * weekday's, `baseline/period.ts`), 7 the drift.
  */
